@@ -1,0 +1,55 @@
+# Two commands are the contract: `make demo` and `make test`.
+# Both set up everything they need on a fresh Debian 12 machine (as root).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux \
+                signify-openbsd minisign openssh-client openssl tar
+NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
+
+.PHONY: all setup apt venv test test-c test-py demo bench clean
+
+all: test
+
+# apt packages, installed only when one is missing (idempotent; needs root)
+apt:
+	@missing=""; for p in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing apt packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+$(VENV)/.installed: pyproject.toml setup.py $(NATIVE_SRC)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+venv: apt $(VENV)/.installed
+
+setup: venv
+
+tests/c/test_frost: tests/c/test_frost.c $(NATIVE_SRC)
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c -lsodium
+
+# the C library's own tests, under valgrind memcheck
+test-c: apt tests/c/test_frost
+	valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ./tests/c/test_frost tests/vectors/rfc9591-frost-ed25519-sha512.json
+
+test-py: setup
+	$(PY) -m pytest -q
+
+test: setup test-c test-py
+
+demo: setup
+	$(PY) demo/demo.py
+
+bench: setup
+	$(PY) bench/frost_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info tests/c/test_frost suites/frost/_native*.so

@@ -1,0 +1,3 @@
+"""Cerro Torre: threshold-signed software releases, airgap-first."""
+
+__version__ = "0.1.0"

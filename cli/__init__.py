@@ -1,0 +1,1 @@
+"""cerro_torre.cli"""

@@ -1,0 +1,3 @@
+from setuptools import setup
+
+setup(cffi_modules=["suites/frost/_build.py:ffibuilder"])

@@ -1,0 +1,91 @@
+"""Canonical encodings shared by every format (``spec/canonical.md``).
+
+Canonical JSON: UTF-8, object keys sorted by code point, no insignificant
+white space, integers only (no floats), no duplicate keys on input.  Binary
+values are standard base64 with padding (RFC 4648 §4), decoded strictly.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from .errors import Malformed
+
+
+def _check(obj: Any, path: str = "$") -> None:
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return
+    if isinstance(obj, int):
+        return
+    if isinstance(obj, float):
+        raise Malformed(f"float at {path} cannot be encoded canonically", "use integers or strings")
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise Malformed(f"non-string key at {path}")
+            _check(v, f"{path}.{k}")
+        return
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check(v, f"{path}[{i}]")
+        return
+    raise Malformed(f"value of type {type(obj).__name__} at {path} cannot be encoded canonically")
+
+
+def canonical_json(obj: Any) -> bytes:
+    """Return the canonical JSON encoding of ``obj`` as bytes."""
+    _check(obj)
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise Malformed(f"duplicate key {k!r} in JSON")
+        out[k] = v
+    return out
+
+
+def _no_float(s: str) -> Any:
+    raise Malformed(f"float {s} not allowed in JSON", "this format uses integers only")
+
+
+def parse_json(data: bytes | str, what: str = "document") -> Any:
+    """Parse JSON strictly: no duplicate keys, no floats, no NaN."""
+    try:
+        if isinstance(data, bytes):
+            data = data.decode("utf-8")
+        return json.loads(
+            data,
+            object_pairs_hook=_no_dupes,
+            parse_float=_no_float,
+            parse_constant=_no_float,
+        )
+    except UnicodeDecodeError:
+        raise Malformed(f"{what} is not UTF-8 text", "is this the right file?") from None
+    except json.JSONDecodeError as e:
+        raise Malformed(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
+                        "is this the right file?") from None
+
+
+def b64e(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64d(text: str, what: str = "value", size: int | None = None) -> bytes:
+    """Strict base64 decode; ``size`` checks the decoded length."""
+    if not isinstance(text, str):
+        raise Malformed(f"{what} must be a base64 string")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise Malformed(f"{what} is not valid base64") from None
+    if b64e(raw) != text:
+        raise Malformed(f"{what} is not canonical base64")
+    if size is not None and len(raw) != size:
+        raise Malformed(f"{what} must be {size} bytes, got {len(raw)}")
+    return raw

@@ -1,0 +1,95 @@
+"""The few, flat exceptions of Cerro Torre.
+
+Every error a user can see is a :class:`CTError`: one lowercase line of
+message, zero or more ``hint:`` lines, and the documented exit code
+(``spec/exit-codes.md``).  The CLI prints ``error: <message>`` and each hint
+as ``hint: <hint>`` on stderr, and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class CTError(Exception):
+    """Base of every user-visible error."""
+
+    exit_code = 70
+
+    def __init__(self, message: str, *hints: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints = tuple(h for h in hints if h)
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.message
+
+
+class HashMismatch(CTError):
+    """A digest did not match (exit 1)."""
+
+    exit_code = 1
+
+
+class SignatureInvalid(CTError):
+    """A signature did not verify, or too few did (exit 2)."""
+
+    exit_code = 2
+
+
+class KeyNotTrusted(CTError):
+    """The signing key is not in the trust the verifier pinned (exit 3)."""
+
+    exit_code = 3
+
+
+class PolicyRejected(CTError):
+    """The policy forbids what was presented (exit 4)."""
+
+    exit_code = 4
+
+
+class Malformed(CTError):
+    """Input that cannot be parsed or breaks its format (exit 10)."""
+
+    exit_code = 10
+
+
+class CeremonyError(CTError):
+    """A ceremony message out of place: replay, wrong ceremony, wrong sender, nonce reuse (exit 11)."""
+
+    exit_code = 11
+
+
+class WrongPassphrase(CTError):
+    """A sealed key file did not open with the passphrase given (exit 20)."""
+
+    exit_code = 20
+
+
+class NotFound(CTError):
+    """A named key, file or record does not exist (exit 21)."""
+
+    exit_code = 21
+
+
+class AlreadyExists(CTError):
+    """Refusing to overwrite something that exists (exit 22)."""
+
+    exit_code = 22
+
+
+class Unavailable(CTError):
+    """A backend or external tool is not installed (exit 30)."""
+
+    exit_code = 30
+
+
+class UsageError(CTError):
+    """The command line is wrong (exit 64)."""
+
+    exit_code = 64
+
+
+class SelfTestFailed(CTError):
+    """A known-answer self-test failed (exit 70)."""
+
+    exit_code = 70

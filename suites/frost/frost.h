@@ -1,0 +1,1 @@
+int frost_dummy(void);
