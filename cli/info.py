@@ -1,0 +1,131 @@
+"""`ct version`, `ct help`, `ct doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from typing import TYPE_CHECKING
+
+from .commands import TOPICS, common
+
+if TYPE_CHECKING:
+    from .main import Context
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = common(sub.add_parser("version", help="print the version"))
+    p.set_defaults(handler="cerro_torre.cli.info:cmd_version")
+    p = common(sub.add_parser("help", help="help on a command or topic"))
+    p.add_argument("topic", nargs="*", metavar="TOPIC")
+    p.set_defaults(handler="cerro_torre.cli.info:cmd_help")
+    p = common(sub.add_parser("doctor", help="check backends and run known-answer self-tests"))
+    p.set_defaults(handler="cerro_torre.cli.info:cmd_doctor")
+
+
+def cmd_version(ctx: Context) -> int:
+    import platform
+
+    from cerro_torre import __version__
+
+    if ctx.json:
+        ctx.emit_json({"name": "cerro-torre", "version": __version__, "python": platform.python_version()})
+    else:
+        ctx.out(f"ct {__version__} (Python {platform.python_version()})")
+    return 0
+
+
+def cmd_help(ctx: Context) -> int:
+    from cerro_torre.suites.errors import UsageError
+
+    from .main import build_parser
+
+    parser = build_parser()
+    words = list(ctx.args.topic)
+    if not words:
+        parser.print_help(ctx.stdout)
+        return 0
+    name = " ".join(words)
+    if name in TOPICS:
+        mod, func = TOPICS[name].split(":")
+        ctx.stdout.write(getattr(importlib.import_module(mod), func)())
+        return 0
+    node = parser
+    for w in words:
+        subs = [a for a in node._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs or w not in subs[0].choices:
+            known = sorted(set(_command_names(parser)) | set(TOPICS))
+            raise UsageError(f"no help for {name!r}", "topics: " + ", ".join(known))
+        node = subs[0].choices[w]
+    node.print_help(ctx.stdout)
+    return 0
+
+
+def _command_names(parser: argparse.ArgumentParser) -> list[str]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return list(subs[0].choices) if subs else []
+
+
+def topic_exit_codes() -> str:
+    return """\
+Exit codes of ct (spec/exit-codes.md):
+   0  success; for verify: the bundle is valid
+   1  hash mismatch: a file's digest differs from the signed one
+   2  signature invalid, or fewer valid signatures than the threshold
+   3  key not trusted: the signer is not in the pinned trust
+   4  policy rejection: the policy forbids the suite, signer, registry or epoch
+  10  malformed input: bundle, message, key file, tarball or JSON cannot be parsed
+  11  ceremony error: replayed, misdirected or out-of-order message, nonce reuse
+  20  wrong passphrase for a sealed key file
+  21  not found: a key id, file or record does not exist
+  22  already exists: refusing to overwrite
+  30  unavailable: a backend or external tool is not installed
+  64  usage: the command line is wrong
+  70  self-test failed, or internal error (run with -v and report it)
+ 130  interrupted
+"""
+
+
+def topic_suites() -> str:
+    return """\
+Signature suites:
+  CT-SIG-01  Ed25519. For a cooperative: one FROST(Ed25519, SHA-512) group
+             signature (RFC 9591), a plain RFC 8032 signature under the
+             group key made by >= k keyholders.
+  CT-SIG-02  Hybrid (default): the CT-SIG-01 signature AND >= k ML-DSA-87
+             signatures from distinct members; each threshold is counted on
+             its own, so one algorithm never makes up for the other.
+  CT-SIG-03  Post-quantum only: >= k ML-DSA-87 signatures from distinct members.
+"""
+
+
+def topic_environment() -> str:
+    return """\
+Environment:
+  CT_HOME          keyholder home (same as --home); default $XDG_DATA_HOME/cerro-torre
+  CT_PASSPHRASE    passphrase for sealed keys, for automation (else --passphrase-file, else a prompt)
+  XDG_CONFIG_HOME  config is read from $XDG_CONFIG_HOME/cerro/config.toml (default ~/.config)
+  NO_COLOR         no colour in output
+"""
+
+
+def cmd_doctor(ctx: Context) -> int:
+    from cerro_torre.suites.selftest import run_doctor
+
+    report = run_doctor()
+    if ctx.json:
+        ctx.emit_json(report)
+    else:
+        ctx.out("backends:")
+        for name, info in report["backends"].items():
+            state = "ok" if info.get("available") else "absent"
+            detail = info.get("version") or info.get("detail") or ""
+            ctx.out(f"  {name:<10} {state:<7} {detail}")
+        ctx.out("self-tests:")
+        for t in report["selftests"]:
+            mark = "pass" if t["passed"] else "FAIL"
+            ctx.out(f"  {mark}  {t['name']}" + ("" if t["passed"] else f": {t.get('error', '')}"))
+    if not report["ok"]:
+        if not ctx.json:
+            ctx.stderr.write("error: a self-test failed\nhint: reinstall with 'make setup'; if it persists, report it\n")
+        return 70
+    return 0
