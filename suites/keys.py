@@ -85,8 +85,12 @@ class IdentityPublic:
                 "keys": {k: b64e(v) for k, v in sorted(self.keys.items())}}
 
     def to_bytes(self) -> bytes:
-        """The canonical public key file (canonical JSON, no trailing newline)."""
+        """The canonical JSON of the public key (what the fingerprint covers)."""
         return canonical_json(self.to_json())
+
+    def to_file_bytes(self) -> bytes:
+        """The public key file: the canonical JSON and one LF."""
+        return self.to_bytes() + b"\n"
 
     @classmethod
     def from_json(cls, d: Any, what: str = "public key") -> IdentityPublic:
