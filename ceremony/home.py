@@ -105,7 +105,8 @@ class Home:
         for k, v in d["trust"].items():
             validate_id(k, Malformed)
             if v not in TRUST_LEVELS:
-                raise Malformed(f"{self.trust_path}: unknown trust level {v!r} for {k!r}")
+                raise Malformed(f"{self.trust_path}: unknown trust level {v!r} for {k!r}",
+                                "levels are none, trusted, ultimate; fix the file or restore it from a backup")
         if d["default"] is not None:
             validate_id(d["default"], Malformed)
         return d
