@@ -1,0 +1,493 @@
+/* test_frost.c - the FROST C library against RFC 9591 Appendix E.1, a DKG,
+ * a signing round, and negative cases.  Usage: test_frost VECTOR.json
+ * Exits 0 when every check passes, 1 otherwise.  Run under valgrind by
+ * `make test-c`. */
+#include "frost.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+static int checks = 0;
+
+#define EXPECT(cond)                                                           \
+    do {                                                                       \
+        checks++;                                                              \
+        if (!(cond)) {                                                         \
+            failures++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);    \
+        }                                                                      \
+    } while (0)
+
+#define EXPECT_RC(expr, want)                                                  \
+    do {                                                                       \
+        int got_ = (expr);                                                     \
+        checks++;                                                              \
+        if (got_ != (want)) {                                                  \
+            failures++;                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s = %d (%s), want %s\n", __FILE__,   \
+                    __LINE__, #expr, got_, frost_strerror(got_), #want);       \
+        }                                                                      \
+    } while (0)
+
+/* ---- minimal reading of the vector file --------------------------------- */
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long len;
+    if (f == NULL) {
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
+        fclose(f);
+        return NULL;
+    }
+    buf = malloc((size_t)len + 1);
+    if (buf != NULL && fread(buf, 1, (size_t)len, f) != (size_t)len) {
+        free(buf);
+        buf = NULL;
+    }
+    if (buf != NULL) {
+        buf[len] = '\0';
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Find "key": after *pos, decode its hex string value into out (exactly
+ * out_len bytes), move *pos past it.  Returns 0 on success. */
+static int json_hex(const char **pos, const char *key, unsigned char *out, size_t out_len) {
+    char pattern[64];
+    const char *p, *q;
+    size_t bin_len = 0;
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    p = strstr(*pos, pattern);
+    if (p == NULL || (p = strchr(p + strlen(pattern), '"')) == NULL) {
+        return -1;
+    }
+    p++;
+    q = strchr(p, '"');
+    if (q == NULL || sodium_hex2bin(out, out_len, p, (size_t)(q - p), NULL, &bin_len, NULL) != 0 ||
+        bin_len != out_len) {
+        return -1;
+    }
+    *pos = q + 1;
+    return 0;
+}
+
+/* Find "key": after *pos and read its integer value. */
+static int json_int(const char **pos, const char *key, unsigned long *out) {
+    char pattern[64];
+    const char *p;
+    char *end;
+    snprintf(pattern, sizeof pattern, "\"%s\"", key);
+    p = strstr(*pos, pattern);
+    if (p == NULL || (p = strchr(p, ':')) == NULL) {
+        return -1;
+    }
+    *out = strtoul(p + 1, &end, 10);
+    *pos = end;
+    return 0;
+}
+
+typedef struct {
+    unsigned char secret[32], pk[32], msg[4], coeff[32];
+    unsigned char shares[3][32];
+    unsigned long signer_ids[2];
+    unsigned char hiding_rand[2][32], binding_rand[2][32], hiding[2][32], binding[2][32];
+    unsigned char hiding_com[2][32], binding_com[2][32];
+    unsigned char rho_input[2][FROST_BINDING_INPUT_BYTES], rho[2][32];
+    unsigned char sig_share[2][32], sig[64];
+} vector;
+
+static int load_vector(const char *path, vector *v) {
+    char *json = read_file(path);
+    const char *p;
+    unsigned char digest[32];
+    static const char *want_sha256 =
+        "1aa27908efa7f9388c4145059021fe71db971613bfd1f27467b1bb2da5d95c9c";
+    char hex[65];
+    unsigned long id;
+    int k, rc = -1;
+
+    if (json == NULL) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return -1;
+    }
+    crypto_hash_sha256(digest, (const unsigned char *)json, strlen(json));
+    sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+    if (strcmp(hex, want_sha256) != 0) {
+        fprintf(stderr, "%s: sha256 %s, want %s\n", path, hex, want_sha256);
+        goto done;
+    }
+    p = json;
+    if (json_hex(&p, "group_secret_key", v->secret, 32) || json_hex(&p, "group_public_key", v->pk, 32) ||
+        json_hex(&p, "message", v->msg, 4) ||
+        json_hex(&p, "share_polynomial_coefficients", v->coeff, 32)) {
+        goto done;
+    }
+    for (k = 0; k < 3; k++) {
+        if (json_int(&p, "identifier", &id) || id != (unsigned long)(k + 1) ||
+            json_hex(&p, "participant_share", v->shares[k], 32)) {
+            goto done;
+        }
+    }
+    p = strstr(p, "round_one_outputs");
+    for (k = 0; p != NULL && k < 2; k++) {
+        if (json_int(&p, "identifier", &v->signer_ids[k]) ||
+            json_hex(&p, "hiding_nonce_randomness", v->hiding_rand[k], 32) ||
+            json_hex(&p, "binding_nonce_randomness", v->binding_rand[k], 32) ||
+            json_hex(&p, "hiding_nonce", v->hiding[k], 32) ||
+            json_hex(&p, "binding_nonce", v->binding[k], 32) ||
+            json_hex(&p, "hiding_nonce_commitment", v->hiding_com[k], 32) ||
+            json_hex(&p, "binding_nonce_commitment", v->binding_com[k], 32) ||
+            json_hex(&p, "binding_factor_input", v->rho_input[k], FROST_BINDING_INPUT_BYTES) ||
+            json_hex(&p, "binding_factor", v->rho[k], 32)) {
+            goto done;
+        }
+    }
+    p = p != NULL ? strstr(p, "round_two_outputs") : NULL;
+    for (k = 0; p != NULL && k < 2; k++) {
+        if (json_int(&p, "identifier", &id) || id != v->signer_ids[k] ||
+            json_hex(&p, "sig_share", v->sig_share[k], 32)) {
+            goto done;
+        }
+    }
+    if (p != NULL && json_hex(&p, "sig", v->sig, 64) == 0 && v->signer_ids[0] == 1 &&
+        v->signer_ids[1] == 3) {
+        rc = 0;
+    }
+done:
+    if (rc != 0) {
+        fprintf(stderr, "%s: not the expected RFC 9591 E.1 vector\n", path);
+    }
+    free(json);
+    return rc;
+}
+
+/* ---- the RFC 9591 E.1 vector, step by step -------------------------------- */
+
+static void test_vector(const vector *v) {
+    const uint32_t ids[3] = {1, 2, 3};
+    unsigned char shares[3 * 32], vss[2 * 32], pk[32], ver[3 * 32], pk2[32];
+    frost_nonces nonces[2];
+    frost_commitment list[2];
+    unsigned char rho[2 * 32], rho_input[2 * FROST_BINDING_INPUT_BYTES];
+    unsigned char z[2 * 32], yv[2 * 32], sig[64];
+    uint32_t culprits[2];
+    size_t n_culprits = 99;
+    int k;
+
+    /* dealer: shares from the given polynomial */
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, ids, 3, 2, v->secret, v->coeff), FROST_OK);
+    EXPECT(memcmp(pk, v->pk, 32) == 0);
+    for (k = 0; k < 3; k++) {
+        EXPECT(memcmp(shares + 32 * k, v->shares[k], 32) == 0);
+        EXPECT_RC(frost_vss_verify(ids[k], shares + 32 * k, vss, 2), FROST_OK);
+    }
+    EXPECT_RC(frost_public_key_package(pk2, ver, ids, 3, vss, 1, 2), FROST_OK);
+    EXPECT(memcmp(pk2, v->pk, 32) == 0);
+
+    /* round one from the given randomness */
+    for (k = 0; k < 2; k++) {
+        uint32_t id = (uint32_t)v->signer_ids[k];
+        EXPECT_RC(frost_commit(&nonces[k], &list[k], id, v->shares[id - 1], v->hiding_rand[k],
+                               v->binding_rand[k]), FROST_OK);
+        EXPECT(list[k].identifier == id);
+        EXPECT(memcmp(nonces[k].hiding, v->hiding[k], 32) == 0);
+        EXPECT(memcmp(nonces[k].binding, v->binding[k], 32) == 0);
+        EXPECT(memcmp(list[k].hiding, v->hiding_com[k], 32) == 0);
+        EXPECT(memcmp(list[k].binding, v->binding_com[k], 32) == 0);
+        memcpy(yv + 32 * k, ver + 32 * (id - 1), 32);
+    }
+
+    /* binding factors */
+    EXPECT_RC(frost_binding_factors(rho, rho_input, v->pk, list, 2, v->msg, 4), FROST_OK);
+    for (k = 0; k < 2; k++) {
+        EXPECT(memcmp(rho_input + FROST_BINDING_INPUT_BYTES * k, v->rho_input[k],
+                      FROST_BINDING_INPUT_BYTES) == 0);
+        EXPECT(memcmp(rho + 32 * k, v->rho[k], 32) == 0);
+    }
+
+    /* round two */
+    for (k = 0; k < 2; k++) {
+        uint32_t id = (uint32_t)v->signer_ids[k];
+        frost_nonces copy = nonces[k];
+        EXPECT_RC(frost_sign(z + 32 * k, &nonces[k], v->msg, 4, list, 2, id, v->shares[id - 1],
+                             v->pk, 2), FROST_OK);
+        EXPECT(memcmp(z + 32 * k, v->sig_share[k], 32) == 0);
+        EXPECT(sodium_is_zero((const unsigned char *)&nonces[k], sizeof nonces[k]));
+        /* nonces are wiped: a second sign fails */
+        EXPECT_RC(frost_sign(z + 32 * k, &nonces[k], v->msg, 4, list, 2, id, v->shares[id - 1],
+                             v->pk, 2), FROST_ERR_BAD_NONCES);
+        memcpy(z + 32 * k, v->sig_share[k], 32);
+        EXPECT_RC(frost_verify_signature_share(id, z + 32 * k, yv + 32 * k, v->msg, 4, list, 2,
+                                               v->pk), FROST_OK);
+        sodium_memzero(&copy, sizeof copy);
+    }
+
+    /* aggregate and verify, also as a plain RFC 8032 signature */
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
+              FROST_OK);
+    EXPECT(n_culprits == 0);
+    EXPECT(memcmp(sig, v->sig, 64) == 0);
+    EXPECT_RC(frost_verify(sig, v->msg, 4, v->pk), FROST_OK);
+    EXPECT(crypto_sign_verify_detached(sig, v->msg, 4, v->pk) == 0);
+
+    /* a bad share names its signer */
+    z[32 + 5] ^= 1;
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
+              FROST_ERR_INVALID_SIGNATURE_SHARE);
+    EXPECT(n_culprits == 1 && culprits[0] == 3);
+    EXPECT(sodium_is_zero(sig, 64));
+    EXPECT_RC(frost_verify_signature_share(3, z + 32, yv + 32, v->msg, 4, list, 2, v->pk),
+              FROST_ERR_INVALID_SIGNATURE_SHARE);
+    z[5] ^= 1;
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
+              FROST_ERR_INVALID_SIGNATURE_SHARE);
+    EXPECT(n_culprits == 2 && culprits[0] == 1 && culprits[1] == 3);
+
+    /* a modified signature or message does not verify */
+    memcpy(sig, v->sig, 64);
+    sig[40] ^= 1;
+    EXPECT_RC(frost_verify(sig, v->msg, 4, v->pk), FROST_ERR_INVALID_SIGNATURE);
+    EXPECT_RC(frost_verify(v->sig, (const unsigned char *)"tesT", 4, v->pk),
+              FROST_ERR_INVALID_SIGNATURE);
+}
+
+/* ---- validation ----------------------------------------------------------- */
+
+static void test_validation(const vector *v) {
+    static const unsigned char order_l[32] = {
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10};
+    /* a point of order 8 */
+    static const unsigned char order8[32] = {
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+        0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a};
+    unsigned char identity[32] = {1}, scalar[32], torsioned[32], noncanon[32], out[32];
+    unsigned char z[32], sig[64];
+    frost_commitment list[2];
+    frost_nonces nonces;
+    uint32_t culprits[2];
+    size_t n_culprits;
+    const uint32_t dup_ids[3] = {1, 1, 2}, unsorted_ids[3] = {2, 1, 3}, zero_ids[3] = {0, 1, 2};
+    unsigned char shares[3 * 32], vss[3 * 32], pk[32];
+
+    EXPECT_RC(frost_validate_point(v->pk), FROST_OK);
+    EXPECT_RC(frost_validate_point(identity), FROST_ERR_BAD_POINT);
+    EXPECT_RC(frost_validate_point(order8), FROST_ERR_BAD_POINT);
+    EXPECT(crypto_core_ed25519_add(torsioned, v->pk, order8) == 0);
+    EXPECT_RC(frost_validate_point(torsioned), FROST_ERR_BAD_POINT);
+    /* non-canonical: y = p + 1 (the identity's y, unreduced) */
+    memset(noncanon, 0xff, 32);
+    noncanon[0] = 0xee;
+    noncanon[31] = 0x7f;
+    EXPECT_RC(frost_validate_point(noncanon), FROST_ERR_BAD_POINT);
+    noncanon[0] = 0xf0; /* y = p + 3: on the curve, encoded unreduced */
+    EXPECT(crypto_core_ed25519_add(out, noncanon, noncanon) == 0);
+    EXPECT_RC(frost_validate_point(noncanon), FROST_ERR_BAD_POINT);
+
+    EXPECT_RC(frost_validate_scalar(order_l), FROST_ERR_BAD_SCALAR);
+    memcpy(scalar, order_l, 32);
+    scalar[0]--; /* L - 1 */
+    EXPECT_RC(frost_validate_scalar(scalar), FROST_OK);
+    memset(scalar, 0xff, 32);
+    EXPECT_RC(frost_validate_scalar(scalar), FROST_ERR_BAD_SCALAR);
+
+    /* dealer parameters and identifiers */
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, dup_ids, 3, 2, NULL, NULL),
+              FROST_ERR_DUPLICATE_IDENTIFIER);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, unsorted_ids, 3, 2, NULL, NULL),
+              FROST_ERR_UNSORTED_IDENTIFIERS);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, zero_ids, 3, 2, NULL, NULL),
+              FROST_ERR_ZERO_IDENTIFIER);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, dup_ids, 3, 1, NULL, NULL), FROST_ERR_PARAMS);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, dup_ids, 2, 3, NULL, NULL), FROST_ERR_PARAMS);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, zero_ids + 1, 2, 2, order_l, NULL),
+              FROST_ERR_BAD_SCALAR);
+    EXPECT_RC(frost_vss_verify(2, v->shares[0], vss, 2), FROST_ERR_BAD_POINT); /* zeroed */
+
+    /* commitment lists */
+    EXPECT_RC(frost_commit(&nonces, &list[0], 1, v->shares[0], NULL, NULL), FROST_OK);
+    EXPECT_RC(frost_commit(&nonces, &list[1], 3, v->shares[2], NULL, NULL), FROST_OK);
+    EXPECT_RC(frost_commit(&nonces, &list[1], 0, v->shares[2], NULL, NULL),
+              FROST_ERR_ZERO_IDENTIFIER);
+    EXPECT_RC(frost_commit(&nonces, &list[1], 3, order_l, NULL, NULL), FROST_ERR_BAD_SCALAR);
+    EXPECT_RC(frost_commit(&nonces, &list[1], 3, v->shares[2], NULL, NULL), FROST_OK);
+    EXPECT_RC(frost_verify_signature_share(2, v->sig_share[0], v->pk, v->msg, 4, list, 2, v->pk),
+              FROST_ERR_UNKNOWN_IDENTIFIER);
+    EXPECT_RC(frost_sign(z, &nonces, v->msg, 4, list, 2, 2, v->shares[1], v->pk, 2),
+              FROST_ERR_UNKNOWN_IDENTIFIER);
+    EXPECT(sodium_is_zero((const unsigned char *)&nonces, sizeof nonces));
+    list[1].identifier = 1;
+    EXPECT_RC(frost_binding_factors(z, NULL, v->pk, list, 2, v->msg, 4),
+              FROST_ERR_DUPLICATE_IDENTIFIER);
+    list[0].identifier = 3;
+    EXPECT_RC(frost_binding_factors(z, NULL, v->pk, list, 2, v->msg, 4),
+              FROST_ERR_UNSORTED_IDENTIFIERS);
+    list[0].identifier = 0;
+    EXPECT_RC(frost_binding_factors(z, NULL, v->pk, list, 2, v->msg, 4),
+              FROST_ERR_ZERO_IDENTIFIER);
+    list[0].identifier = 1;
+    list[1].identifier = 3;
+    EXPECT_RC(frost_binding_factors(z, NULL, v->pk, list, 2, v->msg, 4), FROST_OK);
+    memcpy(list[1].binding, identity, 32);
+    EXPECT_RC(frost_binding_factors(z, NULL, v->pk, list, 2, v->msg, 4), FROST_ERR_BAD_POINT);
+    memcpy(list[1].binding, torsioned, 32);
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, z, v->pk, 2),
+              FROST_ERR_BAD_POINT);
+    EXPECT_RC(frost_binding_factors(z, NULL, identity, list, 2, v->msg, 4), FROST_ERR_BAD_POINT);
+
+    /* signature encoding */
+    memcpy(sig, v->sig, 64);
+    memcpy(sig + 32, order_l, 32); /* z >= L */
+    EXPECT_RC(frost_verify(sig, v->msg, 4, v->pk), FROST_ERR_INVALID_SIGNATURE);
+    memcpy(sig, v->sig, 64);
+    EXPECT(crypto_core_ed25519_add(sig, v->sig, order8) == 0); /* R + torsion */
+    EXPECT_RC(frost_verify(sig, v->msg, 4, v->pk), FROST_ERR_INVALID_SIGNATURE);
+    EXPECT_RC(frost_verify(v->sig, v->msg, 4, torsioned), FROST_ERR_BAD_POINT);
+    (void)out;
+}
+
+/* ---- DKG and a signing round ----------------------------------------------- */
+
+#define DKG_N 5
+#define DKG_T 3
+
+static void test_dkg(void) {
+    static const uint32_t ids[DKG_N] = {1, 7, 300, 1000, 70000};
+    static const unsigned char ctx[] = "ceremony-0001";
+    const size_t ctx_len = sizeof ctx - 1;
+    unsigned char coeffs[DKG_N][DKG_T * 32], comm[DKG_N * DKG_T * 32], proof[DKG_N][64];
+    unsigned char sent[DKG_N][DKG_N * 32]; /* sent[i][k]: from i to ids[k] */
+    unsigned char own[DKG_N][32], signing[DKG_N][32], pk[DKG_N][32], ver[DKG_N][DKG_N * 32];
+    uint32_t culprits[DKG_N];
+    size_t n_culprits;
+    int i, k;
+
+    for (i = 0; i < DKG_N; i++) {
+        EXPECT_RC(frost_dkg_part1(coeffs[i], comm + DKG_T * 32 * i, proof[i], ids[i], DKG_N, DKG_T,
+                                  ctx, ctx_len), FROST_OK);
+        EXPECT_RC(frost_dkg_verify_proof(ids[i], comm + DKG_T * 32 * i, DKG_T, proof[i], ctx,
+                                         ctx_len), FROST_OK);
+    }
+    /* the proof is bound to the context and to the identifier */
+    EXPECT_RC(frost_dkg_verify_proof(ids[0], comm, DKG_T, proof[0], ctx, ctx_len - 1),
+              FROST_ERR_INVALID_PROOF);
+    EXPECT_RC(frost_dkg_verify_proof(ids[1], comm, DKG_T, proof[0], ctx, ctx_len),
+              FROST_ERR_INVALID_PROOF);
+
+    /* round 2: each participant sees the others' round-1 packages */
+    for (i = 0; i < DKG_N; i++) {
+        uint32_t peer_ids[DKG_N - 1];
+        unsigned char peer_comm[(DKG_N - 1) * DKG_T * 32], peer_proofs[(DKG_N - 1) * 64];
+        unsigned char out[(DKG_N - 1) * 32];
+        int m = 0;
+        for (k = 0; k < DKG_N; k++) {
+            if (k == i) {
+                continue;
+            }
+            peer_ids[m] = ids[k];
+            memcpy(peer_comm + DKG_T * 32 * m, comm + DKG_T * 32 * k, DKG_T * 32);
+            memcpy(peer_proofs + 64 * m, proof[k], 64);
+            m++;
+        }
+        if (i == 0) { /* a bad proof from ids[2] and ids[4] is named */
+            peer_proofs[64 * 1 + 40] ^= 1;
+            peer_comm[DKG_T * 32 * 3 + 1] ^= 1;
+            EXPECT_RC(frost_dkg_part2(out, own[i], culprits, &n_culprits, ids[i], coeffs[i], DKG_T,
+                                      peer_ids, peer_comm, peer_proofs, DKG_N - 1, ctx, ctx_len),
+                      FROST_ERR_INVALID_PROOF);
+            EXPECT(n_culprits == 2 && culprits[0] == 300 && culprits[1] == 70000);
+            EXPECT(sodium_is_zero(out, sizeof out) && sodium_is_zero(own[i], 32));
+            peer_proofs[64 * 1 + 40] ^= 1;
+            peer_comm[DKG_T * 32 * 3 + 1] ^= 1;
+        }
+        EXPECT_RC(frost_dkg_part2(out, own[i], culprits, &n_culprits, ids[i], coeffs[i], DKG_T,
+                                  peer_ids, peer_comm, peer_proofs, DKG_N - 1, ctx, ctx_len),
+                  FROST_OK);
+        EXPECT(n_culprits == 0);
+        m = 0;
+        for (k = 0; k < DKG_N; k++) {
+            memcpy(sent[i] + 32 * k, k == i ? own[i] : out + 32 * m++, 32);
+        }
+        sodium_memzero(out, sizeof out);
+    }
+
+    /* round 3 */
+    for (i = 0; i < DKG_N; i++) {
+        unsigned char received[DKG_N * 32];
+        for (k = 0; k < DKG_N; k++) {
+            memcpy(received + 32 * k, sent[k] + 32 * i, 32);
+        }
+        if (i == 1) { /* a bad share from ids[3] is named */
+            received[32 * 3] ^= 1;
+            EXPECT_RC(frost_dkg_part3(signing[i], pk[i], ver[i], culprits, &n_culprits, ids[i], ids,
+                                      comm, received, DKG_N, DKG_T), FROST_ERR_INVALID_SHARE);
+            EXPECT(n_culprits == 1 && culprits[0] == 1000);
+            received[32 * 3] ^= 1;
+        }
+        EXPECT_RC(frost_dkg_part3(signing[i], pk[i], ver[i], culprits, &n_culprits, ids[i], ids, comm,
+                                  received, DKG_N, DKG_T), FROST_OK);
+        EXPECT(memcmp(pk[i], pk[0], 32) == 0);
+        EXPECT(memcmp(ver[i], ver[0], sizeof ver[0]) == 0);
+        sodium_memzero(received, sizeof received);
+    }
+    {   /* everyone's view from the round-1 commitments alone */
+        unsigned char gpk[32], vs[DKG_N * 32];
+        EXPECT_RC(frost_public_key_package(gpk, vs, ids, DKG_N, comm, DKG_N, DKG_T), FROST_OK);
+        EXPECT(memcmp(gpk, pk[0], 32) == 0 && memcmp(vs, ver[0], sizeof vs) == 0);
+    }
+
+    {   /* sign with ids[1], ids[2], ids[4] (7, 300, 70000) */
+        static const int who[DKG_T] = {1, 2, 4};
+        static const unsigned char msg[] = "release v1.2.3";
+        frost_nonces nonces[DKG_T];
+        frost_commitment list[DKG_T];
+        unsigned char z[DKG_T * 32], yv[DKG_T * 32], sig[64];
+        for (k = 0; k < DKG_T; k++) {
+            EXPECT_RC(frost_commit(&nonces[k], &list[k], ids[who[k]], signing[who[k]], NULL, NULL),
+                      FROST_OK);
+            memcpy(yv + 32 * k, ver[0] + 32 * who[k], 32);
+        }
+        for (k = 0; k < DKG_T; k++) {
+            EXPECT_RC(frost_sign(z + 32 * k, &nonces[k], msg, sizeof msg - 1, list, DKG_T,
+                                 ids[who[k]], signing[who[k]], pk[0], DKG_T), FROST_OK);
+        }
+        EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, msg, sizeof msg - 1, list, DKG_T, z,
+                                  yv, pk[0], DKG_T), FROST_OK);
+        EXPECT_RC(frost_verify(sig, msg, sizeof msg - 1, pk[0]), FROST_OK);
+        EXPECT(crypto_sign_verify_detached(sig, msg, sizeof msg - 1, pk[0]) == 0);
+        /* fewer than the threshold is refused */
+        EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, msg, sizeof msg - 1, list, 2, z, yv,
+                                  pk[0], DKG_T), FROST_ERR_PARAMS);
+    }
+    sodium_memzero(coeffs, sizeof coeffs);
+    sodium_memzero(sent, sizeof sent);
+    sodium_memzero(own, sizeof own);
+    sodium_memzero(signing, sizeof signing);
+}
+
+int main(int argc, char **argv) {
+    vector v;
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s rfc9591-frost-ed25519-sha512.json\n", argv[0]);
+        return 2;
+    }
+    if (sodium_init() < 0) {
+        fprintf(stderr, "sodium_init failed\n");
+        return 1;
+    }
+    if (load_vector(argv[1], &v) != 0) {
+        return 1;
+    }
+    test_vector(&v);
+    test_validation(&v);
+    test_dkg();
+    printf("test_frost: %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
