@@ -163,20 +163,25 @@ class Home:
     def export_public(self, key_id: str) -> bytes:
         return self.public(key_id).to_file_bytes()
 
-    def import_public(self, data: bytes, *, source: str = "public key") -> tuple[IdentityPublic, bool]:
-        """Store a public key file.  Returns (key, changed); the same key again changes nothing.
+    def import_public(self, data: bytes, *, source: str = "public key") -> IdentityPublic:
+        """Store a public key file; imported keys start at trust 'none'.
 
-        A different key under an existing id is refused (AlreadyExists).  Imported keys start at trust 'none'.
+        The same key again changes nothing; a different key under an existing id
+        is refused (AlreadyExists).
         """
+        return self.import_public_report(data, source=source)[0]
+
+    def import_public_report(self, data: bytes, *, source: str = "public key") -> tuple[IdentityPublic, bool]:
+        """Like :meth:`import_public`, also saying whether anything changed."""
         pub = IdentityPublic.from_bytes(data, source)
         with self._locked():
             path = self.pub_path(pub.id)
             if os.path.exists(path):
-                if self.public(pub.id) == pub:
+                here = self.public(pub.id)
+                if here == pub:
                     return pub, False
                 raise AlreadyExists(f"a different key named {pub.id!r} already exists",
-                                    f"compare fingerprints with its owner; the one here is "
-                                    f"{self.public(pub.id).fingerprint.hex}")
+                                    f"compare fingerprints with its owner; the one here is {here.fingerprint.hex}")
             if os.path.exists(self.sec_path(pub.id)):
                 raise AlreadyExists(f"a private key named {pub.id!r} exists without its public key",
                                     "check the home; refusing to pair it with an imported key")

@@ -120,7 +120,7 @@ def cmd_import(ctx: Context) -> int:
     except IsADirectoryError:
         raise NotFound(f"not a file: {path}", "give the path of a .pub file") from None
     home = _home(ctx)
-    pub, changed = home.import_public(data, source=f"public key file {path}")
+    pub, changed = home.import_public_report(data, source=f"public key file {path}")
     fp = pub.fingerprint
     trust = home.trust(pub.id)
     if ctx.json:

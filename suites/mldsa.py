@@ -176,10 +176,9 @@ def _probe_liboqs() -> tuple[str | None, str]:
     import ctypes.util
     import glob
 
+    # Only the places liboqs-python itself searches, so that importing it
+    # afterwards finds the same library instead of trying to build one.
     candidates: list[str] = []
-    explicit = os.environ.get("LIBOQS_PATH")
-    if explicit:
-        candidates.append(explicit)
     roots = []
     if os.environ.get("OQS_INSTALL_PATH"):
         roots.append(os.environ["OQS_INSTALL_PATH"])

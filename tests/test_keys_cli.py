@@ -337,3 +337,13 @@ def test_corrupt_trust_file(home):
     assert (code, out) == (10, "")
     assert err == (f"error: {os.path.join(home, 'trust.json')}: unknown trust level 'godlike' for 'alice'\n"
                    "hint: levels are none, trusted, ultimate; fix the file or restore it from a backup\n")
+
+
+def test_home_api_import_returns_public(home, other):
+    a = Home(other, params=KDFParams(1, 64, 1), allow_weak=True)
+    pub = a.generate_key("bob", "CT-SIG-01", b"pw")
+    b = Home(home)
+    got = b.import_public(a.export_public("bob"))
+    assert got == pub == b.public("bob")
+    assert b.import_public_report(a.export_public("bob")) == (pub, False)
+    assert [e.id for e in b.list_keys()] == ["bob"] and b.trust("bob") == "none" and b.default() is None

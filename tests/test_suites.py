@@ -451,3 +451,22 @@ def test_mldsa_kat_detects_wrong_vector(monkeypatch):
     monkeypatch.setattr(selftest_parts, "_MLDSA87_KEYGEN_PK_SHA256", "00" * 32)
     with pytest.raises(SelfTestFailed, match="does not match the NIST ACVP vector"):
         selftest_parts.mldsa_kat()
+
+
+def test_liboqs_library_without_python_package_is_reported(monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(mldsa, "_probe_liboqs", lambda: ("/opt/fake/liboqs.so", "loaded"))
+    try:
+        importlib.metadata.version("liboqs-python")
+        pytest.skip("liboqs-python is installed here")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    mldsa._oqs_info.cache_clear()
+    try:
+        b = mldsa.backends()
+        assert b["liboqs"]["available"] is False
+        assert b["liboqs"]["detail"] == ("liboqs library present (/opt/fake/liboqs.so) but the liboqs-python "
+                                         "package is not installed")
+    finally:
+        mldsa._oqs_info.cache_clear()
