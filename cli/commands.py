@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("info", "keys")
+MODULES = ("info", "keys", "qr")
 
 # `ct help TOPIC` topics that are not commands: name -> module:function returning text
 TOPICS = {

@@ -311,18 +311,18 @@ class Assembler:
 def _inflate(body: bytes, digest: bytes, hint: str) -> bytes:
     d = zlib.decompressobj(-15)
     try:
-        out = d.decompress(body, MAX_MESSAGE)
+        out = d.decompress(body, MAX_MESSAGE + 1)
     except zlib.error as e:
         raise HashMismatch(
             f"reassembled message (sha256 {digest.hex()}) is corrupt: its deflate data does not decompress ({e})",
             hint) from None
-    if d.unconsumed_tail:
+    if len(out) > MAX_MESSAGE:
         raise Malformed(f"reassembled message is larger than {MAX_MESSAGE} bytes once decompressed",
                         "QR transport is for ceremony messages; carry large files on removable media")
     if not d.eof or d.unused_data:
         raise HashMismatch(
-            f"reassembled message (sha256 {digest.hex()}) is corrupt: its deflate data is truncated or has trailing bytes",
-            hint)
+            f"reassembled message (sha256 {digest.hex()}) is corrupt: "
+            "its deflate data is truncated or has trailing bytes", hint)
     return out
 
 
@@ -381,6 +381,38 @@ def encode_png(message: bytes, out_dir: str | os.PathLike[str], max_version: int
                ec: str = DEFAULT_EC, *, box_size: int = 6, border: int = 4, force: bool = False) -> list[str]:
     """Write the frames of ``message`` as ``out_dir/frame-NN-of-MM.png``; return their paths.
 
+    See :func:`write_png_set` for how ``out_dir`` is filled.
+    """
+    check_out_dir(out_dir, force=force)
+    return write_png_set(codes(message, max_version, ec, box_size=box_size, border=border), out_dir, force=force)
+
+
+def check_out_dir(out_dir: str | os.PathLike[str], *, force: bool = False) -> bool:
+    """Check that a frame set may be written to ``out_dir``; True if an earlier set will be replaced."""
+    out_dir = os.path.abspath(os.fspath(out_dir))
+    parent = os.path.dirname(out_dir)
+    if not os.path.isdir(parent):
+        raise NotFound(f"folder {parent} does not exist", "create it first, or choose another -o")
+    if not os.path.lexists(out_dir):
+        return False
+    if not os.path.isdir(out_dir) or os.path.islink(out_dir):
+        raise AlreadyExists(f"{out_dir} exists and is not a folder", "choose another -o")
+    entries = os.listdir(out_dir)
+    if not entries:
+        return False
+    if not force:
+        raise AlreadyExists(f"folder {out_dir} is not empty",
+                            "pass --force to replace an earlier frame set, or choose another -o")
+    others = sorted(e for e in entries if not FRAME_NAME.match(e))
+    if others:
+        raise AlreadyExists(f"folder {out_dir} holds files other than QR frames (e.g. {others[0]})",
+                            "choose an empty or new folder for -o")
+    return True
+
+
+def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, force: bool = False) -> list[str]:
+    """Write ``qrcode.QRCode`` frames as ``out_dir/frame-NN-of-MM.png``; return their paths.
+
     The set is built in a temporary folder next to ``out_dir`` (every file
     written atomically) and renamed into place, so ``out_dir`` never holds a
     partial set.  ``out_dir`` must not exist or be empty; with ``force`` a
@@ -388,23 +420,7 @@ def encode_png(message: bytes, out_dir: str | os.PathLike[str], max_version: int
     """
     out_dir = os.path.abspath(os.fspath(out_dir))
     parent = os.path.dirname(out_dir)
-    if not os.path.isdir(parent):
-        raise NotFound(f"folder {parent} does not exist", "create it first, or choose another -o")
-    replace_old = False
-    if os.path.lexists(out_dir):
-        if not os.path.isdir(out_dir) or os.path.islink(out_dir):
-            raise AlreadyExists(f"{out_dir} exists and is not a folder", "choose another -o")
-        entries = os.listdir(out_dir)
-        if entries:
-            if not force:
-                raise AlreadyExists(f"folder {out_dir} is not empty",
-                                    "pass --force to replace an earlier frame set, or choose another -o")
-            others = [e for e in entries if not FRAME_NAME.match(e)]
-            if others:
-                raise AlreadyExists(f"folder {out_dir} holds files other than QR frames (e.g. {sorted(others)[0]})",
-                                    "choose an empty or new folder for -o")
-            replace_old = True
-    frames = codes(message, max_version, ec, box_size=box_size, border=border)
+    replace_old = check_out_dir(out_dir, force=force)
     count = len(frames)
     tmp = tempfile.mkdtemp(prefix=".ct-qr-", dir=parent)
     old = None
@@ -415,7 +431,7 @@ def encode_png(message: bytes, out_dir: str | os.PathLike[str], max_version: int
         if replace_old:
             old = tempfile.mkdtemp(prefix=".ct-qr-old-", dir=parent)
             os.rename(out_dir, os.path.join(old, "set"))
-        os.rename(tmp, out_dir)  # replaces an empty out_dir atomically
+        os.rename(tmp, out_dir)  # also replaces an empty out_dir atomically
         _fsync_dir(parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
