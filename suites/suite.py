@@ -200,6 +200,7 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
         signed: list[str] = []
         tried_bad: list[str] = []
         unknown: list[str] = []
+        seen: set[tuple[str, bytes]] = set()  # exact repeats are never verified twice
         for s in signatures:
             if not isinstance(s, Signature):
                 raise TypeError("signatures must be Signature objects")
@@ -211,6 +212,9 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
                 continue
             if s.keyid in signed:
                 continue  # already counted once; duplicates never count again
+            if (s.keyid, s.sig) in seen:
+                continue
+            seen.add((s.keyid, s.sig))
             if verify_signature(alg, req.keys[s.keyid], message, s.sig):
                 signed.append(s.keyid)
             elif s.keyid not in tried_bad:

@@ -470,3 +470,15 @@ def test_liboqs_library_without_python_package_is_reported(monkeypatch):
                                          "package is not installed")
     finally:
         mldsa._oqs_info.cache_clear()
+
+
+def test_repeated_invalid_signature_verified_once(mls, monkeypatch):
+    import cerro_torre.suites.suite as suite_mod
+
+    calls = []
+    real = suite_mod.verify_signature
+    monkeypatch.setattr(suite_mod, "verify_signature", lambda *a: calls.append(a[0]) or real(*a))
+    bad = flip(mls[0].sign())
+    r = evaluate(SUITES["CT-SIG-03"], MSG, [bad] * 50, {"ml-dsa-87": req(1, mls[:1])})
+    assert not r.ok and r.per_alg["ml-dsa-87"].invalid == (mls[0].keyid,)
+    assert len(calls) == 1
