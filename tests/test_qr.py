@@ -170,6 +170,15 @@ def test_frame_layout() -> None:
     assert stream == msg + digest
 
 
+def test_spec_vector() -> None:
+    """The example in spec/qr.md."""
+    text = "212U60JSUKPN: C*VDVU58$9G4CRRKF-4QL7$:O9TS4J3W$3304PH8EOEEM6GTINAJ"
+    assert qr.split(b"hello") == [text]
+    assert raw_frame(text).hex() == "1001012cf24dba68656c6c6f" + hashlib.sha256(b"hello").hexdigest()
+    assert qr.make_code(text).version == 4
+    assert qr.join([text]) == b"hello"
+
+
 def test_frame_layout_deflate() -> None:
     msg = b'{"blob":"' + b"QUJD" * 2000 + b'"}'
     texts = qr.split(msg)
