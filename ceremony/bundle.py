@@ -1,0 +1,920 @@
+"""The ``.ctp`` bundle: a deterministic tar (``spec/bundle.md``).
+
+Members, in byte order of their names (which is also the order below)::
+
+    manifest.toml                    canonical TOML (spec/canonical.md)
+    payload/<path> ...               the payload files, sorted
+    signatures/release.dsse.json     DSSE envelope of the in-toto statement
+    signatures/keyholders/<epoch>.json   keyholder-set chain (group-signed bundles)
+    signatures/keys/<id>.pub         the signer's public key (single-holder bundles)
+    signatures/stock.json            signatures for signify / minisign / ssh-keygen
+
+Every member is a regular file with mtime 0, uid/gid 0, empty owner names
+and mode 0644 (0755 for an executable payload file).  Headers are POSIX
+ustar; a name longer than 100 bytes or not ASCII, or a size of 8 GiB or
+more, gets a pax ``x`` header.  The archive ends with two zero blocks and
+nothing else.
+
+The reader here is strict and streaming: it never seeks backwards, holds
+one chunk of member data at a time, and rejects anything that is not a
+regular file, a pax ``x`` header for the next member, names out of order,
+duplicates, paths that escape the bundle, truncation and trailing data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import re
+import stat
+import tomllib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from cerro_torre.suites.errors import HashMismatch, Malformed
+
+BLOCK = 512
+CHUNK = 1 << 20
+MMAP_WINDOW = 32 << 20
+FORMAT = "ct-bundle"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.toml"
+PAYLOAD_DIR = "payload/"
+SIGNATURES_DIR = "signatures/"
+ENVELOPE = "signatures/release.dsse.json"
+STOCK = "signatures/stock.json"
+KEYHOLDERS_DIR = "signatures/keyholders/"
+KEYS_DIR = "signatures/keys/"
+MAX_META = 16 << 20          # manifest.toml and any signatures/ member
+MAX_MEMBERS = 1_000_000
+USTAR_MAX_SIZE = 8 ** 11 - 1
+MODE_FILE = 0o644
+MODE_EXEC = 0o755
+
+_CTRL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+# ====================================================================== paths
+
+def check_path(name: str, what: str = "path") -> str:
+    """A relative, normalized, printable POSIX path; raises Malformed otherwise."""
+    if not isinstance(name, str) or not name:
+        raise Malformed(f"{what} is empty")
+    if _CTRL.search(name):
+        raise Malformed(f"{what} {name!r} contains control characters")
+    if name.startswith("/"):
+        raise Malformed(f"{what} {name!r} is absolute", "bundle members are relative paths")
+    parts = name.split("/")
+    if any(p in ("", ".", "..") for p in parts):
+        raise Malformed(f"{what} {name!r} leaves the bundle or is not normalized",
+                        "members may not contain '..', '.', or empty path segments")
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Malformed(f"{what} {name!r} is not valid UTF-8") from None
+    return name
+
+
+def sort_key(name: str) -> bytes:
+    return name.encode("utf-8")
+
+
+# ====================================================================== tar writer
+
+def _octal(value: int, width: int) -> bytes:
+    """``width``-byte field: zero-padded octal digits and a NUL."""
+    s = b"%0*o" % (width - 1, value)
+    if len(s) > width - 1:
+        raise ValueError("value too large for field")
+    return s + b"\0"
+
+
+def _pax_record(key: str, value: str) -> bytes:
+    body = f" {key}={value}\n".encode("utf-8")
+    n = len(body) + 1
+    while len(str(n).encode()) + len(body) != n:
+        n = len(str(n).encode()) + len(body)
+    return str(n).encode() + body
+
+
+def _header(name: bytes, size: int, mode: int, typeflag: bytes) -> bytes:
+    h = bytearray(BLOCK)
+    h[0:len(name)] = name
+    h[100:108] = _octal(mode, 8)
+    h[108:116] = _octal(0, 8)
+    h[116:124] = _octal(0, 8)
+    h[124:136] = _octal(size, 12)
+    h[136:148] = _octal(0, 12)
+    h[148:156] = b" " * 8
+    h[156:157] = typeflag
+    h[257:263] = b"ustar\0"
+    h[263:265] = b"00"
+    h[329:337] = _octal(0, 8)
+    h[337:345] = _octal(0, 8)
+    chk = sum(h)
+    h[148:156] = b"%06o\0 " % chk
+    return bytes(h)
+
+
+def member_header(name: str, size: int, mode: int = MODE_FILE) -> bytes:
+    """The header block(s) of a regular-file member, deterministic (spec/bundle.md)."""
+    raw = name.encode("utf-8")
+    records = b""
+    if len(raw) > 100 or not name.isascii():
+        records += _pax_record("path", name)
+    if size > USTAR_MAX_SIZE:
+        records += _pax_record("size", str(size))
+    out = b""
+    if records:
+        out += _header(b"././@PaxHeader", len(records), MODE_FILE, b"x")
+        out += records + b"\0" * (-len(records) % BLOCK)
+        ustar_name = raw[:100] if name.isascii() else b"././@LongName"
+    else:
+        ustar_name = raw
+    out += _header(ustar_name, size if size <= USTAR_MAX_SIZE else 0, mode, b"0")
+    return out
+
+
+class TarWriter:
+    """Writes members in strictly increasing name order; ``close()`` writes the end marker."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.f = f
+        self.last: bytes | None = None
+        self.closed = False
+
+    def _order(self, name: str) -> None:
+        check_path(name, "member name")
+        k = sort_key(name)
+        if self.last is not None and k <= self.last:
+            raise ValueError(f"member {name!r} out of order or duplicate")
+        self.last = k
+
+    def add_bytes(self, name: str, data: bytes, mode: int = MODE_FILE) -> None:
+        self._order(name)
+        self.f.write(member_header(name, len(data), mode))
+        self.f.write(data)
+        self.f.write(b"\0" * (-len(data) % BLOCK))
+
+    def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE) -> str:
+        """Copy exactly ``size`` bytes from ``src``; returns their sha256 hex.
+
+        The source must hold exactly ``size`` bytes from its position (Malformed otherwise: it changed).
+        """
+        self._order(name)
+        self.f.write(member_header(name, size, mode))
+        h = hashlib.sha256()
+        left = size
+        buf = bytearray(min(CHUNK, max(size, 1)))
+        mv = memoryview(buf)
+        while left:
+            n = src.readinto(mv[:min(left, len(buf))])
+            if not n:
+                raise Malformed(f"{name}: source is shorter than its recorded size {size}",
+                                "the source changed while packing; pack again")
+            h.update(mv[:n])
+            self.f.write(mv[:n])
+            left -= n
+        self.f.write(b"\0" * (-size % BLOCK))
+        return h.hexdigest()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.f.write(b"\0" * (2 * BLOCK))
+            self.closed = True
+
+
+# ====================================================================== tar reader
+
+@dataclass
+class Member:
+    name: str
+    size: int
+    mode: int
+    offset: int  # of the data in the archive
+
+
+def _parse_octal(field_: bytes, what: str) -> int:
+    s = field_.rstrip(b"\0 ").lstrip(b" ")
+    if field_ and field_[0] & 0x80:
+        raise Malformed(f"tar header: base-256 {what} is not supported in a bundle")
+    if not s:
+        return 0
+    if not re.fullmatch(rb"[0-7]+", s):
+        raise Malformed(f"tar header: {what} field is not octal")
+    return int(s, 8)
+
+
+def _parse_pax(data: bytes) -> dict[str, str]:
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        sp = data.find(b" ", pos)
+        if sp < 0:
+            raise Malformed("tar pax header is malformed")
+        try:
+            n = int(data[pos:sp])
+        except ValueError:
+            raise Malformed("tar pax header has a bad record length") from None
+        if n <= sp - pos + 1 or pos + n > len(data) or data[pos + n - 1:pos + n] != b"\n":
+            raise Malformed("tar pax header has a bad record length")
+        rec = data[sp + 1:pos + n - 1]
+        k, eq, v = rec.partition(b"=")
+        if not eq:
+            raise Malformed("tar pax record without '='")
+        try:
+            out[k.decode("utf-8")] = v.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed("tar pax record is not UTF-8") from None
+        pos += n
+    return out
+
+
+_PAX_IGNORED = {"mtime", "atime", "ctime", "uid", "gid", "uname", "gname"}
+
+
+class TarReader:
+    """Strict sequential reader.  Iterate to get members; read each member's data
+    with :meth:`chunks` / :meth:`read_all` before asking for the next one (unread
+    data is skipped)."""
+
+    def __init__(self, f: BinaryIO, label: str = "bundle") -> None:
+        self.f = f
+        self.label = label
+        self.pos = 0
+        self._left = 0      # unread data bytes of the current member
+        self._pad = 0       # padding after it
+        self.count = 0
+        self.ended = False
+        self.names: set[str] = set()
+        self.last: bytes | None = None
+        self.fileno: int | None = None
+        self.file_size: int | None = None
+        try:
+            fd = f.fileno()
+            st = os.fstat(fd)
+            if stat.S_ISREG(st.st_mode) and f.seekable() and f.tell() == 0:
+                self.fileno, self.file_size = fd, st.st_size
+        except (AttributeError, OSError, ValueError):
+            pass
+
+    # -- low level
+    def _read_exact(self, n: int, what: str) -> bytes:
+        data = self.f.read(n)
+        if len(data) != n:
+            raise Malformed(f"{self.label} is truncated (in {what})",
+                            "the file was cut short in transfer; copy it again")
+        self.pos += n
+        return data
+
+    def _skip(self, n: int, what: str) -> None:
+        if n <= 0:
+            return
+        if self.file_size is not None:
+            if self.pos + n > self.file_size:
+                raise Malformed(f"{self.label} is truncated (in {what})",
+                                "the file was cut short in transfer; copy it again")
+            self.f.seek(n, os.SEEK_CUR)
+            self.pos += n
+            return
+        while n:
+            k = min(n, CHUNK)
+            self._read_exact(k, what)
+            n -= k
+
+    def _finish_member(self) -> None:
+        self._skip(self._left + self._pad, "member data")
+        self._left = self._pad = 0
+
+    # -- iteration
+    def __iter__(self) -> Iterator[Member]:
+        return self
+
+    def __next__(self) -> Member:
+        if self.ended:
+            raise StopIteration
+        self._finish_member()
+        pax: dict[str, str] = {}
+        while True:
+            block = self.f.read(BLOCK)
+            if self.pos == 0 and len(block) != BLOCK:
+                raise Malformed(f"{self.label} is not a tar archive" if block else f"{self.label} is empty",
+                                "is this a .ctp bundle?")
+            if len(block) != BLOCK:
+                raise Malformed(f"{self.label} is truncated (no end-of-archive marker)",
+                                "the file was cut short in transfer; copy it again")
+            self.pos += BLOCK
+            if block == b"\0" * BLOCK:
+                if pax:
+                    raise Malformed(f"{self.label}: pax header not followed by a member")
+                second = self.f.read(BLOCK)
+                if len(second) != BLOCK:
+                    raise Malformed(f"{self.label} is truncated (end-of-archive marker cut short)",
+                                    "the file was cut short in transfer; copy it again")
+                self.pos += BLOCK
+                if second != b"\0" * BLOCK:
+                    raise Malformed(f"{self.label}: lone zero block inside the archive")
+                # only zero padding may follow
+                while True:
+                    rest = self.f.read(CHUNK)
+                    if not rest:
+                        break
+                    if rest.count(0) != len(rest):
+                        raise Malformed(f"{self.label} has data after the end of the archive",
+                                        "something was appended to the bundle; get a clean copy")
+                self.ended = True
+                raise StopIteration
+            self._check_sum(block)
+            typeflag = block[156:157]
+            size = _parse_octal(block[124:136], "size")
+            if typeflag == b"x":
+                if pax:
+                    raise Malformed(f"{self.label}: two pax headers in a row")
+                if size > 1 << 20:
+                    raise Malformed(f"{self.label}: pax header too large")
+                data = self._read_exact(size, "pax header")
+                self._skip(-size % BLOCK, "pax header")
+                pax = _parse_pax(data)
+                for k in pax:
+                    if k not in ("path", "size") and k not in _PAX_IGNORED:
+                        raise Malformed(f"{self.label}: unsupported pax record {k!r}")
+                if not pax:
+                    pax = {"": ""}
+                continue
+            if typeflag not in (b"0", b"\0"):
+                kind = {b"1": "hard link", b"2": "symbolic link", b"3": "device", b"4": "device",
+                        b"5": "directory", b"6": "fifo", b"g": "pax global header",
+                        b"L": "GNU long name", b"K": "GNU long link"}.get(typeflag, f"type {typeflag!r}")
+                name = self._name(block, {})
+                raise Malformed(f"{self.label}: member {name!r} is a {kind}",
+                                "bundles hold regular files only")
+            name = self._name(block, pax)
+            if "size" in pax:
+                try:
+                    size = int(pax["size"])
+                except ValueError:
+                    raise Malformed(f"{self.label}: bad pax size for {name!r}") from None
+                if size < 0:
+                    raise Malformed(f"{self.label}: bad pax size for {name!r}")
+            mode = _parse_octal(block[100:108], "mode")
+            self._accept_name(name)
+            self.count += 1
+            if self.count > MAX_MEMBERS:
+                raise Malformed(f"{self.label} has more than {MAX_MEMBERS} members")
+            if self.file_size is not None and self.pos + size > self.file_size:
+                raise Malformed(f"{self.label} is truncated (member {name!r} is cut short)",
+                                "the file was cut short in transfer; copy it again")
+            self._left = size
+            self._pad = -size % BLOCK
+            return Member(name, size, mode, self.pos)
+
+    def _check_sum(self, block: bytes) -> None:
+        stored = block[148:156]
+        try:
+            want = _parse_octal(stored, "checksum")
+        except Malformed:
+            want = -1
+        got = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
+        if want != got or block[257:262] != b"ustar":
+            if self.pos == BLOCK:
+                raise Malformed(f"{self.label} is not a tar archive", "is this a .ctp bundle?")
+            raise Malformed(f"{self.label}: corrupt tar header at byte {self.pos - BLOCK}",
+                            "the bundle is damaged; get a clean copy")
+
+    def _name(self, block: bytes, pax: dict[str, str]) -> str:
+        if "path" in pax:
+            return pax["path"]
+        raw = block[0:100].split(b"\0", 1)[0]
+        prefix = block[345:500].split(b"\0", 1)[0]
+        if prefix:
+            raw = prefix + b"/" + raw
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed(f"{self.label}: member name is not UTF-8") from None
+
+    def _accept_name(self, name: str) -> None:
+        try:
+            check_path(name, "member")
+        except Malformed as e:
+            raise Malformed(f"{self.label}: {e.message}", *e.hints) from None
+        if name in self.names:
+            raise Malformed(f"{self.label}: duplicate member {name!r}",
+                            "a bundle names each file once; this one was tampered with or badly made")
+        k = sort_key(name)
+        if self.last is not None and k < self.last:
+            raise Malformed(f"{self.label}: member {name!r} is out of order",
+                            "bundle members are sorted by name; this one was not written by ct")
+        self.names.add(name)
+        self.last = k
+
+    # -- member data
+    def chunks(self, chunk: int = CHUNK) -> Iterator[memoryview]:
+        """The current member's remaining data, in chunks (valid until the next chunk)."""
+        buf = bytearray(min(chunk, max(self._left, 1)))
+        mv = memoryview(buf)
+        while self._left:
+            n = self.f.readinto(mv[:min(self._left, len(buf))])  # type: ignore[attr-defined]
+            if not n:
+                raise Malformed(f"{self.label} is truncated (member data cut short)",
+                                "the file was cut short in transfer; copy it again")
+            self.pos += n
+            self._left -= n
+            yield mv[:n]
+
+    def hash_member(self, h: Any) -> int:
+        """Feed the current member's remaining data to ``h``; returns the byte count.
+
+        Large members are hashed through a sliding read-only mmap window (no
+        copy, memory stays flat); small ones through a reused buffer."""
+        total = self._left
+        if self.fileno is not None and self.file_size is not None and self._left >= 4 * CHUNK:
+            start = self.pos
+            end = start + self._left
+            gran = mmap.ALLOCATIONGRANULARITY
+            off = start
+            while off < end:
+                base = off - off % gran
+                length = min(MMAP_WINDOW, end - base)
+                m = mmap.mmap(self.fileno, length, prot=mmap.PROT_READ, offset=base)
+                try:
+                    with memoryview(m) as mv:
+                        h.update(mv[off - base:length])
+                finally:
+                    m.close()
+                off = base + length
+            self.f.seek(end)
+            self.pos = end
+            self._left = 0
+            return total
+        for c in self.chunks():
+            h.update(c)
+        return total
+
+    def read_all(self, limit: int = MAX_META, name: str = "member") -> bytes:
+        if self._left > limit:
+            raise Malformed(f"{self.label}: {name} is larger than {limit} bytes")
+        data = self._read_exact(self._left, name)
+        self._left = 0
+        return data
+
+
+# ====================================================================== manifest.toml
+
+def _toml_str(s: str) -> str:
+    out = ['"']
+    for ch in s:
+        o = ord(ch)
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif o < 0x20 or o == 0x7F:
+            out.append("\\u%04X" % o)
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+\Z")
+
+
+def _toml_key(k: str) -> str:
+    return k if _BARE_KEY.match(k) else _toml_str(k)
+
+
+def _toml_value(v: Any, path: str) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, list):
+        if not all(isinstance(x, str) for x in v):
+            raise Malformed(f"manifest: {path}: only arrays of strings are allowed")
+        return "[" + ", ".join(_toml_str(x) for x in v) + "]"
+    raise Malformed(f"manifest: {path}: value of type {type(v).__name__} is not allowed")
+
+
+def _toml_table_body(d: dict[str, Any], path: str) -> list[str]:
+    lines = []
+    for k in sorted(d, key=sort_key):
+        v = d[k]
+        if isinstance(v, dict):
+            raise Malformed(f"manifest: {path}.{k}: nested tables are not allowed")
+        lines.append(f"{_toml_key(k)} = {_toml_value(v, f'{path}.{k}')}")
+    return lines
+
+
+def canonical_toml(doc: dict[str, Any]) -> bytes:
+    """The canonical TOML subset of spec/canonical.md.
+
+    Top level: scalars and string arrays (sorted keys), then tables (sorted),
+    then arrays of tables (sorted; entries in the order given).  Tables hold
+    scalars and string arrays only.  One blank line between sections, LF,
+    final newline, UTF-8.
+    """
+    scalars = {k: v for k, v in doc.items() if not isinstance(v, dict) and not _is_table_array(v)}
+    tables = {k: v for k, v in doc.items() if isinstance(v, dict)}
+    arrays = {k: v for k, v in doc.items() if _is_table_array(v)}
+    sections: list[list[str]] = []
+    if scalars:
+        sections.append(_toml_table_body(scalars, "$"))
+    for k in sorted(tables, key=sort_key):
+        sections.append([f"[{_toml_key(k)}]"] + _toml_table_body(tables[k], k))
+    for k in sorted(arrays, key=sort_key):
+        for i, item in enumerate(arrays[k]):
+            sections.append([f"[[{_toml_key(k)}]]"] + _toml_table_body(item, f"{k}[{i}]"))
+    return ("\n\n".join("\n".join(s) for s in sections) + "\n").encode("utf-8")
+
+
+def _is_table_array(v: Any) -> bool:
+    return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    path: str          # relative to payload/
+    sha256: str
+    size: int
+    mode: int = MODE_FILE
+
+    def to_toml(self) -> dict[str, Any]:
+        return {"path": self.path, "sha256": self.sha256, "size": self.size, "mode": "%04o" % self.mode}
+
+
+@dataclass
+class Manifest:
+    name: str
+    version: str
+    source: dict[str, Any]
+    files: list[FileEntry]
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    format_version: int = FORMAT_VERSION
+
+    def to_doc(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "format": FORMAT,
+            "format_version": self.format_version,
+            "package": {"name": self.name, "version": self.version},
+            "source": dict(self.source),
+        }
+        files = sorted(self.files, key=lambda f: sort_key(f.path))
+        if files:
+            doc["files"] = [f.to_toml() for f in files]
+        if self.layers:
+            doc["layers"] = [dict(x) for x in self.layers]
+        return doc
+
+    def to_bytes(self) -> bytes:
+        return canonical_toml(self.to_doc())
+
+    def file_map(self) -> dict[str, FileEntry]:
+        return {f.path: f for f in self.files}
+
+    @property
+    def registry(self) -> str:
+        r = self.source.get("registry", "")
+        return r if isinstance(r, str) else ""
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+
+
+def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
+    """Parse and check a manifest: canonical bytes, known format version, sane entries."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Malformed(f"{label} is not UTF-8") from None
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise Malformed(f"{label} is not valid TOML: {e}") from None
+    if doc.get("format") != FORMAT:
+        raise Malformed(f"{label}: format is {doc.get('format')!r}, not {FORMAT!r}", "is this a .ctp bundle?")
+    ver = doc.get("format_version")
+    if ver != FORMAT_VERSION:
+        raise Malformed(f"unsupported bundle format version {ver!r} in {label}",
+                        f"this ct reads format version {FORMAT_VERSION}; upgrade ct to read newer bundles")
+    allowed = {"format", "format_version", "package", "source", "files", "layers"}
+    extra = set(doc) - allowed
+    if extra:
+        raise Malformed(f"{label}: unknown keys {', '.join(sorted(extra))}")
+    pkg = doc.get("package")
+    if not isinstance(pkg, dict) or set(pkg) != {"name", "version"} \
+            or not all(isinstance(pkg[k], str) and pkg[k] for k in ("name", "version")):
+        raise Malformed(f"{label}: [package] must have a name and a version")
+    source = doc.get("source")
+    if not isinstance(source, dict) or not isinstance(source.get("kind"), str):
+        raise Malformed(f"{label}: [source] must have a kind")
+    files: list[FileEntry] = []
+    seen: set[str] = set()
+    for i, f in enumerate(doc.get("files", [])):
+        if not isinstance(f, dict) or set(f) != {"path", "sha256", "size", "mode"}:
+            raise Malformed(f"{label}: files[{i}] must have exactly path, sha256, size and mode")
+        path = f["path"]
+        if not isinstance(path, str):
+            raise Malformed(f"{label}: files[{i}].path must be a string")
+        check_path(path, f"{label}: files[{i}].path")
+        if path in seen:
+            raise Malformed(f"{label}: file {path!r} is listed twice")
+        seen.add(path)
+        if not isinstance(f["sha256"], str) or not _HEX64.match(f["sha256"]):
+            raise Malformed(f"{label}: files[{i}].sha256 must be 64 lowercase hex digits")
+        if isinstance(f["size"], bool) or not isinstance(f["size"], int) or f["size"] < 0:
+            raise Malformed(f"{label}: files[{i}].size must be a non-negative integer")
+        if f["mode"] not in ("0644", "0755"):
+            raise Malformed(f"{label}: files[{i}].mode must be \"0644\" or \"0755\"")
+        files.append(FileEntry(path, f["sha256"], f["size"], int(f["mode"], 8)))
+    layers = doc.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+        raise Malformed(f"{label}: layers must be an array of tables")
+    m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver)
+    if m.to_bytes() != bytes(data):
+        raise Malformed(f"{label} is not in canonical form",
+                        "manifests are written by ct (spec/canonical.md); was it edited?")
+    return m
+
+
+# ====================================================================== writing bundles
+
+@dataclass
+class PayloadFile:
+    """A payload file to pack: its bundle path, size, mode, digest and how to open it."""
+
+    path: str
+    size: int
+    mode: int
+    opener: Callable[[], BinaryIO]
+    sha256: str = ""
+
+
+def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
+    """sha256 hex and byte count of ``f`` (up to ``size`` bytes), in 1 MiB chunks."""
+    h = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    mv = memoryview(buf)
+    total = 0
+    while size is None or total < size:
+        want = CHUNK if size is None else min(CHUNK, size - total)
+        n = f.readinto(mv[:want])  # type: ignore[attr-defined]
+        if not n:
+            break
+        h.update(mv[:n])
+        total += n
+    return h.hexdigest(), total
+
+
+def write_bundle(out: BinaryIO, manifest_bytes: bytes, files: list[PayloadFile],
+                 signature_members: dict[str, bytes]) -> None:
+    """Write a whole bundle to ``out``.  Each payload file is re-hashed while it is
+    copied and must match ``sha256`` (HashMismatch otherwise: the source changed)."""
+    w = TarWriter(out)
+    w.add_bytes(MANIFEST, manifest_bytes)
+    for pf in sorted(files, key=lambda p: sort_key(p.path)):
+        with pf.opener() as src:
+            got = w.add_stream(PAYLOAD_DIR + pf.path, pf.size, src, pf.mode)
+        if pf.sha256 and got != pf.sha256:
+            raise HashMismatch(f"{pf.path} changed while it was being packed",
+                               "make sure nothing writes to the source, then pack again")
+    for name in sorted(signature_members, key=sort_key):
+        if not name.startswith(SIGNATURES_DIR):
+            raise ValueError(f"signature member {name!r} must be under {SIGNATURES_DIR}")
+        w.add_bytes(name, signature_members[name])
+    w.close()
+
+
+@dataclass
+class BundleParts:
+    """Everything of a bundle except the payload data (payload files are listed by the manifest)."""
+
+    manifest_bytes: bytes
+    manifest: Manifest
+    signature_members: dict[str, bytes]
+
+
+def read_parts(path: str) -> BundleParts:
+    """Read a bundle's manifest and signature members, skipping the payload (structure checked)."""
+    with open(path, "rb") as f:
+        r = TarReader(f, os.path.basename(path))
+        manifest_bytes = None
+        sigs: dict[str, bytes] = {}
+        for m in r:
+            if manifest_bytes is None:
+                if m.name != MANIFEST:
+                    raise Malformed(f"{os.path.basename(path)}: first member is {m.name!r}, not {MANIFEST}",
+                                    "is this a .ctp bundle?")
+                manifest_bytes = r.read_all(MAX_META, MANIFEST)
+                continue
+            if m.name.startswith(SIGNATURES_DIR):
+                sigs[m.name] = r.read_all(MAX_META, m.name)
+            elif not m.name.startswith(PAYLOAD_DIR):
+                raise Malformed(f"{os.path.basename(path)}: unexpected member {m.name!r}")
+        if manifest_bytes is None:
+            raise Malformed(f"{os.path.basename(path)} has no {MANIFEST}", "is this a .ctp bundle?")
+    return BundleParts(manifest_bytes, parse_manifest(manifest_bytes), sigs)
+
+
+def rewrite_signatures(src: str, dst: str, members: dict[str, bytes], *, replace: bool = True) -> None:
+    """Copy bundle ``src`` to ``dst`` with its ``signatures/`` members replaced by
+    ``members`` (or merged into them when ``replace`` is False).  The payload is
+    streamed through unchanged; ``dst`` is written atomically (may equal ``src``)."""
+    from cerro_torre.suites.atomic import atomic_writer
+
+    for name in members:
+        if not name.startswith(SIGNATURES_DIR):
+            raise ValueError(f"signature member {name!r} must be under {SIGNATURES_DIR}")
+        check_path(name)
+    label = os.path.basename(src)
+    with open(src, "rb") as f, atomic_writer(dst) as out:
+        r = TarReader(f, label)
+        w = TarWriter(out)
+        old: dict[str, bytes] = {}
+        first = True
+        for m in r:
+            if first:
+                if m.name != MANIFEST:
+                    raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}")
+                w.add_bytes(MANIFEST, r.read_all(MAX_META, MANIFEST))
+                first = False
+            elif m.name.startswith(PAYLOAD_DIR):
+                w.add_stream(m.name, m.size, _MemberReader(r), m.mode)
+            elif m.name.startswith(SIGNATURES_DIR):
+                old[m.name] = r.read_all(MAX_META, m.name)
+            else:
+                raise Malformed(f"{label}: unexpected member {m.name!r}")
+        if first:
+            raise Malformed(f"{label} has no {MANIFEST}")
+        merged = dict(members) if replace else {**old, **members}
+        for name in sorted(merged, key=sort_key):
+            w.add_bytes(name, merged[name])
+        w.close()
+
+
+class _MemberReader:
+    """A file-like view of the reader's current member data (readinto only)."""
+
+    def __init__(self, r: TarReader) -> None:
+        self.r = r
+
+    def readinto(self, b: Any) -> int:
+        n = min(len(b), self.r._left)
+        if n == 0:
+            return 0
+        got = self.r.f.readinto(memoryview(b)[:n])  # type: ignore[attr-defined]
+        if not got:
+            raise Malformed(f"{self.r.label} is truncated (member data cut short)")
+        self.r.pos += got
+        self.r._left -= got
+        return got
+
+
+# ====================================================================== packing and signing
+
+@dataclass
+class PackResult:
+    path: str
+    manifest: Manifest
+    statement: bytes
+    files: int
+    bytes: int
+    signer: Any = None
+
+
+def release_predicate(manifest: Manifest, manifest_bytes: bytes) -> dict[str, Any]:
+    """The predicate of a release statement (spec/statement.md)."""
+    return {
+        "bundle": {"format": FORMAT, "format_version": manifest.format_version},
+        "manifest": {"name": MANIFEST, "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
+        "package": {"name": manifest.name, "version": manifest.version},
+        "source": dict(manifest.source),
+    }
+
+
+def build_statement(manifest: Manifest, manifest_bytes: bytes) -> bytes:
+    from .statement import make_statement
+
+    return make_statement([(f.path, f.sha256) for f in manifest.files], release_predicate(manifest, manifest_bytes))
+
+
+def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[Any], Any]:
+    """A single holder's DSSE signatures (one per algorithm of its suite) and, when it has an
+    Ed25519 key, the stock-tool record (both passes)."""
+    from cerro_torre.suites.suite import Signature
+
+    from . import stockformats
+    from .statement import PAYLOAD_TYPE, pae
+
+    sigs = key.sign(pae(PAYLOAD_TYPE, statement))
+    pub = key.public()
+    stock = None
+    if "ed25519" in pub.keys:
+        ed_pk = pub.keys["ed25519"]
+
+        def sign_ed(msg: bytes) -> bytes:
+            return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
+
+        comment = stockformats.trusted_comment(statement, manifest.name, manifest.version)
+        stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
+    return sigs, stock
+
+
+def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
+         key: Any = None) -> PackResult:
+    """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
+
+    ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
+    it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`)."""
+    from cerro_torre.suites.atomic import atomic_writer
+
+    from .statement import Envelope
+
+    entries = []
+    total = 0
+    for pf in source.files:
+        check_path(pf.path, "payload path")
+        if not pf.sha256:
+            with pf.opener() as f:
+                pf.sha256, n = hash_stream(f)
+            if n != pf.size:
+                raise HashMismatch(f"{pf.path} changed size while it was being packed",
+                                   "make sure nothing writes to the source, then pack again")
+        entries.append(FileEntry(pf.path, pf.sha256, pf.size, pf.mode))
+        total += pf.size
+    paths = [e.path for e in entries]
+    if len(set(paths)) != len(paths):
+        raise Malformed("the source holds two files with the same path")
+    manifest = Manifest(name or source.default_name or "package", version or source.default_version or "unversioned",
+                        source.info, sorted(entries, key=lambda e: sort_key(e.path)), source.layers)
+    for what, v in (("--name", manifest.name), ("--version", manifest.version)):
+        if not v or _CTRL.search(v) or len(v) > 200:
+            raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
+    manifest_bytes = manifest.to_bytes()
+    parse_manifest(manifest_bytes)  # what we write, we can read
+    statement = build_statement(manifest, manifest_bytes)
+    env = Envelope(statement)
+    members: dict[str, bytes] = {}
+    signer = None
+    if key is not None:
+        sigs, stock = sign_single(statement, key, manifest)
+        env = env.with_signatures(sigs)
+        signer = key.public()
+        members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
+        if stock is not None:
+            members[STOCK] = stock.to_bytes()
+    members[ENVELOPE] = env.to_bytes()
+    with atomic_writer(out_path) as out:
+        write_bundle(out, manifest_bytes, source.files, members)
+    return PackResult(out_path, manifest, statement, len(entries), total, signer)
+
+
+def release_messages(bundle_path: str) -> dict[str, bytes]:
+    """What a signing ceremony signs for this bundle, first pass (spec/stock-signatures.md):
+
+    ``dsse`` — the DSSE PAE of the statement (every algorithm signs it); ``signify``,
+    ``minisign``, ``ssh`` — the stock-tool messages (the Ed25519 group key signs them).
+    The second pass is ``stockformats.second_pass_messages(minisign_sig, trusted_comment)``,
+    with ``trusted_comment`` from :func:`release_trusted_comment`."""
+    from . import stockformats
+    from .statement import Envelope
+
+    parts = read_parts(bundle_path)
+    if ENVELOPE not in parts.signature_members:
+        raise Malformed(f"{os.path.basename(bundle_path)} has no {ENVELOPE}")
+    env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
+    return {"dsse": env.pae(), **stockformats.first_pass_messages(env.payload)}
+
+
+def release_trusted_comment(bundle_path: str) -> str:
+    from . import stockformats
+    from .statement import Envelope
+
+    parts = read_parts(bundle_path)
+    env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
+    return stockformats.trusted_comment(env.payload, parts.manifest.name, parts.manifest.version)
+
+
+def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: list[Any] = (),  # type: ignore[assignment]
+                   key: Any = None, stock: Any = None) -> None:
+    """Write ``dst``: bundle ``src`` with ``signatures`` added to its DSSE envelope, the
+    keyholder-set chain ``records`` (KeyholderSet objects) or the single signer's public
+    key ``key`` (IdentityPublic), and the stock-tool record ``stock`` (StockRecord)."""
+    from .keyholders import record_member_name
+    from .statement import Envelope
+
+    parts = read_parts(src)
+    members = dict(parts.signature_members)
+    env = Envelope.from_bytes(members[ENVELOPE], ENVELOPE).with_signatures(list(signatures))
+    members[ENVELOPE] = env.to_bytes()
+    for rec in records:
+        members[record_member_name(rec.epoch)] = rec.to_bytes()
+    if key is not None:
+        members[f"{KEYS_DIR}{key.id}.pub"] = key.to_file_bytes()
+    if stock is not None:
+        members[STOCK] = stock.to_bytes()
+    rewrite_signatures(src, dst, members)

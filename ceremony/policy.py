@@ -1,0 +1,149 @@
+"""Trust policy, ``policy.json`` (``spec/policy.md``).
+
+Canonical JSON::
+
+    {"type": "ct-policy", "version": 1,
+     "roots":      [FINGERPRINT, ...],   pinned keyholder sets (sha256 hex of the record body)
+     "keys":       [FINGERPRINT, ...],   pinned single-holder identity keys (sha256 hex of the .pub JSON)
+     "suites":     [SUITE, ...],         allowed suites; [] = any
+     "signers":    [GLOB, ...],          allowed signer names (set name or key id); [] = any
+     "registries": [GLOB, ...],          allowed image registries/repositories; [] = any
+     "min_epoch":  N,                    lowest keyholder-set epoch accepted (0 = any)
+     "min_threshold": K}                 lowest threshold k accepted (1 = any)
+
+Globs are ``fnmatch`` patterns matched case-sensitively against the whole
+name (``*`` also matches ``/``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cerro_torre.suites.encoding import canonical_json, parse_json
+from cerro_torre.suites.errors import Malformed, PolicyRejected
+from cerro_torre.suites.suite import SUITES
+
+POLICY_TYPE = "ct-policy"
+POLICY_VERSION = 1
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+
+
+@dataclass
+class Policy:
+    roots: list[str] = field(default_factory=list)
+    keys: list[str] = field(default_factory=list)
+    suites: list[str] = field(default_factory=list)
+    signers: list[str] = field(default_factory=list)
+    registries: list[str] = field(default_factory=list)
+    min_epoch: int = 0
+    min_threshold: int = 1
+    path: str = field(default="", compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": POLICY_TYPE, "version": POLICY_VERSION,
+                "roots": sorted(set(self.roots)), "keys": sorted(set(self.keys)),
+                "suites": sorted(set(self.suites)), "signers": sorted(set(self.signers)),
+                "registries": sorted(set(self.registries)),
+                "min_epoch": self.min_epoch, "min_threshold": self.min_threshold}
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json()) + b"\n"
+
+    @property
+    def label(self) -> str:
+        return f"policy {self.path}" if self.path else "the policy"
+
+    @classmethod
+    def from_bytes(cls, data: bytes, path: str = "") -> Policy:
+        what = f"policy {path}" if path else "policy"
+        d = parse_json(data, what)
+        if not isinstance(d, dict) or d.get("type") != POLICY_TYPE:
+            raise Malformed(f"{what} is not a ct policy (type {d.get('type') if isinstance(d, dict) else None!r})",
+                            "create one with 'ct policy init'")
+        if d.get("version") != POLICY_VERSION:
+            raise Malformed(f"{what} has unsupported version {d.get('version')!r}", "upgrade ct to read it")
+        extra = set(d) - {"type", "version", *_FIELDS}
+        if extra:
+            raise Malformed(f"{what} has unknown fields: {', '.join(sorted(extra))}",
+                            "known fields: " + ", ".join(_FIELDS))
+        p = cls(path=path)
+        for name in ("roots", "keys", "suites", "signers", "registries"):
+            v = d.get(name, [])
+            if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+                raise Malformed(f"{what}: {name} must be a list of non-empty strings")
+            setattr(p, name, list(v))
+        for fp in p.roots + p.keys:
+            if not _HEX64.match(fp):
+                raise Malformed(f"{what}: pinned fingerprint {fp!r} must be 64 lowercase hex digits",
+                                "pin with 'ct policy add-root KEYHOLDERS.json'")
+        for s in p.suites:
+            if s not in SUITES:
+                raise Malformed(f"{what}: unknown suite {s!r}", "valid suites: " + ", ".join(SUITES))
+        for name, low in (("min_epoch", 0), ("min_threshold", 1)):
+            v = d.get(name, low)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise Malformed(f"{what}: {name} must be an integer >= {low}")
+            setattr(p, name, v)
+        return p
+
+    @classmethod
+    def load(cls, path: str) -> Policy:
+        from cerro_torre.suites.errors import NotFound
+
+        try:
+            with open(path, "rb") as f:
+                data = f.read(4 << 20)
+        except FileNotFoundError:
+            raise NotFound(f"policy not found: {path}", "create one with 'ct policy init'") from None
+        except IsADirectoryError:
+            raise NotFound(f"policy is a directory: {path}", "give the path of a policy.json file") from None
+        return cls.from_bytes(data, path)
+
+    # ------------------------------------------------------------------ evaluation
+    def check(self, *, suite: str, signer: str, registry: str, epoch: int | None, threshold: int,
+              source_kind: str) -> list[PolicyRejected]:
+        """Every rule the release breaks, in the order rules are listed; empty = accepted."""
+        out: list[PolicyRejected] = []
+        fix = f"if this is acceptable, change {self.path or 'the policy'}"
+        if self.suites and suite not in self.suites:
+            out.append(PolicyRejected(
+                f"suite {suite} is not allowed by {self.label} (allowed: {', '.join(sorted(self.suites))})",
+                f"get a release signed with an allowed suite, or {fix} (\"suites\")"))
+        if self.signers and not any(fnmatch.fnmatchcase(signer, g) for g in self.signers):
+            out.append(PolicyRejected(
+                f"signer {signer!r} is not allowed by {self.label} (allowed: {', '.join(sorted(self.signers))})",
+                f"if you trust this signer, run 'ct policy add-signer {signer}'"
+                + (f" --policy {self.path}" if self.path else "")))
+        if self.registries:
+            if not registry:
+                out.append(PolicyRejected(
+                    f"the bundle names no registry (source kind {source_kind}) and {self.label} "
+                    f"allows only: {', '.join(sorted(self.registries))}",
+                    "pack the image from its registry (or an archive that records its name), or "
+                    f"{fix} (\"registries\")"))
+            elif not any(fnmatch.fnmatchcase(registry, g) for g in self.registries):
+                out.append(PolicyRejected(
+                    f"registry {registry!r} is not allowed by {self.label} "
+                    f"(allowed: {', '.join(sorted(self.registries))})",
+                    f"if you trust it, run 'ct policy add-registry {registry}'"
+                    + (f" --policy {self.path}" if self.path else "")))
+        if self.min_epoch > 0:
+            if epoch is None:
+                out.append(PolicyRejected(
+                    f"the bundle is signed by a single key, which has no epoch; {self.label} requires "
+                    f"a keyholder set of epoch >= {self.min_epoch}",
+                    "get the release signed by the cooperative's keyholder set"))
+            elif epoch < self.min_epoch:
+                out.append(PolicyRejected(
+                    f"keyholder set epoch {epoch} is below the minimum epoch {self.min_epoch} of {self.label}",
+                    "this release was signed before a rotation you require; get one signed by the current set"))
+        if threshold < self.min_threshold:
+            out.append(PolicyRejected(
+                f"threshold {threshold} is below the minimum threshold {self.min_threshold} of {self.label}",
+                "get a release signed by a keyholder set with a higher threshold, or "
+                f"{fix} (\"min_threshold\")"))
+        return out

@@ -1,0 +1,187 @@
+"""Release statements: in-toto Statement v1 in a DSSE envelope (``spec/statement.md``).
+
+What a release signature covers is ``PAE(payloadType, statement)`` — the
+DSSE Pre-Authentication Encoding of the canonical JSON statement — never the
+statement alone.  Every signature in the envelope (the FROST group signature
+and each ML-DSA-87 signature) is an algorithm-agile
+:class:`~cerro_torre.suites.suite.Signature` object ``{"alg","keyid","sig"}``:
+DSSE's ``keyid`` and ``sig`` plus an ``alg`` field.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from cerro_torre.suites.encoding import b64e, canonical_json, parse_json
+from cerro_torre.suites.errors import Malformed
+from cerro_torre.suites.suite import Signature
+
+PAYLOAD_TYPE = "application/vnd.in-toto+json"
+STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
+PREDICATE_TYPE = "https://cerro-torre.org/attestation/release/v1"
+
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+MAX_ENVELOPE = 16 << 20
+
+
+def pae(payload_type: str | bytes, body: bytes) -> bytes:
+    """DSSE v1 Pre-Authentication Encoding.
+
+    ``"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body``, LEN = decimal byte
+    length without leading zeros, type as UTF-8.
+    """
+    t = payload_type.encode("utf-8") if isinstance(payload_type, str) else bytes(payload_type)
+    body = bytes(body)
+    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
+
+
+# ---------------------------------------------------------------- statement
+
+@dataclass(frozen=True)
+class Subject:
+    name: str
+    sha256: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "digest": {"sha256": self.sha256}}
+
+
+@dataclass(frozen=True)
+class Statement:
+    """A parsed in-toto Statement v1 with the Cerro Torre release predicate."""
+
+    subjects: tuple[Subject, ...]
+    predicate: dict[str, Any]
+    predicate_type: str = PREDICATE_TYPE
+    raw: bytes = b""
+
+    def digests(self) -> dict[str, str]:
+        return {s.name: s.sha256 for s in self.subjects}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"_type": STATEMENT_TYPE, "subject": [s.to_json() for s in self.subjects],
+                "predicateType": self.predicate_type, "predicate": self.predicate}
+
+
+def make_statement(subjects: list[tuple[str, str]], predicate: dict[str, Any],
+                   predicate_type: str = PREDICATE_TYPE) -> bytes:
+    """The canonical JSON bytes of a statement; subjects are sorted by name (UTF-8 bytes)."""
+    subs = sorted(subjects, key=lambda s: s[0].encode("utf-8"))
+    names = [n for n, _ in subs]
+    if len(set(names)) != len(names):
+        raise Malformed("duplicate subject name in statement")
+    for name, digest in subs:
+        if not _HEX64.match(digest):
+            raise Malformed(f"subject {name!r}: sha256 must be 64 lowercase hex digits")
+    doc = {"_type": STATEMENT_TYPE,
+           "subject": [{"name": n, "digest": {"sha256": d}} for n, d in subs],
+           "predicateType": predicate_type, "predicate": predicate}
+    return canonical_json(doc)
+
+
+def parse_statement(data: bytes, what: str = "release statement") -> Statement:
+    """Strictly parse a statement: canonical JSON, Statement v1, sha256 subjects, unique names."""
+    d = parse_json(data, what)
+    if not isinstance(d, dict):
+        raise Malformed(f"{what} must be a JSON object")
+    if d.get("_type") != STATEMENT_TYPE:
+        raise Malformed(f"{what} is not an in-toto Statement v1 (_type {d.get('_type')!r})",
+                        f"expected _type {STATEMENT_TYPE}")
+    expected = {"_type", "subject", "predicateType", "predicate"}
+    if set(d) != expected:
+        raise Malformed(f"{what} has unexpected fields: {', '.join(sorted(set(d) ^ expected))}")
+    if d["predicateType"] != PREDICATE_TYPE:
+        raise Malformed(f"{what} has predicate type {d['predicateType']!r}",
+                        f"ct release statements use {PREDICATE_TYPE}")
+    if not isinstance(d["predicate"], dict):
+        raise Malformed(f"{what}: predicate must be an object")
+    subs = d["subject"]
+    if not isinstance(subs, list):
+        raise Malformed(f"{what}: subject must be a list")
+    out: list[Subject] = []
+    seen: set[str] = set()
+    for i, s in enumerate(subs):
+        if not isinstance(s, dict) or set(s) != {"name", "digest"} or not isinstance(s["name"], str) \
+                or not isinstance(s["digest"], dict) or set(s["digest"]) != {"sha256"} \
+                or not isinstance(s["digest"]["sha256"], str) or not _HEX64.match(s["digest"]["sha256"]):
+            raise Malformed(f"{what}: subject {i} must be {{name, digest: {{sha256: 64 hex}}}}")
+        if s["name"] in seen:
+            raise Malformed(f"{what}: duplicate subject {s['name']!r}")
+        seen.add(s["name"])
+        out.append(Subject(s["name"], s["digest"]["sha256"]))
+    if canonical_json(d) != bytes(data):
+        raise Malformed(f"{what} is not canonical JSON", "statements are written by ct; was it edited?")
+    if [s.name.encode() for s in out] != sorted(s.name.encode() for s in out):
+        raise Malformed(f"{what}: subjects are not sorted by name")
+    return Statement(tuple(out), d["predicate"], d["predicateType"], bytes(data))
+
+
+# ---------------------------------------------------------------- DSSE envelope
+
+def _b64_either(text: Any, what: str) -> bytes:
+    """DSSE: verifiers accept standard or URL-safe base64 for the payload."""
+    if not isinstance(text, str):
+        raise Malformed(f"{what} must be a base64 string")
+    try:
+        raw = text.encode("ascii")
+        if b"-" in raw or b"_" in raw:
+            return base64.urlsafe_b64decode(raw + b"=" * (-len(raw) % 4))
+        return base64.b64decode(raw, validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise Malformed(f"{what} is not valid base64") from None
+
+
+@dataclass
+class Envelope:
+    payload: bytes
+    payload_type: str = PAYLOAD_TYPE
+    signatures: list[Signature] = field(default_factory=list)
+
+    def pae(self) -> bytes:
+        """The bytes every signature in this envelope signs."""
+        return pae(self.payload_type, self.payload)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"payload": b64e(self.payload), "payloadType": self.payload_type,
+                "signatures": [s.to_json() for s in self.signatures]}
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON + LF."""
+        return canonical_json(self.to_json()) + b"\n"
+
+    def with_signatures(self, sigs: list[Signature]) -> Envelope:
+        """A copy with ``sigs`` added; a signature already present (same alg, keyid, bytes) is not repeated."""
+        merged = list(self.signatures)
+        for s in sigs:
+            if s not in merged:
+                merged.append(s)
+        merged.sort(key=lambda s: (s.alg, s.keyid, s.sig))
+        return Envelope(self.payload, self.payload_type, merged)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, what: str = "DSSE envelope") -> Envelope:
+        if len(data) > MAX_ENVELOPE:
+            raise Malformed(f"{what} is larger than {MAX_ENVELOPE} bytes")
+        d = parse_json(data, what)
+        if not isinstance(d, dict):
+            raise Malformed(f"{what} must be a JSON object")
+        if set(d) != {"payload", "payloadType", "signatures"}:
+            raise Malformed(f"{what} must have exactly payload, payloadType and signatures")
+        if not isinstance(d["payloadType"], str):
+            raise Malformed(f"{what}: payloadType must be a string")
+        if d["payloadType"] != PAYLOAD_TYPE:
+            raise Malformed(f"{what} has payload type {d['payloadType']!r}", f"ct signs {PAYLOAD_TYPE}")
+        if not isinstance(d["signatures"], list):
+            raise Malformed(f"{what}: signatures must be a list")
+        payload = _b64_either(d["payload"], f"{what} payload")
+        sigs = []
+        for i, s in enumerate(d["signatures"]):
+            try:
+                sigs.append(Signature.from_json(s))
+            except Malformed as e:
+                raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
+        return cls(payload, d["payloadType"], sigs)

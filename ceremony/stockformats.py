@@ -1,0 +1,232 @@
+"""Signatures that stock tools verify (``spec/stock-signatures.md``).
+
+The message every stock tool checks is the release statement: the exact
+bytes of the DSSE payload (``statement.json`` when exported).  The one
+Ed25519 key that signs (the FROST group key of a keyholder set, or a single
+holder's Ed25519 identity key) signs four more messages besides the DSSE
+PAE:
+
+=================  ==============================================================
+name               message signed (Ed25519, RFC 8032)
+=================  ==============================================================
+``signify``        the statement itself (OpenBSD ``signify -V``)
+``minisign``       BLAKE2b-512(statement) (minisign's prehashed ``ED`` signature)
+``ssh``            the SSHSIG signed-data blob: "SSHSIG" ‖ string(namespace) ‖
+                   string("") ‖ string("sha512") ‖ string(SHA-512(statement))
+``minisign-global`` the ``minisign`` signature (64 bytes) ‖ the trusted comment
+=================  ==============================================================
+
+``minisign-global`` signs the ``minisign`` signature, so it can only be
+made after it: a ceremony signs :func:`first_pass_messages` (with the DSSE
+PAE, in one signing round), then :func:`second_pass_messages` in a second
+round.  A single holder does both passes at once at pack time.
+
+The bundle carries the result as ``signatures/stock.json`` (a
+:class:`StockRecord`); ``ct signature export`` turns it into the files each
+tool reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
+from cerro_torre.suites.errors import Malformed
+from cerro_torre.suites.suite import keyid_of, verify_signature
+
+RECORD_TYPE = "ct-stock-signatures"
+RECORD_VERSION = 1
+NAMESPACE = "cerro-torre-release"
+SSH_HASH = "sha512"
+FIRST_PASS = ("signify", "minisign", "ssh")
+SECOND_PASS = ("minisign-global",)
+ALL_NAMES = FIRST_PASS + SECOND_PASS
+FORMATS = ("signify", "minisign", "ssh")
+_SAFE = re.compile(r"[^A-Za-z0-9._+:@/-]")
+
+
+def keynum(public_key: bytes) -> bytes:
+    """The 8-byte key number signify and minisign put in key and signature files:
+    the first 8 bytes of SHA-256(public key), i.e. the first 16 hex digits of the ct keyid."""
+    return bytes.fromhex(keyid_of(public_key))[:8]
+
+
+def trusted_comment(statement: bytes, name: str, version: str) -> str:
+    """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line)."""
+    clean = lambda s: _SAFE.sub("_", s)[:100]  # noqa: E731
+    return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:" \
+           f"{hashlib.sha256(statement).hexdigest()}"
+
+
+def _ssh_string(b: bytes) -> bytes:
+    return struct.pack(">I", len(b)) + b
+
+
+def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
+    """The blob an SSHSIG signature signs (PROTOCOL.sshsig), hash sha512."""
+    return (b"SSHSIG" + _ssh_string(namespace.encode()) + _ssh_string(b"")
+            + _ssh_string(SSH_HASH.encode()) + _ssh_string(hashlib.sha512(message).digest()))
+
+
+def first_pass_messages(statement: bytes) -> dict[str, bytes]:
+    return {
+        "signify": bytes(statement),
+        "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
+        "ssh": sshsig_signed_data(statement),
+    }
+
+
+def second_pass_messages(minisign_sig: bytes, comment: str) -> dict[str, bytes]:
+    if len(minisign_sig) != 64:
+        raise Malformed("the minisign signature must be 64 bytes")
+    return {"minisign-global": bytes(minisign_sig) + comment.encode("utf-8")}
+
+
+def all_messages(statement: bytes, comment: str, minisign_sig: bytes) -> dict[str, bytes]:
+    return {**first_pass_messages(statement), **second_pass_messages(minisign_sig, comment)}
+
+
+# ====================================================================== the record in the bundle
+
+@dataclass(frozen=True)
+class StockRecord:
+    public_key: bytes             # Ed25519, 32 bytes
+    trusted_comment: str
+    signatures: dict[str, bytes]  # name -> 64-byte Ed25519 signature
+    namespace: str = NAMESPACE
+
+    @property
+    def keyid(self) -> str:
+        return keyid_of(self.public_key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": RECORD_TYPE, "version": RECORD_VERSION, "alg": "ed25519",
+                "public_key": b64e(self.public_key), "keyid": self.keyid, "namespace": self.namespace,
+                "trusted_comment": self.trusted_comment,
+                "signatures": {k: b64e(v) for k, v in sorted(self.signatures.items())}}
+
+    def to_bytes(self) -> bytes:
+        return canonical_json(self.to_json()) + b"\n"
+
+    def check(self, statement: bytes) -> list[str]:
+        """Names of the signatures that do not verify over their messages (empty: all good)."""
+        msgs = all_messages(statement, self.trusted_comment, self.signatures["minisign"])
+        return [n for n in ALL_NAMES if not verify_signature("ed25519", self.public_key, msgs[n], self.signatures[n])]
+
+    @classmethod
+    def from_bytes(cls, data: bytes, what: str = "signatures/stock.json") -> StockRecord:
+        d = parse_json(data, what)
+        keys = {"type", "version", "alg", "public_key", "keyid", "namespace", "trusted_comment", "signatures"}
+        if not isinstance(d, dict) or d.get("type") != RECORD_TYPE:
+            raise Malformed(f"{what} is not a ct stock-signature record")
+        if d.get("version") != RECORD_VERSION:
+            raise Malformed(f"{what} has unsupported version {d.get('version')!r}", "upgrade ct")
+        if set(d) != keys:
+            raise Malformed(f"{what} has unexpected fields: {', '.join(sorted(set(d) ^ keys))}")
+        if d["alg"] != "ed25519":
+            raise Malformed(f"{what}: stock tools verify ed25519 only, not {d['alg']!r}")
+        pk = b64d(d["public_key"], f"{what} public_key", size=32)
+        if d["keyid"] != keyid_of(pk):
+            raise Malformed(f"{what}: keyid does not match the public key")
+        if d["namespace"] != NAMESPACE:
+            raise Malformed(f"{what}: namespace must be {NAMESPACE!r}")
+        tc = d["trusted_comment"]
+        if not isinstance(tc, str) or "\n" in tc or "\r" in tc or len(tc.encode()) > 1000:
+            raise Malformed(f"{what}: trusted_comment must be one line of at most 1000 bytes")
+        sigs = d["signatures"]
+        if not isinstance(sigs, dict) or set(sigs) != set(ALL_NAMES):
+            raise Malformed(f"{what}: signatures must be exactly {', '.join(ALL_NAMES)}")
+        raw = {k: b64d(v, f"{what} {k} signature", size=64) for k, v in sigs.items()}
+        rec = cls(pk, tc, raw, d["namespace"])
+        if rec.to_bytes() != bytes(data):
+            raise Malformed(f"{what} is not canonical JSON")
+        return rec
+
+
+def sign_record(statement: bytes, comment: str, public_key: bytes,
+                sign: Callable[[bytes], bytes]) -> StockRecord:
+    """Both passes with one Ed25519 signing function (single holders; tests)."""
+    sigs = {n: sign(m) for n, m in first_pass_messages(statement).items()}
+    sigs.update({n: sign(m) for n, m in second_pass_messages(sigs["minisign"], comment).items()})
+    return StockRecord(bytes(public_key), comment, sigs)
+
+
+# ====================================================================== the files each tool reads
+
+def _b64(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def signify_public_file(public_key: bytes, comment: str = "cerro-torre signify public key") -> str:
+    return f"untrusted comment: {comment}\n{_b64(b'Ed' + keynum(public_key) + public_key)}\n"
+
+
+def signify_signature_file(public_key: bytes, sig: bytes, comment: str = "verify with the cerro-torre signify key") -> str:
+    return f"untrusted comment: {comment}\n{_b64(b'Ed' + keynum(public_key) + sig)}\n"
+
+
+def minisign_public_file(public_key: bytes) -> str:
+    kid = keynum(public_key)
+    shown = "%016X" % struct.unpack("<Q", kid)[0]
+    return f"untrusted comment: minisign public key {shown}\n{_b64(b'Ed' + kid + public_key)}\n"
+
+
+def minisign_signature_file(rec: StockRecord, comment: str = "signature from cerro-torre") -> str:
+    return (f"untrusted comment: {comment}\n"
+            f"{_b64(b'ED' + keynum(rec.public_key) + rec.signatures['minisign'])}\n"
+            f"trusted comment: {rec.trusted_comment}\n"
+            f"{_b64(rec.signatures['minisign-global'])}\n")
+
+
+def ssh_public_blob(public_key: bytes) -> bytes:
+    return _ssh_string(b"ssh-ed25519") + _ssh_string(public_key)
+
+
+def ssh_public_line(public_key: bytes, comment: str = "cerro-torre") -> str:
+    return f"ssh-ed25519 {_b64(ssh_public_blob(public_key))} {comment}\n"
+
+
+def ssh_allowed_signers(public_key: bytes, principal: str) -> str:
+    return f'{principal} namespaces="{NAMESPACE}" ssh-ed25519 {_b64(ssh_public_blob(public_key))}\n'
+
+
+def sshsig_file(public_key: bytes, sig: bytes, namespace: str = NAMESPACE) -> str:
+    blob = (b"SSHSIG" + struct.pack(">I", 1) + _ssh_string(ssh_public_blob(public_key))
+            + _ssh_string(namespace.encode()) + _ssh_string(b"") + _ssh_string(SSH_HASH.encode())
+            + _ssh_string(_ssh_string(b"ssh-ed25519") + _ssh_string(sig)))
+    text = _b64(blob)
+    lines = [text[i:i + 70] for i in range(0, len(text), 70)]
+    return "-----BEGIN SSH SIGNATURE-----\n" + "\n".join(lines) + "\n-----END SSH SIGNATURE-----\n"
+
+
+def export_files(rec: StockRecord, fmt: str, stem: str, principal: str) -> dict[str, str]:
+    """Relative file name -> text, for one stock format (the statement file is written separately)."""
+    msg = f"{stem}.statement.json"
+    if fmt == "signify":
+        return {f"{stem}.signify.pub": signify_public_file(rec.public_key),
+                f"{msg}.sig": signify_signature_file(rec.public_key, rec.signatures["signify"])}
+    if fmt == "minisign":
+        return {f"{stem}.minisign.pub": minisign_public_file(rec.public_key),
+                f"{msg}.minisig": minisign_signature_file(rec)}
+    if fmt == "ssh":
+        return {f"{stem}.allowed_signers": ssh_allowed_signers(rec.public_key, principal),
+                f"{stem}.ssh.pub": ssh_public_line(rec.public_key, principal),
+                f"{msg}.sshsig": sshsig_file(rec.public_key, rec.signatures["ssh"])}
+    raise Malformed(f"unknown stock format {fmt!r}", "use signify, minisign or ssh")
+
+
+def verify_commands(fmt: str, stem: str, principal: str) -> str:
+    """The stock command that checks the exported files (run in the export folder)."""
+    msg = f"{stem}.statement.json"
+    if fmt == "signify":
+        return f"signify -V -p {stem}.signify.pub -x {msg}.sig -m {msg}"
+    if fmt == "minisign":
+        return f"minisign -V -p {stem}.minisign.pub -x {msg}.minisig -m {msg}"
+    return (f"ssh-keygen -Y verify -f {stem}.allowed_signers -I {principal} -n {NAMESPACE} "
+            f"-s {msg}.sshsig < {msg}")

@@ -1,0 +1,449 @@
+"""The streaming bundle verifier (``spec/bundle.md`` §Verification).
+
+One sequential pass over the bundle: ``manifest.toml`` is read first, every
+payload member is hashed as it streams by (large ones through a sliding
+mmap window; memory stays flat), and the small ``signatures/`` members are
+read at the end.  Then the checks run in this order, and the first failure
+is *the* result (the others are still recorded for ``ct explain``):
+
+=============  =====================================================  =====
+step           what                                                    exit
+=============  =====================================================  =====
+structure      tar, names, manifest, envelope, records parse           10
+trust          keyholder chain from a pinned root / trusted key        2, 3
+signatures     the release threshold per algorithm; stock signatures   2, 3
+policy         suites, signers, registries, min epoch, min threshold   4
+integrity      manifest digest, every subject digest, no extra files   1
+=============  =====================================================  =====
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from cerro_torre.suites.errors import CTError, HashMismatch, KeyNotTrusted, Malformed, SignatureInvalid
+
+from .bundle import (
+    ENVELOPE,
+    KEYHOLDERS_DIR,
+    KEYS_DIR,
+    MANIFEST,
+    MAX_META,
+    PAYLOAD_DIR,
+    SIGNATURES_DIR,
+    STOCK,
+    Manifest,
+    TarReader,
+    parse_manifest,
+)
+
+STEPS = ("structure", "trust", "signatures", "policy", "integrity")
+
+
+def _prewarm() -> None:
+    """Import the signature backends in the background while the payload is hashed."""
+    def run() -> None:
+        try:
+            import nacl.signing  # noqa: F401
+            from cryptography.hazmat.primitives.asymmetric import mldsa  # noqa: F401
+        except Exception:  # noqa: BLE001 - only a warm-up
+            pass
+    threading.Thread(target=run, name="ct-prewarm", daemon=True).start()
+
+
+# ====================================================================== trust
+
+@dataclass
+class Trust:
+    """What the verifier starts from: pinned keyholder sets and trusted single keys."""
+
+    roots: set[str] = field(default_factory=set)              # keyholder-set fingerprints (hex)
+    key_fingerprints: set[str] = field(default_factory=set)   # pinned identity fingerprints (policy)
+    home_keys: dict[str, Any] = field(default_factory=dict)   # id -> (IdentityPublic, trust level)
+    sources: list[str] = field(default_factory=list)
+
+    def trusted_key(self, pub: Any) -> bool:
+        if pub.fingerprint.full_hex in self.key_fingerprints:
+            return True
+        entry = self.home_keys.get(pub.id)
+        return bool(entry and entry[0] == pub and entry[1] in ("trusted", "ultimate"))
+
+    def trusted_home_keys(self) -> list[Any]:
+        return [pub for pub, level in self.home_keys.values() if level in ("trusted", "ultimate")]
+
+
+def trust_from(home_path: str | None, policy: Any) -> Trust:
+    t = Trust()
+    if policy is not None:
+        t.roots |= set(policy.roots)
+        t.key_fingerprints |= set(policy.keys)
+        t.sources.append(policy.label)
+    if home_path and os.path.isdir(os.path.join(home_path, "keys")):
+        from .home import Home
+
+        home = Home(home_path)
+        for e in home.list_keys():
+            t.home_keys[e.id] = (home.public(e.id), e.trust)
+        t.sources.append(f"keys in {home.path}")
+    return t
+
+
+# ====================================================================== result
+
+@dataclass
+class Problem:
+    step: str
+    error: CTError
+
+    def to_json(self) -> dict[str, Any]:
+        return {"step": self.step, "exit_code": self.error.exit_code, "error": self.error.message,
+                "hints": list(self.error.hints)}
+
+
+@dataclass
+class VerifyResult:
+    path: str
+    size: int = 0
+    manifest: Manifest | None = None
+    manifest_sha256: str = ""
+    statement: Any = None
+    envelope: Any = None
+    computed: dict[str, tuple[str, int, int]] = field(default_factory=dict)   # rel -> (sha256, size, mode)
+    records: list[Any] = field(default_factory=list)
+    key: Any = None                         # IdentityPublic of a single-holder signer
+    stock: Any = None
+    chain: Any = None                       # ChainResult
+    release: Any = None                     # SuiteResult of the release signatures
+    signer: dict[str, Any] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)   # keyid -> who
+    problems: list[Problem] = field(default_factory=list)
+    policy_label: str = ""
+    passed: list[str] = field(default_factory=list)
+
+    @property
+    def error(self) -> CTError | None:
+        for step in STEPS:
+            for p in self.problems:
+                if p.step == step:
+                    return p.error
+        return None
+
+    @property
+    def failed_step(self) -> str | None:
+        for step in STEPS:
+            if any(p.step == step for p in self.problems):
+                return step
+        return None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def fail(self, step: str, error: CTError) -> None:
+        self.problems.append(Problem(step, error))
+
+    def step_status(self, step: str) -> str:
+        if any(p.step == step for p in self.problems):
+            return "failed"
+        if step in self.passed:
+            return "ok"
+        return "not checked"
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.manifest
+        err = self.error
+        out: dict[str, Any] = {
+            "bundle": self.path, "size": self.size, "valid": self.ok,
+            "exit_code": err.exit_code if err else 0,
+            "error": err.message if err else None,
+            "hints": list(err.hints) if err else [],
+            "failed_step": self.failed_step,
+            "steps": {s: self.step_status(s) for s in STEPS},
+            "problems": [p.to_json() for p in self.problems],
+            "policy": self.policy_label or None,
+        }
+        if m is not None:
+            out["package"] = {"name": m.name, "version": m.version}
+            out["source"] = m.source
+            out["manifest_sha256"] = self.manifest_sha256
+            out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
+                             "verified": self.computed.get(f.path, ("",))[0] == f.sha256}
+                            for f in m.files]
+            out["layers"] = m.layers
+        if self.statement is not None:
+            out["statement_sha256"] = hashlib.sha256(self.statement.raw).hexdigest()
+        if self.envelope is not None:
+            out["signatures"] = [{"alg": s.alg, "keyid": s.keyid, "signer": self.names.get(s.keyid),
+                                  "bytes": len(s.sig)} for s in self.envelope.signatures]
+        out["signer"] = self.signer or None
+        out["release_threshold"] = self.release.to_json() if self.release is not None else None
+        out["chain"] = [s.to_json() for s in self.chain.steps] if self.chain is not None else []
+        if self.stock is not None:
+            out["stock"] = {"keyid": self.stock.keyid, "trusted_comment": self.stock.trusted_comment,
+                            "formats": ["signify", "minisign", "ssh"]}
+        return out
+
+
+# ====================================================================== verification
+
+def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None) -> VerifyResult:
+    """Verify ``path``; never raises for a bad bundle (the result holds the error)."""
+    _prewarm()
+    res = VerifyResult(path=path)
+    res.policy_label = policy.label if policy is not None else ""
+    label = os.path.basename(path)
+    try:
+        sig_members = _read(path, label, res)
+        _parse_signature_members(label, sig_members, res)
+    except Malformed as e:
+        res.fail("structure", e)
+        return res
+    except FileNotFoundError:
+        from cerro_torre.suites.errors import NotFound
+
+        raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file") from None
+    res.passed.append("structure")
+    _check_signatures(label, res, trust, now)
+    _check_policy(res, policy)
+    _check_integrity(label, res)
+    for step in ("trust", "signatures", "policy", "integrity"):
+        if step not in (p.step for p in res.problems):
+            res.passed.append(step)
+    return res
+
+
+def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
+    sig_members: dict[str, bytes] = {}
+    if os.path.isdir(path):
+        raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
+    with open(path, "rb") as f:
+        res.size = os.fstat(f.fileno()).st_size
+        r = TarReader(f, label)
+        files: dict[str, Any] = {}
+        for m in r:
+            if res.manifest is None:
+                if m.name != MANIFEST:
+                    raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}",
+                                    "is this a .ctp bundle? (ct bundles start with manifest.toml)")
+                data = r.read_all(MAX_META, MANIFEST)
+                res.manifest = parse_manifest(data, f"{label}: {MANIFEST}")
+                res.manifest_sha256 = hashlib.sha256(data).hexdigest()
+                files = res.manifest.file_map()
+                continue
+            if m.name.startswith(PAYLOAD_DIR):
+                rel = m.name[len(PAYLOAD_DIR):]
+                h = hashlib.sha256()
+                n = r.hash_member(h)
+                res.computed[rel] = (h.hexdigest(), n, m.mode)
+            elif m.name.startswith(SIGNATURES_DIR):
+                sig_members[m.name] = r.read_all(MAX_META, m.name)
+            else:
+                raise Malformed(f"{label}: unexpected member {m.name!r}",
+                                "a bundle holds manifest.toml, payload/ and signatures/ only")
+        if res.manifest is None:
+            raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
+        del files
+    return sig_members
+
+
+def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
+    from cerro_torre.suites.keys import IdentityPublic
+
+    from .keyholders import KeyholderSet, record_member_name
+    from .statement import Envelope, parse_statement
+    from .stockformats import StockRecord
+
+    if ENVELOPE not in members:
+        raise Malformed(f"{label} has no {ENVELOPE}", "the bundle is incomplete; pack it again with 'ct pack'")
+    for name, data in sorted(members.items()):
+        what = f"{label}: {name}"
+        if name == ENVELOPE:
+            res.envelope = Envelope.from_bytes(data, what)
+            res.statement = parse_statement(res.envelope.payload, f"{label}: release statement")
+        elif name == STOCK:
+            res.stock = StockRecord.from_bytes(data, what)
+        elif name.startswith(KEYHOLDERS_DIR):
+            rec = KeyholderSet.from_bytes(data, what)
+            if record_member_name(rec.epoch) != name:
+                raise Malformed(f"{what} holds epoch {rec.epoch}", f"it belongs at {record_member_name(rec.epoch)}")
+            res.records.append(rec)
+        elif name.startswith(KEYS_DIR) and name.endswith(".pub") and name.count("/") == 2:
+            if res.key is not None:
+                raise Malformed(f"{label} carries more than one signer key", "a bundle has one single-holder signer")
+            pub = IdentityPublic.from_bytes(data, what)
+            if f"{KEYS_DIR}{pub.id}.pub" != name:
+                raise Malformed(f"{what} holds key {pub.id!r}")
+            res.key = pub
+        else:
+            raise Malformed(f"{label}: unknown member {name!r}", "this ct does not know it; upgrade ct?")
+    if res.records and res.key is not None:
+        raise Malformed(f"{label} carries both a keyholder chain and a single signer key")
+    res.records.sort(key=lambda r: r.epoch)
+
+
+def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
+    from cerro_torre.suites.keys import IdentityPublic  # noqa: F401
+
+    from .keyholders import classify, walk_chain
+
+    env = res.envelope
+    msg = env.pae()
+    if res.records:
+        chain = walk_chain(res.records, trust.roots, now)
+        res.chain = chain
+        cur = chain.current
+        if cur is not None:
+            for r in res.records:
+                res.names.update(r.member_by_keyid())
+            res.signer = {"kind": "keyholder-set", "name": cur.name, "suite": cur.suite, "epoch": cur.epoch,
+                          "threshold": cur.threshold, "members": len(cur.members),
+                          "fingerprint": cur.fingerprint.to_json(), "expires": cur.expires,
+                          "group_keyid": cur.group_keyid}
+        if chain.error is not None:
+            res.fail("structure" if isinstance(chain.error, Malformed) else "trust", chain.error)
+            return
+        res.release = cur.evaluate(msg, list(env.signatures))
+        ed_key = cur.group_public_key
+        who = f"{label}: release signatures by {cur.describe()}"
+    else:
+        pub = res.key
+        if pub is None:
+            pub = _find_home_key(env.signatures, trust)
+        if pub is None:
+            if not env.signatures:
+                res.fail("signatures", SignatureInvalid(
+                    f"{label} is not signed",
+                    "sign it when packing ('ct pack ... --key ID') or in a ceremony ('ct ceremony sign')"))
+                return
+            kids = ", ".join(sorted({s.keyid for s in env.signatures}))
+            res.fail("trust", KeyNotTrusted(
+                f"{label}: no trusted key made its signatures (keyids {kids})",
+                "import the signer's public key and trust it after checking its fingerprint: "
+                "'ct key import KEY.pub' then 'ct key trust ID trusted'"))
+            return
+        for alg in pub.signing_algorithms():
+            res.names[pub.keyid(alg)] = pub.id
+        res.signer = {"kind": "key", "name": pub.id, "suite": pub.suite, "epoch": None, "threshold": 1,
+                      "fingerprint": pub.fingerprint.to_json(),
+                      "trusted": trust.trusted_key(pub)}
+        if not trust.trusted_key(pub):
+            known = trust.home_keys.get(pub.id)
+            if known is not None and known[0] != pub:
+                res.fail("trust", KeyNotTrusted(
+                    f"{label}: signer key {pub.id!r} ({pub.fingerprint.hex}) is not the key {pub.id!r} you have "
+                    f"({known[0].fingerprint.hex})",
+                    "someone else's key carries the same name; do not trust this bundle unless its owner "
+                    "confirms the fingerprint"))
+            else:
+                level = f" (trust level {known[1]})" if known is not None else ""
+                res.fail("trust", KeyNotTrusted(
+                    f"{label}: signer key {pub.id!r} ({pub.fingerprint.hex}) is not trusted{level}",
+                    f"check the fingerprint with its owner, then 'ct key import KEY.pub' and "
+                    f"'ct key trust {pub.id} trusted' (or pin it in a policy's \"keys\")"))
+            return
+        if not env.signatures:
+            res.fail("signatures", SignatureInvalid(
+                f"{label} is not signed", "sign it when packing ('ct pack ... --key ID')"))
+            return
+        res.release = pub.verify(msg, list(env.signatures))
+        ed_key = pub.keys.get("ed25519")
+        who = f"{label}: release signatures by key {pub.id!r}"
+    if not res.release.ok:
+        res.fail("signatures", classify(
+            res.release, who, res.names,
+            "a signature does not match the statement: the bundle was altered after signing, "
+            "or it was signed incompletely",
+            "the signatures are by keys the signer does not hold; the bundle was re-signed by someone else"))
+        return
+    if res.stock is not None:
+        if ed_key is None or res.stock.keyid != _keyid(ed_key):
+            res.fail("trust", KeyNotTrusted(
+                f"{label}: {STOCK} is signed by key {res.stock.keyid}, not by the release's Ed25519 key",
+                "the stock-tool signatures were replaced; get a clean copy of the bundle"))
+            return
+        bad = res.stock.check(res.statement.raw)
+        if bad:
+            res.fail("signatures", SignatureInvalid(
+                f"{label}: stock-tool signature(s) {', '.join(bad)} in {STOCK} do not verify "
+                f"(key {res.stock.keyid})",
+                "the stock-tool signatures were altered; get a clean copy of the bundle"))
+
+
+def _keyid(pk: bytes) -> str:
+    from cerro_torre.suites.suite import keyid_of
+
+    return keyid_of(pk)
+
+
+def _find_home_key(signatures: list[Any], trust: Trust) -> Any:
+    kids = {s.keyid for s in signatures}
+    for pub in trust.trusted_home_keys():
+        if any(pub.keyid(a) in kids for a in pub.signing_algorithms()):
+            return pub
+    return None
+
+
+def _check_policy(res: VerifyResult, policy: Any) -> None:
+    if policy is None or not res.signer or res.manifest is None:
+        return
+    for e in policy.check(suite=res.signer["suite"], signer=res.signer["name"], registry=res.manifest.registry,
+                          epoch=res.signer.get("epoch"), threshold=res.signer["threshold"],
+                          source_kind=str(res.manifest.source.get("kind"))):
+        res.fail("policy", e)
+
+
+def _check_integrity(label: str, res: VerifyResult) -> None:
+    m = res.manifest
+    st = res.statement
+    pred = st.predicate
+    want = (pred.get("manifest") or {}).get("sha256") if isinstance(pred.get("manifest"), dict) else None
+    if want != res.manifest_sha256:
+        res.fail("integrity", HashMismatch(
+            f"{label}: {MANIFEST} sha256 {res.manifest_sha256[:16]}… differs from the signed {str(want)[:16]}…",
+            "the manifest was changed after signing; get a clean copy of the bundle"))
+    signed = st.digests()
+    files = m.file_map()
+    for name, digest in signed.items():
+        got = res.computed.get(name)
+        if got is None:
+            res.fail("integrity", HashMismatch(
+                f"{label}: payload/{name} is signed but missing from the bundle",
+                "the bundle is incomplete; get a clean copy"))
+        elif got[0] != digest:
+            res.fail("integrity", HashMismatch(
+                f"{label}: payload/{name} sha256 {got[0][:16]}… differs from the signed {digest[:16]}…",
+                "the file was changed after signing; do not use it, get a clean copy of the bundle"))
+        else:
+            entry = files.get(name)
+            if entry is None or entry.sha256 != digest:
+                res.fail("integrity", HashMismatch(
+                    f"{label}: payload/{name} is signed with sha256 {digest[:16]}… but {MANIFEST} says "
+                    f"{entry.sha256[:16] + '…' if entry else 'nothing'}",
+                    "the bundle is inconsistent; it was not made by ct pack"))
+            elif got[1] != entry.size or got[2] != entry.mode:
+                res.fail("integrity", HashMismatch(
+                    f"{label}: payload/{name} size/mode {got[1]}/{got[2]:04o} differ from the signed "
+                    f"{entry.size}/{entry.mode:04o}",
+                    "the file's metadata was changed after signing; get a clean copy"))
+    for name in sorted(set(res.computed) - set(signed)):
+        res.fail("integrity", HashMismatch(
+            f"{label}: payload/{name} is in the bundle but not in the signed statement",
+            "a file was added after signing; do not use the bundle, get a clean copy"))
+    for name in sorted(set(files) - set(signed)):
+        res.fail("integrity", HashMismatch(
+            f"{label}: {MANIFEST} lists payload/{name}, which the signed statement does not",
+            "the bundle is inconsistent; it was not made by ct pack"))
+    if m.source.get("kind") in ("oci", "registry"):
+        import re
+
+        for name, (digest, _n, _m) in res.computed.items():
+            mm = re.fullmatch(r"blobs/sha256/([0-9a-f]{64})", name)
+            if mm and mm.group(1) != digest and signed.get(name) == digest:
+                res.fail("integrity", HashMismatch(
+                    f"{label}: OCI blob payload/{name} does not match its own name",
+                    "the image layout inside the bundle is corrupt"))
