@@ -34,8 +34,8 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cerro_torre.suites.atomic import _fsync_dir, atomic_write
-from cerro_torre.suites.errors import AlreadyExists, HashMismatch, Malformed, NotFound, UsageError
+from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.errors import AlreadyExists, HashMismatch, Malformed, NotFound, SelfTestFailed, UsageError
 
 from . import base45
 
@@ -416,7 +416,8 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
     The set is built in a temporary folder next to ``out_dir`` (every file
     written atomically) and renamed into place, so ``out_dir`` never holds a
     partial set.  ``out_dir`` must not exist or be empty; with ``force`` a
-    folder holding only an earlier frame set is replaced.
+    folder holding only an earlier frame set is replaced.  Each PNG is read
+    back with zbar before the set is moved into place.
     """
     out_dir = os.path.abspath(os.fspath(out_dir))
     parent = os.path.dirname(out_dir)
@@ -426,7 +427,12 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
     old = None
     try:
         for i, code in enumerate(frames, 1):
-            atomic_write(os.path.join(tmp, frame_filename(i, count)), png_bytes(code))
+            path = os.path.join(tmp, frame_filename(i, count))
+            atomic_write(path, png_bytes(code))
+            expected = b"".join(bytes(d.data) for d in code.data_list)
+            if scan_image(path) != [expected]:
+                raise SelfTestFailed(f"frame {i} of {count} did not read back from its PNG",
+                                     "this is a bug in ct or its QR libraries; report it")
         os.chmod(tmp, 0o755)
         if replace_old:
             old = tempfile.mkdtemp(prefix=".ct-qr-old-", dir=parent)
@@ -445,6 +451,14 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
 
 
 # --------------------------------------------------------------------------- decoding images (pyzbar)
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
 
 def _zbar(img: Any) -> list[bytes]:
     from pyzbar.pyzbar import ZBarSymbol
