@@ -314,6 +314,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         pub = res.key
         if pub is None:
             pub = _find_home_key(env.signatures, trust)
+            res.key = pub
         if pub is None:
             if not env.signatures:
                 res.fail("signatures", SignatureInvalid(

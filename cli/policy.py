@@ -1,0 +1,194 @@
+"""`ct policy init|add-signer|add-registry|add-root|show`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING, Any
+
+from .commands import common
+
+if TYPE_CHECKING:
+    from .main import Context
+
+
+def _policy_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", metavar="FILE", help="policy file (default: HOME/policy.json)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = common(sub.add_parser("policy", help="create and edit a trust policy (policy.json)"))
+    psub = p.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=type(p))
+    psub.required = True
+
+    q = common(psub.add_parser(
+        "init", help="create a policy",
+        description="Create a policy: pinned keyholder-set roots and keys, allowed suites, signers "
+                    "and registries, minimum epoch and threshold.  Compare every pinned fingerprint "
+                    "with the cooperative before you rely on it."))
+    _policy_flag(q)
+    q.add_argument("--root", action="append", default=[], metavar="KEYHOLDERS.json|FINGERPRINT",
+                   help="pin a keyholder set (record file or 64-hex fingerprint); repeatable")
+    q.add_argument("--key", action="append", default=[], metavar="KEY.pub|FINGERPRINT",
+                   help="pin a single holder's public key; repeatable")
+    q.add_argument("--suite", action="append", default=[], metavar="SUITE", help="allowed suite; repeatable")
+    q.add_argument("--signer", action="append", default=[], metavar="GLOB", help="allowed signer; repeatable")
+    q.add_argument("--registry", action="append", default=[], metavar="GLOB", help="allowed registry; repeatable")
+    q.add_argument("--min-epoch", type=int, default=0, metavar="N")
+    q.add_argument("--min-threshold", type=int, default=1, metavar="K")
+    q.add_argument("--force", action="store_true", help="replace an existing policy")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_init")
+
+    q = common(psub.add_parser("add-signer", help="allow a signer name (glob)"))
+    _policy_flag(q)
+    q.add_argument("glob", metavar="GLOB")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_signer")
+
+    q = common(psub.add_parser("add-registry", help="allow a registry/repository (glob)"))
+    _policy_flag(q)
+    q.add_argument("glob", metavar="GLOB")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_registry")
+
+    q = common(psub.add_parser("add-root", help="pin a keyholder set (record file or fingerprint)"))
+    _policy_flag(q)
+    q.add_argument("root", metavar="KEYHOLDERS.json|FINGERPRINT")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_root")
+
+    q = common(psub.add_parser("show", help="print the policy"))
+    _policy_flag(q)
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_show")
+
+
+def _path(ctx: Context) -> str:
+    return ctx.args.policy or os.path.join(ctx.home, "policy.json")
+
+
+def _write(path: str, policy: Any) -> None:
+    from cerro_torre.suites.atomic import atomic_write
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(path, policy.to_bytes(), mode=0o644)
+
+
+def _fingerprint_of(arg: str, kind: str) -> tuple[str, str]:
+    """(fingerprint hex, description) of a record/key file or a literal fingerprint."""
+    import re
+
+    from cerro_torre.suites.errors import NotFound, UsageError
+
+    lit = arg.replace(" ", "").lower()
+    if re.fullmatch(r"[0-9a-f]{64}", lit) and not os.path.exists(arg):
+        return lit, f"fingerprint {lit}"
+    if not os.path.isfile(arg):
+        if re.fullmatch(r"[0-9a-f]+", lit):
+            raise UsageError(f"{arg!r} is not a full fingerprint",
+                             "give all 64 hex digits (the short form is for eyes only) or the file")
+        raise NotFound(f"file not found: {arg}", f"give a {kind} file or its 64-hex fingerprint")
+    with open(arg, "rb") as f:
+        data = f.read(4 << 20)
+    if kind == "keyholder-set":
+        from cerro_torre.ceremony.keyholders import KeyholderSet
+
+        rec = KeyholderSet.from_bytes(data, arg)
+        fp = rec.fingerprint
+        return fp.full_hex, f"{rec.describe()}, words {fp.words}"
+    from cerro_torre.suites.keys import IdentityPublic
+
+    pub = IdentityPublic.from_bytes(data, arg)
+    fp = pub.fingerprint
+    return fp.full_hex, f"key {pub.id!r} ({pub.suite}) {fp.hex}, words {fp.words}"
+
+
+def _load(ctx: Context) -> Any:
+    from cerro_torre.ceremony.policy import Policy
+
+    return Policy.load(_path(ctx))
+
+
+def cmd_init(ctx: Context) -> int:
+    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.suites.errors import AlreadyExists, UsageError
+    from cerro_torre.suites.suite import get_suite
+
+    a = ctx.args
+    path = _path(ctx)
+    if os.path.exists(path) and not a.force:
+        raise AlreadyExists(f"policy already exists: {path}", "use --force to replace it, or edit it with "
+                            "'ct policy add-signer|add-registry|add-root'")
+    if a.min_epoch < 0 or a.min_threshold < 1:
+        raise UsageError("--min-epoch must be >= 0 and --min-threshold >= 1")
+    pinned = []
+    pol = Policy(path=path, min_epoch=a.min_epoch, min_threshold=a.min_threshold)
+    for r in a.root:
+        fp, desc = _fingerprint_of(r, "keyholder-set")
+        pol.roots.append(fp)
+        pinned.append(("root", desc))
+    for k in a.key:
+        fp, desc = _fingerprint_of(k, "public key")
+        pol.keys.append(fp)
+        pinned.append(("key", desc))
+    pol.suites = [get_suite(s, usage=True).name for s in a.suite]
+    pol.signers = list(a.signer)
+    pol.registries = list(a.registry)
+    # round-trip through the parser: what we write, we can read
+    Policy.from_bytes(pol.to_bytes(), path)
+    _write(path, pol)
+    if ctx.json:
+        ctx.emit_json({"path": path, "policy": pol.to_json()})
+        return 0
+    ctx.out(f"wrote policy {path}")
+    for kind, desc in pinned:
+        ctx.out(f"  pinned {kind}: {desc}")
+    if not pinned:
+        ctx.note("hint: nothing is pinned yet; add a keyholder set with 'ct policy add-root KEYHOLDERS.json'")
+    return 0
+
+
+def _add(ctx: Context, field: str, value: str, desc: str) -> int:
+    pol = _load(ctx)
+    values = getattr(pol, field)
+    changed = value not in values
+    if changed:
+        values.append(value)
+        from cerro_torre.ceremony.policy import Policy
+
+        Policy.from_bytes(pol.to_bytes(), pol.path)
+        _write(pol.path, pol)
+    if ctx.json:
+        ctx.emit_json({"path": pol.path, "changed": changed, "policy": pol.to_json()})
+    else:
+        ctx.out(f"{'added' if changed else 'already present:'} {desc} in {pol.path}")
+    return 0
+
+
+def cmd_add_signer(ctx: Context) -> int:
+    g = ctx.args.glob
+    return _add(ctx, "signers", g, f"signer {g!r}")
+
+
+def cmd_add_registry(ctx: Context) -> int:
+    g = ctx.args.glob
+    return _add(ctx, "registries", g, f"registry {g!r}")
+
+
+def cmd_add_root(ctx: Context) -> int:
+    fp, desc = _fingerprint_of(ctx.args.root, "keyholder-set")
+    return _add(ctx, "roots", fp, f"root {desc}")
+
+
+def cmd_show(ctx: Context) -> int:
+    pol = _load(ctx)
+    if ctx.json:
+        ctx.emit_json({"path": pol.path, "policy": pol.to_json()})
+        return 0
+    any_ = "any"
+    ctx.out(f"policy {pol.path}")
+    ctx.out(f"  roots          {', '.join(pol.roots) if pol.roots else 'none pinned'}")
+    ctx.out(f"  keys           {', '.join(pol.keys) if pol.keys else 'none pinned'}")
+    ctx.out(f"  suites         {', '.join(sorted(pol.suites)) or any_}")
+    ctx.out(f"  signers        {', '.join(sorted(pol.signers)) or any_}")
+    ctx.out(f"  registries     {', '.join(sorted(pol.registries)) or any_}")
+    ctx.out(f"  min epoch      {pol.min_epoch}")
+    ctx.out(f"  min threshold  {pol.min_threshold}")
+    return 0

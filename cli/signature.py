@@ -1,0 +1,92 @@
+"""`ct signature export BUNDLE --format signify|minisign|ssh`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import TYPE_CHECKING
+
+from .commands import common
+
+if TYPE_CHECKING:
+    from .main import Context
+
+FORMATS = ("signify", "minisign", "ssh", "all")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = common(sub.add_parser("signature", help="stock-tool forms of a bundle's signature"))
+    ssub = p.add_subparsers(dest="signature_command", metavar="ACTION", parser_class=type(p))
+    ssub.required = True
+    q = common(ssub.add_parser(
+        "export", help="write files that signify -V, minisign -V or ssh-keygen -Y verify accept",
+        description="Write the release statement (the signed message), the signature in the chosen "
+                    "stock format and the matching public-key file, and print the command that checks them."))
+    q.add_argument("bundle", metavar="BUNDLE.ctp")
+    q.add_argument("--format", required=True, choices=FORMATS, help="signify, minisign, ssh, or all")
+    q.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="folder to write to (default: .)")
+    q.add_argument("--principal", default=None, metavar="NAME",
+                   help="signer identity in the ssh allowed_signers file (default: the package name)")
+    q.set_defaults(handler="cerro_torre.cli.signature:cmd_export")
+
+
+def cmd_export(ctx: Context) -> int:
+    import re
+
+    from cerro_torre.ceremony import stockformats
+    from cerro_torre.ceremony.bundle import ENVELOPE, STOCK, read_parts
+    from cerro_torre.ceremony.statement import Envelope, parse_statement
+    from cerro_torre.ceremony.stockformats import StockRecord
+    from cerro_torre.suites.atomic import atomic_write
+    from cerro_torre.suites.errors import Malformed, NotFound, SignatureInvalid, UsageError
+
+    a = ctx.args
+    if not os.path.isfile(a.bundle):
+        raise NotFound(f"bundle not found: {a.bundle}", "check the path of the .ctp file")
+    label = os.path.basename(a.bundle)
+    parts = read_parts(a.bundle)
+    if ENVELOPE not in parts.signature_members:
+        raise Malformed(f"{label} has no {ENVELOPE}")
+    env = Envelope.from_bytes(parts.signature_members[ENVELOPE], f"{label}: {ENVELOPE}")
+    parse_statement(env.payload, f"{label}: release statement")
+    if STOCK not in parts.signature_members:
+        has_ed = any(s.alg == "ed25519" for s in env.signatures)
+        raise NotFound(
+            f"{label} carries no stock-tool signatures ({STOCK})",
+            "a keyholder set adds them in its signing ceremony; a single holder packs with --key "
+            "(an Ed25519 key)" if has_ed else
+            "stock tools verify Ed25519 only, and this bundle has no Ed25519 signature (suite CT-SIG-03?)")
+    rec = StockRecord.from_bytes(parts.signature_members[STOCK], f"{label}: {STOCK}")
+    bad = rec.check(env.payload)
+    if bad:
+        raise SignatureInvalid(f"{label}: stock-tool signature(s) {', '.join(bad)} do not verify",
+                               "the bundle was altered; get a clean copy")
+    principal = a.principal or re.sub(r"[^A-Za-z0-9._@-]", "_", parts.manifest.name) or "release"
+    if not re.fullmatch(r"[A-Za-z0-9._@-]+", principal):
+        raise UsageError(f"--principal {principal!r} may use letters, digits and . _ @ - only")
+    stem = label[:-4] if label.endswith(".ctp") else label
+    outdir = a.output_dir
+    os.makedirs(outdir, exist_ok=True)
+    written = {f"{stem}.statement.json": env.payload}
+    formats = stockformats.FORMATS if a.format == "all" else (a.format,)
+    for fmt in formats:
+        for name, text in stockformats.export_files(rec, fmt, stem, principal).items():
+            written[name] = text.encode("utf-8")
+    for name, data in written.items():
+        atomic_write(os.path.join(outdir, name), data, mode=0o644)
+    cmds = {fmt: stockformats.verify_commands(fmt, stem, principal) for fmt in formats}
+    if ctx.json:
+        ctx.emit_json({"bundle": a.bundle, "directory": os.path.abspath(outdir), "keyid": rec.keyid,
+                       "files": sorted(written), "commands": cmds, "namespace": stockformats.NAMESPACE,
+                       "trusted_comment": rec.trusted_comment})
+        return 0
+    ctx.out(f"wrote {len(written)} file(s) to {outdir} (Ed25519 key {rec.keyid})")
+    for name in sorted(written):
+        ctx.out(f"  {name}")
+    ctx.out(f"check them in {outdir} with:")
+    for fmt, c in cmds.items():
+        ctx.out(f"  {c}")
+    if "signify" in cmds:
+        ctx.out("  (Debian names the signify binary 'signify-openbsd')")
+    ctx.out("then check each payload file's sha256 against the statement's subjects")
+    return 0
