@@ -1,0 +1,70 @@
+"""One FROST signing pass over several messages at once (``spec/ceremony.md`` §signing).
+
+Each message gets its own nonce pair: a signer commits to ``count`` pairs in
+round 1 and, given the signing package (the messages and everyone's
+commitments), makes one share per message in round 2.  The coordinator
+aggregates per message; a bad share names its sender.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from cerro_torre.suites import frost
+from cerro_torre.suites.encoding import b64d, b64e
+from cerro_torre.suites.errors import Malformed, SignatureInvalid
+
+_NONCE_SIZE = frost.SigningNonces._SIZE  # noqa: SLF001 - the documented fixed encoding size
+
+
+def commit_batch(kp: frost.KeyPackage, count: int) -> tuple[bytes, list[frost.SigningCommitments]]:
+    """Round 1 for ``count`` messages: (all nonces as one secret blob, commitments)."""
+    blobs, comms = [], []
+    for _ in range(count):
+        n, c = frost.commit(kp)
+        blobs.append(n.to_bytes())
+        n.wipe()
+        comms.append(c)
+    return b"".join(blobs), comms
+
+
+def split_nonces(blob: bytes, count: int) -> list[frost.SigningNonces]:
+    size = len(blob) // count if count else 0
+    if count < 1 or size * count != len(blob):
+        raise Malformed("stored nonces do not match the number of messages")
+    return [frost.SigningNonces.from_bytes(blob[i * size:(i + 1) * size]) for i in range(count)]
+
+
+def encode_commitments(comms: Sequence[frost.SigningCommitments]) -> list[str]:
+    return [b64e(c.to_bytes()) for c in comms]
+
+
+def decode_commitments(items: object, count: int, who: str) -> list[frost.SigningCommitments]:
+    if not isinstance(items, list) or len(items) != count:
+        raise Malformed(f"{who}: expected {count} commitments")
+    return [frost.SigningCommitments.from_bytes(b64d(x, f"{who} commitment")) for x in items]
+
+
+def sign_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[frost.SigningCommitments]],
+               nonces: Sequence[frost.SigningNonces], kp: frost.KeyPackage) -> list[frost.SignatureShare]:
+    """Round 2: one share per message; ``commitments[m]`` is message m's sorted list."""
+    if not (len(messages) == len(commitments) == len(nonces)):
+        raise Malformed("signing package: messages, commitments and nonces differ in number")
+    return [frost.sign(m, cs, n, kp) for m, cs, n in zip(messages, commitments, nonces)]
+
+
+def aggregate_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[frost.SigningCommitments]],
+                    shares: Mapping[int, Sequence[frost.SignatureShare]], pkp: frost.PublicKeyPackage,
+                    names: Mapping[int, str], what: str) -> list[bytes]:
+    """Aggregate every message; any bad share raises SignatureInvalid naming its senders."""
+    sigs = []
+    for k, (m, cs) in enumerate(zip(messages, commitments)):
+        ss = [shares[c.identifier][k] for c in cs]
+        try:
+            sigs.append(frost.aggregate(m, cs, ss, pkp))
+        except frost.InvalidSignatureShare as e:
+            who = ", ".join(names.get(i, str(i)) for i in e.identifiers)
+            raise SignatureInvalid(f"invalid signature share from {who} ({what})",
+                                   "that keyholder's machine or reply is faulty or malicious; "
+                                   "leave them out and run the signing round again") from None
+    return sigs
