@@ -919,17 +919,16 @@ class SigningNonces:
     @classmethod
     def from_bytes(cls, data: bytes) -> SigningNonces:
         r = _Reader(data, _TAG_SIGNING_NONCES, "signing nonces")
-        buf = bytearray(r.take(64))
-        try:
-            view = _ffi.from_buffer("unsigned char[]", buf)
-            for k in (0, 32):  # constant-time canonical check; zero is refused by sign()
-                if _lib.frost_validate_scalar(view + k) != _lib.FROST_OK:
-                    raise FrostError("signing nonces encoding has a non-canonical nonce")
-            buf += r.point("hiding commitment") + r.point("binding commitment")
-            r.end()
-        except BaseException:
-            buf[:] = bytes(len(buf))
-            raise
+        secret = r.take(64)
+        buf = bytearray(secret + r.point("hiding commitment") + r.point("binding commitment"))
+        r.end()
+        view = _ffi.from_buffer("unsigned char[]", buf)
+        for k in (0, 32):  # constant-time canonical check; zero is refused by sign()
+            if _lib.frost_validate_scalar(view + k) != _lib.FROST_OK:
+                del view
+                buf[:] = bytes(len(buf))
+                raise FrostError("signing nonces encoding has a non-canonical nonce")
+        del view
         return cls(buf)
 
 
@@ -1160,7 +1159,7 @@ def verify(group_public_key: bytes, message: bytes, signature: bytes) -> bool:
     """Verify a signature (RFC 9591 6.1, cofactored).  False for any 64-byte
     signature that does not verify; FrostError for an invalid group key or a
     signature that is not 64 bytes."""
-    pk = _point(group_public_key, "group public key")
+    pk = _bytes(group_public_key, POINT_SIZE, "group public key")
     sig = _bytes(signature, SIGNATURE_SIZE, "signature")
     msg = _message(message)
     rc = _lib.frost_verify(sig, msg, len(msg), pk)
@@ -1168,4 +1167,6 @@ def verify(group_public_key: bytes, message: bytes, signature: bytes) -> bool:
         return True
     if rc == _lib.FROST_ERR_INVALID_SIGNATURE:
         return False
+    if rc == _lib.FROST_ERR_BAD_POINT:
+        _point(pk, "group public key")  # raises naming the problem
     raise _fail(rc, "verify")

@@ -976,27 +976,44 @@ done:
     return rc;
 }
 
-int frost_verify(const unsigned char *signature, const unsigned char *msg, size_t msg_len,
-                 const unsigned char *group_public_key) {
-    const unsigned char *R = signature, *z = signature + PB;
+/* The cofactored equation of 6.1: [8]([z]B - R - [c]PK) == identity, with
+ * c = H2(R || PK || msg).  PK is validated by the multiplication; R must be
+ * a valid element (the caller checks it, or built it from valid elements). */
+static int cofactored_check(const unsigned char *R, const unsigned char *z,
+                            const unsigned char *pk, const unsigned char *msg, size_t msg_len) {
     unsigned char c[SB], zB[PB], cA[PB], X[PB];
     int k, rc;
 
-    TRY(ensure_init());
-    CHECK(signature != NULL && group_public_key != NULL, FROST_ERR_PARAMS);
-    CHECK(msg != NULL || msg_len == 0, FROST_ERR_PARAMS);
-    CHECK(is_valid_point(group_public_key), FROST_ERR_BAD_POINT);
-    CHECK(is_valid_point(R) && scalar_is_canonical(z), FROST_ERR_INVALID_SIGNATURE);
-    TRY(challenge(c, R, group_public_key, msg, msg_len));
-    /* [8]([z]B - [c]PK - R) == identity */
+    TRY(challenge(c, R, pk, msg, msg_len));
+    TRY(point_mul(cA, c, pk)); /* FROST_ERR_BAD_POINT for an invalid PK */
+    CHECK(scalar_is_canonical(z), FROST_ERR_INVALID_SIGNATURE);
     TRY(base_mul_public(zB, z));
-    TRY(point_mul(cA, c, group_public_key));
     TRY(point_sub(X, zB, cA));
     TRY(point_sub(X, X, R));
     for (k = 0; k < 3; k++) {
         TRY(point_add(X, X, X));
     }
     CHECK(is_identity(X), FROST_ERR_INVALID_SIGNATURE);
+done:
+    return rc;
+}
+
+int frost_verify(const unsigned char *signature, const unsigned char *msg, size_t msg_len,
+                 const unsigned char *group_public_key) {
+    int rc;
+
+    TRY(ensure_init());
+    CHECK(signature != NULL && group_public_key != NULL, FROST_ERR_PARAMS);
+    CHECK(msg != NULL || msg_len == 0, FROST_ERR_PARAMS);
+    /* R is decoded as RFC 9591 DeserializeElement does: canonical, not the
+     * identity, in the prime-order subgroup */
+    if (!is_valid_point(signature)) {
+        /* still report an invalid group key as such */
+        CHECK(is_valid_point(group_public_key), FROST_ERR_BAD_POINT);
+        rc = FROST_ERR_INVALID_SIGNATURE;
+        goto done;
+    }
+    rc = cofactored_check(signature, signature + PB, group_public_key, msg, msg_len);
 done:
     return rc;
 }
@@ -1049,9 +1066,12 @@ int frost_aggregate(unsigned char *signature, uint32_t *culprits, size_t *n_culp
     }
     CHECK(*n_culprits == 0, FROST_ERR_INVALID_SIGNATURE_SHARE);
 
+    /* every share is valid; the signature is too unless the verifying
+     * shares do not interpolate to the group key.  R is valid by
+     * construction (a non-identity sum of valid elements). */
     memcpy(signature, R, PB);
     memcpy(signature + PB, z, SB);
-    CHECK(frost_verify(signature, msg, msg_len, group_public_key) == FROST_OK,
+    CHECK(cofactored_check(R, z, group_public_key, msg, msg_len) == FROST_OK,
           FROST_ERR_INVALID_SIGNATURE);
 done:
     free(buf);
