@@ -130,3 +130,20 @@ def test_round_secrets_do_not_show_secrets_in_repr():
     assert secret.coefficients[0].hex() not in repr(secret)
     r2, _ = frost.dkg_part2(secret, [frost.dkg_part1(i, 3, 2, b"ctx")[1] for i in (2, 3)], b"ctx")
     assert r2.own_share.hex() not in repr(r2)
+
+
+def test_proof_of_knowledge_matches_spec():
+    """Recompute the PoK challenge exactly as spec/frost.md §3 defines it and
+    check the Schnorr equation with PyNaCl's libsodium."""
+    import hashlib
+
+    ctx = b"ceremony id \x00 with bytes"
+    _, pkg = frost.dkg_part1(70000, 3, 2, ctx)
+    R, mu = pkg.proof_of_knowledge[:32], pkg.proof_of_knowledge[32:]
+    c0 = pkg.commitment[0]
+    digest = hashlib.sha512(b"FROST-ED25519-SHA512-v1" + b"dkg-pok" + len(ctx).to_bytes(8, "little")
+                            + ctx + (70000).to_bytes(32, "little") + c0 + R).digest()
+    c = sodium.crypto_core_ed25519_scalar_reduce(digest)
+    lhs = sodium.crypto_scalarmult_ed25519_base_noclamp(mu)
+    rhs = sodium.crypto_core_ed25519_add(R, sodium.crypto_scalarmult_ed25519_noclamp(c, c0))
+    assert lhs == rhs
