@@ -212,7 +212,7 @@ class Keyholder:
                 if plan.previous.group_public_key and self.has_share(plan.previous.group_public_key):
                     old = self.load_share(plan.previous.group_public_key, passphrase)
             ans = keygen.answer(msg, key, secrets, old, take_nonces)
-        for name, data in getattr(ans, "keep", {}).items():
+        for name, data in (getattr(ans, "keep", None) or {}).items():
             self._seal(os.path.join(cdir, name + ".sealed"), f"ct-ceremony:{cid}:{name}", data, passphrase)
         if getattr(ans, "share", None) is not None:
             self.store_share(ans.share, passphrase)
