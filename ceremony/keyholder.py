@@ -200,7 +200,7 @@ class Keyholder:
             if msg.round == "round1":
                 secrets["dkg1"] = load_secret("dkg1")
             elif msg.round == "round2":
-                if not plan.dealer:
+                if not plan.dealer and key.id in plan.new:
                     secrets["dkg2"] = load_secret("dkg2")
             elif msg.round == "package":
                 if key.id in plan.new:
