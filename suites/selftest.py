@@ -32,8 +32,8 @@ def frost_kat() -> None:
     """RFC 9591 Appendix E.1 through frost-py: the dealer's shares, round 1 from the
     given randomness, round 2, and the aggregate signature, byte for byte; then the
     signature as a plain RFC 8032 signature under the group key."""
-    from nacl.bindings import crypto_sign_verify_detached
     from nacl.exceptions import BadSignatureError
+    from nacl.signing import VerifyKey
 
     from . import frost
 
@@ -59,9 +59,8 @@ def frost_kat() -> None:
     nonces, commitments = {}, []
     for o in v["round_one_outputs"]["outputs"]:
         i = o["identifier"]
-        nn, cc = frost.commit(shares[i].signing_share, identifier=i,
-                              hiding_randomness=h(o["hiding_nonce_randomness"]),
-                              binding_randomness=h(o["binding_nonce_randomness"]))
+        nn, cc = frost.commit(shares[i].key_package(k), h(o["hiding_nonce_randomness"]),
+                              h(o["binding_nonce_randomness"]))
         if cc.hiding != h(o["hiding_nonce_commitment"]) or cc.binding != h(o["binding_nonce_commitment"]):
             raise _fail(f"frost: commitment of participant {i} differs from RFC 9591 E.1")
         nonces[i] = nn
@@ -77,26 +76,19 @@ def frost_kat() -> None:
     if sig != h(v["final_output"]["sig"]):
         raise _fail("frost: aggregate signature differs from RFC 9591 E.1")
     try:
-        crypto_sign_verify_detached(sig, msg, dealer.group_public_key)
+        VerifyKey(dealer.group_public_key).verify(msg, sig)
     except BadSignatureError:
         raise _fail("frost: libsodium rejects the aggregate as an Ed25519 signature") from None
 
 
 def _backends() -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    try:
-        import nacl.bindings as nb
-
-        nb.sodium_init()
-        ver = getattr(nb, "sodium_version_string", None)
-        out["libsodium"] = {"available": True, "version": ver() if ver else None, "detail": "via PyNaCl"}
-    except Exception as e:  # noqa: BLE001
-        out["libsodium"] = {"available": False, "version": None, "detail": str(e)}
+    out["libsodium"] = _system_libsodium()
     try:
         from . import frost
 
-        out["frost"] = {"available": True, "version": frost.libsodium_version(),
-                        "detail": "frost-py (C library over the system libsodium)"}
+        out["frost"] = {"available": True, "version": None,
+                        "detail": f"frost-py (C library over libsodium, {frost.MAX_PARTICIPANTS} participants max)"}
     except Exception as e:  # noqa: BLE001
         out["frost"] = {"available": False, "version": None, "detail": f"frost-py did not load: {e}"}
     from . import mldsa
@@ -115,6 +107,33 @@ def _backends() -> dict[str, dict[str, Any]]:
         out["argon2"] = {"available": False, "version": None, "detail": str(e)}
     out["zbar"] = _zbar()
     return out
+
+
+def _system_libsodium() -> dict[str, Any]:
+    """The system libsodium that frost-py links (Debian's libsodium23), not PyNaCl's bundled copy."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("sodium")
+    if not name:
+        return {"available": False, "version": None, "detail": "libsodium not found; install Debian's libsodium-dev"}
+    try:
+        lib = ctypes.CDLL(name)
+        lib.sodium_version_string.restype = ctypes.c_char_p
+        return {"available": True, "version": lib.sodium_version_string().decode(),
+                "detail": f"{name} (Debian package {_deb_version('libsodium23')})"}
+    except OSError as e:
+        return {"available": False, "version": None, "detail": f"{name}: {e}"}
+
+
+def _deb_version(pkg: str) -> str:
+    import subprocess
+
+    try:
+        r = subprocess.run(["dpkg-query", "-W", "-f=${Version}", pkg], capture_output=True, text=True, timeout=5)
+        return r.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def _zbar() -> dict[str, Any]:
