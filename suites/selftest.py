@@ -99,10 +99,12 @@ def _backends() -> dict[str, dict[str, Any]]:
     out["liboqs"] = {"available": b["liboqs"]["available"], "version": b["liboqs"].get("version"),
                      "detail": b["liboqs"]["detail"], "optional": True}
     try:
-        import argon2
+        import importlib.metadata
 
-        out["argon2"] = {"available": True, "version": argon2.__version__ if hasattr(argon2, "__version__")
-                         else None, "detail": "argon2-cffi"}
+        import argon2.low_level  # noqa: F401
+
+        out["argon2"] = {"available": True, "version": importlib.metadata.version("argon2-cffi"),
+                         "detail": "argon2-cffi"}
     except Exception as e:  # noqa: BLE001
         out["argon2"] = {"available": False, "version": None, "detail": str(e)}
     out["zbar"] = _zbar()
