@@ -159,6 +159,10 @@ class KeyholderSet:
             out[keyid_of(self.group_public_key)] = f"group of {self.name} epoch {self.epoch}"
         return out
 
+    def own_keyids(self) -> frozenset[str]:
+        """The keyids that count for this set's own threshold."""
+        return frozenset(k for req in self.requirements().values() for k in req.keys)
+
     @property
     def group_keyid(self) -> str | None:
         return keyid_of(self.group_public_key) if self.group_public_key else None
@@ -304,22 +308,30 @@ class ChainResult:
         return self.error is None
 
 
-def classify(result: SuiteResult, what: str, names: dict[str, str], hint_bad: str, hint_unknown: str) -> CTError:
-    """A failed threshold as an error: invalid signatures -> 2; only unknown keys -> 3; too few -> 2."""
+def classify(result: SuiteResult, what: str, names: dict[str, str], hint_bad: str, hint_unknown: str,
+             ignore: set[str] | frozenset[str] = frozenset()) -> CTError:
+    """A failed threshold as an error.
+
+    Exit 2 when a counted key presented an invalid signature, or some but too few
+    counted keys signed; exit 3 when none of the required keys signed and the
+    signatures present are by keys outside the requirement (``ignore``: keyids
+    expected to be outside it, e.g. the new set's own keys on a rotation).
+    """
     parts = []
-    any_invalid = any(r.invalid for r in result.per_alg.values() if not r.ok)
-    any_unknown = any(r.unknown for r in result.per_alg.values() if not r.ok)
-    for alg, r in result.per_alg.items():
-        if r.ok:
-            continue
+    failing = {alg: r for alg, r in result.per_alg.items() if not r.ok}
+    any_invalid = any(r.invalid for r in failing.values())
+    any_partial = any(r.signed for r in failing.values())
+    any_unknown = any(set(r.unknown) - set(ignore) for r in failing.values())
+    for alg, r in failing.items():
         p = f"{alg} {len(r.signed)} of {r.threshold}"
         if r.invalid:
             p += " (invalid: " + ", ".join(names.get(k, k) for k in r.invalid) + ")"
-        if r.unknown:
-            p += " (keys not in the set: " + ", ".join(r.unknown) + ")"
+        unknown = [k for k in r.unknown if k not in ignore]
+        if unknown:
+            p += " (keys not in the set: " + ", ".join(unknown) + ")"
         parts.append(p)
     msg = f"{what}: " + "; ".join(parts)
-    if any_invalid or not any_unknown:
+    if any_invalid or any_partial or not any_unknown:
         return SignatureInvalid(msg, hint_bad)
     return KeyNotTrusted(msg, hint_unknown)
 
@@ -367,14 +379,16 @@ def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime 
                 return ChainResult(steps, chain[0], last, classify(
                     step.by_previous, f"{rec.describe()} is not signed by the threshold of epoch {prev.epoch}",
                     names, "a rotation needs k signatures of the outgoing set; this record was altered or forged",
-                    "the signers are not members of the previous set; the rotation was not approved by it"))
+                    "the signers are not members of the previous set; the rotation was not approved by it",
+                    ignore=rec.own_keyids()))
         step.own = rec.evaluate(rec.message(), list(rec.signatures))
         if not step.own.ok:
             step.note = "not signed by its own threshold"
             return ChainResult(steps, chain[0], last, classify(
                 step.own, f"{rec.describe()} is not signed by its own threshold", names,
                 "every set signs its own record with its threshold; this record was altered or forged",
-                "the signatures are by keys outside the set"))
+                "the signatures are by keys outside the set",
+                ignore=prev.own_keyids() if prev is not None else frozenset()))
         step.ok = True
         prev = rec
     if now >= last.expires_at():
