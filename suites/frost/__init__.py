@@ -895,11 +895,14 @@ class SigningNonces:
         """Zero the nonces; they can no longer be used."""
         buf = getattr(self, "_buf", None)
         if buf is not None:
-            _ffi.memmove(_ffi.from_buffer(buf), bytes(len(buf)), len(buf))
+            buf[:] = bytes(len(buf))  # same length: overwritten in place
         self._used = True
 
     def __del__(self) -> None:
-        self.wipe()
+        try:
+            self.wipe()
+        except Exception:  # pragma: no cover - interpreter shutdown
+            pass
 
     def __repr__(self) -> str:
         return "SigningNonces(<consumed>)" if self._used else "SigningNonces(<secret>)"

@@ -14,6 +14,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef FROST_CTGRIND
+/* Constant-time validation build (tests/c/test_frost.c, see spec/frost.md):
+ * the test marks secrets as undefined memory and valgrind reports any branch
+ * or memory index that depends on them. */
+#include <valgrind/memcheck.h>
+#endif
+
 #define SB 32 /* scalar bytes */
 #define PB 32 /* point bytes */
 #define PREFIX_BYTES 160 /* PK || H4(msg) || H5(commitment list) */
@@ -43,6 +50,25 @@ static const unsigned char ORDER_L[SB] = {
             goto done;             \
         }                          \
     } while (0)
+
+/* Mark a value computed from secrets as public: either the protocol
+ * publishes it (commitments, proofs, signature shares) or it only decides
+ * whether to fail (a secret scalar is >= L or zero).  A no-op except in the
+ * FROST_CTGRIND build; these are the only places where the library lets a
+ * secret-derived value reach a branch. */
+static void declassify(const void *p, size_t n) {
+#ifdef FROST_CTGRIND
+    (void)VALGRIND_MAKE_MEM_DEFINED(p, n);
+#else
+    (void)p;
+    (void)n;
+#endif
+}
+
+static int public_flag(int v) {
+    declassify(&v, sizeof v);
+    return v;
+}
 
 const char *frost_strerror(int err) {
     switch (err) {
@@ -88,6 +114,15 @@ static int scalar_is_canonical_nonzero(const unsigned char *s) {
     return scalar_is_canonical(s) & (sodium_is_zero(s, SB) ^ 1);
 }
 
+/* The same checks for a secret scalar, whose outcome only decides failure. */
+static int secret_is_canonical(const unsigned char *s) {
+    return public_flag(scalar_is_canonical(s));
+}
+
+static int secret_is_canonical_nonzero(const unsigned char *s) {
+    return public_flag(scalar_is_canonical_nonzero(s));
+}
+
 /* SerializeScalar(identifier): 32-byte little-endian. */
 static void scalar_from_u32(unsigned char *out, uint32_t x) {
     memset(out, 0, SB);
@@ -101,7 +136,7 @@ int frost_validate_scalar(const unsigned char *s) {
     if (s == NULL) {
         return FROST_ERR_PARAMS;
     }
-    return scalar_is_canonical(s) ? FROST_OK : FROST_ERR_BAD_SCALAR;
+    return secret_is_canonical(s) ? FROST_OK : FROST_ERR_BAD_SCALAR;
 }
 
 /* ---- points ------------------------------------------------------------- */
@@ -133,9 +168,19 @@ static int point_sub(unsigned char *r, const unsigned char *p, const unsigned ch
     return crypto_core_ed25519_sub(r, p, q) == 0 ? FROST_OK : FROST_ERR_INTERNAL;
 }
 
-/* [s]B for a secret s; libsodium refuses s == 0, which we report. */
+/* [s]B for a secret s; libsodium refuses s == 0, which we report.  The
+ * result is public wherever the protocol computes one. */
 static int base_mul_secret(unsigned char *r, const unsigned char *s) {
-    return crypto_scalarmult_ed25519_base_noclamp(r, s) == 0 ? FROST_OK : FROST_ERR_BAD_SCALAR;
+    int rc;
+#ifdef FROST_CTGRIND
+    VALGRIND_DISABLE_ERROR_REPORTING; /* libsodium's own "result is identity" check */
+#endif
+    rc = crypto_scalarmult_ed25519_base_noclamp(r, s);
+#ifdef FROST_CTGRIND
+    VALGRIND_ENABLE_ERROR_REPORTING;
+#endif
+    declassify(r, PB);
+    return public_flag(rc) == 0 ? FROST_OK : FROST_ERR_BAD_SCALAR;
 }
 
 /* [s]B for a public s; s == 0 gives the identity. */
@@ -339,7 +384,7 @@ static int vss_verify(uint32_t id, const unsigned char *share, const unsigned ch
     int rc;
 
     TRY(vss_eval(expect, commitment, t, id, 0));
-    CHECK(scalar_is_canonical_nonzero(share), FROST_ERR_INVALID_SHARE);
+    CHECK(secret_is_canonical_nonzero(share), FROST_ERR_INVALID_SHARE);
     TRY(base_mul_secret(got, share));
     CHECK(sodium_memcmp(got, expect, PB) == 0, FROST_ERR_INVALID_SHARE);
 done:
@@ -382,7 +427,7 @@ int frost_dealer_keygen(unsigned char *shares, unsigned char *vss_commitment,
         const unsigned char *given = (j == 0) ? secret
                                    : (coefficients != NULL ? coefficients + SB * (j - 1) : NULL);
         if (given != NULL) {
-            CHECK(scalar_is_canonical_nonzero(given), FROST_ERR_BAD_SCALAR);
+            CHECK(secret_is_canonical_nonzero(given), FROST_ERR_BAD_SCALAR);
             memcpy(coeffs + SB * j, given, SB);
         } else {
             crypto_core_ed25519_scalar_random(coeffs + SB * j);
@@ -524,6 +569,7 @@ int frost_dkg_part1(unsigned char *coefficients, unsigned char *commitment, unsi
     TRY(pok_challenge(c, context, context_len, identifier, commitment, proof));
     crypto_core_ed25519_scalar_mul(tmp, coefficients, c);
     crypto_core_ed25519_scalar_add(proof + PB, k, tmp);
+    declassify(proof + PB, SB); /* the published proof */
 done:
     sodium_memzero(k, sizeof k);
     sodium_memzero(tmp, sizeof tmp);
@@ -575,7 +621,7 @@ int frost_dkg_part2(unsigned char *shares, unsigned char *own_share,
         CHECK(peer_identifiers[k] != identifier, FROST_ERR_DUPLICATE_IDENTIFIER);
     }
     for (j = 0; j < min_signers; j++) {
-        ok &= scalar_is_canonical_nonzero(coefficients + SB * j);
+        ok &= secret_is_canonical_nonzero(coefficients + SB * j);
     }
     CHECK(ok, FROST_ERR_BAD_SCALAR);
 
@@ -674,7 +720,7 @@ int frost_commit(frost_nonces *nonces, frost_commitment *commitment, uint32_t id
     TRY(ensure_init());
     CHECK(nonces != NULL && commitment != NULL && signing_share != NULL, FROST_ERR_PARAMS);
     CHECK(identifier != 0, FROST_ERR_ZERO_IDENTIFIER);
-    CHECK(scalar_is_canonical(signing_share), FROST_ERR_BAD_SCALAR);
+    CHECK(secret_is_canonical(signing_share), FROST_ERR_BAD_SCALAR);
     TRY(nonce_generate(n.hiding, signing_share, hiding_random));
     TRY(nonce_generate(n.binding, signing_share, binding_random));
     TRY(base_mul_secret(n.hiding_commitment, n.hiding));
@@ -896,12 +942,12 @@ int frost_sign(unsigned char *signature_share, frost_nonces *nonces,
     CHECK(min_signers >= 2 && n >= min_signers, FROST_ERR_PARAMS);
     i = commitment_index(commitments, n, identifier);
     CHECK(i < n, FROST_ERR_UNKNOWN_IDENTIFIER);
-    CHECK(scalar_is_canonical_nonzero(nonces->hiding) &
-              scalar_is_canonical_nonzero(nonces->binding), FROST_ERR_BAD_NONCES);
+    CHECK(secret_is_canonical_nonzero(nonces->hiding) &
+              secret_is_canonical_nonzero(nonces->binding), FROST_ERR_BAD_NONCES);
     CHECK(memcmp(nonces->hiding_commitment, commitments[i].hiding, PB) == 0 &&
               memcmp(nonces->binding_commitment, commitments[i].binding, PB) == 0,
           FROST_ERR_BAD_NONCES);
-    CHECK(scalar_is_canonical(signing_share), FROST_ERR_BAD_SCALAR);
+    CHECK(secret_is_canonical(signing_share), FROST_ERR_BAD_SCALAR);
     CHECK(is_valid_point(group_public_key), FROST_ERR_BAD_POINT);
 
     TRY(binding_prefix(prefix, group_public_key, commitments, n, msg, msg_len));
@@ -916,6 +962,7 @@ int frost_sign(unsigned char *signature_share, frost_nonces *nonces,
     crypto_core_ed25519_scalar_add(z, t1, t2);
     crypto_core_ed25519_scalar_add(t1, z, nonces->hiding);
     memcpy(signature_share, t1, SB);
+    declassify(signature_share, SB); /* the published share */
 done:
     if (nonces != NULL) {
         sodium_memzero(nonces, sizeof *nonces);

@@ -1,7 +1,14 @@
 /* test_frost.c - the FROST C library against RFC 9591 Appendix E.1, a DKG,
  * a signing round, and negative cases.  Usage: test_frost VECTOR.json
  * Exits 0 when every check passes, 1 otherwise.  Run under valgrind by
- * `make test-c`. */
+ * `make test-c`.
+ *
+ * Built with -DFROST_CTGRIND (library and test), it instead runs the
+ * constant-time check: secrets are marked undefined and valgrind must report
+ * no branch or memory index depending on them:
+ *   cc -DFROST_CTGRIND -Isuites/frost -o /tmp/test_frost_ct tests/c/test_frost.c \
+ *      suites/frost/frost.c -lsodium && valgrind -q --error-exitcode=1 /tmp/test_frost_ct
+ */
 #include "frost.h"
 
 #include <sodium.h>
@@ -472,8 +479,98 @@ static void test_dkg(void) {
     sodium_memzero(signing, sizeof signing);
 }
 
+#ifdef FROST_CTGRIND
+#include <valgrind/memcheck.h>
+#define SECRET(p, n) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (n)))
+
+/* Every entry point that touches a secret, with the secret marked undefined.
+ * Only return codes (public) are checked here. */
+static void test_constant_time(void) {
+    static const uint32_t ids[3] = {1, 2, 3};
+    static const unsigned char msg[] = "constant time";
+    unsigned char secret[32], shares[3 * 32], vss[2 * 32], pk[32], ver[3 * 32];
+    unsigned char z[2 * 32], sig[64];
+    frost_nonces nonces[2];
+    frost_commitment list[2];
+    uint32_t culprits[3];
+    size_t n_culprits;
+    int i, k;
+
+    crypto_core_ed25519_scalar_random(secret);
+    SECRET(secret, sizeof secret);
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, ids, 3, 2, secret, NULL), FROST_OK);
+    for (k = 0; k < 3; k++) {
+        EXPECT_RC(frost_vss_verify(ids[k], shares + 32 * k, vss, 2), FROST_OK);
+    }
+    EXPECT_RC(frost_public_key_package(pk, ver, ids, 3, vss, 1, 2), FROST_OK);
+    for (k = 0; k < 2; k++) {
+        EXPECT_RC(frost_commit(&nonces[k], &list[k], ids[2 * k], shares + 64 * k, NULL, NULL),
+                  FROST_OK);
+        SECRET(nonces[k].hiding, 64);
+    }
+    for (k = 0; k < 2; k++) {
+        EXPECT_RC(frost_sign(z + 32 * k, &nonces[k], msg, sizeof msg, list, 2, ids[2 * k],
+                             shares + 64 * k, pk, 2), FROST_OK);
+    }
+    memcpy(ver + 32, ver + 64, 32);
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, msg, sizeof msg, list, 2, z, ver, pk, 2),
+              FROST_OK);
+
+    {   /* DKG rounds 2 and 3 with secret coefficients and shares */
+        unsigned char co[3][64], cm[3][64], pr[3][64], sent[3][3][32], own[32], out[2][32];
+        unsigned char signing[32], gpk[32], vs[3 * 32], all_cm[3 * 64], got[3 * 32];
+        for (i = 0; i < 3; i++) {
+            EXPECT_RC(frost_dkg_part1(co[i], cm[i], pr[i], ids[i], 3, 2, msg, sizeof msg), FROST_OK);
+            SECRET(co[i], sizeof co[i]);
+            memcpy(all_cm + 64 * i, cm[i], 64);
+        }
+        for (i = 0; i < 3; i++) {
+            uint32_t pid[2];
+            unsigned char pc[128], pp[128];
+            int m = 0;
+            for (k = 0; k < 3; k++) {
+                if (k != i) {
+                    pid[m] = ids[k];
+                    memcpy(pc + 64 * m, cm[k], 64);
+                    memcpy(pp + 64 * m, pr[k], 64);
+                    m++;
+                }
+            }
+            EXPECT_RC(frost_dkg_part2(out[0], own, culprits, &n_culprits, ids[i], co[i], 2, pid, pc,
+                                      pp, 2, msg, sizeof msg), FROST_OK);
+            m = 0;
+            for (k = 0; k < 3; k++) {
+                memcpy(sent[i][k], k == i ? own : out[m++], 32);
+            }
+        }
+        for (k = 0; k < 3; k++) {
+            memcpy(got + 32 * k, sent[k][0], 32);
+        }
+        EXPECT_RC(frost_dkg_part3(signing, gpk, vs, culprits, &n_culprits, 1, ids, all_cm, got, 3, 2),
+                  FROST_OK);
+        EXPECT_RC(frost_commit(&nonces[0], &list[0], 1, signing, NULL, NULL), FROST_OK);
+        sodium_memzero(&nonces[0], sizeof nonces[0]);
+    }
+}
+#endif
+
 int main(int argc, char **argv) {
     vector v;
+#ifdef FROST_CTGRIND
+    (void)argc;
+    (void)argv;
+    (void)v;
+    (void)load_vector;
+    (void)test_vector;
+    (void)test_validation;
+    (void)test_dkg;
+    if (sodium_init() < 0) {
+        return 1;
+    }
+    test_constant_time();
+    printf("test_frost (constant time): %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+#endif
     if (argc != 2) {
         fprintf(stderr, "usage: %s rfc9591-frost-ed25519-sha512.json\n", argv[0]);
         return 2;
