@@ -123,7 +123,7 @@ class VerifyResult:
     names: dict[str, str] = field(default_factory=dict)   # keyid -> who
     problems: list[Problem] = field(default_factory=list)
     policy_label: str = ""
-    passed: list[str] = field(default_factory=list)
+    ran: set[str] = field(default_factory=set)        # steps that were carried out
 
     @property
     def error(self) -> CTError | None:
@@ -150,8 +150,10 @@ class VerifyResult:
     def step_status(self, step: str) -> str:
         if any(p.step == step for p in self.problems):
             return "failed"
-        if step in self.passed:
+        if step in self.ran:
             return "ok"
+        if step == "policy" and not self.policy_label and "signatures" in self.ran:
+            return "none"
         return "not checked"
 
     def to_json(self) -> dict[str, Any]:
@@ -207,13 +209,11 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
         from cerro_torre.suites.errors import NotFound
 
         raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file") from None
-    res.passed.append("structure")
+    res.ran.add("structure")
     _check_signatures(label, res, trust, now)
-    _check_policy(res, policy)
+    if "signatures" in res.ran:
+        _check_policy(res, policy)
     _check_integrity(label, res)
-    for step in ("trust", "signatures", "policy", "integrity"):
-        if step not in (p.step for p in res.problems):
-            res.passed.append(step)
     return res
 
 
@@ -307,6 +307,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         if chain.error is not None:
             res.fail("structure" if isinstance(chain.error, Malformed) else "trust", chain.error)
             return
+        res.ran.add("trust")
         res.release = cur.evaluate(msg, list(env.signatures))
         ed_key = cur.group_public_key
         who = f"{label}: release signatures by {cur.describe()}"
@@ -347,6 +348,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                     f"check the fingerprint with its owner, then 'ct key import KEY.pub' and "
                     f"'ct key trust {pub.id} trusted' (or pin it in a policy's \"keys\")"))
             return
+        res.ran.add("trust")
         if not env.signatures:
             res.fail("signatures", SignatureInvalid(
                 f"{label} is not signed", "sign it when packing ('ct pack ... --key ID')"))
@@ -354,6 +356,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         res.release = pub.verify(msg, list(env.signatures))
         ed_key = pub.keys.get("ed25519")
         who = f"{label}: release signatures by key {pub.id!r}"
+    res.ran.add("signatures")
     if not res.release.ok:
         res.fail("signatures", classify(
             res.release, who, res.names,
@@ -392,6 +395,7 @@ def _find_home_key(signatures: list[Any], trust: Trust) -> Any:
 def _check_policy(res: VerifyResult, policy: Any) -> None:
     if policy is None or not res.signer or res.manifest is None:
         return
+    res.ran.add("policy")
     for e in policy.check(suite=res.signer["suite"], signer=res.signer["name"], registry=res.manifest.registry,
                           epoch=res.signer.get("epoch"), threshold=res.signer["threshold"],
                           source_kind=str(res.manifest.source.get("kind"))):
@@ -401,6 +405,7 @@ def _check_policy(res: VerifyResult, policy: Any) -> None:
 def _check_integrity(label: str, res: VerifyResult) -> None:
     m = res.manifest
     st = res.statement
+    res.ran.add("integrity")
     pred = st.predicate
     want = (pred.get("manifest") or {}).get("sha256") if isinstance(pred.get("manifest"), dict) else None
     if want != res.manifest_sha256:
