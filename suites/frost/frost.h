@@ -2,8 +2,11 @@
  * over libsodium's Ed25519 group and scalar API.
  *
  * Conventions
- *  - Every function returns FROST_OK (0) or a frost_error code; outputs are
- *    only meaningful on FROST_OK and are zeroed on error.
+ *  - Every function returns FROST_OK (0) or a frost_error code.  Outputs are
+ *    meaningful only on FROST_OK, except culprit lists, which are filled
+ *    with the error that names culprits.  On error no secret (share, nonce,
+ *    coefficient) is left in an output buffer, and signature and
+ *    signature-share outputs are zero.
  *  - Scalars are 32 bytes little-endian and must be canonical (< L).
  *    Points are 32-byte RFC 8032 encodings and must be canonical, not the
  *    identity and in the prime-order subgroup.
