@@ -46,7 +46,7 @@ test-py: setup
 test: setup test-c test-py
 
 demo: setup
-	$(PY) demo/demo.py
+	bash demo/demo.sh
 
 bench: setup
 	$(PY) bench/frost_bench.py
