@@ -15,6 +15,7 @@ Usage: python bench/frost_bench.py [--quick]
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -22,9 +23,11 @@ from pathlib import Path
 
 try:
     from cerro_torre.suites import frost
-except ImportError:  # run from a checkout without the package on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / ".venv"))
-    raise
+except ImportError:  # not installed here: rerun with the checkout's venv (make setup)
+    _venv_python = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "python"
+    if _venv_python.exists() and Path(sys.prefix).resolve() != _venv_python.parents[1].resolve():
+        os.execv(str(_venv_python), [str(_venv_python), *sys.argv])
+    sys.exit("cerro_torre is not installed: run `make setup`, then `make bench`")
 
 CONFIGS = [(3, 2), (10, 7), (100, 67)]  # (max_signers, min_signers)
 RUNS = {3: 30, 10: 15, 100: 5}
