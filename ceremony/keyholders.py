@@ -325,7 +325,7 @@ def classify(result: SuiteResult, what: str, names: dict[str, str], hint_bad: st
     for alg, r in failing.items():
         p = f"{alg} {len(r.signed)} of {r.threshold}"
         if r.invalid:
-            p += " (invalid: " + ", ".join(names.get(k, k) for k in r.invalid) + ")"
+            p += " (invalid: " + ", ".join(sorted(names.get(k, k) for k in r.invalid)) + ")"
         unknown = [k for k in r.unknown if k not in ignore]
         if unknown:
             p += " (keys not in the set: " + ", ".join(unknown) + ")"

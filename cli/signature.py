@@ -50,12 +50,14 @@ def cmd_export(ctx: Context) -> int:
     env = Envelope.from_bytes(parts.signature_members[ENVELOPE], f"{label}: {ENVELOPE}")
     parse_statement(env.payload, f"{label}: release statement")
     if STOCK not in parts.signature_members:
-        has_ed = any(s.alg == "ed25519" for s in env.signatures)
-        raise NotFound(
-            f"{label} carries no stock-tool signatures ({STOCK})",
-            "a keyholder set adds them in its signing ceremony; a single holder packs with --key "
-            "(an Ed25519 key)" if has_ed else
-            "stock tools verify Ed25519 only, and this bundle has no Ed25519 signature (suite CT-SIG-03?)")
+        if not env.signatures:
+            hint = "the bundle is not signed; sign it ('ct pack ... --key ID' or 'ct ceremony sign') first"
+        elif any(s.alg == "ed25519" for s in env.signatures):
+            hint = ("a keyholder set adds them in its signing ceremony; a single holder packs with --key "
+                    "(an Ed25519 key)")
+        else:
+            hint = "stock tools verify Ed25519 only, and this bundle has no Ed25519 signature (suite CT-SIG-03?)"
+        raise NotFound(f"{label} carries no stock-tool signatures ({STOCK})", hint)
     rec = StockRecord.from_bytes(parts.signature_members[STOCK], f"{label}: {STOCK}")
     bad = rec.check(env.payload)
     if bad:

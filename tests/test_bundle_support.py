@@ -234,10 +234,21 @@ def members(path: str) -> dict[str, bytes]:
     return out
 
 
-def write_members(path: str, items: list[tuple[str, bytes]], *, sort: bool = True) -> None:
-    """A tar with exactly these members (used to build malformed bundles)."""
+def modes(path: str) -> dict[str, int]:
+    out = {}
+    with open(path, "rb") as f:
+        r = B.TarReader(f)
+        for m in r:
+            out[m.name] = m.mode
+    return out
+
+
+def write_members(path: str, items: list[tuple[str, bytes]], *, sort: bool = True,
+                  mode_of: dict[str, int] | None = None) -> None:
+    """A tar with exactly these members (used to build altered and malformed bundles)."""
+    mode_of = mode_of or {}
     with open(path, "wb") as f:
         for name, data in (sorted(items, key=lambda x: x[0].encode()) if sort else items):
-            f.write(B.member_header(name, len(data)))
+            f.write(B.member_header(name, len(data), mode_of.get(name, B.MODE_FILE)))
             f.write(data + b"\0" * (-len(data) % 512))
         f.write(b"\0" * 1024)

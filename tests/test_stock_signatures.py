@@ -1,0 +1,220 @@
+"""`ct signature export`: files that Debian's signify-openbsd, minisign and ssh-keygen -Y verify
+accept (spec/stock-signatures.md).  The real binaries run; nothing is mocked."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import pytest
+from test_bundle_support import VECTORS, Coop, ct, cheap_env, make_payload_dir, members, modes, \
+    pack_unsigned, write_members
+
+from cerro_torre.ceremony import stockformats as S
+from cerro_torre.suites import ed25519
+
+TOOLS = {"signify": "signify-openbsd", "minisign": "minisign", "ssh": "ssh-keygen"}
+with open(os.path.join(VECTORS, "stock-signatures.json"), "rb") as _f:
+    V = json.load(_f)
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch):
+    cheap_env(monkeypatch)
+
+
+def test_the_stock_tools_are_installed():
+    missing = [t for t in TOOLS.values() if shutil.which(t) is None]
+    assert not missing, f"install {' '.join(missing)} (make setup installs signify-openbsd minisign openssh-client)"
+
+
+def run_tool(fmt: str, folder: str, stem: str, principal: str = "release") -> subprocess.CompletedProcess:
+    msg = f"{stem}.statement.json"
+    if fmt == "signify":
+        argv = ["signify-openbsd", "-V", "-p", f"{stem}.signify.pub", "-x", f"{msg}.sig", "-m", msg]
+        return subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+    if fmt == "minisign":
+        argv = ["minisign", "-V", "-p", f"{stem}.minisign.pub", "-x", f"{msg}.minisig", "-m", msg]
+        return subprocess.run(argv, cwd=folder, capture_output=True, text=True)
+    argv = ["ssh-keygen", "-Y", "verify", "-f", f"{stem}.allowed_signers", "-I", principal,
+            "-n", S.NAMESPACE, "-s", f"{msg}.sshsig"]
+    with open(os.path.join(folder, msg), "rb") as stdin:
+        return subprocess.run(argv, cwd=folder, stdin=stdin, capture_output=True, text=True)
+
+
+def expect_ok(fmt: str, p: subprocess.CompletedProcess, comment: str | None = None) -> None:
+    assert p.returncode == 0, (fmt, p.stdout, p.stderr)
+    if fmt == "signify":
+        assert p.stdout.strip() == "Signature Verified"
+    elif fmt == "minisign":
+        assert p.stdout.splitlines()[0] == "Signature and comment signature verified"
+        if comment is not None:
+            assert p.stdout.splitlines()[1] == f"Trusted comment: {comment}"
+    else:
+        assert p.stdout.startswith(f'Good "{S.NAMESPACE}" signature for ')
+
+
+# ------------------------------------------------------------------ the vector (RFC 8032 TEST 1 key)
+
+def test_vector_files_are_what_we_write():
+    sd = bytes.fromhex(V["ed25519_seed"])
+    pk = ed25519.public_from_seed(sd)
+    assert pk.hex() == V["public_key"]
+    st = V["statement"].encode()
+    rec = S.sign_record(st, V["trusted_comment"], pk, lambda m: ed25519.sign(sd, m))
+    assert rec.to_bytes().decode() == V["record"]
+    files = {}
+    for fmt in S.FORMATS:
+        files.update(S.export_files(rec, fmt, V["stem"], V["principal"]))
+    assert files == V["files"]
+    msgs = S.all_messages(st, V["trusted_comment"], rec.signatures["minisign"])
+    import hashlib
+
+    assert {k: hashlib.sha256(v).hexdigest() for k, v in msgs.items()} == V["messages_sha256"]
+
+
+@pytest.mark.parametrize("fmt", S.FORMATS)
+def test_stock_tools_accept_the_vector(tmp_path, fmt):
+    (tmp_path / "demo.statement.json").write_text(V["statement"])
+    for name, text in V["files"].items():
+        (tmp_path / name).write_text(text)
+    expect_ok(fmt, run_tool(fmt, str(tmp_path), "demo"), V["trusted_comment"])
+    # one byte of the message changed: every tool refuses
+    (tmp_path / "demo.statement.json").write_text(V["statement"].replace("[]", "[ ]"))
+    p = run_tool(fmt, str(tmp_path), "demo")
+    assert p.returncode != 0, (fmt, p.stdout)
+
+
+# ------------------------------------------------------------------ bundles
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("stock")
+    unsigned = str(tmp / "rel.ctp")
+    pack_unsigned(make_payload_dir(str(tmp / "p")), unsigned, name="demo", version="2.0")
+    coop = Coop(name="coop", n=3, k=2)
+    coop.self_signed()
+    group = str(tmp / "group.ctp")
+    coop.sign_bundle(unsigned, group, [coop.record])
+    return {"tmp": tmp, "unsigned": unsigned, "group": group, "coop": coop}
+
+
+def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
+    home = str(tmp_path / "h")
+    assert ct("--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    out = str(tmp_path / "single.ctp")
+    make_payload_dir(str(tmp_path / "payload"))
+    assert ct("--home", home, "pack", str(tmp_path / "payload"), "-o", out, "--key", "alice")[0] == 0
+    exp = str(tmp_path / "exp")
+    code, stdout, err = ct("signature", "export", out, "--format", "all", "-o", exp, "--principal", "alice")
+    assert (code, err) == (0, "")
+    assert sorted(os.listdir(exp)) == ["single.allowed_signers", "single.minisign.pub", "single.signify.pub",
+                                       "single.ssh.pub", "single.statement.json", "single.statement.json.minisig",
+                                       "single.statement.json.sig", "single.statement.json.sshsig"]
+    assert "  minisign -V -p single.minisign.pub -x single.statement.json.minisig -m single.statement.json" \
+        in stdout.splitlines()
+    for fmt in S.FORMATS:
+        expect_ok(fmt, run_tool(fmt, exp, "single", "alice"))
+    # the key the tools checked is alice's Ed25519 identity key
+    from cerro_torre.ceremony.home import Home
+
+    pk = Home(home).public("alice").keys["ed25519"]
+    assert open(os.path.join(exp, "single.ssh.pub")).read() == S.ssh_public_line(pk, "alice")
+
+
+@pytest.mark.parametrize("fmt", S.FORMATS)
+def test_frost_group_signature_verifies_with_stock_tools(bundles, tmp_path, fmt):
+    exp = str(tmp_path / "exp")
+    code, stdout, err = ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp)
+    assert (code, err) == (0, "")
+    comment = json.loads(members(bundles["group"])["signatures/stock.json"])["trusted_comment"]
+    assert comment.startswith("cerro-torre release demo 2.0 statement-sha256:")
+    expect_ok(fmt, run_tool(fmt, exp, "group", "demo"), comment)
+    # the key in the exported files is the cooperative's group key
+    gpk = bundles["coop"].group_public_key
+    if fmt == "signify":
+        assert open(os.path.join(exp, "group.signify.pub")).read() == S.signify_public_file(gpk)
+    # the statement file is the exact DSSE payload
+    import base64
+
+    env = json.loads(members(bundles["group"])["signatures/release.dsse.json"])
+    assert open(os.path.join(exp, "group.statement.json"), "rb").read() == base64.b64decode(env["payload"])
+
+
+@pytest.mark.parametrize("fmt", S.FORMATS)
+def test_stock_tools_refuse_a_changed_statement_or_another_key(bundles, tmp_path, fmt):
+    exp = str(tmp_path / "exp")
+    assert ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp)[0] == 0
+    path = os.path.join(exp, "group.statement.json")
+    original = open(path, "rb").read()
+    with open(path, "wb") as f:
+        f.write(original.replace(b'"2.0"', b'"2.1"'))
+    assert run_tool(fmt, exp, "group", "demo").returncode != 0
+    with open(path, "wb") as f:
+        f.write(original)
+    expect_ok(fmt, run_tool(fmt, exp, "group", "demo"))
+    # another group's public key files with this signature
+    other = Coop(name="other", prefix="o")
+    pk = other.group_public_key
+    key_files = {"signify": ("group.signify.pub", S.signify_public_file(pk)),
+                 "minisign": ("group.minisign.pub", S.minisign_public_file(pk)),
+                 "ssh": ("group.allowed_signers", S.ssh_allowed_signers(pk, "demo"))}
+    name, text = key_files[fmt]
+    with open(os.path.join(exp, name), "w") as f:
+        f.write(text)
+    assert run_tool(fmt, exp, "group", "demo").returncode != 0
+
+
+def test_export_refuses_altered_stock_signatures(bundles, tmp_path):
+    items = members(bundles["group"])
+    stock = json.loads(items["signatures/stock.json"])
+    import base64
+
+    raw = bytearray(base64.b64decode(stock["signatures"]["ssh"]))
+    raw[0] ^= 1
+    stock["signatures"]["ssh"] = base64.b64encode(bytes(raw)).decode()
+    items["signatures/stock.json"] = json.dumps(stock, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    path = str(tmp_path / "bad.ctp")
+    write_members(path, list(items.items()), mode_of=modes(bundles["group"]))
+    code, _, err = ct("signature", "export", path, "--format", "ssh", "-o", str(tmp_path / "exp"))
+    assert code == 2
+    assert err.splitlines() == ["error: bad.ctp: stock-tool signature(s) ssh do not verify",
+                                "hint: the bundle was altered; get a clean copy"]
+    assert not os.path.exists(tmp_path / "exp" / "bad.statement.json.sshsig")
+
+
+def test_export_of_an_unsigned_bundle(bundles, tmp_path):
+    code, _, err = ct("signature", "export", bundles["unsigned"], "--format", "signify", "-o", str(tmp_path))
+    assert code == 21
+    assert err.splitlines() == [
+        "error: rel.ctp carries no stock-tool signatures (signatures/stock.json)",
+        "hint: the bundle is not signed; sign it ('ct pack ... --key ID' or 'ct ceremony sign') first"]
+
+
+def test_export_json(bundles, tmp_path):
+    code, stdout, _ = ct("--json", "signature", "export", bundles["group"], "--format", "ssh", "-o", str(tmp_path))
+    assert code == 0
+    j = json.loads(stdout)
+    assert j["keyid"] == bundles["coop"].record.group_keyid
+    assert j["commands"]["ssh"] == ("ssh-keygen -Y verify -f group.allowed_signers -I demo -n cerro-torre-release "
+                                    "-s group.statement.json.sshsig < group.statement.json")
+
+
+def test_two_pass_messages_for_a_ceremony(bundles):
+    """What a ceremony signs: pass 1 from the bundle, pass 2 from the minisign signature."""
+    from cerro_torre.ceremony import bundle as B
+
+    msgs = B.release_messages(bundles["unsigned"])
+    assert set(msgs) == {"dsse", "signify", "minisign", "ssh"}
+    env = json.loads(members(bundles["unsigned"])["signatures/release.dsse.json"])
+    import base64
+
+    st = base64.b64decode(env["payload"])
+    assert msgs["signify"] == st
+    assert msgs["dsse"].startswith(b"DSSEv1 28 application/vnd.in-toto+json ")
+    assert msgs["ssh"].startswith(b"SSHSIG\x00\x00\x00\x13cerro-torre-release\x00\x00\x00\x00\x00\x00\x00\x06sha512")
+    comment = B.release_trusted_comment(bundles["unsigned"])
+    second = S.second_pass_messages(b"\x07" * 64, comment)
+    assert second == {"minisign-global": b"\x07" * 64 + comment.encode()}
