@@ -223,7 +223,7 @@ def group_keys(plan: Plan, upto: Message) -> frost.PublicKeyPackage:
         gpk = b64d(d["group_public_key"], "dealer group key", size=32)
         if len(vss) != plan.threshold:
             raise CeremonyError("dealer's vss commitment does not match the threshold")
-        pkp = frost._public_key_package(sorted(plan.new.values()), [vss], len(vss))  # noqa: SLF001
+        pkp = frost.vss_public_key_package(plan.new.values(), vss)
         if pkp.group_public_key != gpk:
             raise CeremonyError("dealer's group key does not match its vss commitment")
         return pkp

@@ -124,34 +124,6 @@ def _record(path: str) -> Any:
     return KeyholderSet.from_bytes(_read(path, "keyholder-set record"), path)
 
 
-def _next_of(msg: Any) -> dict[str, Any]:
-    """Who answers this coordinator message, and with what."""
-    from cerro_torre.ceremony import keygen, signing
-    from cerro_torre.ceremony.protocol import replies_in
-
-    if msg.kind == "sign":
-        plan = signing.plan_of(msg)
-        if msg.round == "request":
-            return {"next": "step", "who": plan.signers, "need": plan.group.threshold}
-        if msg.round in ("package", "package2"):
-            who = msg.payload.get("signers") or sorted(r.sender for r in replies_in(msg))
-            if msg.round == "package2":
-                who = sorted(r.sender for r in replies_in(signing._of(msg, "package")))  # noqa: SLF001
-            return {"next": "step", "who": who, "need": len(who)}
-        return {"next": "done", "who": [], "need": 0}
-    plan = keygen.plan_of(msg)
-    new = sorted(plan.new)
-    if msg.round in ("request", "round1") and not (msg.round == "request" and plan.dealer):
-        return {"next": "step", "who": new, "need": len(new)}
-    if msg.round in ("round2", "request"):
-        return {"next": "step", "who": sorted(set(new) | set(plan.old)), "need": len(new)}
-    if msg.round == "package":
-        s = msg.payload["signers"]
-        who = sorted(set(s["new"]) | set(s["old"]))
-        return {"next": "step", "who": who, "need": len(who)}
-    return {"next": "done", "who": [], "need": 0}
-
-
 # ---------------------------------------------------------------- coordinator
 
 def cmd_keygen(ctx: Context) -> int:
@@ -168,7 +140,9 @@ def cmd_keygen(ctx: Context) -> int:
 
 
 def _opened(ctx: Context, msg: Any, path: str) -> int:
-    nxt = _next_of(msg)
+    from cerro_torre.ceremony.coordinator import expected
+
+    nxt = expected(msg)
     if ctx.json:
         ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round, "file": path,
                        "fingerprint": msg.fingerprint.to_json(), **nxt})
@@ -221,28 +195,24 @@ def cmd_rotate(ctx: Context) -> int:
 
 
 def cmd_collect(ctx: Context) -> int:
-    from cerro_torre.ceremony import bundle, keygen, signing
+    from cerro_torre.ceremony import coordinator
     from cerro_torre.ceremony.keyholders import KeyholderSet
     from cerro_torre.ceremony.message import Message
-    from cerro_torre.ceremony.protocol import make_bulletin
-    from cerro_torre.suites.errors import CeremonyError, UsageError
+    from cerro_torre.suites.errors import UsageError
 
     a = ctx.args
     _refuse_overwrite(a.output)
+    if a.transcript:
+        _refuse_overwrite(a.transcript)
     msg = _message(a.message)
-    if msg.sender != "coordinator":
-        raise CeremonyError(f"{a.message} is {msg.sender!r}'s reply, not the coordinator's message",
-                            "the first file is the message the replies answer")
     replies = [_message(p, "reply") for p in a.replies]
-    mod = signing if msg.kind == "sign" else keygen
-    if msg.kind == "sign" and msg.round == ("package2" if signing.plan_of(msg).stock else "package") \
-            and not a.bundle:
-        raise UsageError("the last signing collect needs the bundle", "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
-    out = mod.collect(msg, replies)
+    if coordinator.is_last_signing_round(msg) and not a.bundle:
+        raise UsageError("the last signing collect needs the bundle",
+                         "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
+    out = coordinator.collect(msg, replies)
     if isinstance(out, Message):
         _write(ctx, a.output, out.to_bytes())
         return _opened(ctx, out, a.output)
-    done = make_bulletin(msg, "done", replies, {})
     if isinstance(out, KeyholderSet):
         _write(ctx, a.output, out.to_bytes())
         result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json()}
@@ -250,16 +220,14 @@ def cmd_collect(ctx: Context) -> int:
                 f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
                 "  pin it on verifiers with 'ct policy init --root " + a.output + "' after comparing the words"]
     else:
-        _check_bundle(a.bundle, msg)
-        _refuse_overwrite(a.output)
-        bundle.add_signatures(a.bundle, a.output, out.signatures, records=out.records, stock=out.stock)
+        coordinator.write_signed_bundle(msg, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
         text = [f"wrote {a.output}: signed by {out.records[-1].describe()}",
                 f"  {len(out.signatures)} signatures (1 FROST group, "
                 f"{len(out.signatures) - 1} ML-DSA-87)" + (", stock-tool forms included" if out.stock else ""),
                 f"  check it with 'ct verify {a.output} --policy POLICY.json'"]
     if a.transcript:
-        _write(ctx, a.transcript, done.to_bytes())
+        _write(ctx, a.transcript, coordinator.done_message(msg, replies).to_bytes())
         result["transcript"] = a.transcript
         text.append(f"  transcript: {a.transcript} ('ct ceremony status --transcript {a.transcript}')")
     if ctx.json:
@@ -268,18 +236,6 @@ def cmd_collect(ctx: Context) -> int:
         for line in text:
             ctx.out(line)
     return 0
-
-
-def _check_bundle(path: str, msg: Any) -> None:
-    from cerro_torre.ceremony import bundle, signing
-    from cerro_torre.ceremony.statement import Envelope
-    from cerro_torre.suites.errors import CeremonyError
-
-    parts = bundle.read_parts(path)
-    env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
-    if env.payload != signing.plan_of(msg).statement:
-        raise CeremonyError(f"{path} is not the bundle this ceremony signs (its statement differs)",
-                            "pass the bundle given to 'ct ceremony sign'")
 
 
 # ---------------------------------------------------------------- keyholder
@@ -323,6 +279,7 @@ def cmd_step(ctx: Context) -> int:
 # ---------------------------------------------------------------- status
 
 def cmd_status(ctx: Context) -> int:
+    from cerro_torre.ceremony import coordinator
     from cerro_torre.ceremony import transcript as tr
     from cerro_torre.ceremony.protocol import participants, replies_in, request_of
 
@@ -333,23 +290,12 @@ def cmd_status(ctx: Context) -> int:
     if msg.sender != "coordinator":
         info.update({"next": "collect", "who": ["coordinator"]})
     else:
-        answered = sorted(r.sender for r in replies_in(msg)) if msg.round != "request" else []
-        info["answered_previous_round"] = answered
-        if msg.round == "done":
-            info.update({"next": "done", "who": [], "need": 0})
-        else:
-            info.update(_next_of(msg))
+        info["answered_previous_round"] = sorted(r.sender for r in replies_in(msg)) if msg.round != "request" else []
+        info.update(coordinator.expected(msg))
         info["participants"] = sorted(participants(request_of(msg)))
     entries = None
     if a.transcript:
-        if msg.sender != "coordinator":
-            from cerro_torre.suites.errors import UsageError
-
-            raise UsageError("a transcript is kept in coordinator messages, not in replies",
-                             "run it on the coordinator's latest message (or the --transcript file of the last collect)")
-        msgs = _verified_messages(msg)
-        entries = tr.build(msgs)
-        tr.verify(entries)
+        entries = coordinator.verified_transcript(msg)
         info["transcript"] = [e.to_json() | {"hash": e.hash} for e in entries]
         info["transcript_head"] = tr.head(entries)
     if ctx.json:
@@ -372,20 +318,3 @@ def cmd_status(ctx: Context) -> int:
             ctx.out(f"  {e.seq:>3} {e.round:<9} {e.sender:<14} {e.digest[:16]}  {e.words}")
         ctx.out(f"  head {tr.head(entries)}")
     return 0
-
-
-def _verified_messages(msg: Any) -> list[Any]:
-    """Every message the coordinator message carries, each reply's signature and link checked."""
-    from cerro_torre.ceremony import transcript as tr
-    from cerro_torre.ceremony.protocol import chain_of, participants, request_of
-
-    people = participants(request_of(msg))
-    chain = chain_of(msg)
-    for prev, cur in zip(chain, chain[1:]):
-        from cerro_torre.ceremony.protocol import replies_in
-
-        for r in replies_in(cur):
-            from cerro_torre.ceremony.protocol import check_reply
-
-            check_reply(r, prev, r.round, people, set(people))
-    return tr.messages_of(msg)

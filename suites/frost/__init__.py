@@ -37,7 +37,7 @@ __all__ = [
     "SecretShare", "KeyPackage", "PublicKeyPackage", "DealerOutput",
     "DkgRound1Package", "DkgRound1Secret", "DkgRound2Secret",
     "SigningNonces", "SigningCommitments", "SignatureShare", "BindingFactor",
-    "trusted_dealer_keygen", "dkg_part1", "dkg_part2", "dkg_part3", "dkg_public_key_package",
+    "trusted_dealer_keygen", "vss_public_key_package", "dkg_part1", "dkg_part2", "dkg_part3", "dkg_public_key_package",
     "commit", "sign", "verify_signature_share", "aggregate", "verify",
     "compute_binding_factors", "validate_point", "validate_scalar",
 ]
@@ -466,6 +466,15 @@ def _public_key_package(ids: Sequence[int], commitments: Sequence[Sequence[bytes
         raise _fail(rc, "public key package")
     out = bytes(_ffi.buffer(ver))
     return PublicKeyPackage(bytes(pk), {i: out[32 * k:32 * k + 32] for k, i in enumerate(ids)}, t)
+
+
+def vss_public_key_package(identifiers: Iterable[int], vss_commitment: Sequence[bytes]) -> PublicKeyPackage:
+    """The group key and the verifying shares of ``identifiers`` from a dealer's
+    VSS commitment alone (what every participant of a dealer split can check)."""
+    ids = sorted(_identifier(i) for i in identifiers)
+    vss = _points(vss_commitment, "vss commitment")
+    _thresholds(len(ids), len(vss))
+    return _public_key_package(ids, [vss], len(vss))
 
 
 def trusted_dealer_keygen(max_signers: int, min_signers: int, secret: bytes | None = None,
