@@ -1,0 +1,407 @@
+"""`ct ceremony ...` end to end through main(), in process: a 2-of-3 DKG and a release signing
+with one home per keyholder, every message carried as a file, the signing-share round carried
+ONLY as QR PNG frames (ct qr encode / ct qr decode with real zbar), ending in
+`ct verify --policy` exit 0; `ct ceremony status` (text, --json, --transcript); a rotation and
+the trusted dealer from the command line."""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import io
+import json
+import os
+import shutil
+
+import pytest
+
+from cerro_torre.ceremony.keyholders import KeyholderSet
+from cerro_torre.ceremony.message import Message
+from cerro_torre.ceremony.protocol import replies_in
+from cerro_torre.ceremony.transcript import GENESIS
+from cerro_torre.cli.main import main
+from cerro_torre.suites.encoding import canonical_json
+
+NAMES = ["alice", "bob", "carol"]
+ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "pw"}
+
+
+def ct(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def ok(*argv: str) -> str:
+    code, out, err = ct(*argv)
+    assert code == 0, (argv, code, err)
+    return out
+
+
+def msg_of(path) -> Message:
+    with open(path, "rb") as f:
+        return Message.parse(f.read())
+
+
+def sha(path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch):
+    for k, v in ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("CT_HOME", raising=False)
+    monkeypatch.delenv("CT_CRASH_AT", raising=False)
+
+
+@pytest.fixture(scope="module")
+def cer(tmp_path_factory):
+    """The whole 2-of-3 ceremony, run once; tests look at what it left."""
+    mp = pytest.MonkeyPatch()
+    for k, v in ENV.items():
+        mp.setenv(k, v)
+    mp.delenv("CT_HOME", raising=False)
+    d = tmp_path_factory.mktemp("cli")
+    old_cwd = os.getcwd()
+    os.chdir(d)
+    try:
+        yield _run(d)
+    finally:
+        os.chdir(old_cwd)
+        mp.undo()
+
+
+def _step_round(r: dict, rnd: str, names: list[str], prefix: str, json_out: bool = False) -> None:
+    for n in names:
+        argv = ["--home", f"h/{n}"] + (["--json"] if json_out else []) + \
+            ["ceremony", "step", f"{prefix}.ctm", "-o", f"{prefix}-{n}.ctm", "--yes"]
+        code, out, err = ct(*argv)
+        assert code == 0, (argv, err)
+        r["step"][(prefix, n)] = (out, err)
+
+
+def _run(d) -> dict:
+    r: dict = {"dir": d, "step": {}, "collect": {}}
+    os.makedirs("pub")
+    for n in NAMES:
+        ok("--home", f"h/{n}", "keygen", "--id", n)
+        shutil.copy(f"h/{n}/keys/{n}.pub", f"pub/{n}.pub")
+    code, out, err = ct("--json", "ceremony", "keygen", "--threshold", "2", "--member", "pub/alice.pub",
+                        "--member", "pub/bob.pub", "--member", "pub/carol.pub", "--name", "coop", "-o", "r0.ctm")
+    assert (code, err) == (0, "")
+    r["open_keygen"] = json.loads(out)
+    # DKG: request -> round1 -> round2 -> package -> record, every reply a file
+    for i in range(4):
+        _step_round(r, "", NAMES, f"r{i}", json_out=(i == 1))
+        replies = sorted(glob.glob(f"r{i}-*.ctm"))
+        assert replies == [f"r{i}-{n}.ctm" for n in NAMES]
+        target = f"r{i + 1}.ctm" if i < 3 else "keyholders.json"
+        extra = ["--transcript", "kg.ctm"] if i == 3 else []
+        r["collect"][f"r{i}"] = ok("ceremony", "collect", f"r{i}.ctm", *replies, "-o", target, *extra)
+    # the release
+    with open("app.txt", "wb") as f:
+        f.write(b"hello world\n")
+    ok("pack", "app.txt", "-o", "app.ctp", "--name", "app", "--version", "1.0")
+    r["open_sign"] = ok("ceremony", "sign", "app.ctp", "--group", "keyholders.json", "--signer", "alice",
+                        "--signer", "carol", "-o", "s0.ctm")
+    # commitments: files
+    _step_round(r, "", ["alice", "carol"], "s0")
+    r["collect"]["s0"] = ok("--json", "ceremony", "collect", "s0.ctm", "s0-alice.ctm", "s0-carol.ctm",
+                            "-o", "s1.ctm")
+    # signature shares (+ ML-DSA-87): carried ONLY as QR frames
+    _step_round(r, "", ["alice", "carol"], "s1")
+    r["qr"] = {}
+    os.makedirs("qr")
+    for n in ["alice", "carol"]:
+        src = f"s1-{n}.ctm"
+        digest, size = sha(src), os.path.getsize(src)
+        enc = json.loads(ok("--json", "qr", "encode", src, "-o", f"qr/{n}"))
+        os.rename(src, f"sent-{src}")           # the file itself never reaches the coordinator
+        frames = sorted(glob.glob(f"qr/{n}/*.png"))
+        code, out, err = ct("qr", "decode", *reversed(frames), "-o", f"s1-{n}.qr.ctm")   # any order
+        assert code == 0, err
+        r["qr"][n] = {"sha": digest, "size": size, "encode": enc, "frames": frames, "decode": out}
+    r["collect"]["s1"] = ok("ceremony", "collect", "s1.ctm", "s1-alice.qr.ctm", "s1-carol.qr.ctm", "-o", "s2.ctm")
+    # minisign's second pass: files again
+    _step_round(r, "", ["alice", "carol"], "s2")
+    r["collect"]["s2"] = ok("--json", "ceremony", "collect", "s2.ctm", "s2-alice.ctm", "s2-carol.ctm",
+                            "-o", "app-signed.ctp", "--bundle", "app.ctp", "--transcript", "sign.ctm")
+    ok("policy", "init", "--root", "keyholders.json", "--policy", "policy.json")
+    r["verify"] = ct("verify", "app-signed.ctp", "--policy", "policy.json")
+    return r
+
+
+# ---------------------------------------------------------------- the DKG
+
+def test_open_keygen_json(cer):
+    j = cer["open_keygen"]
+    req = msg_of(cer["dir"] / "r0.ctm")
+    assert j == {"ceremony": req.ceremony, "kind": "keygen", "round": "request", "file": "r0.ctm",
+                 "fingerprint": req.fingerprint.to_json(), "next": "step", "who": NAMES, "need": 3}
+
+
+def test_keygen_rounds_and_record(cer):
+    d = cer["dir"]
+    assert [msg_of(d / f"r{i}.ctm").round for i in range(4)] == ["request", "round1", "round2", "package"]
+    assert [msg_of(d / f"r0-{n}.ctm").round for n in NAMES] == ["commit"] * 3
+    assert [msg_of(d / f"r3-{n}.ctm").round for n in NAMES] == ["sign"] * 3
+    with open(d / "keyholders.json", "rb") as f:
+        rec = KeyholderSet.from_bytes(f.read())
+    assert (rec.name, rec.epoch, rec.threshold, [m.id for m in rec.members]) == ("coop", 1, 2, NAMES)
+    lines = cer["collect"]["r3"].splitlines()
+    assert lines[0] == f"wrote keyholders.json: {rec.describe()}, 2 of 3"
+    assert lines[1] == f"  fingerprint {rec.fingerprint.hex}  {rec.fingerprint.words}"
+    assert lines[3] == "  transcript: kg.ctm ('ct ceremony status --transcript kg.ctm')"
+    # every home holds its own share, nobody else's
+    for m in rec.members:
+        shares = os.listdir(d / "h" / m.id / "shares")
+        assert shares == [rec.group_keyid + ".share"]
+
+
+def test_step_json_output(cer):
+    d = cer["dir"]
+    for n in NAMES:
+        out, err = cer["step"][("r1", n)]
+        j = json.loads(out)
+        reply = msg_of(d / f"r1-{n}.ctm")
+        assert j == {"ceremony": reply.ceremony, "kind": "keygen", "answered": "round1", "round": "shares",
+                     "member": n, "file": f"r1-{n}.ctm", "fingerprint": reply.fingerprint.to_json()}
+        # what is approved goes to stderr under --json
+        assert err.splitlines()[0] == f"ceremony {reply.ceremony} (keygen), round round1"
+        assert f"  you are {n!r} (new member); this step: check everyone's proofs and send each member its " \
+               "sealed share (round 2)" in err.splitlines()
+
+
+def test_step_text_output(cer):
+    d = cer["dir"]
+    out, err = cer["step"][("s0", "alice")]
+    assert err == ""
+    req = msg_of(d / "s0.ctm")
+    reply = msg_of(d / "s0-alice.ctm")
+    lines = out.splitlines()
+    assert lines[0] == f"ceremony {req.ceremony} (sign), round request"
+    assert lines[1].startswith("sign release app 1.0 with keyholder set 'coop' epoch 1 (")
+    assert lines[1].endswith("), 2 of 3")
+    assert "  signers invited: alice, carol" in lines
+    assert "  also signs the signify, minisign and ssh forms of the statement" in lines
+    assert "  you are 'alice'; this step: commit to sign (no signature yet)" in lines
+    assert f"  message fingerprint: {req.fingerprint.hex}  {req.fingerprint.words}" in lines
+    assert lines[-3:] == [f"wrote s0-alice.ctm: sign ceremony {req.ceremony}, round commit",
+                          f"  fingerprint {reply.fingerprint.hex}  {reply.fingerprint.words}",
+                          "next: carry it to the coordinator, who runs 'ct ceremony collect'"]
+
+
+# ---------------------------------------------------------------- signing, QR, verify
+
+def test_signing_round_carried_only_as_qr(cer):
+    d = cer["dir"]
+    for n in ["alice", "carol"]:
+        q = cer["qr"][n]
+        assert not os.path.exists(d / f"s1-{n}.ctm")
+        assert q["encode"]["frames"] == len(q["frames"]) == 6
+        assert q["encode"]["bytes"] == q["size"] and q["encode"]["sha256"] == q["sha"]
+        assert sha(d / f"s1-{n}.qr.ctm") == q["sha"]
+        assert msg_of(d / f"s1-{n}.qr.ctm").round == "share"
+    # the package2 bulletin merged exactly the decoded replies
+    s2 = msg_of(d / "s2.ctm")
+    with open(d / "s1-alice.qr.ctm", "rb") as f:
+        alice = f.read()
+    assert [r.to_bytes() for r in replies_in(s2)][0] == alice
+
+
+def test_collect_json_outputs(cer):
+    d = cer["dir"]
+    j = json.loads(cer["collect"]["s0"])
+    pkg = msg_of(d / "s1.ctm")
+    assert j == {"ceremony": pkg.ceremony, "kind": "sign", "round": "package", "file": "s1.ctm",
+                 "fingerprint": pkg.fingerprint.to_json(), "next": "step", "who": ["alice", "carol"], "need": 2}
+    j = json.loads(cer["collect"]["s2"])
+    assert j == {"ceremony": pkg.ceremony, "kind": "sign", "round": "done", "bundle": "app-signed.ctp",
+                 "signatures": 3, "stock": True, "transcript": "sign.ctm"}
+
+
+def test_verify_signed_bundle(cer):
+    code, out, err = cer["verify"]
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == "ok: app-signed.ctp is valid"
+    assert "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2" in lines
+    assert "  stock       signify, minisign and ssh signatures verified" in lines
+    assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 1, 1 record(s)") for line in lines)
+
+
+def test_verify_json(cer):
+    os.chdir(cer["dir"])
+    code, out, err = ct("--json", "verify", "app-signed.ctp", "--policy", "policy.json")
+    assert (code, err) == (0, "")
+    assert isinstance(json.loads(out), dict)
+
+
+# ---------------------------------------------------------------- status
+
+def test_status_of_request_text(cer):
+    d = cer["dir"]
+    req = msg_of(d / "s0.ctm")
+    code, out, err = ct("ceremony", "status", d / "s0.ctm")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"sign ceremony {req.ceremony}",
+        f"  message: request from coordinator, fingerprint {req.fingerprint.hex}  {req.fingerprint.words}",
+        "  next: step, by alice, carol (2 needed), then collect"]
+
+
+def test_status_of_bulletin_json(cer):
+    d = cer["dir"]
+    m = msg_of(d / "r2.ctm")
+    code, out, err = ct("--json", "ceremony", "status", d / "r2.ctm")
+    assert (code, err) == (0, "")
+    assert json.loads(out) == {
+        "ceremony": m.ceremony, "kind": "keygen", "round": "round2", "sender": "coordinator",
+        "fingerprint": m.fingerprint.to_json(), "answered_previous_round": NAMES,
+        "next": "step", "who": NAMES, "need": 3, "participants": NAMES}
+
+
+def test_status_of_package2_who_is_missing(cer):
+    """Carol (invited) holds the package2 step: who is still to answer is named."""
+    d = cer["dir"]
+    m = msg_of(d / "s2.ctm")
+    code, out, err = ct("ceremony", "status", d / "s2.ctm")
+    assert (code, err) == (0, "")
+    assert out.splitlines()[2:] == ["  answered the previous round: alice, carol",
+                                    "  next: step, by alice, carol (2 needed), then collect"]
+    j = json.loads(ct("--json", "ceremony", "status", d / "s2.ctm")[1])
+    assert (j["round"], j["next"], j["who"], j["need"], j["participants"]) == \
+        ("package2", "step", ["alice", "carol"], 2, NAMES)
+    assert j["fingerprint"]["sha256"] == hashlib.sha256(m.to_bytes()).hexdigest()
+
+
+def test_status_of_reply(cer):
+    d = cer["dir"]
+    m = msg_of(d / "s0-carol.ctm")
+    code, out, err = ct("ceremony", "status", d / "s0-carol.ctm")
+    assert (code, err) == (0, "")
+    assert out.splitlines() == [
+        f"sign ceremony {m.ceremony}",
+        f"  message: commit from carol, fingerprint {m.fingerprint.hex}  {m.fingerprint.words}",
+        "  next: collect (the coordinator merges this reply)"]
+    j = json.loads(ct("--json", "ceremony", "status", d / "s0-carol.ctm")[1])
+    assert (j["round"], j["sender"], j["next"], j["who"]) == ("commit", "carol", "collect", ["coordinator"])
+
+
+def test_status_transcript_of_signing(cer):
+    d = cer["dir"]
+    code, out, err = ct("ceremony", "status", "--transcript", d / "sign.ctm")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[2:4] == ["  answered the previous round: alice, carol", "  next: done"]
+    assert lines[4] == "transcript (10 messages, every signature and link verified):"
+    rounds = [(ln.split()[1], ln.split()[2]) for ln in lines[5:15]]
+    assert rounds == [("request", "coordinator"), ("commit", "alice"), ("commit", "carol"),
+                      ("package", "coordinator"), ("share", "alice"), ("share", "carol"),
+                      ("package2", "coordinator"), ("share2", "alice"), ("share2", "carol"),
+                      ("done", "coordinator")]
+    # the json form: a hash chain we can recompute
+    j = json.loads(ct("--json", "ceremony", "status", "--transcript", d / "sign.ctm")[1])
+    prev = GENESIS
+    for i, e in enumerate(j["transcript"]):
+        assert (e["seq"], e["prev"]) == (i, prev)
+        body = {k: e[k] for k in ("seq", "prev", "digest", "round", "sender", "words")}
+        assert e["hash"] == hashlib.sha256(canonical_json(body)).hexdigest()
+        prev = e["hash"]
+    assert lines[15:] == [f"  head {prev}"]
+    assert j["transcript_head"] == prev
+    # the messages the coordinator recorded are the files the keyholders sent
+    digests = [e["digest"] for e in j["transcript"]]
+    for f in ["s0.ctm", "s0-alice.ctm", "s0-carol.ctm", "s1.ctm", "s1-alice.qr.ctm", "s2-carol.ctm"]:
+        assert sha(d / f) in digests, f
+    # and alice's home logged the same messages, in the same order
+    from cerro_torre.ceremony.keyholder import Keyholder
+
+    mine = Keyholder(str(d / "h" / "alice")).transcript(j["ceremony"])
+    assert [e.digest for e in mine] == [digests[i] for i in (0, 1, 3, 4, 6, 7)]
+
+
+def test_status_transcript_of_keygen(cer):
+    d = cer["dir"]
+    j = json.loads(ct("--json", "ceremony", "status", "--transcript", d / "kg.ctm")[1])
+    assert [e["round"] for e in j["transcript"]] == (
+        ["request"] + ["commit"] * 3 + ["round1"] + ["shares"] * 3 + ["round2"] + ["confirm"] * 3
+        + ["package"] + ["sign"] * 3 + ["done"])
+    assert j["next"] == "done"
+
+
+def test_status_transcript_of_reply_is_usage_error(cer):
+    d = cer["dir"]
+    code, out, err = ct("ceremony", "status", "--transcript", d / "s0-alice.ctm")
+    assert (code, out) == (64, "")
+    assert err.splitlines() == [
+        "error: a transcript is kept in coordinator messages, not in replies",
+        "hint: use the coordinator's latest message (or the --transcript file of the last collect)"]
+
+
+# ---------------------------------------------------------------- rotation and dealer on the command line
+
+def test_rotation_from_the_command_line(cer, tmp_path):
+    d = cer["dir"]
+    os.chdir(tmp_path)
+    for n in NAMES:
+        shutil.copytree(d / "h" / n, f"h/{n}")
+    ok("--home", "h/dave", "keygen", "--id", "dave")
+    code, out, err = ct("--json", "ceremony", "rotate", "--group", d / "keyholders.json", "--remove", "carol",
+                        "--add", "h/dave/keys/dave.pub", "--threshold", "3", "-o", "t0.ctm")
+    assert (code, err) == (0, "")
+    j = json.loads(out)
+    assert (j["kind"], j["round"], j["who"], j["need"]) == ("rotate", "request", ["alice", "bob", "dave"], 3)
+    new, both = ["alice", "bob", "dave"], ["alice", "bob", "carol", "dave"]
+    for i, who in enumerate([new, new, both, both]):
+        for n in who:
+            ok("--home", f"h/{n}", "ceremony", "step", f"t{i}.ctm", "-o", f"t{i}-{n}.ctm", "--yes")
+        target = f"t{i + 1}.ctm" if i < 3 else "epoch2.json"
+        ok("ceremony", "collect", f"t{i}.ctm", *[f"t{i}-{n}.ctm" for n in who], "-o", target)
+    with open("epoch2.json", "rb") as f:
+        rec2 = KeyholderSet.from_bytes(f.read())
+    assert (rec2.epoch, rec2.threshold, [m.id for m in rec2.members]) == (2, 3, new)
+    # sign with epoch 2, verify against the policy that pins epoch 1
+    ok("ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--group", d / "keyholders.json",
+       "--no-stock", "-o", "u0.ctm")
+    for i in range(2):
+        for n in new:
+            ok("--home", f"h/{n}", "ceremony", "step", f"u{i}.ctm", "-o", f"u{i}-{n}.ctm", "--yes")
+        extra = ["--bundle", d / "app.ctp"] if i == 1 else []
+        ok("ceremony", "collect", f"u{i}.ctm", *[f"u{i}-{n}.ctm" for n in new],
+           "-o", "u1.ctm" if i == 0 else "signed2.ctp", *extra)
+    code, out, err = ct("verify", "signed2.ctp", "--policy", d / "policy.json")
+    assert (code, err) == (0, "")
+    assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 2, 2 record(s)") for line in out.splitlines())
+    # carol, removed, cannot answer epoch 2's signing request
+    code, out, err = ct("--home", "h/carol", "ceremony", "step", "u0.ctm", "-o", "u0-carol.ctm", "--yes")
+    assert (code, out) == (11, "")
+    assert err.splitlines() == ["error: none of this home's keys takes part in this ceremony",
+                                "hint: participants: alice, bob, dave; use the right --home"]
+    assert not os.path.exists("u0-carol.ctm")
+
+
+def test_dealer_from_the_command_line(cer, tmp_path):
+    d = cer["dir"]
+    os.chdir(tmp_path)
+    code, out, err = ct("ceremony", "keygen", "--dealer", "--threshold", "2", "--member", d / "pub/alice.pub",
+                        "--member", d / "pub/bob.pub", "-o", "x0.ctm")
+    assert code == 0
+    assert err == ("warning: trusted-dealer mode: this machine generates every share and sees the group's "
+                   "secret key; use it for tests and small groups only\n")
+    assert "next: each of alice, bob runs 'ct ceremony step x0.ctm -o REPLY'" in out.splitlines()
+    for i in range(2):
+        for n in ["alice", "bob"]:
+            code, so, se = ct("--home", d / "h" / n, "ceremony", "step", f"x{i}.ctm", "-o", f"x{i}-{n}.ctm", "--yes")
+            assert code == 0, se
+            if i == 0:
+                assert "  WARNING: trusted-dealer mode: the coordinator generated every share and saw the key" \
+                    in so.splitlines()
+        ok("ceremony", "collect", f"x{i}.ctm", f"x{i}-alice.ctm", f"x{i}-bob.ctm",
+           "-o", "x1.ctm" if i == 0 else "dealt.json")
+    assert msg_of("x1.ctm").round == "package"
+    with open("dealt.json", "rb") as f:
+        rec = KeyholderSet.from_bytes(f.read())
+    assert (rec.epoch, rec.threshold, [m.id for m in rec.members]) == (1, 2, ["alice", "bob"])
