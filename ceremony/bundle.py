@@ -30,14 +30,15 @@ import re
 import stat
 import tomllib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from cerro_torre.suites.errors import HashMismatch, Malformed
 
+from .statement import Record
+
 BLOCK = 512
 CHUNK = 1 << 20
-MMAP_WINDOW = 32 << 20
+MMAP_WINDOW = 16 << 20
 FORMAT = "ct-bundle"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.toml"
@@ -188,12 +189,16 @@ class TarWriter:
 
 # ====================================================================== tar reader
 
-@dataclass
-class Member:
-    name: str
-    size: int
-    mode: int
-    offset: int  # of the data in the archive
+class Member(Record):
+    """A tar member: name, data size, mode, and the offset of its data in the archive."""
+
+    __slots__ = ("name", "size", "mode", "offset")
+
+    def __init__(self, name: str, size: int, mode: int, offset: int) -> None:
+        self.name = name
+        self.size = size
+        self.mode = mode
+        self.offset = offset
 
 
 def _parse_octal(field_: bytes, what: str) -> int:
@@ -536,25 +541,32 @@ def _is_table_array(v: Any) -> bool:
     return isinstance(v, list) and bool(v) and all(isinstance(x, dict) for x in v)
 
 
-@dataclass(frozen=True)
-class FileEntry:
-    path: str          # relative to payload/
-    sha256: str
-    size: int
-    mode: int = MODE_FILE
+class FileEntry(Record):
+    """One payload file of the manifest: path (relative to payload/), sha256, size, mode."""
+
+    __slots__ = ("path", "sha256", "size", "mode")
+
+    def __init__(self, path: str, sha256: str, size: int, mode: int = MODE_FILE) -> None:
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
+        self.mode = mode
 
     def to_toml(self) -> dict[str, Any]:
         return {"path": self.path, "sha256": self.sha256, "size": self.size, "mode": "%04o" % self.mode}
 
 
-@dataclass
-class Manifest:
-    name: str
-    version: str
-    source: dict[str, Any]
-    files: list[FileEntry]
-    layers: list[dict[str, Any]] = field(default_factory=list)
-    format_version: int = FORMAT_VERSION
+class Manifest(Record):
+    __slots__ = ("name", "version", "source", "files", "layers", "format_version")
+
+    def __init__(self, name: str, version: str, source: dict[str, Any], files: list[FileEntry],
+                 layers: list[dict[str, Any]] | None = None, format_version: int = FORMAT_VERSION) -> None:
+        self.name = name
+        self.version = version
+        self.source = source
+        self.files = files
+        self.layers: list[dict[str, Any]] = list(layers or [])
+        self.format_version = format_version
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -643,15 +655,17 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
 
 # ====================================================================== writing bundles
 
-@dataclass
-class PayloadFile:
+class PayloadFile(Record):
     """A payload file to pack: its bundle path, size, mode, digest and how to open it."""
 
-    path: str
-    size: int
-    mode: int
-    opener: Callable[[], BinaryIO]
-    sha256: str = ""
+    __slots__ = ("path", "size", "mode", "opener", "sha256")
+
+    def __init__(self, path: str, size: int, mode: int, opener: Callable[[], BinaryIO], sha256: str = "") -> None:
+        self.path = path
+        self.size = size
+        self.mode = mode
+        self.opener = opener
+        self.sha256 = sha256
 
 
 def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
@@ -689,13 +703,15 @@ def write_bundle(out: BinaryIO, manifest_bytes: bytes, files: list[PayloadFile],
     w.close()
 
 
-@dataclass
-class BundleParts:
+class BundleParts(Record):
     """Everything of a bundle except the payload data (payload files are listed by the manifest)."""
 
-    manifest_bytes: bytes
-    manifest: Manifest
-    signature_members: dict[str, bytes]
+    __slots__ = ("manifest_bytes", "manifest", "signature_members")
+
+    def __init__(self, manifest_bytes: bytes, manifest: Manifest, signature_members: dict[str, bytes]) -> None:
+        self.manifest_bytes = manifest_bytes
+        self.manifest = manifest
+        self.signature_members = signature_members
 
 
 def read_parts(path: str) -> BundleParts:
@@ -776,14 +792,17 @@ class _MemberReader:
 
 # ====================================================================== packing and signing
 
-@dataclass
-class PackResult:
-    path: str
-    manifest: Manifest
-    statement: bytes
-    files: int
-    bytes: int
-    signer: Any = None
+class PackResult(Record):
+    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer")
+
+    def __init__(self, path: str, manifest: Manifest, statement: bytes, files: int, size: int,
+                 signer: Any = None) -> None:
+        self.path = path
+        self.manifest = manifest
+        self.statement = statement
+        self.files = files
+        self.bytes = size
+        self.signer = signer
 
 
 def release_predicate(manifest: Manifest, manifest_bytes: bytes) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
@@ -40,7 +39,7 @@ from cerro_torre.suites.suite import (
     keyid_of,
 )
 
-from .statement import pae
+from .statement import Record, pae
 
 RECORD_TYPE = "ct-keyholder-set"
 RECORD_VERSION = 1
@@ -70,12 +69,17 @@ def now_utc() -> _dt.datetime:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
 
 
-@dataclass(frozen=True)
-class Member:
-    id: str
-    index: int                        # FROST identifier, 1..255
-    identity: IdentityPublic
-    verification_share: bytes | None  # FROST verification share (32 bytes) when the suite has ed25519
+class Member(Record):
+    """A member: id, FROST identifier (1..255), identity public key, FROST verification share
+    (32 bytes when the suite has ed25519, else None)."""
+
+    __slots__ = ("id", "index", "identity", "verification_share")
+
+    def __init__(self, id: str, index: int, identity: IdentityPublic, verification_share: bytes | None) -> None:
+        self.id = id
+        self.index = index
+        self.identity = identity
+        self.verification_share = verification_share
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "index": self.index, "identity": self.identity.to_json(),
@@ -86,18 +90,28 @@ class Member:
         return keyid_of(pk) if pk else None
 
 
-@dataclass(frozen=True)
-class KeyholderSet:
-    name: str
-    epoch: int
-    suite: str
-    threshold: int
-    created: str
-    expires: str
-    group_public_key: bytes | None
-    members: tuple[Member, ...]
-    previous: tuple[int, str] | None = None          # (epoch, fingerprint hex) of the previous set
-    signatures: tuple[Signature, ...] = field(default=(), compare=False)
+class KeyholderSet(Record):
+    """One epoch of a cooperative's keyholder set.  Treat as immutable; equality
+    compares the body (not the signatures)."""
+
+    __slots__ = ("name", "epoch", "suite", "threshold", "created", "expires", "group_public_key", "members",
+                 "previous", "signatures", "_body")
+    _eq = ("name", "epoch", "suite", "threshold", "created", "expires", "group_public_key", "members", "previous")
+
+    def __init__(self, name: str, epoch: int, suite: str, threshold: int, created: str, expires: str,
+                 group_public_key: bytes | None, members: tuple[Member, ...],
+                 previous: tuple[int, str] | None = None, signatures: tuple[Signature, ...] = ()) -> None:
+        self.name = name
+        self.epoch = epoch
+        self.suite = suite
+        self.threshold = threshold
+        self.created = created
+        self.expires = expires
+        self.group_public_key = group_public_key
+        self.members = tuple(members)
+        self.previous = previous              # (epoch, fingerprint hex) of the previous set
+        self.signatures = tuple(signatures)
+        self._body: bytes | None = None
 
     # ---------------------------------------------------------- encoding
     def body(self) -> dict[str, Any]:
@@ -110,7 +124,9 @@ class KeyholderSet:
         }
 
     def body_bytes(self) -> bytes:
-        return canonical_json(self.body())
+        if self._body is None:
+            self._body = canonical_json(self.body())
+        return self._body
 
     def message(self) -> bytes:
         """What every signature on this record signs."""
@@ -279,13 +295,18 @@ class KeyholderSet:
 
 # ====================================================================== chain walk
 
-@dataclass
-class ChainStep:
-    record: KeyholderSet
-    own: SuiteResult | None = None
-    by_previous: SuiteResult | None = None
-    ok: bool = False
-    note: str = ""
+class ChainStep(Record):
+    """One record of the walk: its own-threshold result, the previous set's result, the verdict."""
+
+    __slots__ = ("record", "own", "by_previous", "ok", "note")
+
+    def __init__(self, record: KeyholderSet, own: SuiteResult | None = None,
+                 by_previous: SuiteResult | None = None, ok: bool = False, note: str = "") -> None:
+        self.record = record
+        self.own = own
+        self.by_previous = by_previous
+        self.ok = ok
+        self.note = note
 
     def to_json(self) -> dict[str, Any]:
         r = self.record
@@ -296,12 +317,18 @@ class ChainStep:
                 "ok": self.ok, "note": self.note}
 
 
-@dataclass
-class ChainResult:
-    steps: list[ChainStep]
-    pinned: KeyholderSet | None
-    current: KeyholderSet | None        # the last record: the set that signs releases
-    error: CTError | None = None
+class ChainResult(Record):
+    """The walk: its steps, the pinned record, the current (last) record — the set that signs
+    releases — and the error, if any."""
+
+    __slots__ = ("steps", "pinned", "current", "error")
+
+    def __init__(self, steps: list[ChainStep], pinned: KeyholderSet | None, current: KeyholderSet | None,
+                 error: CTError | None = None) -> None:
+        self.steps = steps
+        self.pinned = pinned
+        self.current = current
+        self.error = error
 
     @property
     def ok(self) -> bool:

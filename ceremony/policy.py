@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed, PolicyRejected
 from cerro_torre.suites.suite import SUITES
+
+from .statement import Record
 
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
@@ -32,16 +33,22 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
 
 
-@dataclass
-class Policy:
-    roots: list[str] = field(default_factory=list)
-    keys: list[str] = field(default_factory=list)
-    suites: list[str] = field(default_factory=list)
-    signers: list[str] = field(default_factory=list)
-    registries: list[str] = field(default_factory=list)
-    min_epoch: int = 0
-    min_threshold: int = 1
-    path: str = field(default="", compare=False)
+class Policy(Record):
+    __slots__ = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "path")
+    _eq = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+
+    def __init__(self, roots: list[str] | None = None, keys: list[str] | None = None,
+                 suites: list[str] | None = None, signers: list[str] | None = None,
+                 registries: list[str] | None = None, min_epoch: int = 0, min_threshold: int = 1,
+                 path: str = "") -> None:
+        self.roots: list[str] = list(roots or [])
+        self.keys: list[str] = list(keys or [])
+        self.suites: list[str] = list(suites or [])
+        self.signers: list[str] = list(signers or [])
+        self.registries: list[str] = list(registries or [])
+        self.min_epoch = min_epoch
+        self.min_threshold = min_threshold
+        self.path = path
 
     def to_json(self) -> dict[str, Any]:
         return {"type": POLICY_TYPE, "version": POLICY_VERSION,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites.encoding import b64e, canonical_json, parse_json
@@ -26,6 +25,30 @@ PREDICATE_TYPE = "https://cerro-torre.org/attestation/release/v1"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_ENVELOPE = 16 << 20
+
+
+class Record:
+    """A light value class: equality over its slots and a repr.
+
+    Used instead of dataclasses for what ``ct verify`` loads: a dataclass costs
+    about a millisecond to create at import, and verify of a small bundle must
+    start fast.  ``_eq`` names the slots equality compares (default: all)."""
+
+    __slots__ = ()
+    _eq: tuple[str, ...] = ()
+
+    def _fields(self) -> tuple[str, ...]:
+        return self._eq or tuple(self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, k) == getattr(other, k) for k in self._fields())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
 
 
 def pae(payload_type: str | bytes, body: bytes) -> bytes:
@@ -41,23 +64,28 @@ def pae(payload_type: str | bytes, body: bytes) -> bytes:
 
 # ---------------------------------------------------------------- statement
 
-@dataclass(frozen=True)
-class Subject:
-    name: str
-    sha256: str
+class Subject(Record):
+    __slots__ = ("name", "sha256")
+
+    def __init__(self, name: str, sha256: str) -> None:
+        self.name = name
+        self.sha256 = sha256
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "digest": {"sha256": self.sha256}}
 
 
-@dataclass(frozen=True)
-class Statement:
+class Statement(Record):
     """A parsed in-toto Statement v1 with the Cerro Torre release predicate."""
 
-    subjects: tuple[Subject, ...]
-    predicate: dict[str, Any]
-    predicate_type: str = PREDICATE_TYPE
-    raw: bytes = b""
+    __slots__ = ("subjects", "predicate", "predicate_type", "raw")
+
+    def __init__(self, subjects: tuple[Subject, ...], predicate: dict[str, Any],
+                 predicate_type: str = PREDICATE_TYPE, raw: bytes = b"") -> None:
+        self.subjects = subjects
+        self.predicate = predicate
+        self.predicate_type = predicate_type
+        self.raw = raw
 
     def digests(self) -> dict[str, str]:
         return {s.name: s.sha256 for s in self.subjects}
@@ -135,11 +163,14 @@ def _b64_either(text: Any, what: str) -> bytes:
         raise Malformed(f"{what} is not valid base64") from None
 
 
-@dataclass
-class Envelope:
-    payload: bytes
-    payload_type: str = PAYLOAD_TYPE
-    signatures: list[Signature] = field(default_factory=list)
+class Envelope(Record):
+    __slots__ = ("payload", "payload_type", "signatures")
+
+    def __init__(self, payload: bytes, payload_type: str = PAYLOAD_TYPE,
+                 signatures: list[Signature] | None = None) -> None:
+        self.payload = payload
+        self.payload_type = payload_type
+        self.signatures: list[Signature] = list(signatures or [])
 
     def pae(self) -> bytes:
         """The bytes every signature in this envelope signs."""

@@ -33,12 +33,13 @@ import hashlib
 import re
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed
 from cerro_torre.suites.suite import keyid_of, verify_signature
+
+from .statement import Record
 
 RECORD_TYPE = "ct-stock-signatures"
 RECORD_VERSION = 1
@@ -94,12 +95,17 @@ def all_messages(statement: bytes, comment: str, minisign_sig: bytes) -> dict[st
 
 # ====================================================================== the record in the bundle
 
-@dataclass(frozen=True)
-class StockRecord:
-    public_key: bytes             # Ed25519, 32 bytes
-    trusted_comment: str
-    signatures: dict[str, bytes]  # name -> 64-byte Ed25519 signature
-    namespace: str = NAMESPACE
+class StockRecord(Record):
+    """The Ed25519 public key (32 bytes), the trusted comment, and name -> 64-byte signature."""
+
+    __slots__ = ("public_key", "trusted_comment", "signatures", "namespace")
+
+    def __init__(self, public_key: bytes, trusted_comment: str, signatures: dict[str, bytes],
+                 namespace: str = NAMESPACE) -> None:
+        self.public_key = public_key
+        self.trusted_comment = trusted_comment
+        self.signatures = signatures
+        self.namespace = namespace
 
     @property
     def keyid(self) -> str:

@@ -23,7 +23,6 @@ import datetime as _dt
 import hashlib
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites.errors import CTError, HashMismatch, KeyNotTrusted, Malformed, SignatureInvalid
@@ -41,8 +40,10 @@ from .bundle import (
     TarReader,
     parse_manifest,
 )
+from .statement import Record
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
+PREWARM_BYTES = 64 << 20
 
 
 def _prewarm() -> None:
@@ -58,14 +59,31 @@ def _prewarm() -> None:
 
 # ====================================================================== trust
 
-@dataclass
 class Trust:
-    """What the verifier starts from: pinned keyholder sets and trusted single keys."""
+    """What the verifier starts from: pinned keyholder sets and trusted single keys.
 
-    roots: set[str] = field(default_factory=set)              # keyholder-set fingerprints (hex)
-    key_fingerprints: set[str] = field(default_factory=set)   # pinned identity fingerprints (policy)
-    home_keys: dict[str, Any] = field(default_factory=dict)   # id -> (IdentityPublic, trust level)
-    sources: list[str] = field(default_factory=list)
+    The keys of a home are read only when a single-holder bundle needs them."""
+
+    def __init__(self, roots: set[str] | None = None, key_fingerprints: set[str] | None = None,
+                 home_path: str | None = None, sources: list[str] | None = None) -> None:
+        self.roots: set[str] = set(roots or ())                        # keyholder-set fingerprints (hex)
+        self.key_fingerprints: set[str] = set(key_fingerprints or ())  # pinned identity fingerprints
+        self.home_path = home_path
+        self.sources: list[str] = list(sources or [])
+        self._home_keys: dict[str, Any] | None = None
+
+    @property
+    def home_keys(self) -> dict[str, Any]:
+        """id -> (IdentityPublic, trust level) of the keys in the home."""
+        if self._home_keys is None:
+            self._home_keys = {}
+            if self.home_path and os.path.isdir(os.path.join(self.home_path, "keys")):
+                from .home import Home
+
+                home = Home(self.home_path)
+                for e in home.list_keys():
+                    self._home_keys[e.id] = (home.public(e.id), e.trust)
+        return self._home_keys
 
     def trusted_key(self, pub: Any) -> bool:
         if pub.fingerprint.full_hex in self.key_fingerprints:
@@ -78,52 +96,51 @@ class Trust:
 
 
 def trust_from(home_path: str | None, policy: Any) -> Trust:
-    t = Trust()
+    t = Trust(home_path=home_path)
     if policy is not None:
         t.roots |= set(policy.roots)
         t.key_fingerprints |= set(policy.keys)
         t.sources.append(policy.label)
-    if home_path and os.path.isdir(os.path.join(home_path, "keys")):
-        from .home import Home
-
-        home = Home(home_path)
-        for e in home.list_keys():
-            t.home_keys[e.id] = (home.public(e.id), e.trust)
-        t.sources.append(f"keys in {home.path}")
+    if home_path:
+        t.sources.append(f"keys in {home_path}")
     return t
 
 
 # ====================================================================== result
 
-@dataclass
-class Problem:
-    step: str
-    error: CTError
+class Problem(Record):
+    __slots__ = ("step", "error")
+
+    def __init__(self, step: str, error: CTError) -> None:
+        self.step = step
+        self.error = error
 
     def to_json(self) -> dict[str, Any]:
         return {"step": self.step, "exit_code": self.error.exit_code, "error": self.error.message,
                 "hints": list(self.error.hints)}
 
 
-@dataclass
 class VerifyResult:
-    path: str
-    size: int = 0
-    manifest: Manifest | None = None
-    manifest_sha256: str = ""
-    statement: Any = None
-    envelope: Any = None
-    computed: dict[str, tuple[str, int, int]] = field(default_factory=dict)   # rel -> (sha256, size, mode)
-    records: list[Any] = field(default_factory=list)
-    key: Any = None                         # IdentityPublic of a single-holder signer
-    stock: Any = None
-    chain: Any = None                       # ChainResult
-    release: Any = None                     # SuiteResult of the release signatures
-    signer: dict[str, Any] = field(default_factory=dict)
-    names: dict[str, str] = field(default_factory=dict)   # keyid -> who
-    problems: list[Problem] = field(default_factory=list)
-    policy_label: str = ""
-    ran: set[str] = field(default_factory=set)        # steps that were carried out
+    """Everything the verifier learnt about a bundle, and what failed (``problems``)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.size = 0
+        self.manifest: Manifest | None = None
+        self.manifest_sha256 = ""
+        self.statement: Any = None
+        self.envelope: Any = None
+        self.computed: dict[str, tuple[str, int, int]] = {}   # rel -> (sha256, size, mode)
+        self.records: list[Any] = []
+        self.key: Any = None                 # IdentityPublic of a single-holder signer
+        self.stock: Any = None
+        self.chain: Any = None               # ChainResult
+        self.release: Any = None             # SuiteResult of the release signatures
+        self.signer: dict[str, Any] = {}
+        self.names: dict[str, str] = {}      # keyid -> who
+        self.problems: list[Problem] = []
+        self.policy_label = ""
+        self.ran: set[str] = set()           # steps that were carried out
 
     @property
     def error(self) -> CTError | None:
@@ -182,7 +199,10 @@ class VerifyResult:
         if self.envelope is not None:
             out["signatures"] = [{"alg": s.alg, "keyid": s.keyid, "signer": self.names.get(s.keyid),
                                   "bytes": len(s.sig)} for s in self.envelope.signatures]
-        out["signer"] = self.signer or None
+        signer = dict(self.signer)
+        if "fingerprint" in signer:
+            signer["fingerprint"] = signer["fingerprint"].to_json()
+        out["signer"] = signer or None
         out["release_threshold"] = self.release.to_json() if self.release is not None else None
         out["chain"] = [s.to_json() for s in self.chain.steps] if self.chain is not None else []
         if self.stock is not None:
@@ -195,7 +215,6 @@ class VerifyResult:
 
 def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None) -> VerifyResult:
     """Verify ``path``; never raises for a bad bundle (the result holds the error)."""
-    _prewarm()
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
     label = os.path.basename(path)
@@ -234,6 +253,8 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
                 res.manifest = parse_manifest(data, f"{label}: {MANIFEST}")
                 res.manifest_sha256 = hashlib.sha256(data).hexdigest()
                 files = res.manifest.file_map()
+                if sum(f.size for f in res.manifest.files) >= PREWARM_BYTES:
+                    _prewarm()  # overlap the crypto imports with hashing a large payload
                 continue
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
@@ -254,9 +275,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
 def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
     from cerro_torre.suites.keys import IdentityPublic
 
-    from .keyholders import KeyholderSet, record_member_name
     from .statement import Envelope, parse_statement
-    from .stockformats import StockRecord
 
     if ENVELOPE not in members:
         raise Malformed(f"{label} has no {ENVELOPE}", "the bundle is incomplete; pack it again with 'ct pack'")
@@ -266,8 +285,12 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
             res.envelope = Envelope.from_bytes(data, what)
             res.statement = parse_statement(res.envelope.payload, f"{label}: release statement")
         elif name == STOCK:
+            from .stockformats import StockRecord
+
             res.stock = StockRecord.from_bytes(data, what)
         elif name.startswith(KEYHOLDERS_DIR):
+            from .keyholders import KeyholderSet, record_member_name
+
             rec = KeyholderSet.from_bytes(data, what)
             if record_member_name(rec.epoch) != name:
                 raise Malformed(f"{what} holds epoch {rec.epoch}", f"it belongs at {record_member_name(rec.epoch)}")
@@ -287,13 +310,11 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
 
 
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
-    from cerro_torre.suites.keys import IdentityPublic  # noqa: F401
-
-    from .keyholders import classify, walk_chain
-
     env = res.envelope
     msg = env.pae()
     if res.records:
+        from .keyholders import walk_chain
+
         chain = walk_chain(res.records, trust.roots, now)
         res.chain = chain
         cur = chain.current
@@ -302,7 +323,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 res.names.update(r.member_by_keyid())
             res.signer = {"kind": "keyholder-set", "name": cur.name, "suite": cur.suite, "epoch": cur.epoch,
                           "threshold": cur.threshold, "members": len(cur.members),
-                          "fingerprint": cur.fingerprint.to_json(), "expires": cur.expires,
+                          "fingerprint": cur.fingerprint, "expires": cur.expires,
                           "group_keyid": cur.group_keyid}
         if chain.error is not None:
             res.fail("structure" if isinstance(chain.error, Malformed) else "trust", chain.error)
@@ -331,7 +352,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         for alg in pub.signing_algorithms():
             res.names[pub.keyid(alg)] = pub.id
         res.signer = {"kind": "key", "name": pub.id, "suite": pub.suite, "epoch": None, "threshold": 1,
-                      "fingerprint": pub.fingerprint.to_json(),
+                      "fingerprint": pub.fingerprint,
                       "trusted": trust.trusted_key(pub)}
         if not trust.trusted_key(pub):
             known = trust.home_keys.get(pub.id)
@@ -358,6 +379,8 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         who = f"{label}: release signatures by key {pub.id!r}"
     res.ran.add("signatures")
     if not res.release.ok:
+        from .keyholders import classify
+
         res.fail("signatures", classify(
             res.release, who, res.names,
             "a signature does not match the statement: the bundle was altered after signing, "

@@ -84,8 +84,8 @@ def _signer_line(s: dict) -> str:
         return "unknown"
     if s["kind"] == "keyholder-set":
         return (f"keyholder set '{s['name']}' epoch {s['epoch']} ({s['suite']}, {s['threshold']} of "
-                f"{s['members']}), fingerprint {s['fingerprint']['hex']}")
-    return f"key '{s['name']}' ({s['suite']}), fingerprint {s['fingerprint']['hex']}"
+                f"{s['members']}), fingerprint {s['fingerprint'].hex}")
+    return f"key '{s['name']}' ({s['suite']}), fingerprint {s['fingerprint'].hex}"
 
 
 def cmd_verify(ctx: Context) -> int:
