@@ -360,7 +360,7 @@ def _finish(plan: Plan, package: Message, replies: list[Message]) -> KeyholderSe
                                             f"{group} group signature of {record.describe()}")
         gpk = pkp.group_public_key
         sigs.append(Signature("ed25519", keyid_of(gpk), sig))
-    for mid, r in sorted(got.items()):
+    for _, r in sorted(got.items()):
         for s in r.payload.get("signatures", []):
             sigs.append(Signature.from_json(s))
     signed = record.with_signatures(sigs)

@@ -28,7 +28,7 @@ from typing import Any
 from cerro_torre.suites import frost
 from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
-from cerro_torre.suites.errors import CeremonyError, Malformed, NotFound
+from cerro_torre.suites.errors import CeremonyError, NotFound
 from cerro_torre.suites.keyfile import KDFParams, open_sealed, seal
 from cerro_torre.suites.keys import IdentityKey
 from cerro_torre.suites.suite import keyid_of
@@ -166,7 +166,6 @@ class Keyholder:
 
     def answer(self, pending: Pending, passphrase: bytes) -> Message:
         msg, me = pending.message, pending.member
-        cid = msg.ceremony
         key = self.home.load_private(me, passphrase)
         try:
             reply = self._answer(msg, key, passphrase)
@@ -230,10 +229,3 @@ class Keyholder:
             if os.path.exists(p):
                 os.unlink(p)
         return reply
-
-
-def load_message(data: bytes, what: str) -> Message:
-    try:
-        return Message.parse(data, what)
-    except Malformed:
-        raise

@@ -23,7 +23,7 @@ Rounds::
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Callable
 
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
@@ -178,7 +178,7 @@ def _package_signers(plan: SignPlan, package: Message) -> dict[str, Message]:
 
 # ============================================================== coordinator
 
-@dataclass
+@dataclass(repr=False)
 class Signed:
     """The outcome: what goes into the bundle."""
 
