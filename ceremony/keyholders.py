@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
@@ -90,28 +91,23 @@ class Member(Record):
         return keyid_of(pk) if pk else None
 
 
-class KeyholderSet(Record):
-    """One epoch of a cooperative's keyholder set.  Treat as immutable; equality
-    compares the body (not the signatures)."""
+@dataclass(frozen=True)
+class KeyholderSet:
+    """One epoch of a cooperative's keyholder set (immutable; equality ignores the signatures).
 
-    __slots__ = ("name", "epoch", "suite", "threshold", "created", "expires", "group_public_key", "members",
-                 "previous", "signatures", "_body")
-    _eq = ("name", "epoch", "suite", "threshold", "created", "expires", "group_public_key", "members", "previous")
+    A dataclass so that ceremony code can ``dataclasses.replace`` it."""
 
-    def __init__(self, name: str, epoch: int, suite: str, threshold: int, created: str, expires: str,
-                 group_public_key: bytes | None, members: tuple[Member, ...],
-                 previous: tuple[int, str] | None = None, signatures: tuple[Signature, ...] = ()) -> None:
-        self.name = name
-        self.epoch = epoch
-        self.suite = suite
-        self.threshold = threshold
-        self.created = created
-        self.expires = expires
-        self.group_public_key = group_public_key
-        self.members = tuple(members)
-        self.previous = previous              # (epoch, fingerprint hex) of the previous set
-        self.signatures = tuple(signatures)
-        self._body: bytes | None = None
+    name: str
+    epoch: int
+    suite: str
+    threshold: int
+    created: str
+    expires: str
+    group_public_key: bytes | None
+    members: tuple[Member, ...]
+    previous: tuple[int, str] | None = None          # (epoch, fingerprint hex) of the previous set
+    signatures: tuple[Signature, ...] = field(default=(), compare=False)
+    _body: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     # ---------------------------------------------------------- encoding
     def body(self) -> dict[str, Any]:
@@ -125,8 +121,8 @@ class KeyholderSet(Record):
 
     def body_bytes(self) -> bytes:
         if self._body is None:
-            self._body = canonical_json(self.body())
-        return self._body
+            object.__setattr__(self, "_body", canonical_json(self.body()))
+        return self._body  # type: ignore[return-value]
 
     def message(self) -> bytes:
         """What every signature on this record signs."""

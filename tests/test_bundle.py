@@ -221,3 +221,13 @@ def test_read_parts_skips_payload(tmp_path):
     parts = B.read_parts(str(tmp_path / "v.ctp"))
     assert parts.manifest.name == "demo"
     assert list(parts.signature_members) == ["signatures/release.dsse.json"]
+
+
+def test_generated_vectors_are_current():
+    """spec/vectors/make_vectors.py --check: the deterministic vectors match this implementation."""
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, os.path.join(VECTORS, "make_vectors.py"), "--check"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout.strip()) == (0, "ok"), p.stdout + p.stderr
