@@ -206,7 +206,7 @@ def load_oci(root: str, tag: str | None, label: str) -> Source:
     manifests: list[str] = []
     digests: dict[str, str] = {}               # relpath -> sha256 hex (computed)
 
-    def check_blob(desc: Any, what: str) -> bytes | None:
+    def check_blob(desc: Any, what: str, body_wanted: bool = False) -> bytes | None:
         if not isinstance(desc, dict):
             raise Malformed(f"{what}: descriptor must be an object")
         size = desc.get("size")
@@ -222,7 +222,7 @@ def load_oci(root: str, tag: str | None, label: str) -> Source:
             raise HashMismatch(f"blob {desc['digest']} in {label} is {st.st_size} bytes, its descriptor says {size}",
                                "the layout is damaged; copy the image again")
         mt = desc.get("mediaType")
-        want_body = mt in INDEX_TYPES or mt in MANIFEST_TYPES
+        want_body = body_wanted or mt in INDEX_TYPES or mt in MANIFEST_TYPES
         if rel not in blobs:
             h = hashlib.new(alg)
             body = bytearray() if want_body and size <= MAX_JSON else None
@@ -252,8 +252,21 @@ def load_oci(root: str, tag: str | None, label: str) -> Source:
         if depth > MAX_DEPTH:
             raise Malformed(f"{label}: image indexes nested too deep")
         what = f"{label}: {desc.get('digest') if isinstance(desc, dict) else desc}"
-        body = check_blob(desc, what)
+        body = check_blob(desc, what, body_wanted=True)
         mt = desc.get("mediaType")
+        if mt not in INDEX_TYPES and mt not in MANIFEST_TYPES and body:
+            # a descriptor without (or with an unusual) mediaType: the document says what it is
+            try:
+                sniff = json.loads(body)
+            except ValueError:
+                sniff = None
+            if isinstance(sniff, dict):
+                if sniff.get("mediaType") in INDEX_TYPES + MANIFEST_TYPES:
+                    mt = sniff["mediaType"]
+                elif isinstance(sniff.get("manifests"), list):
+                    mt = OCI_INDEX
+                elif isinstance(sniff.get("layers"), list):
+                    mt = OCI_MANIFEST
         if isinstance(desc.get("platform"), dict):
             p = desc["platform"]
             platform = "/".join(x for x in (p.get("os"), p.get("architecture"), p.get("variant")) if isinstance(x, str))

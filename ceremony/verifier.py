@@ -222,6 +222,8 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
         sig_members = _read(path, label, res)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
+        if not e.hints:
+            e = Malformed(e.message, "the bundle is damaged or was not made by ct; get a clean copy")
         res.fail("structure", e)
         return res
     except FileNotFoundError:

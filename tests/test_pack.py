@@ -281,3 +281,19 @@ def test_pack_output_is_written_atomically_with_mode_0644(tmp_path):
 
 def test_passphrase_constant_is_used():  # keep the helper's passphrase in sync with the env fixture
     assert os.environ["CT_PASSPHRASE"] == PW
+
+
+def test_pack_oci_descriptor_without_media_type_is_still_walked(tmp_path):
+    """Layers are checked even when index.json omits mediaType (the manifest says what it is)."""
+    info = make_oci(str(tmp_path / "img"))
+    index_path = tmp_path / "img" / "index.json"
+    index = json.loads(index_path.read_text())
+    for d in index["manifests"]:
+        del d["mediaType"]
+    index_path.write_text(json.dumps(index))
+    layer = info["layers"][0]["digest"]
+    blob = tmp_path / "img" / "blobs" / "sha256" / layer.split(":")[1]
+    blob.write_bytes(b"X" + blob.read_bytes()[1:])
+    code, _, err = ct("pack", f"oci:{tmp_path / 'img'}:1.0", "-o", str(tmp_path / "o.ctp"))
+    assert code == 1
+    assert error_lines(err) == [f"error: blob {layer} in oci:{tmp_path / 'img'} does not match its digest"]

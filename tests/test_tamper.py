@@ -441,3 +441,11 @@ def test_corrupt_header_checksum(world, tmp_path):
     code, lines = verify(str(tmp_path / "t.ctp"), world["policy"])
     assert code == 10
     assert lines == [f"error: t.ctp: corrupt tar header at byte {at}", "hint: the bundle is damaged; get a clean copy"]
+
+
+def test_structure_errors_always_carry_a_hint(world, tmp_path):
+    items = dict(world["members"])
+    items["manifest.toml"] = items["manifest.toml"].replace(b'version = "1.0"\n', b"")
+    code, lines = verify(rebuild(tmp_path, items), world["policy"])
+    assert (code, lines) == (10, ["error: t.ctp: manifest.toml: [package] must have a name and a version",
+                                  "hint: the bundle is damaged or was not made by ct; get a clean copy"])
