@@ -179,3 +179,34 @@ def test_verify_help_lists_the_codes():
     assert code == 0
     assert "0 valid, 1 hash mismatch, 2 signature invalid, 3 key not trusted, 4 policy rejection, 10" in \
         " ".join(out.split())
+
+
+def test_large_members_stream_through_the_mmap_window(tmp_path):
+    """A payload bigger than the mmap window, at an offset that is not page-aligned: the digest
+    is right, and one flipped byte past the first window is caught."""
+    from cerro_torre.ceremony import bundle as B
+
+    home = str(tmp_path / "h")
+    assert ct("--home", home, "keygen", "--id", "big", "--suite", "CT-SIG-01")[0] == 0
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "a.txt").write_bytes(b"small first member\n")          # shifts the big one off page alignment
+    size = B.MMAP_WINDOW + (3 << 20) + 123
+    data = bytearray(os.urandom(size))
+    (d / "big.bin").write_bytes(bytes(data))
+    out = tmp_path / "big.ctp"
+    assert ct("--home", home, "pack", str(d), "-o", str(out), "--key", "big")[0] == 0
+    code, stdout, err = ct("--home", home, "--json", "verify", str(out))
+    assert (code, err) == (0, "")
+    import hashlib
+
+    files = {f["path"]: f for f in json.loads(stdout)["files"]}
+    assert files["big.bin"]["sha256"] == hashlib.sha256(data).hexdigest() and files["big.bin"]["verified"]
+    raw = bytearray(out.read_bytes())
+    start = raw.index(bytes(data[:64]))
+    assert start % 4096 != 0
+    raw[start + B.MMAP_WINDOW + 1000] ^= 0x40
+    out.write_bytes(bytes(raw))
+    code, _, err = ct("--home", home, "verify", str(out))
+    assert code == 1
+    assert error_lines(err)[0].startswith("error: big.ctp: payload/big.bin sha256 ")
