@@ -277,6 +277,25 @@ def test_status_of_package2_who_is_missing(cer):
     assert j["fingerprint"]["sha256"] == hashlib.sha256(m.to_bytes()).hexdigest()
 
 
+def test_status_names_who_is_missing(cer, tmp_path):
+    """GAP (cli/ceremony.py cmd_status, ceremony/coordinator.py expected): DESIGN §4 has status say
+    "who answered, who is missing".  Three signers invited, bob never committed: the package's
+    status names alice and carol as having answered, but nowhere says that bob is missing."""
+    d = cer["dir"]
+    os.chdir(tmp_path)
+    ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "-o", "m0.ctm")
+    for n in ["alice", "carol"]:
+        ok("--home", d / "h" / n, "ceremony", "step", "m0.ctm", "-o", f"m0-{n}.ctm", "--yes")
+    ok("ceremony", "collect", "m0.ctm", "m0-alice.ctm", "m0-carol.ctm", "-o", "m1.ctm")
+    code, out, err = ct("--json", "ceremony", "status", "m1.ctm")
+    assert (code, err) == (0, "")
+    j = json.loads(out)
+    assert (j["answered_previous_round"], j["who"]) == (["alice", "carol"], ["alice", "carol"])
+    assert ["bob"] in j.values(), j
+    code, out, err = ct("ceremony", "status", "m1.ctm")
+    assert "bob" in out, out
+
+
 def test_status_of_reply(cer):
     d = cer["dir"]
     m = msg_of(d / "s0-carol.ctm")
@@ -359,9 +378,12 @@ def test_rotation_from_the_command_line(cer, tmp_path):
         for n in who:
             ok("--home", f"h/{n}", "ceremony", "step", f"t{i}.ctm", "-o", f"t{i}-{n}.ctm", "--yes")
         target = f"t{i + 1}.ctm" if i < 3 else "epoch2.json"
-        ok("ceremony", "collect", f"t{i}.ctm", *[f"t{i}-{n}.ctm" for n in who], "-o", target)
+        out = ok("--json", "ceremony", "collect", f"t{i}.ctm", *[f"t{i}-{n}.ctm" for n in who], "-o", target)
     with open("epoch2.json", "rb") as f:
         rec2 = KeyholderSet.from_bytes(f.read())
+    assert json.loads(out) == {"ceremony": msg_of("t0.ctm").ceremony, "kind": "rotate", "round": "done",
+                               "record": "epoch2.json", "set": rec2.describe(),
+                               "fingerprint": rec2.fingerprint.to_json()}
     assert (rec2.epoch, rec2.threshold, [m.id for m in rec2.members]) == (2, 3, new)
     # sign with epoch 2, verify against the policy that pins epoch 1
     ok("ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--group", d / "keyholders.json",
