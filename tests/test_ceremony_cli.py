@@ -232,8 +232,8 @@ def test_verify_signed_bundle(cer):
     assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 1, 1 record(s)") for line in lines)
 
 
-def test_verify_json(cer):
-    os.chdir(cer["dir"])
+def test_verify_json(cer, monkeypatch):
+    monkeypatch.chdir(cer["dir"])
     code, out, err = ct("--json", "verify", "app-signed.ctp", "--policy", "policy.json")
     assert (code, err) == (0, "")
     assert isinstance(json.loads(out), dict)
@@ -277,12 +277,12 @@ def test_status_of_package2_who_is_missing(cer):
     assert j["fingerprint"]["sha256"] == hashlib.sha256(m.to_bytes()).hexdigest()
 
 
-def test_status_names_who_is_missing(cer, tmp_path):
+def test_status_names_who_is_missing(cer, monkeypatch, tmp_path):
     """Three signers invited, bob never committed: the package's status says who answered (alice,
     carol), who is still missing for this round (alice, carol: nobody has answered it yet) and
     how many are needed; bob, left out of the package, is no longer asked."""
     d = cer["dir"]
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "-o", "m0.ctm")
     j = json.loads(ct("--json", "ceremony", "status", "m0.ctm")[1])
     assert (j["round"], j["answered_previous_round"], j["who"], j["need"]) == ("request", [], NAMES, 2)
@@ -365,9 +365,9 @@ def test_status_transcript_of_reply_is_usage_error(cer):
 
 # ---------------------------------------------------------------- rotation and dealer on the command line
 
-def test_rotation_from_the_command_line(cer, tmp_path):
+def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
     d = cer["dir"]
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     for n in NAMES:
         shutil.copytree(d / "h" / n, f"h/{n}")
     ok("--home", "h/dave", "keygen", "--id", "dave")
@@ -408,9 +408,9 @@ def test_rotation_from_the_command_line(cer, tmp_path):
     assert not os.path.exists("u0-carol.ctm")
 
 
-def test_dealer_from_the_command_line(cer, tmp_path):
+def test_dealer_from_the_command_line(cer, monkeypatch, tmp_path):
     d = cer["dir"]
-    os.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)
     code, out, err = ct("ceremony", "keygen", "--dealer", "--threshold", "2", "--member", d / "pub/alice.pub",
                         "--member", d / "pub/bob.pub", "-o", "x0.ctm")
     assert code == 0
