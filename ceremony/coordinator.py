@@ -13,7 +13,7 @@ from . import keygen, signing
 from . import transcript as tr
 from .keyholders import KeyholderSet
 from .message import COORDINATOR, Message
-from .protocol import chain_of, check_reply, make_bulletin, participants, replies_in, request_of
+from .protocol import make_bulletin, replies_in, verify_chain
 
 
 def expected(msg: Message) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def expected(msg: Message) -> dict[str, Any]:
 
 
 def is_last_signing_round(msg: Message) -> bool:
-    return msg.kind == "sign" and msg.round == ("package2" if signing.plan_of(msg).stock else "package")
+    return msg.sender == COORDINATOR and msg.kind == "sign" and msg.round == ("package2" if signing.plan_of(msg).stock else "package")
 
 
 def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet | signing.Signed:
@@ -79,11 +79,7 @@ def verified_transcript(msg: Message) -> list[tr.Entry]:
     if msg.sender != COORDINATOR:
         raise UsageError("a transcript is kept in coordinator messages, not in replies",
                          "use the coordinator's latest message (or the --transcript file of the last collect)")
-    people = participants(request_of(msg))
-    chain = chain_of(msg)
-    for prev, cur in zip(chain, chain[1:]):
-        for r in replies_in(cur):
-            check_reply(r, prev, r.round, people, set(people))
+    verify_chain(msg)
     entries = tr.build(tr.messages_of(msg))
     tr.verify(entries)
     return entries

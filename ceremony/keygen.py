@@ -320,6 +320,12 @@ def _package_view(plan: Plan, package: Message) -> tuple[KeyholderSet, dict[str,
     if not isinstance(signers, dict) or set(signers) != {"new", "old"}:
         raise Malformed("package has no signer lists")
     confirms = {r.sender: r for r in replies_in(package)}
+    transcript = _chain(package, "round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
+    differ = sorted(mid for mid, r in confirms.items() if r.payload.get("record") != record.fingerprint.full_hex
+                    or r.payload.get("transcript") != transcript)
+    if differ:
+        raise CeremonyError(f"members {', '.join(differ)} confirmed a different keyholder set or round-1 message",
+                            "the coordinator's messages were inconsistent (equivocation); refuse this ceremony")
     comms: dict[str, list[frost.SigningCommitments]] = {"new": [], "old": []}
     for group, index_of in (("new", plan.new), ("old", plan.old)):
         for mid in signers[group]:

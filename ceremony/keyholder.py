@@ -37,7 +37,7 @@ from . import crashpoints, transcript
 from .home import Home
 from .message import COORDINATOR, Message
 from .nonces import NonceStore
-from .protocol import chain_of, participants, request_of
+from .protocol import participants, request_of, verify_chain
 
 
 @dataclass
@@ -142,9 +142,9 @@ class Keyholder:
                                 "replies go to the coordinator ('ct ceremony collect')")
         request = request_of(msg)
         me = self.member_of(request)
+        chain = {m.round: m for m in verify_chain(msg)}
         st = self._state(msg.ceremony)
         answered: dict[str, str] = st["answered"]
-        chain = {m.round: m for m in chain_of(msg)}
         if msg.round in answered:
             if answered[msg.round] == msg.digest.hex():
                 raise CeremonyError(f"{me!r} already answered this {msg.round} message of ceremony {msg.ceremony}",

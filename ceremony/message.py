@@ -22,6 +22,7 @@ state machines then check ceremony id, kind, round and sender, and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -74,12 +75,18 @@ class Message:
         return d
 
     def to_bytes(self) -> bytes:
+        return self._wire
+
+    @functools.cached_property
+    def _wire(self) -> bytes:
+        # a Message is immutable once made (payloads are never edited in place), so the
+        # canonical encoding of large coordinator messages is computed once
         return canonical_json(self.to_json()) + b"\n"
 
-    @property
+    @functools.cached_property
     def digest(self) -> bytes:
         """SHA-256 of the wire form: what later messages and the transcript refer to."""
-        return hashlib.sha256(self.to_bytes()).digest()
+        return hashlib.sha256(self._wire).digest()
 
     @property
     def fingerprint(self) -> Fingerprint:

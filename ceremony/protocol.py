@@ -127,3 +127,22 @@ def gather(to: Message, replies: list[Message], rnd: str, people: dict[str, Iden
         raise CeremonyError(f"{len(got)} of {need} needed {rnd} replies; missing: {', '.join(missing)}",
                             "collect again when the missing keyholders have answered")
     return got
+
+
+def verify_chain(msg: Message) -> list[Message]:
+    """Check every reply a coordinator message relays: signed by its sender, a participant, answering
+    exactly the coordinator message before it, once per sender.  Returns the chain, oldest first.
+
+    Keyholders run this on every message before using anything in it: a coordinator cannot forge,
+    alter or mix in replies without breaking a member's signature or an ``answers`` link."""
+    chain = chain_of(msg)
+    people = participants(chain[0])
+    for prev, cur in zip(chain, chain[1:]):
+        seen: set[str] = set()
+        for r in replies_in(cur):
+            check_reply(r, prev, r.round, people, set(people))
+            if r.sender in seen:
+                raise CeremonyError(f"{cur.round} message relays two replies from {r.sender!r}",
+                                    "the coordinator's message is malformed or forged; refuse it")
+            seen.add(r.sender)
+    return chain

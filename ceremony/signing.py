@@ -27,7 +27,7 @@ from typing import Callable
 
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
-from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
+from cerro_torre.suites.errors import CeremonyError, Malformed, SignatureInvalid, UsageError
 from cerro_torre.suites.keys import IdentityKey
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
@@ -208,6 +208,8 @@ def collect(msg: Message, replies: list[Message]) -> Message | Signed:
             shares[plan.index[mid]] = [frost.SignatureShare.from_bytes(b64d(x, f"{mid} share")) for x in raw]
         sigs = frostround.aggregate_batch([m for _, m in msgs], comms[:len(msgs)], shares, plan.pkp(), names,
                                           f"release {plan.name} {plan.version}")
+        for mid, r in sorted(got.items()):
+            _check_member_signatures(plan, mid, r, msgs[0][1])
         first = {n: b64e(s) for (n, _), s in zip(msgs, sigs)}
         bulletin = make_bulletin(msg, "package2" if plan.stock else "done", list(got.values()), {"first": first})
         if plan.stock:
@@ -230,6 +232,23 @@ def collect(msg: Message, replies: list[Message]) -> Message | Signed:
                         "collect takes the coordinator's last message and the replies to it")
 
 
+def _check_member_signatures(plan: SignPlan, mid: str, reply: Message, dsse: bytes) -> None:
+    """A signer's per-member signatures (ML-DSA-87) of the DSSE PAE: one per algorithm, valid, by its own key."""
+    member = next(m for m in plan.group.members if m.id == mid)
+    want = [a for a in plan.group.requirements() if a != "ed25519"]
+    raw = reply.payload.get("signatures")
+    if not isinstance(raw, list):
+        raise Malformed(f"share reply from {mid!r} has no signatures list")
+    sigs = [Signature.from_json(x) for x in raw]
+    for alg in want:
+        mine = [x for x in sigs if x.alg == alg]
+        pk = member.identity.keys[alg]
+        if len(mine) != 1 or mine[0].keyid != keyid_of(pk) or not verify_signature(alg, pk, dsse, mine[0].sig):
+            raise SignatureInvalid(f"invalid {alg} signature from {mid} (release {plan.name} {plan.version})",
+                                   "that keyholder's machine or reply is faulty or malicious; "
+                                   "leave them out and run the signing round again")
+
+
 def _of(msg: Message, rnd: str) -> Message:
     for m in chain_of(msg):
         if m.round == rnd:
@@ -247,7 +266,11 @@ def _result(plan: SignPlan, done: Message, first: dict[str, str], second: dict[s
     msg = pae(PAYLOAD_TYPE, plan.statement)
     res = plan.group.evaluate(msg, sigs)
     if not res.ok:
-        raise CeremonyError("the release is not signed by the threshold: " + "; ".join(res.explain()),
+        names = plan.group.member_by_keyid()
+        lines = "; ".join(res.explain())
+        for keyid, name in names.items():
+            lines = lines.replace(keyid, name)
+        raise CeremonyError("the release is not signed by the threshold: " + lines,
                             "a signer's ML-DSA-87 signature is missing or invalid")
     stock = None
     if second is not None:

@@ -432,19 +432,16 @@ def test_equivocation_honest_collect_of_round1_names_member(w, equivocation):
     assert e.value.hints == ("it is replayed, or the coordinator showed this member a different message",)
 
 
-def test_equivocation_collect_of_confirmations_names_member(w, equivocation, tmp_path):
+def test_equivocation_keyholder_refuses_round2_relaying_a_reply_to_another_round1(w, equivocation, tmp_path):
+    """Round 2 shows alice carol's shares, which answer the round-1 view carol was shown (Y), not
+    alice's (X): alice's home refuses before deriving anything, naming carol."""
     e_ = equivocation
-    fa, = steps(w, e_["r2x"], ["alice"])
-    fc, = steps(w, e_["r2y"], ["carol"])
-    fb = keygen.answer(e_["r2x"], e_["kb"], {"dkg2": e_["bx"].keep["dkg2"]}, None, None).reply
-    assert fa.payload["transcript"] == e_["x"].digest.hex()
-    assert fc.payload["transcript"] == e_["y"].digest.hex()
-    assert fa.payload["record"] != fc.payload["record"]
-    code, out, err = ct("ceremony", "collect", put(tmp_path / "r2.ctm", e_["r2x"]), put(tmp_path / "a.ctm", fa),
-                        put(tmp_path / "b.ctm", fb), put(tmp_path / "c.ctm", fc), "-o", tmp_path / "r3.ctm")
+    code, out, err = ct("--home", home(w, "alice"), "ceremony", "step", put(tmp_path / "r2.ctm", e_["r2x"]),
+                        "--yes", "-o", tmp_path / "fa.ctm")
     assert (code, out) == (11, "")
-    assert errlines(err) == ["error: reply from 'carol' answers another round2 message",
-                             "hint: it is replayed, or the coordinator showed this member a different message"]
+    assert errlines(err)[-2:] == ["error: reply from 'carol' answers another round1 message",
+                                  "hint: it is replayed, or the coordinator showed this member a different message"]
+    assert not (tmp_path / "fa.ctm").exists()
 
 
 def test_confirmation_with_another_transcript_names_member(w):
@@ -717,11 +714,13 @@ def test_bad_mldsa_signature_names_sender(w):
     raw[10] ^= 1
     sig["sig"] = b64e(bytes(raw))
     bad = resigned(w, sb, {**sb.payload, "signatures": [sig]})
-    with pytest.raises(CeremonyError) as e:
+    with pytest.raises(SignatureInvalid) as e:
         signing.collect(pkg, [sa, bad])
-    # BUG (ceremony/signing.py _result): the message names a keyid, not the member who sent it
-    assert e.value.message == ("the release is not signed by the threshold: ml-dsa-87: 1 of 2 required "
-                               "signatures verified; invalid from bob")
+    # checked at the share collect, like FROST shares, and named by member
+    assert e.value.exit_code == 2
+    assert e.value.message == "invalid ml-dsa-87 signature from bob (release app 1.0)"
+    assert e.value.hints == ("that keyholder's machine or reply is faulty or malicious; "
+                             "leave them out and run the signing round again",)
 
 
 def test_bad_dkg_proof_names_sender(w, tmp_path):
