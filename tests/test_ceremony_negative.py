@@ -17,9 +17,9 @@ import os
 import pytest
 from ceremony_sim import PASS, Sim, cross
 
-from cerro_torre.ceremony import bundle, coordinator, keygen, signing
+from cerro_torre.ceremony import bundle, keygen, signing
 from cerro_torre.ceremony.message import Message
-from cerro_torre.ceremony.protocol import make_bulletin, replies_in
+from cerro_torre.ceremony.protocol import make_bulletin
 from cerro_torre.ceremony.statement import Envelope
 from cerro_torre.cli.main import main
 from cerro_torre.suites import frost
