@@ -834,101 +834,57 @@ class AirgapReader(TarReader):
         return Malformed(msg, *(h.replace("bundle", "tarball") for h in e.hints), HINT_REFUSED)
 
 
-# ====================================================================== streaming verification
+# ====================================================================== staging
 
-class _Feed:
-    """The feeder thread of one bundle member: reads it from the tarball once, hashes it (for the index),
-    writes it to the staging file and into a FIFO that :func:`verify_bundle` reads -- the verifier of
-    ``ct verify``, unchanged, on the main thread, in parallel."""
+def stage_member(r: AirgapReader, spath: str, pool: Any, progress: Progress) -> str:
+    """Copy the reader's current member to a new file ``spath``; returns its sha256.
 
-    def __init__(self, r: AirgapReader, wfd: int, sfd: int, progress: Progress) -> None:
-        import threading
-
-        self.r, self.wfd, self.sfd, self.progress = r, wfd, sfd, progress
-        self.h = hashlib.sha256()
-        self.wb = _Writeback(sfd)
-        self.error: BaseException | None = None
-        self.abort = False
-        self.thread = threading.Thread(target=self._run, name="ct-airgap-feed", daemon=True)
-
-    def _run(self) -> None:
-        r = self.r
-        buf = bytearray(CHUNK)
-        mv = memoryview(buf)
-        pipe = True
-        try:
-            while r._left and not self.abort:
-                n = r.f.readinto(mv[:min(CHUNK, r._left)])  # type: ignore[attr-defined]
-                if not n:
-                    raise Malformed(f"{r.label} is truncated (member data cut short)",
-                                    "the tarball was cut short in transfer; nothing was imported; copy it again")
-                r.pos += n
-                r._left -= n
-                chunk = mv[:n]
-                self.h.update(chunk)
-                _write_all(self.sfd, chunk)
-                self.wb.advance(n)
-                if pipe:
-                    try:
-                        _write_all(self.wfd, chunk)
-                    except BrokenPipeError:
-                        pipe = False      # the verifier stopped reading (a malformed bundle): keep hashing
-                self.progress.add(n)
-        except BaseException as e:  # noqa: BLE001 - handed to the main thread
-            self.error = e
-        finally:
-            os.close(self.wfd)
+    The main thread reads and writes; the hash runs on ``pool``'s worker thread (hashlib releases the
+    GIL), over three rotating 1 MiB buffers.  Writeback of the new file starts as it grows, so the
+    fsync before publishing has little left to do."""
+    fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    h = hashlib.sha256()
+    bufs = [bytearray(CHUNK) for _ in range(3)]
+    futs: list[Any] = [None] * len(bufs)
+    wb = _Writeback(fd)
+    i = 0
+    try:
+        while r._left:
+            if futs[i] is not None:
+                futs[i].result()
+            mv = memoryview(bufs[i])
+            n = r.f.readinto(mv[:min(CHUNK, r._left)])  # type: ignore[attr-defined]
+            if not n:
+                raise Malformed(f"{r.label} is truncated (member data cut short)",
+                                "the tarball was cut short in transfer; nothing was imported; copy it again")
+            r.pos += n
+            r._left -= n
+            chunk = mv[:n]
+            futs[i] = pool.submit(h.update, chunk)
+            _write_all(fd, chunk)
+            wb.advance(n)
+            progress.add(n)
+            i = (i + 1) % len(bufs)
+    finally:
+        for fu in futs:
+            if fu is not None:
+                fu.result()
+        os.close(fd)
+    return h.hexdigest()
 
 
-def stage_bundle(r: AirgapReader, m: B.Member, file_name: str, staging: str, spath: str, trust: Any, policy: Any,
-                 now: Any, progress: Progress) -> tuple[str, Any]:
-    """Stream the current member (a bundle) into ``spath`` and through the verifier; -> (sha256, VerifyResult).
-
-    The verifier reads a FIFO named like the bundle (its messages name the bundle as ``ct verify`` would)."""
-    import fcntl
-
+def verify_staged(spath: str, trust: Any, policy: Any, now: Any) -> Any:
+    """The verifier of ``ct verify``, unchanged, on a staged bundle (named like the bundle, so its
+    messages are the same); then the staged file is made durable."""
     from cerro_torre.ceremony.verifier import verify_bundle
 
-    bdir = spath + ".v"
-    os.mkdir(bdir, 0o700)
-    fifo = os.path.join(bdir, file_name)
-    os.mkfifo(fifo, 0o600)
-    hold = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)     # so that opening the write end does not block
-    sfd = -1
-    feed = None
+    vr = verify_bundle(spath, trust, policy, now=now)
+    fd = os.open(spath, os.O_RDONLY)
     try:
-        wfd = os.open(fifo, os.O_WRONLY)
-        with contextlib.suppress(OSError, AttributeError):
-            fcntl.fcntl(wfd, fcntl.F_SETPIPE_SZ, 1 << 20)
-        try:
-            sfd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except BaseException:
-            os.close(wfd)
-            raise
-        feed = _Feed(r, wfd, sfd, progress)
-        feed.thread.start()
-        try:
-            vr = verify_bundle(fifo, trust, policy, now=now)
-        except BaseException:
-            feed.abort = True
-            raise
-        finally:
-            os.close(hold)        # with the verifier's own end closed, writes fail (EPIPE) instead of blocking
-            hold = -1
-            feed.thread.join()
-        if feed.error is not None:
-            raise feed.error
-        os.fsync(sfd)
+        os.fsync(fd)
     finally:
-        if hold >= 0:
-            os.close(hold)
-        if sfd >= 0:
-            os.close(sfd)
-        with contextlib.suppress(OSError):
-            os.unlink(fifo)
-            os.rmdir(bdir)
-    vr.size = m.size
-    return feed.h.hexdigest(), vr
+        os.close(fd)
+    return vr
 
 
 # ====================================================================== import
@@ -1094,34 +1050,53 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
 
 def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_member_size: int,
           progress: Progress, now: Any, res: ImportResult) -> tuple[list[Staged], bytes]:
-    """One pass over the tarball: every member hashed and staged, every bundle verified."""
+    """One pass over the tarball: every member hashed and staged; each staged bundle is verified on a
+    second thread while the next one is staged."""
+    from concurrent.futures import ThreadPoolExecutor
+
     staged: list[Staged] = []
+    checks: list[tuple[Staged, Any]] = []
     index_bytes: bytes | None = None
-    with open(path, "rb") as f:
-        progress.total = max(os.fstat(f.fileno()).st_size, 1)
-        with contextlib.suppress(OSError, AttributeError):
-            os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
-        r = AirgapReader(f, label, max_member_size)
-        for m in r:
-            kind, extra = classify(m.name)  # type: ignore[misc]
-            if kind == KIND_INDEX:
-                index_bytes = r.read_all(MAX_INDEX, INDEX_NAME)
-                continue
-            spath = os.path.join(staging, f"{len(staged):05d}")
-            if kind == KIND_BUNDLE:
-                sha, vr = stage_bundle(r, m, extra, staging, spath, trust, policy, now, progress)
-                res.results.append(vr)
-                staged.append(Staged(m.name, kind, extra, m.size, sha, spath, result=vr))
-                continue
-            data = r.read_all(MAX_INDEX, m.name)
-            fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                _write_all(fd, memoryview(data))
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            progress.add(len(data))
-            staged.append(Staged(m.name, kind, extra, m.size, hashlib.sha256(data).hexdigest(), spath, data=data))
+    hasher = _pool()
+    verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct-airgap-verify")
+    try:
+        with open(path, "rb") as f:
+            progress.total = max(os.fstat(f.fileno()).st_size, 1)
+            with contextlib.suppress(OSError, AttributeError):
+                os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
+            r = AirgapReader(f, label, max_member_size)
+            for m in r:
+                kind, extra = classify(m.name)  # type: ignore[misc]
+                if kind == KIND_INDEX:
+                    index_bytes = r.read_all(MAX_INDEX, INDEX_NAME)
+                    continue
+                if kind == KIND_BUNDLE:
+                    bdir = os.path.join(staging, f"{len(staged):05d}")
+                    os.mkdir(bdir, 0o700)
+                    spath = os.path.join(bdir, extra)
+                    sha = stage_member(r, spath, hasher, progress)
+                    st = Staged(m.name, kind, extra, m.size, sha, spath)
+                    checks.append((st, verifier.submit(verify_staged, spath, trust, policy, now)))
+                    staged.append(st)
+                    continue
+                spath = os.path.join(staging, f"{len(staged):05d}")
+                data = r.read_all(MAX_INDEX, m.name)
+                fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    _write_all(fd, memoryview(data))
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                progress.add(len(data))
+                staged.append(Staged(m.name, kind, extra, m.size, hashlib.sha256(data).hexdigest(), spath, data=data))
+        for st, fut in checks:
+            st.result = fut.result()
+            res.results.append(st.result)
+    finally:
+        verifier.shutdown(wait=True, cancel_futures=True)
+        hasher.shutdown(wait=True)
+    for st, _ in checks:
+        _fsync_dir(os.path.dirname(st.path))
     _fsync_dir(staging)
     if index_bytes is None:
         raise Malformed(f"{label} has no {INDEX_NAME}", "was it written by 'ct export'? nothing was imported")
