@@ -111,7 +111,6 @@ def cmd_export(ctx: Context) -> int:
     ctx.out(f"ok: wrote {a.output} ({len(res.entries)} member(s) and the index, {A.human(res.size)})")
     ctx.out(f"  index       sha256 {res.index_sha256}")
     for e in res.entries:
-        it = items[e.name]
         if e.kind == A.KIND_BUNDLE:
             assert e.package is not None
             ctx.out(f"  bundle      {e.name[len(A.BUNDLES):]}  {e.package[0]} {e.package[1]}  {A.human(e.size)}  "

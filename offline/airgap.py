@@ -709,6 +709,8 @@ def _raw_name(block: bytes) -> str:
 
 
 def _octal_or(field_: bytes, default: int = -1) -> int:
+    if field_ and field_[0] & 0x80:                     # GNU base-256
+        return int.from_bytes(field_[1:], "big")
     s = field_.rstrip(b"\0 ").lstrip(b" ")
     if not s:
         return 0
@@ -735,7 +737,7 @@ class AirgapReader(TarReader):
         name = _raw_name(block)
         self.header_name = name
         magic = block[257:262] == b"ustar"
-        want = _octal_or(block[148:156])
+        want = _octal_or(block[148:156]) if not block[148] & 0x80 else -1
         got = sum(block[:148]) + 8 * 0x20 + sum(block[156:])
         if not magic and at == 0:
             raise Malformed(f"{L} is not a tar archive", "is this an airgap tarball written by 'ct export'?")
@@ -756,7 +758,7 @@ class AirgapReader(TarReader):
                 extra = f" (claims {real} bytes)" if real else ""
             raise Malformed(f"{L}: member {name!r} is a {kind}{extra}", HINT_REFUSED)
         if block[124] & 0x80:
-            claim = int.from_bytes(block[125:136], "big")
+            claim = _octal_or(block[124:136])
             raise Malformed(f"{L}: member {name!r} has a base-256 size field (claims {claim} bytes)",
                             HINT_REFUSED)
 
@@ -820,6 +822,8 @@ class AirgapReader(TarReader):
 
     def _reword(self, e: Malformed) -> Malformed:
         msg = e.message
+        if any("nothing was imported" in h for h in e.hints):
+            return e
         if "truncated" in msg or "cut short" in msg:
             return Malformed(msg, "the tarball was cut short in transfer; nothing was imported; copy it again "
                                   "from the export media")

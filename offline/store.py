@@ -100,7 +100,7 @@ class Store:
         removed: list[str] = []
         for name in sorted(os.listdir(self.path)):
             full = os.path.join(self.path, name)
-            if name.startswith(STAGING_PREFIX) or name.startswith(".ct-tmp-"):
+            if name.startswith((STAGING_PREFIX, ".ct-tmp-")):
                 _remove(full)
                 removed.append(name)
         for top in OBJECT_DIRS:

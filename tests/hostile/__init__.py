@@ -1,0 +1,1 @@
+"""Generators of hostile airgap tarballs (built in a temporary folder at test time)."""
