@@ -1,0 +1,150 @@
+"""Smoke test of `ct tui` in a real terminal: tmux, 80x24, driven with send-keys, read with capture-pane.
+
+Runs the installed `ct` (the venv's console script) in its own tmux server
+(`-L`), so nothing else's tmux is touched.  Every wait polls capture-pane
+with a bounded deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+TMUX = shutil.which("tmux")
+CT = os.path.join(os.path.dirname(sys.executable), "ct")
+pytestmark = pytest.mark.skipif(TMUX is None, reason="tmux is not installed (make test installs it)")
+
+
+class Term:
+    def __init__(self, tmp_path, name: str, env: dict[str, str], home: str = "home") -> None:
+        self.socket = f"ct-tui-test-{os.getpid()}-{name}"
+        self.tmp = tmp_path
+        exports = " ".join(f"{k}={v}" for k, v in env.items())
+        cmd = f"cd {tmp_path} && exec env {exports} {CT} --home {home} tui"
+        self.started = time.monotonic()
+        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "ct", cmd)
+
+    def tmux(self, *args: str) -> str:
+        return subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null", *args], check=True,
+                              capture_output=True, text=True, timeout=20).stdout
+
+    def keys(self, *keys: str) -> None:
+        """One send-keys per key or word, as a person types (a burst of several arrives as a paste)."""
+        for k in keys:
+            self.tmux("send-keys", "-t", "ct", k)
+            time.sleep(0.05)
+
+    def text(self, *extra: str) -> str:
+        return self.tmux("capture-pane", "-p", "-t", "ct", *extra)
+
+    def wait(self, *needles: str, timeout: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout
+        screen = ""
+        while time.monotonic() < deadline:
+            try:
+                screen = self.text()
+            except subprocess.CalledProcessError:
+                screen = ""
+            if all(n in screen for n in needles):
+                return screen
+            time.sleep(0.05)
+        raise AssertionError(f"waited {timeout} s for {needles!r}; the screen shows:\n{screen}")
+
+    def alive(self) -> bool:
+        return subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null", "has-session", "-t", "ct"],
+                              capture_output=True).returncode == 0
+
+    def close(self) -> None:
+        subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null", "kill-server"], capture_output=True)
+
+
+ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "TERM": "xterm-256color"}
+
+
+def test_tui_in_tmux(tmp_path):
+    t = Term(tmp_path, "main", ENV)
+    try:
+        screen = t.wait("F2 Keys", "Keys in home")
+        first = time.monotonic() - t.started
+        screen = t.wait("no keys in home/keys")
+        listed = time.monotonic() - t.started
+        print(f"\nfirst screen after {first:.2f} s, key list after {listed:.2f} s (80x24 tmux)")
+        assert "g Generate" in screen and "^q Quit" in screen
+        # generate a key: g, id, Tab Tab (past the suite), passphrase twice
+        t.keys("g")
+        t.wait("Generate identity keys", "strength")
+        t.keys("alice", "Tab", "Tab", "correct horse battery staple")
+        t.wait("fair (~48 bits)")  # the strength line follows the typing
+        t.keys("Enter", "correct horse battery staple", "Enter")
+        screen = t.wait("ultimate", "words ")
+        assert re.search(r"\*\s+alice\s+CT-SIG-02\s+ultimate\s+[0-9a-f]{4} [0-9a-f]{4}", screen), screen
+        # every screen, by its function key
+        for key, needle in (("F3", "Answer a ceremony"), ("F4", "Coordinator: no ceremony open"),
+                            ("F5", "Verify a bundle"), ("F6", "Keyholder-set chain"), ("F2", "Keys in home")):
+            t.keys(key)
+            t.wait(needle)
+        # the public key as QR frames, stepped by hand
+        t.keys("x")
+        screen = t.wait("frame 1/", "QR v5/M")
+        assert "\u2588" in screen or "\u2580" in screen
+        t.keys("Space")
+        t.wait("paused")
+        t.keys("Right")
+        t.wait("frame 2/")
+        t.keys("Escape")
+        t.wait("Keys in home")
+        # an error is a notification with the CLI's wording
+        t.keys("F3", "o")
+        t.wait("Open the coordinator's message")
+        t.keys("missing.ctm", "Enter")
+        t.wait("error: message not found: missing.ctm", "hint: check the path")
+        t.keys("C-q")
+        deadline = time.monotonic() + 10
+        while t.alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not t.alive(), "ct tui did not quit on Ctrl+Q"
+    finally:
+        t.close()
+
+
+def grey(params: list[str]) -> bool:
+    """Whether an SGR colour (38/48;5;N or 38/48;2;R;G;B) has no hue."""
+    if params[1] == "5":
+        n = int(params[2])
+        return n in (0, 7, 8, 15, 16, 231) or 232 <= n <= 255
+    r, g, b = (int(x) for x in params[2:5])
+    return r == g == b
+
+
+def test_tui_in_tmux_no_color(tmp_path):
+    """Under NO_COLOR Textual draws in greys only (its Monochrome filter), with bold and reverse for emphasis."""
+    t = Term(tmp_path, "nocolor", {**ENV, "NO_COLOR": "1"})
+    try:
+        t.wait("F2 Keys", "no keys in home/keys")
+        raw = t.text("-e")
+        hues = []
+        for seq in re.findall(r"\x1b\[([0-9;]*)m", raw):
+            ps = seq.split(";")
+            i = 0
+            while i < len(ps):
+                if ps[i] in ("38", "48"):
+                    n = 3 if ps[i + 1] == "5" else 5
+                    if not grey(ps[i:i + n]):
+                        hues.append(seq)
+                    i += n
+                    continue
+                if ps[i].isdigit() and (30 <= int(ps[i]) <= 37 or 40 <= int(ps[i]) <= 47 or 90 <= int(ps[i]) <= 107):
+                    if int(ps[i]) not in (30, 37, 40, 47, 90, 97, 100, 107):
+                        hues.append(seq)
+                i += 1
+        assert not hues, f"coloured (not grey) escapes under NO_COLOR: {sorted(set(hues))}"
+        assert re.search(r"\x1b\[(?:[0-9]*;)*7(?:;[0-9]*)*m", raw), "the current screen is marked in reverse video"
+        t.keys("C-q")
+    finally:
+        t.close()

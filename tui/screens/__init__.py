@@ -1,0 +1,1 @@
+"""Screens of the keyholders' TUI (one per mode, plus dialogs and the QR player)."""

@@ -1,0 +1,306 @@
+"""Verify (F5): a bundle's ``ct explain`` story as a tree, with the verdict and what its exit code means.
+
+The tree holds what ``ct explain --signers --layers`` prints, in the same
+words, nested: files under "subjects" (status and name first, the digest one
+level down, so they read in 80 columns), epochs under "trust chain", members
+under "signers", hints under "status".  The verdict line says what
+``ct verify`` would exit with and what that code means (``spec/exit-codes.md``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import Static, Tree
+
+from ..messages import Verified
+from .base import CTScreen
+from .dialogs import path_dialog
+
+# the table of spec/exit-codes.md (tests check it against `ct help exit-codes`)
+EXIT_CODES: dict[int, str] = {
+    0: "success; for verify: the bundle is valid",
+    1: "hash mismatch: a file's digest differs from the signed one",
+    2: "signature invalid, or fewer valid signatures than the threshold",
+    3: "key not trusted: the signer is not in the pinned trust",
+    4: "policy rejection: the policy forbids the suite, signer, registry or epoch",
+    10: "malformed input: bundle, message, key file, tarball or JSON cannot be parsed",
+    11: "ceremony error: replayed, misdirected or out-of-order message, nonce reuse",
+    20: "wrong passphrase for a sealed key file",
+    21: "not found: a key id, file or record does not exist",
+    22: "already exists: refusing to overwrite",
+    30: "unavailable: a backend or external tool is not installed",
+    64: "usage: the command line is wrong",
+    70: "self-test failed, or internal error (run with -v and report it)",
+    130: "interrupted",
+}
+
+
+def human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"
+
+
+def alg_counts(result: Any) -> str:
+    if result is None:
+        return "not checked"
+    return ", ".join(f"{alg} {len(r.signed)} of {r.threshold}" for alg, r in result.per_alg.items())
+
+
+def _fp_hex(fp: Any) -> str:
+    return fp["hex"] if isinstance(fp, dict) else fp.hex
+
+
+def signer_line(s: dict) -> str:
+    if not s:
+        return "unknown"
+    if s["kind"] == "keyholder-set":
+        return (f"keyholder set '{s['name']}' epoch {s['epoch']} ({s['suite']}, {s['threshold']} of "
+                f"{s['members']}), fingerprint {_fp_hex(s['fingerprint'])}")
+    return f"key '{s['name']}' ({s['suite']}), fingerprint {_fp_hex(s['fingerprint'])}"
+
+
+def signers(res: Any) -> list[dict]:
+    """Every signer of the set (or the single key) and whether it signed (as ``ct explain --signers``)."""
+    signed_ids: set[str] = set()
+    if res.release is not None:
+        for r in res.release.per_alg.values():
+            signed_ids |= set(r.signed)
+    out = []
+    cur = res.chain.current if res.chain is not None else None
+    if cur is not None:
+        if cur.group_public_key:
+            out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
+                        "words": cur.fingerprint.words,
+                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
+        for mem in cur.members:
+            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
+                    for alg in mem.identity.keys if alg != "x25519"}
+            out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
+                        "words": mem.identity.fingerprint.words, "keys": keys})
+    elif res.key is not None:
+        pub = res.key
+        keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
+                for alg in pub.signing_algorithms()}
+        out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
+                    "words": pub.fingerprint.words, "keys": keys})
+    return out
+
+
+Node = tuple[str, list["Node"]]
+
+
+def explain_tree(res: Any, *, layers: bool = True) -> Node:
+    """``(label, children)``: the lines of ``ct explain --signers [--layers]``, nested."""
+    from cerro_torre.ceremony.verifier import STEPS
+
+    err = res.error
+    kids: list[Node] = []
+    root = (f"bundle      {os.path.basename(res.path)} ({human(res.size)})", kids)
+    m = res.manifest
+    if m is None:
+        kids.append((f"status      MALFORMED (exit {err.exit_code}): {err.message}",
+                     [(f"hint: {h}", []) for h in err.hints]))
+        return root
+    kids.append((f"package     {m.name} {m.version}", []))
+    src = m.source
+    kids.append((f"source      {src.get('kind')}" + "".join(
+        f"  {k} {', '.join(v) if isinstance(v, list) else v}" for k, v in sorted(src.items()) if k != "kind"), []))
+    if res.statement is not None:
+        kids.append((f"statement   in-toto Statement v1, sha256 {hashlib.sha256(res.statement.raw).hexdigest()}",
+                     [(f"predicate {res.statement.predicate_type}", [])]))
+    kids.append((f"manifest    sha256 {res.manifest_sha256}", []))
+    total = sum(f.size for f in m.files)
+    files: list[Node] = []
+    for f in m.files:
+        got = res.computed.get(f.path)
+        mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
+        files.append((f"{mark:<8}  {f.path}  ({human(f.size)})", [(f"sha256 {f.sha256}", [])]))
+    kids.append((f"subjects    {len(m.files)} file(s), {human(total)}", files))
+    if layers and m.layers:
+        kids.append((f"layers      {len(m.layers)}", [
+            (f"{layer.get('digest')}  {layer.get('size'):>12}  {layer.get('platform') or '-':<14}"
+             f"  {layer.get('media_type')}", []) for layer in m.layers]))
+    env = res.envelope
+    if env is not None:
+        kids.append((f"signatures  {len(env.signatures)} over the DSSE envelope ({env.payload_type})",
+                     [(f"{s.alg:<10} keyid {s.keyid}  {res.names.get(s.keyid, 'unknown key')}", [])
+                      for s in env.signatures]))
+    kids.append((f"signer      {signer_line(res.signer)}", []))
+    if res.release is not None:
+        kids.append((f"threshold   {alg_counts(res.release)}  ({'met' if res.release.ok else 'NOT met'})", []))
+    if res.chain is not None:
+        epochs: list[Node] = []
+        if not res.chain.steps:
+            epochs.append(("(no record of the chain starts at a pinned root)", []))
+        for i, step in enumerate(res.chain.steps):
+            r = step.record
+            role = "pinned root" if i == 0 else f"rotated from epoch {res.chain.steps[i - 1].record.epoch}"
+            detail = f"own: {alg_counts(step.own)}"
+            if step.by_previous is not None:
+                detail = f"by previous: {alg_counts(step.by_previous)}; " + detail
+            epochs.append((f"epoch {r.epoch:<4} {r.name}  {r.suite}  {r.threshold} of {len(r.members)}  "
+                           f"fingerprint {r.fingerprint.hex}  expires {r.expires}",
+                           [(f"{role}; {detail}; {'ok' if step.ok else step.note or 'failed'}", [])]))
+        kids.append(("trust chain", epochs))
+    if res.stock is not None:
+        kids.append((f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}",
+                     [(f"trusted comment: {res.stock.trusted_comment}", [])]))
+    people: list[Node] = []
+    for s in signers(res):
+        people.append((f"{s['id']:<16} {s['role']:<8} fingerprint {s['fingerprint']}  words {s['words']}",
+                       [(f"{alg:<10} keyid {info['keyid']}  {'signed' if info['signed'] else 'did not sign'}", [])
+                        for alg, info in s["keys"].items()]))
+    kids.append(("signers", people))
+    kids.append((f"trust from  {res.policy_label or 'this home only (no policy)'}", []))
+    kids.append(("checks      " + ", ".join(f"{s} {res.step_status(s)}" for s in STEPS), []))
+    if err is None:
+        kids.append(("status      valid (ct verify exits 0)", []))
+    else:
+        kids.append((f"status      INVALID (ct verify exits {err.exit_code}): {err.message}",
+                     [(f"hint: {h}", []) for h in err.hints]))
+    return root
+
+
+def verdict_lines(res: Any) -> list[str]:
+    err = res.error
+    if err is None:
+        return [f"VALID: ct verify exits 0 ({EXIT_CODES[0]})"]
+    return [f"INVALID: ct verify exits {err.exit_code} ({EXIT_CODES.get(err.exit_code, 'error')})",
+            f"error: {err.message}"] + [f"hint: {h}" for h in err.hints]
+
+
+class VerifyScreen(CTScreen):
+    MODE = "verify"
+    BINDINGS = [
+        Binding("o", "open", "Open bundle"),
+        Binding("p", "policy", "Policy"),
+        Binding("r", "rerun", "Re-run"),
+        Binding("e", "expand", "Expand all"),
+        Binding("c", "collapse", "Collapse"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.path = ""
+        self.policy_path: str | None = None
+
+    def body(self) -> ComposeResult:
+        yield Static("Verify a bundle", id="ve-title", classes="title")
+        yield Static("", id="ve-policy", classes="status")
+        yield Static("", id="verdict")
+        yield Tree("no bundle open", id="explain")
+
+    def on_mount(self) -> None:
+        default = os.path.join(self.ct.home, "policy.json")
+        self.policy_path = default if os.path.isfile(default) else None
+        self._policy_line()
+        self.query_one("#verdict", Static).update("press o to open a .ctp bundle; p chooses the policy")
+        tree = self.query_one(Tree)
+        tree.show_root = True
+        tree.focus()
+
+    def _policy_line(self) -> None:
+        text = (f"policy {self.shown(self.policy_path)}" if self.policy_path
+                else "no policy: trust comes from this home's keys only (p chooses a policy.json)")
+        self.query_one("#ve-policy", Static).update(Text(text, no_wrap=True, overflow="ellipsis"))
+
+    def action_open(self) -> None:
+        if self.refuse_while_busy():
+            return
+        self.app.push_screen(
+            path_dialog("Verify a bundle", self.path, cwd=self.ct.cwd, label="bundle (.ctp)",
+                        help="As 'ct verify' and 'ct explain': every digest, signature, the keyholder chain from "
+                             "the pinned root and the policy.", dialog_id="verify-dialog"),
+            lambda v: v and self.verify(v["path"].strip()))
+
+    def action_policy(self) -> None:
+        if self.refuse_while_busy():
+            return
+
+        def chosen(v: dict[str, str] | None) -> None:
+            if v is None:
+                return
+            p = v["path"].strip()
+            self.policy_path = self.ct.resolve(p) if p and p != "none" else None
+            self._policy_line()
+            if self.path:
+                self.verify(self.path)
+
+        from .dialogs import Field, FormDialog
+
+        self.app.push_screen(FormDialog(
+            "Policy to verify against",
+            [Field("path", "policy.json", self.shown(self.policy_path) if self.policy_path else "", "path",
+                   placeholder="empty: none (trust from this home's keys)")],
+            help="The verifier's policy: pinned roots, suites, signers, registries, min epoch/threshold.",
+            cwd=self.ct.cwd, dialog_id="policy-dialog"), chosen)
+
+    def action_rerun(self) -> None:
+        if self.path:
+            self.verify(self.path)
+
+    def verify(self, path: str) -> None:
+        self.path = path
+        self.busy(f"verifying {path}")
+        self._verify(path, self.policy_path)
+
+    @work(thread=True, group="verify", exclusive=True)
+    def _verify(self, path: str, policy_path: str | None) -> None:
+        try:
+            from cerro_torre.ceremony.policy import Policy
+            from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+            from cerro_torre.suites.errors import NotFound
+
+            full = self.ct.resolve(path)
+            if not os.path.exists(full):
+                raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file")
+            policy = Policy.load(policy_path) if policy_path else None
+            if policy is not None:
+                policy.path = self.shown(policy_path)  # the label names the file as this screen shows it
+            res = verify_bundle(full, trust_from(self.ct.home, policy), policy)
+            self.post_message(Verified(path, res))
+        except Exception as e:  # noqa: BLE001
+            self.post_failure("verify", e)
+
+    def on_verified(self, m: Verified) -> None:
+        self.idle()
+        res = m.result
+        lines = verdict_lines(res)
+        v = self.query_one("#verdict", Static)
+        v.set_class(res.error is not None, "-invalid")
+        v.update(Text("\n".join(lines)))
+        label, kids = explain_tree(res)
+        tree: Tree = self.query_one(Tree)
+        tree.clear()
+        tree.root.set_label(Text(label))
+        self._add(tree.root, kids)
+        tree.root.expand()
+        self.query_one("#ve-title", Static).update(Text(f"Verify {m.path}", no_wrap=True, overflow="ellipsis"))
+        tree.focus()
+
+    def _add(self, node: Any, kids: list[Node]) -> None:
+        for label, sub in kids:
+            if sub:
+                child = node.add(Text(label), expand=label.startswith(("status", "trust chain", "subjects")))
+                self._add(child, sub)
+            else:
+                node.add_leaf(Text(label))
+
+    def action_expand(self) -> None:
+        self.query_one(Tree).root.expand_all()
+
+    def action_collapse(self) -> None:
+        root = self.query_one(Tree).root
+        root.collapse_all()
+        root.expand()
