@@ -635,6 +635,10 @@ def write_export(plan: ExportPlan, out_path: str, *, verify_after_write: bool | 
     from cerro_torre.suites.atomic import atomic_writer
 
     folder = os.path.dirname(os.path.abspath(out_path))
+    real_out = os.path.realpath(out_path)
+    for it in plan.items:
+        if it.path is not None and os.path.realpath(it.path) == real_out:
+            raise UsageError(f"{out_path} is one of the bundles to export", "write the tarball somewhere else")
     if not os.path.isdir(folder):
         raise NotFound(f"folder not found: {folder}", "create it, or mount the media, first")
     if os.path.isdir(out_path):

@@ -573,3 +573,53 @@ def test_stray_staging_is_cleaned_by_the_next_command(world: World, tmp_path):
 def test_the_bundle_sort_key_is_the_tar_order():
     assert B.sort_key("airgap/policy.json") < B.sort_key("index.json")
     assert all(B.sort_key(p) < B.sort_key(A.INDEX_NAME) for p in (A.BUNDLES, A.KEYHOLDERS, A.KEYS, A.POLICY))
+
+
+def test_export_never_overwrites_its_input(world: World, tmp_path):
+    b = tmp_path / "tool.ctp"
+    shutil.copy(world.bundles["tool.ctp"], b)
+    code, _, err = ct("export", str(b), "-o", str(b))
+    assert (code, err.splitlines()) == (64, [f"error: {b} is one of the bundles to export",
+                                             "hint: write the tarball somewhere else"])
+    assert sha256_file(str(b)) == sha256_file(world.bundles["tool.ctp"])
+
+
+class _Tty:
+    """A stderr that says it is a terminal."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+
+    def write(self, s: str) -> int:
+        self.parts.append(s)
+        return len(s)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+    def getvalue(self) -> str:
+        return "".join(self.parts)
+
+
+def test_progress_bar_on_a_terminal_only(world: World, tmp_path):
+    import io
+
+    from cerro_torre.cli.main import main
+
+    tty = _Tty()
+    assert main(["export", world.bundles["big.ctp"], "-o", str(tmp_path / "p.tar")], stdout=io.StringIO(),
+                stderr=tty) == 0
+    shown = tty.getvalue()
+    assert "\rexport [" in shown and "100.0%" in shown and "3.0 MiB of 3.0 MiB" in shown
+    assert shown.endswith("\r")                       # the bar is wiped at the end
+    tty = _Tty()
+    assert main(["--home", str(tmp_path / "h"), "import", str(tmp_path / "p.tar"), "--verify", "--policy",
+                 world.policy], stdout=io.StringIO(), stderr=tty) == 0
+    assert "\rimport [" in tty.getvalue()
+    tty = _Tty()                                      # --json: no bar
+    assert main(["--json", "export", world.bundles["big.ctp"], "-o", str(tmp_path / "q.tar")],
+                stdout=io.StringIO(), stderr=tty) == 0
+    assert tty.getvalue() == ""
