@@ -11,10 +11,11 @@ names), holding::
     index.json                                 every member above: name, kind, size, sha256 (last)
 
 Export streams every member once, hashing while it writes (the index comes
-last, so one pass suffices); import streams the tarball once: each member
-is hashed for the index and written to a staging folder inside the store
-on a worker thread, while each bundle is parsed and verified from the same
-bytes on the main thread.  Memory stays flat: 1 MiB buffers, small members
+last, so one pass suffices).  Import reads the tarball once through a
+strict reader: each member is copied into a staging folder inside the
+store while a worker thread hashes it for the index, and each staged
+bundle is checked by the verifier of ``ct verify`` on a second thread while
+the next one is copied.  Memory stays flat: 1 MiB buffers, small members
 bounded.  Nothing lands in the store until the index, every bundle, the
 keyholder chain and the policy have been checked; then staged files are
 renamed into place and the store's ``index.json`` is replaced atomically.
@@ -942,8 +943,7 @@ def _nothing(e: CTError, label: str) -> CTError:
     hint = f"nothing was imported from {label}"
     if any("nothing was imported" in h for h in e.hints):
         return e
-    new = type(e)(e.message, *e.hints, hint)
-    return new
+    return type(e)(e.message, *e.hints, hint)
 
 
 def resolve_trust(state: dict[str, Any], home: str, policy_path: str | None) -> tuple[Any, Any, bool]:
