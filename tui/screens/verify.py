@@ -58,7 +58,12 @@ def alg_counts(result: Any) -> str:
 
 
 def _fp_hex(fp: Any) -> str:
-    return fp["hex"] if isinstance(fp, dict) else fp.hex
+    """The 4x4 hex form of a fingerprint given as a Fingerprint, its JSON, or 64 hex digits."""
+    if isinstance(fp, dict):
+        return fp["hex"]
+    if isinstance(fp, str):
+        return " ".join(fp[i:i + 4] for i in range(0, 16, 4))
+    return fp.hex
 
 
 def signer_line(s: dict) -> str:
@@ -127,7 +132,7 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
         mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
         files.append((f"{mark:<8}  {f.path}  ({human(f.size)})", [(f"sha256 {f.sha256}", [])]))
     kids.append((f"subjects    {len(m.files)} file(s), {human(total)}", files))
-    if layers and m.layers:
+    if layers:
         kids.append((f"layers      {len(m.layers)}", [
             (f"{layer.get('digest')}  {layer.get('size'):>12}  {layer.get('platform') or '-':<14}"
              f"  {layer.get('media_type')}", []) for layer in m.layers]))
@@ -176,14 +181,52 @@ def verdict_lines(res: Any) -> list[str]:
     err = res.error
     if err is None:
         return [f"VALID: ct verify exits 0 ({EXIT_CODES[0]})"]
-    return [f"INVALID: ct verify exits {err.exit_code} ({EXIT_CODES.get(err.exit_code, 'error')})",
-            f"error: {err.message}"] + [f"hint: {h}" for h in err.hints]
+    return error_verdict(err, "ct verify")
+
+
+def error_verdict(err: Any, command: str) -> list[str]:
+    from ..messages import error_lines, exit_code_of
+
+    code = exit_code_of(err)
+    return [f"INVALID: {command} exits {code} ({EXIT_CODES.get(code, 'error')})"] + error_lines(err)
+
+
+def is_tarball(path: str) -> bool:
+    """An airgap tarball (``ct export``) rather than a bundle: its members live under ``airgap/``."""
+    if path.lower().endswith(".ctp"):
+        return False
+    if path.lower().endswith(".tar"):
+        return True
+    try:
+        with open(path, "rb") as f:
+            name = f.read(100).split(b"\0", 1)[0]
+    except OSError:
+        return False
+    return name.startswith(b"airgap/") or name == b"index.json"
+
+
+def import_tree(path: str, res: Any) -> Node:
+    """What ``ct import --verify`` checked: every bundle's explain tree, the chain and keys carried."""
+    kids: list[Node] = []
+    for r in res.results:
+        kids.append(explain_tree(r, layers=False))
+    for st in res.sets:
+        fp = st["fingerprint"]
+        kids.append((f"chain       keyholder set '{st['name']}' at epoch {st['epoch']}, fingerprint "
+                     f"{_fp_hex(fp)}", []))
+    if res.keys_new or res.keys_known:
+        kids.append((f"keys        {', '.join(res.keys_new) or 'none'} imported with trust none"
+                     + (f"; {', '.join(res.keys_known)} already here" if res.keys_known else ""), []))
+    kids.append((f"policy      {res.policy_used or 'pinned policy'}", []))
+    kids.append((f"store       {res.store} ({'imported' if res.changed else 'already there, nothing changed'})",
+                 []))
+    return (f"tarball     {os.path.basename(path)} ({len(res.results)} bundle(s))", kids)
 
 
 class VerifyScreen(CTScreen):
     MODE = "verify"
     BINDINGS = [
-        Binding("o", "open", "Open bundle"),
+        Binding("o", "open", "Open"),
         Binding("p", "policy", "Policy"),
         Binding("r", "rerun", "Re-run"),
         Binding("e", "expand", "Expand all"),
@@ -196,7 +239,7 @@ class VerifyScreen(CTScreen):
         self.policy_path: str | None = None
 
     def body(self) -> ComposeResult:
-        yield Static("Verify a bundle", id="ve-title", classes="title")
+        yield Static("Verify a bundle or an airgap tarball", id="ve-title", classes="title")
         yield Static("", id="ve-policy", classes="status")
         yield Static("", id="verdict")
         yield Tree("no bundle open", id="explain")
@@ -205,7 +248,8 @@ class VerifyScreen(CTScreen):
         default = os.path.join(self.ct.home, "policy.json")
         self.policy_path = default if os.path.isfile(default) else None
         self._policy_line()
-        self.query_one("#verdict", Static).update("press o to open a .ctp bundle; p chooses the policy")
+        self.query_one("#verdict", Static).update(
+            "press o to open a bundle (.ctp) or an airgap tarball (.tar); p chooses the policy")
         tree = self.query_one(Tree)
         tree.show_root = True
         tree.focus()
@@ -219,9 +263,11 @@ class VerifyScreen(CTScreen):
         if self.refuse_while_busy():
             return
         self.app.push_screen(
-            path_dialog("Verify a bundle", self.path, cwd=self.ct.cwd, label="bundle (.ctp)",
-                        help="As 'ct verify' and 'ct explain': every digest, signature, the keyholder chain from "
-                             "the pinned root and the policy.", dialog_id="verify-dialog"),
+            path_dialog("Verify a bundle or an airgap tarball", self.path, cwd=self.ct.cwd,
+                        label="bundle or .tar",
+                        help="A bundle (.ctp) as 'ct verify' and 'ct explain' check it: every digest, signature, "
+                             "the keyholder chain from the pinned root and the policy.  An airgap tarball "
+                             "(.tar) as 'ct import --verify' does.", dialog_id="verify-dialog"),
             lambda v: v and self.verify(v["path"].strip()))
 
     def action_policy(self) -> None:
@@ -252,8 +298,49 @@ class VerifyScreen(CTScreen):
 
     def verify(self, path: str) -> None:
         self.path = path
+        if is_tarball(self.ct.resolve(path)):
+            self._confirm_import(path)
+            return
         self.busy(f"verifying {path}")
         self._verify(path, self.policy_path)
+
+    def _confirm_import(self, path: str) -> None:
+        from .dialogs import Field, FormDialog
+
+        def go(v: dict[str, str] | None) -> None:
+            if v is None:
+                return
+            pol = v["policy"].strip()
+            self.busy(f"verifying and importing {path}")
+            self._import(path, self.ct.resolve(pol) if pol else None)
+
+        self.app.push_screen(FormDialog(
+            f"Import {os.path.basename(path)} into this home's store?",
+            [Field("policy", "policy.json", self.shown(self.policy_path) if self.policy_path else "", "path",
+                   placeholder="empty: the pinned policy, else HOME/policy.json")],
+            help="An airgap tarball is checked as 'ct import TARBALL --verify' does: every bundle, the chain "
+                 "and the policy are verified before anything lands in the store, and a failure leaves the "
+                 "store as it was.  Ctrl+S imports; Esc cancels.",
+            cwd=self.ct.cwd, dialog_id="import-dialog"), go)
+
+    @work(thread=True, group="verify", exclusive=True)
+    def _import(self, path: str, policy_path: str | None) -> None:
+        try:
+            from cerro_torre.offline import airgap
+
+            res = airgap.import_tarball(self.ct.resolve(path), self.ct.home, policy_path=policy_path)
+            self.post_message(Verified(path, res, kind="tarball", extra=list(res.notes)))
+        except Exception as e:  # noqa: BLE001
+            self.post_failure("import", e)
+
+    def failed(self, message: Any) -> None:
+        command = "ct import" if message.what == "import" else "ct verify"
+        v = self.query_one("#verdict", Static)
+        v.set_class(True, "-invalid")
+        v.update(Text("\n".join(error_verdict(message.error, command))))
+        tree: Tree = self.query_one(Tree)
+        tree.clear()
+        tree.root.set_label(Text(f"{self.path}: nothing to show"))
 
     @work(thread=True, group="verify", exclusive=True)
     def _verify(self, path: str, policy_path: str | None) -> None:
@@ -276,11 +363,18 @@ class VerifyScreen(CTScreen):
     def on_verified(self, m: Verified) -> None:
         self.idle()
         res = m.result
-        lines = verdict_lines(res)
         v = self.query_one("#verdict", Static)
-        v.set_class(res.error is not None, "-invalid")
+        if m.kind == "tarball":
+            lines = [f"VALID: ct import exits 0 ({EXIT_CODES[0]}); "
+                     + ("imported into the store" if res.changed else "already in the store, nothing changed")]
+            lines += m.extra
+            v.set_class(False, "-invalid")
+            label, kids = import_tree(m.path, res)
+        else:
+            lines = verdict_lines(res)
+            v.set_class(res.error is not None, "-invalid")
+            label, kids = explain_tree(res)
         v.update(Text("\n".join(lines)))
-        label, kids = explain_tree(res)
         tree: Tree = self.query_one(Tree)
         tree.clear()
         tree.root.set_label(Text(label))
@@ -292,7 +386,7 @@ class VerifyScreen(CTScreen):
     def _add(self, node: Any, kids: list[Node]) -> None:
         for label, sub in kids:
             if sub:
-                child = node.add(Text(label), expand=label.startswith(("status", "trust chain", "subjects")))
+                child = node.add(Text(label), expand=label.startswith(("status", "trust chain", "subjects", "bundle")))
                 self._add(child, sub)
             else:
                 node.add_leaf(Text(label))

@@ -1,0 +1,327 @@
+"""Behaviour of the TUI screens through Pilot: errors with the CLI's text, refusal, wrong passphrase,
+QR input and playback, the coordinator naming culprits, governance starting a rotation, airgap
+tarballs on the Verify screen, and the explain tree against `ct explain`."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+
+import pytest
+
+from test_tui_support import PW, ct, det_record, fill, notifications, screen_text, settle, write
+
+from cerro_torre.tui.app import CTApp
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch, tmp_path):
+    monkeypatch.setenv("CT_TESTING", "1")
+    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
+    monkeypatch.setenv("CT_PASSPHRASE", PW)
+    monkeypatch.delenv("CT_HOME", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def make(tmp_path, who: str, mode: str, size=(80, 24)) -> CTApp:
+    return CTApp(str(tmp_path / "homes" / who), mode=mode, cwd=str(tmp_path), qr_autoplay=False)
+
+
+@pytest.fixture
+def three(tmp_path):
+    """Three keyholders with keys and a keygen request for them."""
+    for n in ("alice", "bob", "carol"):
+        assert ct("--home", f"homes/{n}", "keygen", "--id", n)[0] == 0
+        assert ct("--home", f"homes/{n}", "key", "export", n, "--public", "-o", f"{n}.pub")[0] == 0
+    assert ct("ceremony", "keygen", "-k", "2", "--name", "coop", "--member", "alice.pub", "--member", "bob.pub",
+              "--member", "carol.pub", "-o", "r0.ctm")[0] == 0
+    return tmp_path
+
+
+async def open_message(pilot, app, path: str, key: str = "o") -> None:
+    await pilot.press(key)
+    await pilot.pause()
+    await fill(pilot, app, {"path": path})
+    await settle(pilot, app)
+
+
+# ------------------------------------------------------------------ keyholder
+
+def test_wrong_passphrase_then_retry(three):
+    async def go():
+        app = make(three, "alice", "keyholder")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "r0.ctm")
+            await pilot.press("a")
+            await pilot.pause()
+            await fill(pilot, app, {"reply": "r0-alice.ctm", "passphrase": "not it"})
+            await settle(pilot, app)
+            last = notifications(app)[-1]
+            assert last.startswith("error: wrong passphrase"), last
+            assert "\nhint: " in last
+            assert not os.path.exists("r0-alice.ctm")
+            assert "press a to try again" in screen_text(app)
+            await pilot.press("a")
+            await pilot.pause()
+            await fill(pilot, app, {"reply": "r0-alice.ctm", "passphrase": PW})
+            await settle(pilot, app)
+            assert os.path.exists("r0-alice.ctm"), notifications(app)
+            # the same message again: refused, naming the reply kept in the home
+            await open_message(pilot, app, "r0.ctm")
+            assert notifications(app)[-1].startswith("error: 'alice' already answered this request message")
+    run(go())
+
+
+def test_refuse_writes_nothing(three):
+    async def go():
+        app = make(three, "bob", "keyholder")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "r0.ctm")
+            assert app.screen.pending is not None
+            await pilot.press("r")
+            await settle(pilot, app)
+            assert notifications(app)[-1] == "error: refused by the keyholder\nhint: nothing was signed or stored"
+            assert app.screen.pending is None
+            await pilot.press("a")
+            await pilot.pause()
+            assert notifications(app)[-1].startswith("error: no message to approve")
+    run(go())
+    assert not os.path.exists(three / "homes" / "bob" / "ceremonies")
+    assert sorted(os.listdir(three)) == sorted(["alice.pub", "bob.pub", "carol.pub", "homes", "r0.ctm"])
+
+
+def test_message_from_qr_frames_and_overwrite_refused(three):
+    from cerro_torre.offline import qr
+
+    with open(three / "r0.ctm", "rb") as f:
+        qr.encode_png(f.read(), str(three / "frames"), max_version=10)
+    write(str(three / "taken.ctm"), b"x")
+
+    async def go():
+        app = make(three, "carol", "keyholder")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "frames", key="i")
+            assert app.screen.pending is not None, notifications(app)
+            assert app.screen.pending.member == "carol"
+            await pilot.press("a")
+            await pilot.pause()
+            await fill(pilot, app, {"reply": "taken.ctm", "passphrase": PW})
+            assert "error: taken.ctm exists" in str(app.screen.query_one("#form-error").render())
+            await fill(pilot, app, {"reply": "r0-carol.ctm"})
+            await settle(pilot, app)
+            assert os.path.exists("r0-carol.ctm")
+            # the reply as frames in the terminal: pause, step, rate
+            await pilot.press("x")
+            await settle(pilot, app)
+            player = app.screen
+            assert type(player).__name__ == "QRScreen" and player.version == 5 and not player.playing
+            n = len(player.frames)
+            assert qr.join(player.frames) == open("r0-carol.ctm", "rb").read()
+            await pilot.press("left")
+            assert player.index == n - 1
+            await pilot.press("plus", "plus")
+            assert player.rate == 4.0
+            await pilot.press("minus")
+            assert player.rate == 3.0
+            await pilot.press("space")
+            assert player.playing
+            await pilot.pause(0.8)
+            assert player.index != n - 1
+            await pilot.press("space")
+            assert not player.playing
+            assert f"/{n}  3/s  paused" in screen_text(app)
+            await pilot.press("escape")
+            await pilot.pause()
+            assert type(app.screen).__name__ == "KeyholderScreen"
+    run(go())
+
+
+# ------------------------------------------------------------------ coordinator
+
+def test_coordinator_names_the_culprit(three, tmp_path):
+    # a reply to another ceremony, and a reply to this one
+    assert ct("ceremony", "keygen", "-k", "2", "--name", "coop", "--member", "alice.pub", "--member", "bob.pub",
+              "--member", "carol.pub", "-o", "other.ctm")[0] == 0
+    assert ct("--home", "homes/alice", "ceremony", "step", "other.ctm", "--yes", "-o", "alice-other.ctm")[0] == 0
+    assert ct("--home", "homes/bob", "ceremony", "step", "r0.ctm", "--yes", "-o", "bob-r0.ctm")[0] == 0
+
+    async def go():
+        app = make(tmp_path, "coordinator", "coordinator")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "r0.ctm")
+            await open_message(pilot, app, "alice-other.ctm", key="f")
+            last = notifications(app)[-1]
+            assert last.startswith("error: reply from 'alice' belongs to another ceremony"), last
+            assert "hint: this ceremony is" in last
+            await open_message(pilot, app, "bob-r0.ctm", key="f")
+            screen = app.screen
+            assert list(screen.replies) == ["bob"]
+            text = screen_text(app)
+            assert "1 of 3 needed replies (3 asked); missing: alice, carol" in text
+            assert re.search(r"bob\s+answered\s+bob-r0.ctm", text)
+            await open_message(pilot, app, "bob-r0.ctm", key="f")
+            assert notifications(app)[-1] == "error: reply from 'bob' is given twice\nhint: pass each reply file once"
+            await pilot.press("c")
+            await settle(pilot, app)
+            last = notifications(app)[-1]
+            assert last.startswith("error: 1 of 3 needed") and "missing: alice, carol" in last, last
+            assert "! error: 1 of 3 needed" in text + screen_text(app)
+            # opening a reply as if it were the coordinator's message
+            await open_message(pilot, app, "bob-r0.ctm")
+            assert notifications(app)[-1] == ("error: this is 'bob''s reply, not the coordinator's message\n"
+                                              "hint: the first file is the message the replies answer")
+    run(go())
+
+
+def test_governance_chain_and_rotation(tmp_path):
+    r1 = det_record(["alice", "bob", "carol"], 2)
+    r2 = det_record(["alice", "bob", "dave"], 2, epoch=2, previous=r1)
+    write("governance/keyholders/epoch-1.json", r1.to_bytes())
+    write("governance/keyholders/epoch-2.json", r2.to_bytes())
+    forged = det_record(["alice", "bob", "eve"], 2, epoch=3, previous=r2, signed=False)
+    write("elsewhere/epoch-3.json", forged.to_bytes())
+
+    async def go():
+        app = make(tmp_path, "officer", "governance")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            text = screen_text(app)
+            assert "2 record(s) from governance/keyholders; no policy: epoch 1 taken as the root" in text
+            assert "chain ok: keyholder set 'coop' epoch 2" in text
+            assert "3. dave" in text
+            # the shares on the Keys screen now name their set
+            assert set(app.records) == {r1.fingerprint.full_hex, r2.fingerprint.full_hex}
+            await pilot.press("t")
+            await settle(pilot, app)
+            dlg = app.screen
+            assert dlg.id == "rotate-dialog"
+            assert dlg.query_one("#field-group").value == "governance/keyholders/epoch-2.json"
+            await pilot.press("escape")
+            await pilot.press("f6")
+            await pilot.pause()
+            # a record the set never signed breaks the chain, named with the CLI's wording
+            await open_message(pilot, app, "governance/keyholders elsewhere")
+            text = screen_text(app)
+            flat = norm(text)
+            assert "error: keyholder set 'coop' epoch 3" in flat and "not signed by the threshold of epoch 2" in flat
+            assert re.search(r"3\s+coop\s+CT-SIG-02\s+2/3\s+2099-01-01\s+[0-9a-f ]{19}\s+not sign", text)
+    run(go())
+
+
+# ------------------------------------------------------------------ verify
+
+@pytest.fixture
+def released(tmp_path):
+    assert ct("--home", "homes/alice", "keygen", "--id", "alice")[0] == 0
+    assert ct("--home", "homes/alice", "key", "export", "alice", "--public", "-o", "alice.pub")[0] == 0
+    write("payload/README", b"read me\n")
+    write("payload/bin/tool", b"#!/bin/sh\necho hi\n")
+    assert ct("--home", "homes/alice", "pack", "payload", "-o", "app.ctp", "--name", "app", "--version", "2.0",
+              "--key", "alice")[0] == 0
+    assert ct("policy", "init", "--key", "alice.pub", "--policy", "policy.json")[0] == 0
+    return tmp_path
+
+
+def flatten(node) -> list[str]:
+    label, kids = node
+    out = [label]
+    for k in kids:
+        out += flatten(k)
+    return out
+
+
+def norm(line: str) -> str:
+    return re.sub(r"\s+", " ", line.strip())
+
+
+def test_explain_tree_says_what_ct_explain_says(released):
+    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    from cerro_torre.tui.screens.verify import explain_tree
+
+    for bundle in ("app.ctp",):
+        code, out, _ = ct("--home", "homes/alice", "explain", bundle, "--signers", "--layers", "--policy",
+                          "policy.json")
+        assert code == 0
+        pol = Policy.load("policy.json")
+        res = verify_bundle(bundle, trust_from(str(released / "homes" / "alice"), pol), pol)
+        labels = {norm(x) for x in flatten(explain_tree(res))}
+        for line in out.splitlines():
+            line = norm(line)
+            if re.match(r"^[0-9a-f]{64} ", line):  # a file: status and name first, the digest below
+                digest, size, mark, path = line.split(" ", 3)
+                assert norm(f"{mark} {path}") in {x.split(" (")[0] for x in labels}, line
+                assert f"sha256 {digest}" in labels, line
+                continue
+            if line in ("signers", "trust chain"):
+                assert line in labels
+                continue
+            assert line in labels, (line, sorted(labels))
+
+
+def test_verify_screen_bundle_and_tamper(released):
+    data = bytearray(open("app.ctp", "rb").read())
+    i = data.index(b"read me")
+    data[i] ^= 0x20
+    write("tampered.ctp", bytes(data))
+
+    async def go():
+        app = make(released, "alice", "verify")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "app.ctp")
+            verdict = str(app.screen.query_one("#verdict").render())
+            assert verdict.startswith("VALID: ct verify exits 0 (success; for verify: the bundle is valid)")
+            code, _, err = ct("--home", "homes/alice", "verify", "tampered.ctp")
+            await open_message(pilot, app, "tampered.ctp")
+            verdict = str(app.screen.query_one("#verdict").render())
+            assert verdict.startswith(f"INVALID: ct verify exits {code} (")
+            assert verdict.split("\n", 1)[1] == err.rstrip("\n"), (verdict, err)
+            await open_message(pilot, app, "nothing.ctp")
+            assert notifications(app)[-1] == "error: bundle not found: nothing.ctp\nhint: check the path of the .ctp file"
+            assert str(app.screen.query_one("#verdict").render()).startswith("INVALID: ct verify exits 21 (not found")
+    run(go())
+
+
+def test_verify_screen_imports_an_airgap_tarball(released):
+    assert ct("export", "app.ctp", "-o", "airgap.tar", "--include-keys", "--policy", "policy.json",
+              "--key", "alice.pub")[0] == 0
+    data = bytearray(open("airgap.tar", "rb").read())
+    data[data.index(b"read me")] ^= 0x20
+    write("bad.tar", bytes(data))
+
+    async def go():
+        app = make(released, "operator", "verify")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await open_message(pilot, app, "bad.tar")
+            assert app.screen.id == "import-dialog"
+            await fill(pilot, app, {"policy": "policy.json"})
+            await settle(pilot, app)
+            verdict = str(app.screen.query_one("#verdict").render())
+            code, _, err = ct("--home", "homes/other", "import", "bad.tar", "--verify", "--policy", "policy.json")
+            assert code != 0
+            assert verdict.startswith(f"INVALID: ct import exits {code} ("), verdict
+            assert verdict.split("\n", 1)[1] == err.rstrip("\n"), (verdict, err)
+            assert not os.path.exists(released / "homes" / "operator" / "store" / "index.json")
+            await open_message(pilot, app, "airgap.tar")
+            await fill(pilot, app, {"policy": "policy.json"})
+            await settle(pilot, app)
+            verdict = str(app.screen.query_one("#verdict").render())
+            assert verdict.startswith("VALID: ct import exits 0 (success; for verify: the bundle is valid); "
+                                      "imported into the store"), verdict
+            text = screen_text(app)
+            assert "tarball     airgap.tar (1 bundle(s))" in text
+            assert "bundle      app.ctp" in text
+    run(go())
