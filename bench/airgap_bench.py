@@ -17,7 +17,7 @@ openssl dgst -sha256 ref.tar`) and `ct export BUNDLES -o airgap.tar --include-ke
 import reference (`openssl dgst -sha256 airgap.tar && tar -xf airgap.tar -C DIR`) and
 `ct --home FRESH import airgap.tar --verify --policy P`.  Each is one child process (the
 references one `sh -c`); wall time is the median; peak RSS is the child's ru_maxrss (os.wait4).
-Outputs are removed between runs, outside the timing.
+Outputs are removed between runs, and `sync` runs before each timed command, outside the timing.
 
 What ct does beyond the references: it fsyncs what it writes (the tarball; every staged file and
 the store index), verifies every bundle (signatures, chain/key trust, policy, and a second sha256 of
@@ -42,7 +42,11 @@ CT = os.path.join(os.path.dirname(sys.executable), "ct")
 
 
 def run(argv: list[str], env: dict[str, str], cwd: str | None = None) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS KiB, exit code, stderr) of one child process."""
+    """(wall seconds, peak RSS KiB, exit code, stderr) of one child process.
+
+    Dirty pages of earlier steps are written out first (untimed), so that no run pays for the
+    writeback of another."""
+    os.sync()
     t0 = time.perf_counter()
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd)
     err = p.stderr.read().decode(errors="replace") if p.stderr else ""

@@ -65,8 +65,8 @@ MAX_FILE_NAME = 200                  # a bundle's file name, in UTF-8 bytes
 MAX_KEY_MEMBER = 64 << 10            # airgap/keys/<id>.pub
 MAX_RECORD_MEMBER = 4 << 20          # airgap/keyholders/... (ceremony.keyholders.MAX_RECORD)
 MAX_POLICY_MEMBER = 4 << 20          # airgap/policy.json (ceremony.policy reads at most 4 MiB)
-MAX_META_TOTAL = 16 << 20            # keys + records + policy together (they are kept in memory)
-MAX_INDEX = 16 << 20                 # index.json
+MAX_META_TOTAL = 8 << 20             # keys + records + policy together (they are kept in memory)
+MAX_INDEX = 4 << 20                  # index.json (10 000 members need about 2.5 MiB)
 DEFAULT_MAX_MEMBER_SIZE = 64 << 30   # a bundle, unless --max-member-size says otherwise
 WRITEBACK_STEP = 32 << 20            # start writeback of dirty pages every 32 MiB (fsync at the end is short)
 
