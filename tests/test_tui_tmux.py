@@ -35,10 +35,12 @@ class Term:
                               capture_output=True, text=True, timeout=20).stdout
 
     def keys(self, *keys: str) -> None:
-        """One send-keys per key or word, as a person types (a burst of several arrives as a paste)."""
+        """One send-keys per key or word, with a pause after keys that move focus or switch screens
+        (Textual routes a key to the widget focused when it arrives: text typed within a few ms of a
+        Tab can land in the field being left)."""
         for k in keys:
             self.tmux("send-keys", "-t", "ct", k)
-            time.sleep(0.05)
+            time.sleep(0.25 if k in ("Tab", "Enter", "Escape") or k.startswith(("F", "C-")) else 0.05)
 
     def text(self, *extra: str) -> str:
         return self.tmux("capture-pane", "-p", "-t", "ct", *extra)

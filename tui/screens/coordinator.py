@@ -514,6 +514,7 @@ class CoordinatorScreen(CTScreen):
             if kind == "message":
                 self.write_new(out, result.to_bytes())
                 self.post_message(ResultWritten(kind, [], message=result, path=out))
+                self.post_message(self._opened(result, out, None, opened=False))  # it becomes the current one
                 return
             if kind == "record":
                 self.write_new(out, result.to_bytes())
@@ -538,7 +539,6 @@ class CoordinatorScreen(CTScreen):
     def on_result_written(self, m: ResultWritten) -> None:
         self.idle()
         if m.kind == "message":
-            self.post_message(self._opened(m.message, m.path, self.bundle, opened=False))
             self.notify(f"wrote {m.path}: {m.message.kind} ceremony {m.message.ceremony}, round {m.message.round}\n"
                         f"  fingerprint {m.message.fingerprint.hex}  {m.message.fingerprint.words}",
                         timeout=8, markup=False)

@@ -179,7 +179,7 @@ class KeyholderScreen(CTScreen):
         t = Text()
         t.append("compare with the coordinator: ")
         t.append(f" {fp.words} ", style="bold reverse")
-        t.append(f" {fp.hex}")
+        t.append(f"\n{'fingerprint':>29}  {fp.hex}")
         cmp.update(t)
         body = Text()
         for line in m.pending.summary:

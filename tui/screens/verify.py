@@ -373,7 +373,7 @@ class VerifyScreen(CTScreen):
         else:
             lines = verdict_lines(res)
             v.set_class(res.error is not None, "-invalid")
-            label, kids = explain_tree(res)
+            label, kids = explain_tree(res, layers=bool(res.manifest is not None and res.manifest.layers))
         v.update(Text("\n".join(lines)))
         tree: Tree = self.query_one(Tree)
         tree.clear()
