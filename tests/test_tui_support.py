@@ -228,3 +228,21 @@ def test_det_record_chain_verifies():
     res = walk_chain([r1, r2], {r1.fingerprint.full_hex})
     assert res.ok, res.error
     assert r1.fingerprint == det_record(["alice", "bob", "carol"], 2).fingerprint  # the body is deterministic
+
+
+def test_ct_tui_command():
+    """`ct tui` is registered, needs a terminal, and `ct --help` does not import Textual."""
+    import subprocess
+    import sys
+
+    code, _, err = ct("tui")  # pytest's stdin is not a terminal
+    assert code == 64
+    assert err == ("error: ct tui needs a terminal\n"
+                   "hint: run it in a terminal, or use the ct commands in scripts\n")
+    from cerro_torre.cli.main import build_parser
+
+    assert " tui " in build_parser().format_help()
+    probe = ("import sys; from cerro_torre.cli.main import build_parser; build_parser(); "
+             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich')))")
+    assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True).stdout.strip() == "[]"
