@@ -6,6 +6,7 @@ Layout (folders 0700, every write atomic)::
       keys/<id>.pub     public key file (canonical JSON + LF, spec/suites.md)
       keys/<id>.sec     sealed private key (spec/keyfile.md, label "ct-identity:<id>"), 0600
       trust.json        {"default": ID|null, "trust": {ID: LEVEL}, "type": "ct-trust", "version": 1}
+      trust.log         one line per explicit trust change (time, key, old -> new level, fingerprint)
       .lock             advisory lock serializing changes to trust.json
 
 Trust levels: ``none`` (imported, not yet vouched for), ``trusted`` (its
@@ -267,5 +268,21 @@ class Home:
                 raise UsageError(f"only your own keys can be ultimate, and {key_id!r} has no private key here",
                                  f"use 'ct key trust {key_id} trusted' for someone else's key")
             state = self._read_state()
+            before = state["trust"].get(key_id, "none")
             state["trust"][key_id] = level
             self._write_state(state)
+            self._log_trust(key_id, before, level)
+
+    def _log_trust(self, key_id: str, before: str, after: str) -> None:
+        """Append one line to HOME/trust.log (fsynced): every explicit trust change is on record."""
+        import datetime as _dt
+
+        when = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fp = self.public(key_id).fingerprint
+        line = f"{when} trust {key_id} {before} -> {after} fingerprint {fp.full_hex}\n"
+        fd = os.open(os.path.join(self.path, "trust.log"), os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)

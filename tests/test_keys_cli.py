@@ -347,3 +347,25 @@ def test_home_api_import_returns_public(home, other):
     assert got == pub == b.public("bob")
     assert b.import_public_report(a.export_public("bob")) == (pub, False)
     assert [e.id for e in b.list_keys()] == ["bob"] and b.trust("bob") == "none" and b.default() is None
+
+
+def test_trust_changes_are_logged(tmp_path, monkeypatch):
+    """`ct key trust` appends one fsynced line per change to HOME/trust.log."""
+    import io
+    import re
+
+    from cerro_torre.cli.main import main
+
+    monkeypatch.setenv("CT_TESTING", "1")
+    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
+    monkeypatch.setenv("CT_PASSPHRASE", "pw")
+    a, b = str(tmp_path / "a"), str(tmp_path / "b")
+    assert main(["--home", b, "keygen", "--id", "bob"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert main(["--home", a, "key", "import", str(tmp_path / "b" / "keys" / "bob.pub")],
+                stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert main(["--home", a, "key", "trust", "bob", "trusted"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    assert main(["--home", a, "key", "trust", "bob", "none"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
+    lines = (tmp_path / "a" / "trust.log").read_text().splitlines()
+    assert len(lines) == 2
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ trust bob none -> trusted fingerprint [0-9a-f]{64}", lines[0])
+    assert lines[1].split(" ", 1)[1].startswith("trust bob trusted -> none fingerprint ")
