@@ -2,7 +2,8 @@
 # The whole story, end to end, on this machine: three keyholders (each with
 # their own home, standing for three offline machines), a coordinator, a
 # 2-of-3 DKG, a release packed and co-signed (one round carried only as QR
-# PNG frames), verified against a pinned policy and by stock tools.
+# PNG frames), verified against a pinned policy and by stock tools, then
+# carried in an airgap tarball to a disconnected host that verifies and imports it.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
@@ -102,5 +103,13 @@ cd ..
 
 step "11. the signing ceremony's transcript, every message hash-chained"
 run "$CT" ceremony status --transcript sg-transcript.ctm
+
+step "12. carry the release to a disconnected host: an airgap tarball with the keyholder chain, policy and public keys"
+run "$CT" export release-signed.ctp -o airgap.tar --include-keys --policy policy.json --verify-after-write
+
+step "13. on the disconnected host (a fresh home): verify everything, then import; the policy's roots get pinned"
+run "$CT" --home home-host import airgap.tar --verify --policy policy.json
+run "$CT" --home home-host store list
+run "$CT" --home home-host import airgap.tar --verify      # again: uses the pinned trust, changes nothing
 
 printf '\ndemo finished: everything is in demo-out/\n'
