@@ -76,6 +76,14 @@ class CTApp(App[None]):
         p = os.path.expanduser(path.strip())
         return p if os.path.isabs(p) else os.path.join(self.cwd, p)
 
+    def path_arg(self, path: str) -> str:
+        """``path`` as the CLI would be given it: as typed when ``ct tui`` runs where it started (so error
+        messages name the file the same way), else resolved."""
+        p = os.path.expanduser(path.strip())
+        if not os.path.isabs(p) and os.path.abspath(os.getcwd()) == self.cwd:
+            return p
+        return self.resolve(p)
+
     def display_path(self, path: str) -> str:
         """Short form of a path: relative below the start directory, else ``~/...``, else absolute."""
         p = os.path.abspath(self.resolve(path))

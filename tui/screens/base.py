@@ -177,7 +177,7 @@ class CTScreen(Screen[None]):
         imgs = self.qr_images(path)
         a = qr.Assembler()
         for p in imgs:
-            qr.read_images([self.ct.resolve(p)], a)
+            qr.read_images([self.ct.path_arg(p)], a)
             on_progress(p, a.received, a.count, a.missing)
         return a.message()
 

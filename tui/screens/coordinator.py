@@ -203,7 +203,7 @@ class CoordinatorScreen(CTScreen):
                 bundle = v["bundle"].strip()
                 if not os.path.exists(self.ct.resolve(bundle)):
                     raise NotFound(f"bundle not found: {bundle}", "check the path of the .ctp file")
-                parts = bmod.read_parts(self.ct.resolve(bundle))
+                parts = bmod.read_parts(self.ct.path_arg(bundle))
                 if bmod.ENVELOPE not in parts.signature_members:
                     raise Malformed(f"{bundle} has no release statement", "pack it with 'ct pack' first")
                 env = Envelope.from_bytes(parts.signature_members[bmod.ENVELOPE])
@@ -523,7 +523,7 @@ class CoordinatorScreen(CTScreen):
                          f"  pin it on verifiers with 'ct policy init --root {out}' after comparing the words"]
             else:
                 bundle = v["bundle"].strip()
-                coordinator.write_signed_bundle(msg, result, self.ct.resolve(bundle), self.ct.resolve(out))
+                coordinator.write_signed_bundle(msg, result, self.ct.path_arg(bundle), self.ct.path_arg(out))
                 lines = [f"wrote {out}: signed by {result.records[-1].describe()}",
                          f"  {len(result.signatures)} signatures (1 FROST group, "
                          f"{len(result.signatures) - 1} ML-DSA-87)"

@@ -328,7 +328,7 @@ class VerifyScreen(CTScreen):
         try:
             from cerro_torre.offline import airgap
 
-            res = airgap.import_tarball(self.ct.resolve(path), self.ct.home, policy_path=policy_path)
+            res = airgap.import_tarball(self.ct.path_arg(path), self.ct.home, policy_path=policy_path)
             self.post_message(Verified(path, res, kind="tarball", extra=list(res.notes)))
         except Exception as e:  # noqa: BLE001
             self.post_failure("import", e)
@@ -355,7 +355,7 @@ class VerifyScreen(CTScreen):
             policy = Policy.load(policy_path) if policy_path else None
             if policy is not None:
                 policy.path = self.shown(policy_path)  # the label names the file as this screen shows it
-            res = verify_bundle(full, trust_from(self.ct.home, policy), policy)
+            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy)
             self.post_message(Verified(path, res))
         except Exception as e:  # noqa: BLE001
             self.post_failure("verify", e)
