@@ -66,23 +66,10 @@ def _command_names(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def topic_exit_codes() -> str:
-    return """\
-Exit codes of ct (spec/exit-codes.md):
-   0  success; for verify: the bundle is valid
-   1  hash mismatch: a file's digest differs from the signed one
-   2  signature invalid, or fewer valid signatures than the threshold
-   3  key not trusted: the signer is not in the pinned trust
-   4  policy rejection: the policy forbids the suite, signer, registry or epoch
-  10  malformed input: bundle, message, key file, tarball or JSON cannot be parsed
-  11  ceremony error: replayed, misdirected or out-of-order message, nonce reuse
-  20  wrong passphrase for a sealed key file
-  21  not found: a key id, file or record does not exist
-  22  already exists: refusing to overwrite
-  30  unavailable: a backend or external tool is not installed
-  64  usage: the command line is wrong
-  70  self-test failed, or internal error (run with -v and report it)
- 130  interrupted
-"""
+    from cerro_torre.suites.errors import EXIT_CODES
+
+    rows = "".join(f"{code:>4}  {meaning}\n" for code, meaning in EXIT_CODES.items())
+    return "Exit codes of ct (spec/exit-codes.md):\n" + rows
 
 
 def topic_suites() -> str:

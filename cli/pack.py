@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
+from cerro_torre.suites.encoding import human_size
+
 from .commands import common, passphrase_flags
 
 if TYPE_CHECKING:
@@ -27,15 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", dest="pkg_version", metavar="V",
                    help="package version (default: from the image tag, else 'unversioned')")
     p.set_defaults(handler="cerro_torre.cli.pack:cmd_pack")
-
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
 
 
 def cmd_pack(ctx: Context) -> int:
@@ -81,7 +74,7 @@ def cmd_pack(ctx: Context) -> int:
         return 0
     ctx.out(f"packed {m.name} {m.version} into {out}")
     ctx.out(f"  source     {m.source.get('kind')} {args.source}")
-    ctx.out(f"  payload    {res.files} file(s), {_human(res.bytes)}")
+    ctx.out(f"  payload    {res.files} file(s), {human_size(res.bytes)}")
     ctx.out(f"  statement  sha256 {stmt}")
     if signer is not None:
         ctx.out(f"  signed by  {signer.id} ({signer.suite}), fingerprint {signer.fingerprint.hex}")

@@ -6,6 +6,8 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
+from cerro_torre.suites.encoding import human_size
+
 from .commands import common
 
 if TYPE_CHECKING:
@@ -64,21 +66,6 @@ def _report_error(ctx: Context, err: Any) -> None:
         ctx.stderr.write(f"hint: {h}\n")
 
 
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def _alg_counts(result: Any) -> str:
-    if result is None:
-        return "not checked"
-    return ", ".join(f"{alg} {len(r.signed)} of {r.threshold}" for alg, r in result.per_alg.items())
-
-
 def _signer_line(s: dict) -> str:
     if not s:
         return "unknown"
@@ -89,6 +76,8 @@ def _signer_line(s: dict) -> str:
 
 
 def cmd_verify(ctx: Context) -> int:
+    from cerro_torre.suites.suite import counts_text
+
     res = _run(ctx)
     err = res.error
     if ctx.json:
@@ -104,19 +93,21 @@ def cmd_verify(ctx: Context) -> int:
     ctx.out(f"ok: {os.path.basename(res.path)} is valid")
     ctx.out(f"  package     {m.name} {m.version}")
     ctx.out(f"  signed by   {_signer_line(res.signer)}")
-    ctx.out(f"  signatures  {_alg_counts(res.release)}")
+    ctx.out(f"  signatures  {counts_text(res.release)}")
     if res.chain is not None and res.chain.steps:
         first, last = res.chain.steps[0].record, res.chain.steps[-1].record
         ctx.out(f"  chain       epoch {first.epoch} (pinned) -> epoch {last.epoch}, "
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
     if res.stock is not None:
         ctx.out("  stock       signify, minisign and ssh signatures verified")
-    ctx.out(f"  payload     {len(m.files)} file(s), {_human(total)}, every sha256 matches")
+    ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
     ctx.out(f"  policy      {res.policy_label or 'none (trust from this home only)'}")
     return 0
 
 
 def cmd_explain(ctx: Context) -> int:
+    from cerro_torre.suites.suite import counts_text
+
     res = _run(ctx)
     err = res.error
     if ctx.json:
@@ -127,7 +118,7 @@ def cmd_explain(ctx: Context) -> int:
         return 0
     out = ctx.out
     m = res.manifest
-    out(f"bundle      {os.path.basename(res.path)} ({_human(res.size)})")
+    out(f"bundle      {os.path.basename(res.path)} ({human_size(res.size)})")
     if m is None:
         out(f"status      MALFORMED (exit {err.exit_code}): {err.message}")
         for h in err.hints:
@@ -144,7 +135,7 @@ def cmd_explain(ctx: Context) -> int:
         out(f"            predicate {res.statement.predicate_type}")
     out(f"manifest    sha256 {res.manifest_sha256}")
     total = sum(f.size for f in m.files)
-    out(f"subjects    {len(m.files)} file(s), {_human(total)}")
+    out(f"subjects    {len(m.files)} file(s), {human_size(total)}")
     for f in m.files:
         got = res.computed.get(f.path)
         mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
@@ -161,7 +152,7 @@ def cmd_explain(ctx: Context) -> int:
             out(f"  {s.alg:<10} keyid {s.keyid}  {res.names.get(s.keyid, 'unknown key')}")
     out(f"signer      {_signer_line(res.signer)}")
     if res.release is not None:
-        out(f"threshold   {_alg_counts(res.release)}  ({'met' if res.release.ok else 'NOT met'})")
+        out(f"threshold   {counts_text(res.release)}  ({'met' if res.release.ok else 'NOT met'})")
     if res.chain is not None:
         out("trust chain")
         if not res.chain.steps:
@@ -171,9 +162,9 @@ def cmd_explain(ctx: Context) -> int:
             role = "pinned root" if i == 0 else f"rotated from epoch {res.chain.steps[i - 1].record.epoch}"
             out(f"  epoch {r.epoch:<4} {r.name}  {r.suite}  {r.threshold} of {len(r.members)}  "
                 f"fingerprint {r.fingerprint.hex}  expires {r.expires}")
-            detail = f"own: {_alg_counts(step.own)}"
+            detail = f"own: {counts_text(step.own)}"
             if step.by_previous is not None:
-                detail = f"by previous: {_alg_counts(step.by_previous)}; " + detail
+                detail = f"by previous: {counts_text(step.by_previous)}; " + detail
             out(f"             {role}; {detail}; {'ok' if step.ok else step.note or 'failed'}")
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")

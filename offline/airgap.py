@@ -36,7 +36,7 @@ from typing import Any, BinaryIO
 
 from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony.bundle import BLOCK, CHUNK, TarReader, member_header, sort_key
-from cerro_torre.suites.encoding import canonical_json, parse_json
+from cerro_torre.suites.encoding import canonical_json, human_size, parse_json
 from cerro_torre.suites.errors import (
     CTError,
     HashMismatch,
@@ -144,13 +144,7 @@ def record_name(set_name: str, epoch: int) -> str:
 
 # ====================================================================== small helpers
 
-def human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
+human = human_size
 
 
 def parse_size(text: str) -> int:

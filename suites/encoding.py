@@ -89,3 +89,13 @@ def b64d(text: str, what: str = "value", size: int | None = None) -> bytes:
     if size is not None and len(raw) != size:
         raise Malformed(f"{what} must be {size} bytes, got {len(raw)}")
     return raw
+
+
+def human_size(n: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``3.0 GiB``: sizes for people."""
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"

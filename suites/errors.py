@@ -93,3 +93,22 @@ class SelfTestFailed(CTError):
     """A known-answer self-test failed (exit 70)."""
 
     exit_code = 70
+
+
+# The table of spec/exit-codes.md: code -> what it means.  `ct help exit-codes` and the TUI print it.
+EXIT_CODES: dict[int, str] = {
+    0: "success; for verify: the bundle is valid",
+    1: "hash mismatch: a file's digest differs from the signed one",
+    2: "signature invalid, or fewer valid signatures than the threshold",
+    3: "key not trusted: the signer is not in the pinned trust",
+    4: "policy rejection: the policy forbids the suite, signer, registry or epoch",
+    10: "malformed input: bundle, message, key file, tarball or JSON cannot be parsed",
+    11: "ceremony error: replayed, misdirected or out-of-order message, nonce reuse",
+    20: "wrong passphrase for a sealed key file",
+    21: "not found: a key id, file or record does not exist",
+    22: "already exists: refusing to overwrite",
+    30: "unavailable: a backend or external tool is not installed",
+    64: "usage: the command line is wrong",
+    70: "self-test failed, or internal error (run with -v and report it)",
+    130: "interrupted",
+}

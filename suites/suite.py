@@ -229,3 +229,10 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
         )
     ignored = tuple(sorted({s.alg for s in signatures if s.alg not in suite.algorithms}))
     return SuiteResult(suite=suite.name, per_alg=per_alg, ignored=ignored)
+
+
+def counts_text(result: SuiteResult | None) -> str:
+    """``ed25519 1 of 1, ml-dsa-87 2 of 2`` (or ``not checked``)."""
+    if result is None:
+        return "not checked"
+    return ", ".join(f"{alg} {len(r.signed)} of {r.threshold}" for alg, r in result.per_alg.items())

@@ -19,42 +19,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static, Tree
 
+from cerro_torre.suites.encoding import human_size
+from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
+from cerro_torre.suites.suite import counts_text as alg_counts
+
 from ..messages import Verified
 from .base import CTScreen
 from .dialogs import path_dialog
 
-# the table of spec/exit-codes.md (tests check it against `ct help exit-codes`)
-EXIT_CODES: dict[int, str] = {
-    0: "success; for verify: the bundle is valid",
-    1: "hash mismatch: a file's digest differs from the signed one",
-    2: "signature invalid, or fewer valid signatures than the threshold",
-    3: "key not trusted: the signer is not in the pinned trust",
-    4: "policy rejection: the policy forbids the suite, signer, registry or epoch",
-    10: "malformed input: bundle, message, key file, tarball or JSON cannot be parsed",
-    11: "ceremony error: replayed, misdirected or out-of-order message, nonce reuse",
-    20: "wrong passphrase for a sealed key file",
-    21: "not found: a key id, file or record does not exist",
-    22: "already exists: refusing to overwrite",
-    30: "unavailable: a backend or external tool is not installed",
-    64: "usage: the command line is wrong",
-    70: "self-test failed, or internal error (run with -v and report it)",
-    130: "interrupted",
-}
-
-
-def human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"
-
-
-def alg_counts(result: Any) -> str:
-    if result is None:
-        return "not checked"
-    return ", ".join(f"{alg} {len(r.signed)} of {r.threshold}" for alg, r in result.per_alg.items())
+EXIT_CODES = _EXIT_CODES  # the table of spec/exit-codes.md (suites/errors.py)
+human = human_size
 
 
 def _fp_hex(fp: Any) -> str:
