@@ -30,35 +30,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 CT = os.path.join(os.path.dirname(sys.executable), "ct")
 
-
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS KiB, exit code, stderr) of one child process."""
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    err = p.stderr.read().decode(errors="replace") if p.stderr else ""
-    if p.stderr:
-        p.stderr.close()
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return wall, ru.ru_maxrss, p.returncode, err
+from benchlib import run as _run, warm, write_random  # noqa: E402
 
 
-def write_random(path: str, size: int) -> None:
-    chunk = 16 << 20
-    with open(path, "wb") as f:
-        left = size
-        while left:
-            n = min(chunk, left)
-            f.write(os.urandom(n))
-            left -= n
-
-
-def warm(path: str) -> None:
-    with open(path, "rb", buffering=0) as f:
-        buf = bytearray(8 << 20)
-        while f.readinto(buf):
-            pass
+def run(argv, env, cwd=None):
+    return _run(argv, env, cwd, sync_first=False)
 
 
 def main() -> int:
