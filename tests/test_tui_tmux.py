@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 
 TMUX = shutil.which("tmux")
 CT = os.path.join(os.path.dirname(sys.executable), "ct")
