@@ -54,7 +54,7 @@ demo: setup
 	bash demo/demo.sh
 
 bench: setup
-	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/c/test_frost tests/c/test_frost_ct suites/frost/_native*.so
