@@ -478,3 +478,32 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
                 res.fail("integrity", HashMismatch(
                     f"{label}: OCI blob payload/{name} does not match its own name",
                     "the image layout inside the bundle is corrupt"))
+
+
+def signer_rows(res: Any) -> list[dict]:
+    """Every signer of the set (or the single key) and whether it signed: the rows of
+    ``ct explain --signers`` (and the TUI's Verify screen)."""
+    signed_ids = set()
+    if res.release is not None:
+        for r in res.release.per_alg.values():
+            signed_ids |= set(r.signed)
+    out = []
+    cur = res.chain.current if res.chain is not None else None
+    if cur is not None:
+        if cur.group_public_key:
+            out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
+                        "words": cur.fingerprint.words,
+                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
+        for mem in cur.members:
+            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
+                    for alg in mem.identity.keys if alg != "x25519"}
+            out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
+                        "words": mem.identity.fingerprint.words, "keys": keys})
+    elif res.key is not None or (res.signer and res.signer.get("kind") == "key"):
+        pub = res.key
+        if pub is not None:
+            keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
+                    for alg in pub.signing_algorithms()}
+            out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
+                        "words": pub.fingerprint.words, "keys": keys})
+    return out

@@ -106,6 +106,8 @@ def cmd_verify(ctx: Context) -> int:
 
 
 def cmd_explain(ctx: Context) -> int:
+    from cerro_torre.ceremony.verifier import signer_rows
+
     from cerro_torre.suites.suite import counts_text
 
     res = _run(ctx)
@@ -113,7 +115,7 @@ def cmd_explain(ctx: Context) -> int:
     if ctx.json:
         data = res.to_json()
         if ctx.args.signers:
-            data["signers"] = _signers(res)
+            data["signers"] = signer_rows(res)
         ctx.emit_json(data)
         return 0
     out = ctx.out
@@ -171,7 +173,7 @@ def cmd_explain(ctx: Context) -> int:
         out(f"            trusted comment: {res.stock.trusted_comment}")
     if ctx.args.signers:
         out("signers")
-        for s in _signers(res):
+        for s in signer_rows(res):
             out(f"  {s['id']:<16} {s['role']:<8} fingerprint {s['fingerprint']}  words {s['words']}")
             for alg, info in s["keys"].items():
                 out(f"      {alg:<10} keyid {info['keyid']}  {'signed' if info['signed'] else 'did not sign'}")
@@ -190,30 +192,3 @@ def cmd_explain(ctx: Context) -> int:
 
 def args_layers(ctx: Context) -> bool:
     return bool(getattr(ctx.args, "layers", False))
-
-
-def _signers(res: Any) -> list[dict]:
-    signed_ids = set()
-    if res.release is not None:
-        for r in res.release.per_alg.values():
-            signed_ids |= set(r.signed)
-    out = []
-    cur = res.chain.current if res.chain is not None else None
-    if cur is not None:
-        if cur.group_public_key:
-            out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
-                        "words": cur.fingerprint.words,
-                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
-        for mem in cur.members:
-            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
-                    for alg in mem.identity.keys if alg != "x25519"}
-            out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
-                        "words": mem.identity.fingerprint.words, "keys": keys})
-    elif res.key is not None or (res.signer and res.signer.get("kind") == "key"):
-        pub = res.key
-        if pub is not None:
-            keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
-                    for alg in pub.signing_algorithms()}
-            out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
-                        "words": pub.fingerprint.words, "keys": keys})
-    return out

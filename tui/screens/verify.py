@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static, Tree
 
+from cerro_torre.ceremony.verifier import signer_rows
 from cerro_torre.suites.encoding import human_size
 from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
 from cerro_torre.suites.suite import counts_text as alg_counts
@@ -49,31 +50,7 @@ def signer_line(s: dict) -> str:
     return f"key '{s['name']}' ({s['suite']}), fingerprint {_fp_hex(s['fingerprint'])}"
 
 
-def signers(res: Any) -> list[dict]:
-    """Every signer of the set (or the single key) and whether it signed (as ``ct explain --signers``)."""
-    signed_ids: set[str] = set()
-    if res.release is not None:
-        for r in res.release.per_alg.values():
-            signed_ids |= set(r.signed)
-    out = []
-    cur = res.chain.current if res.chain is not None else None
-    if cur is not None:
-        if cur.group_public_key:
-            out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
-                        "words": cur.fingerprint.words,
-                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
-        for mem in cur.members:
-            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
-                    for alg in mem.identity.keys if alg != "x25519"}
-            out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
-                        "words": mem.identity.fingerprint.words, "keys": keys})
-    elif res.key is not None:
-        pub = res.key
-        keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
-                for alg in pub.signing_algorithms()}
-        out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
-                    "words": pub.fingerprint.words, "keys": keys})
-    return out
+signers = signer_rows
 
 
 Node = tuple[str, list["Node"]]
