@@ -23,7 +23,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.atomic import atomic_write, fsync_dir
 from cerro_torre.suites.errors import CeremonyError, NotFound
 from cerro_torre.suites.keyfile import KDFParams, open_sealed, seal
 
@@ -105,10 +105,6 @@ class NonceStore:
                 os.close(fd)
             crashpoints.hit("nonce-marked")
             os.unlink(path)
-            dfd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(dfd)
-            finally:
-                os.close(dfd)
+            fsync_dir(self.dir)
             crashpoints.hit("nonce-deleted")
             return nonces

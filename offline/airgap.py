@@ -36,6 +36,7 @@ from typing import Any, BinaryIO
 
 from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony.bundle import BLOCK, CHUNK, TarReader, member_header, sort_key
+from cerro_torre.suites.atomic import fsync_dir
 from cerro_torre.suites.encoding import canonical_json, human_size, parse_json
 from cerro_torre.suites.errors import (
     CTError,
@@ -225,14 +226,6 @@ def _write_all(fd: int, mv: memoryview) -> None:
     while mv:
         n = os.write(fd, mv)
         mv = mv[n:]
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # ====================================================================== removable media
@@ -1098,8 +1091,8 @@ def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_memb
         verifier.shutdown(wait=True, cancel_futures=True)
         hasher.shutdown(wait=True)
     for st, _ in checks:
-        _fsync_dir(os.path.dirname(st.path))
-    _fsync_dir(staging)
+        fsync_dir(os.path.dirname(st.path))
+    fsync_dir(staging)
     if index_bytes is None:
         raise Malformed(f"{label} has no {INDEX_NAME}", "was it written by 'ct export'? nothing was imported")
     return staged, index_bytes

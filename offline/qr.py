@@ -34,7 +34,7 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.atomic import atomic_write, fsync_dir
 from cerro_torre.suites.errors import AlreadyExists, HashMismatch, Malformed, NotFound, SelfTestFailed, UsageError
 
 from . import base45
@@ -438,7 +438,7 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
             old = tempfile.mkdtemp(prefix=".ct-qr-old-", dir=parent)
             os.rename(out_dir, os.path.join(old, "set"))
         os.rename(tmp, out_dir)  # also replaces an empty out_dir atomically
-        _fsync_dir(parent)
+        fsync_dir(parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         if old and os.path.isdir(os.path.join(old, "set")) and not os.path.exists(out_dir):
@@ -451,14 +451,6 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
 
 
 # --------------------------------------------------------------------------- decoding images (pyzbar)
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
 
 def _zbar(img: Any) -> list[bytes]:
     from pyzbar.pyzbar import ZBarSymbol

@@ -30,7 +30,7 @@ import stat
 from collections.abc import Iterator
 from typing import Any
 
-from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.atomic import atomic_write, fsync_dir
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed
 
@@ -130,7 +130,7 @@ class Store:
                 os.rmdir(root)
                 removed.append(top + "/")
         if removed:
-            _fsync_dir(self.path)
+            fsync_dir(self.path)
         return removed
 
     # ------------------------------------------------------------ state
@@ -207,18 +207,10 @@ class Store:
             os.mkdir(d, DIR_MODE)
         os.chmod(staged, FILE_MODE)
         os.rename(staged, dst)
-        _fsync_dir(parent)
+        fsync_dir(parent)
         for d in made:
-            _fsync_dir(os.path.dirname(d))
+            fsync_dir(os.path.dirname(d))
         return True
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _remove(path: str) -> None:

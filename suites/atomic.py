@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_dir(path: str) -> None:
+    """fsync a folder, so that a rename or unlink in it is durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(fd)
@@ -37,7 +38,7 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-        _fsync_dir(folder)
+        fsync_dir(folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
