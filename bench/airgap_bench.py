@@ -28,6 +28,7 @@ Everything is removed at the end unless --keep.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import shutil
 import statistics
@@ -38,13 +39,10 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CT = os.path.join(os.path.dirname(sys.executable), "ct")
+from benchlib import CT, warm, write_random  # noqa: E402
+from benchlib import run as _run  # noqa: E402
 
-from benchlib import run as _run, warm, write_random  # noqa: E402
-
-
-def run(argv, env, cwd=None):
-    return _run(argv, env, cwd, sync_first=True)
+run = functools.partial(_run, sync_first=True)  # no run pays for the writeback of another
 
 
 def main() -> int:

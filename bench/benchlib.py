@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import time
+
+CT = os.path.join(os.path.dirname(sys.executable), "ct")
 
 
 def run(argv: list[str], env: dict[str, str], cwd: str | None = None, *,

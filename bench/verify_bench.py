@@ -28,13 +28,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-CT = os.path.join(os.path.dirname(sys.executable), "ct")
-
-from benchlib import run as _run, warm, write_random  # noqa: E402
-
-
-def run(argv, env, cwd=None):
-    return _run(argv, env, cwd, sync_first=False)
+from benchlib import CT, run, warm, write_random  # noqa: E402
 
 
 def main() -> int:

@@ -848,9 +848,11 @@ done:
 
 /* ---- Lagrange coefficients (4.2) ----------------------------------------- */
 
-/* lambda_i = prod_{j != i} x_j / (x_j - x_i) over the list's identifiers. */
-static int lagrange_one(unsigned char *out, const frost_commitment *c, size_t n, size_t i) {
-    unsigned char xi[SB], xj[SB], num[SB], den[SB], d[SB], t[SB];
+/* lambda_i = num / den with num = prod_{j != i} x_j and den = prod_{j != i} (x_j - x_i)
+ * over the list's identifiers (public values). */
+static void lagrange_parts(unsigned char *num, unsigned char *den, const frost_commitment *c,
+                           size_t n, size_t i) {
+    unsigned char xi[SB], xj[SB], d[SB], t[SB];
     size_t j;
 
     scalar_from_u32(xi, c[i].identifier);
@@ -867,6 +869,13 @@ static int lagrange_one(unsigned char *out, const frost_commitment *c, size_t n,
         crypto_core_ed25519_scalar_mul(t, den, d);
         memcpy(den, t, SB);
     }
+}
+
+/* lambda_i for one participant. */
+static int lagrange_one(unsigned char *out, const frost_commitment *c, size_t n, size_t i) {
+    unsigned char num[SB], den[SB], t[SB];
+
+    lagrange_parts(num, den, c, n, i);
     if (crypto_core_ed25519_scalar_invert(t, den) != 0) {
         return FROST_ERR_INTERNAL; /* only for duplicate identifiers */
     }
@@ -878,25 +887,11 @@ static int lagrange_one(unsigned char *out, const frost_commitment *c, size_t n,
  * den and pre, n x 32 bytes each. */
 static int lagrange_all(unsigned char *out, unsigned char *den, unsigned char *pre,
                         const frost_commitment *c, size_t n) {
-    unsigned char xi[SB], xj[SB], d[SB], t[SB], inv[SB];
-    size_t i, j;
+    unsigned char d[SB], t[SB], inv[SB];
+    size_t i;
 
     for (i = 0; i < n; i++) {
-        unsigned char *num = out + SB * i, *dn = den + SB * i;
-        scalar_from_u32(xi, c[i].identifier);
-        scalar_from_u32(num, 1);
-        scalar_from_u32(dn, 1);
-        for (j = 0; j < n; j++) {
-            if (j == i) {
-                continue;
-            }
-            scalar_from_u32(xj, c[j].identifier);
-            crypto_core_ed25519_scalar_mul(t, num, xj);
-            memcpy(num, t, SB);
-            crypto_core_ed25519_scalar_sub(d, xj, xi);
-            crypto_core_ed25519_scalar_mul(t, dn, d);
-            memcpy(dn, t, SB);
-        }
+        lagrange_parts(out + SB * i, den + SB * i, c, n, i);
     }
     /* pre[i] = den[0] * ... * den[i] */
     memcpy(pre, den, SB);
