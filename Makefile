@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux \
+APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux docker-registry skopeo \
                 signify-openbsd minisign openssh-client openssl tar
 NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 try:
-    from cerro_torre.suites import keyfile
+    from cerro_torre.keys import keyfile
 except ImportError:  # not installed here: rerun with the checkout's venv
     _venv_python = ROOT / ".venv" / "bin" / "python"
     if _venv_python.exists() and Path(sys.prefix).resolve() != _venv_python.parents[1].resolve():
@@ -179,7 +179,7 @@ def argon2_weak_call() -> float:
 
 def reference() -> dict[str, float]:
     from cerro_torre.suites import frost
-    from cerro_torre.suites.keys import IdentityKey
+    from cerro_torre.keys.identity import IdentityKey
     from cerro_torre.suites.suite import verify_signature
 
     key = IdentityKey.generate("ref", "CT-SIG-03")

@@ -923,7 +923,8 @@ def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: l
     """Write ``dst``: bundle ``src`` with ``signatures`` added to its DSSE envelope, the
     keyholder-set chain ``records`` (KeyholderSet objects) or the single signer's public
     key ``key`` (IdentityPublic), and the stock-tool record ``stock`` (StockRecord)."""
-    from .keyholders import record_member_name
+    from cerro_torre.governance.keyholders import record_member_name
+
     from .statement import Envelope
 
     parts = read_parts(src)

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.suites.errors import CeremonyError, UsageError
 
 from . import keygen, signing
 from . import transcript as tr
-from .keyholders import KeyholderSet
 from .message import COORDINATOR, Message
 from .protocol import make_bulletin, replies_in, verify_chain
 

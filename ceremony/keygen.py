@@ -31,14 +31,14 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
+from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc
+from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, parse_json
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
-from cerro_torre.suites.keys import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
 from . import frostround
-from .keyholders import KeyholderSet, Member, format_time, now_utc
 from .message import Message
 from .protocol import (
     gather,

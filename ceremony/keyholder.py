@@ -25,16 +25,16 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from cerro_torre.keys.home import Home
+from cerro_torre.keys.identity import IdentityKey
+from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
+from cerro_torre.keys.shares import ShareStore
 from cerro_torre.suites import frost
 from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
-from cerro_torre.suites.errors import CeremonyError, NotFound
-from cerro_torre.suites.keyfile import KDFParams, open_sealed, seal
-from cerro_torre.suites.keys import IdentityKey
-from cerro_torre.suites.suite import keyid_of
+from cerro_torre.suites.errors import CeremonyError
 
 from . import crashpoints, transcript
-from .home import Home
 from .message import COORDINATOR, Message
 from .nonces import NonceStore
 from .protocol import participants, request_of, verify_chain
@@ -56,6 +56,7 @@ class Keyholder:
         self.allow_weak = allow_weak
         self.home = Home(home, params=params, allow_weak=allow_weak)
         self.nonces = NonceStore(home, params=params, allow_weak=allow_weak)
+        self.shares = ShareStore(home, params=params, allow_weak=allow_weak)
 
     # ------------------------------------------------------------ storage
     def _cdir(self, cid: str) -> str:
@@ -83,23 +84,16 @@ class Keyholder:
                                allow_weak=self.allow_weak)
 
     def share_path(self, group_public_key: bytes) -> str:
-        return os.path.join(self.path, "shares", keyid_of(group_public_key) + ".share")
+        return self.shares.path(group_public_key)
 
     def has_share(self, group_public_key: bytes) -> bool:
-        return os.path.exists(self.share_path(group_public_key))
+        return self.shares.has(group_public_key)
 
     def load_share(self, group_public_key: bytes, passphrase: bytes) -> frost.KeyPackage:
-        p = self.share_path(group_public_key)
-        if not os.path.exists(p):
-            raise NotFound(f"this home holds no share of group key {keyid_of(group_public_key)}",
-                           "answer from the keyholder home that took part in that keygen")
-        return frost.KeyPackage.from_bytes(self._open(p, "ct-share:" + keyid_of(group_public_key), passphrase))
+        return self.shares.load(group_public_key, passphrase)
 
     def store_share(self, kp: frost.KeyPackage, passphrase: bytes) -> None:
-        d = os.path.join(self.path, "shares")
-        os.makedirs(d, mode=0o700, exist_ok=True)
-        self._seal(self.share_path(kp.group_public_key), "ct-share:" + keyid_of(kp.group_public_key),
-                   kp.to_bytes(), passphrase)
+        self.shares.store(kp, passphrase)
 
     def transcript(self, cid: str) -> list[transcript.Entry]:
         p = os.path.join(self.path, "ceremonies", cid, "transcript.json")

@@ -28,10 +28,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from cerro_torre.keys.identity import IdentityKey, IdentityPublic
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import CeremonyError, Malformed
 from cerro_torre.suites.fingerprint import Fingerprint
-from cerro_torre.suites.keys import IdentityKey, IdentityPublic
 from cerro_torre.suites.suite import Signature, verify_signature
 
 TYPE = "ct-ceremony-message"

@@ -23,9 +23,9 @@ import os
 import re
 from collections.abc import Iterator
 
+from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
 from cerro_torre.suites.atomic import atomic_write, fsync_dir
 from cerro_torre.suites.errors import CeremonyError, NotFound
-from cerro_torre.suites.keyfile import KDFParams, open_sealed, seal
 
 from . import crashpoints
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from cerro_torre.keys.identity import IdentityPublic
 from cerro_torre.suites.errors import CeremonyError, Malformed
-from cerro_torre.suites.keys import IdentityPublic
 
 from .message import COORDINATOR, Message, parse_embedded
 

@@ -25,16 +25,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from cerro_torre.governance.keyholders import KeyholderSet
+from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
-from cerro_torre.suites.errors import CeremonyError, Malformed, SignatureInvalid, UsageError
-from cerro_torre.suites.keys import IdentityKey
+from cerro_torre.suites.errors import (
+    CeremonyError,
+    Malformed,
+    SignatureInvalid,
+    UsageError,
+)
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
 from . import frostround, stockformats
-from .keyholders import KeyholderSet
 from .message import Message
-from .protocol import chain_of, gather, make_bulletin, make_reply, new_ceremony_id, replies_in, request_of
+from .protocol import (
+    chain_of,
+    gather,
+    make_bulletin,
+    make_reply,
+    new_ceremony_id,
+    replies_in,
+    request_of,
+)
 from .statement import PAYLOAD_TYPE, pae, parse_statement
 
 KIND = "sign"

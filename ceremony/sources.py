@@ -31,7 +31,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from cerro_torre.suites.errors import HashMismatch, Malformed, NotFound, Unavailable, UsageError
+from cerro_torre.suites.errors import (
+    HashMismatch,
+    Malformed,
+    NotFound,
+    Unavailable,
+    UsageError,
+)
 
 from .bundle import MODE_EXEC, MODE_FILE, PayloadFile, check_path, hash_stream, sort_key
 

@@ -15,7 +15,7 @@ import binascii
 import re
 from typing import Any
 
-from cerro_torre.suites.encoding import b64e, canonical_json, parse_json
+from cerro_torre.suites.encoding import Record, b64e, canonical_json, pae, parse_json
 from cerro_torre.suites.errors import Malformed
 from cerro_torre.suites.suite import Signature
 
@@ -25,41 +25,6 @@ PREDICATE_TYPE = "https://cerro-torre.org/attestation/release/v1"
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_ENVELOPE = 16 << 20
-
-
-class Record:
-    """A light value class: equality over its slots and a repr.
-
-    Used instead of dataclasses for what ``ct verify`` loads: a dataclass costs
-    about a millisecond to create at import, and verify of a small bundle must
-    start fast.  ``_eq`` names the slots equality compares (default: all)."""
-
-    __slots__ = ()
-    _eq: tuple[str, ...] = ()
-
-    def _fields(self) -> tuple[str, ...]:
-        return self._eq or tuple(self.__slots__)
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not type(self):
-            return NotImplemented
-        return all(getattr(self, k) == getattr(other, k) for k in self._fields())
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(" + ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__) + ")"
-
-
-def pae(payload_type: str | bytes, body: bytes) -> bytes:
-    """DSSE v1 Pre-Authentication Encoding.
-
-    ``"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body``, LEN = decimal byte
-    length without leading zeros, type as UTF-8.
-    """
-    t = payload_type.encode("utf-8") if isinstance(payload_type, str) else bytes(payload_type)
-    body = bytes(body)
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(body), body)
 
 
 # ---------------------------------------------------------------- statement

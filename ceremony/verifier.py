@@ -25,7 +25,13 @@ import os
 import threading
 from typing import Any
 
-from cerro_torre.suites.errors import CTError, HashMismatch, KeyNotTrusted, Malformed, SignatureInvalid
+from cerro_torre.suites.errors import (
+    CTError,
+    HashMismatch,
+    KeyNotTrusted,
+    Malformed,
+    SignatureInvalid,
+)
 
 from .bundle import (
     ENVELOPE,
@@ -78,7 +84,7 @@ class Trust:
         if self._home_keys is None:
             self._home_keys = {}
             if self.home_path and os.path.isdir(os.path.join(self.home_path, "keys")):
-                from .home import Home
+                from cerro_torre.keys.home import Home
 
                 home = Home(self.home_path)
                 for e in home.list_keys():
@@ -275,7 +281,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
 
 
 def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
-    from cerro_torre.suites.keys import IdentityPublic
+    from cerro_torre.keys.identity import IdentityPublic
 
     from .statement import Envelope, parse_statement
 
@@ -291,7 +297,10 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
 
             res.stock = StockRecord.from_bytes(data, what)
         elif name.startswith(KEYHOLDERS_DIR):
-            from .keyholders import KeyholderSet, record_member_name
+            from cerro_torre.governance.keyholders import (
+                KeyholderSet,
+                record_member_name,
+            )
 
             rec = KeyholderSet.from_bytes(data, what)
             if record_member_name(rec.epoch) != name:
@@ -315,7 +324,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
     env = res.envelope
     msg = env.pae()
     if res.records:
-        from .keyholders import walk_chain
+        from cerro_torre.governance.keyholders import walk_chain
 
         chain = walk_chain(res.records, trust.roots, now)
         res.chain = chain
@@ -381,7 +390,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         who = f"{label}: release signatures by key {pub.id!r}"
     res.ran.add("signatures")
     if not res.release.ok:
-        from .keyholders import classify
+        from cerro_torre.governance.keyholders import classify
 
         res.fail("signatures", classify(
             res.release, who, res.names,

@@ -113,13 +113,13 @@ def _show_message(ctx: Context, msg: Any, path: str, verb: str) -> None:
 
 
 def _publics(paths: list[str]) -> list[Any]:
-    from cerro_torre.suites.keys import IdentityPublic
+    from cerro_torre.keys.identity import IdentityPublic
 
     return [IdentityPublic.from_bytes(_read(p, "public key"), p) for p in paths]
 
 
 def _record(path: str) -> Any:
-    from cerro_torre.ceremony.keyholders import KeyholderSet
+    from cerro_torre.governance.keyholders import KeyholderSet
 
     return KeyholderSet.from_bytes(_read(path, "keyholder-set record"), path)
 
@@ -196,8 +196,8 @@ def cmd_rotate(ctx: Context) -> int:
 
 def cmd_collect(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
-    from cerro_torre.ceremony.keyholders import KeyholderSet
     from cerro_torre.ceremony.message import Message
+    from cerro_torre.governance.keyholders import KeyholderSet
     from cerro_torre.suites.errors import UsageError
 
     a = ctx.args
@@ -243,8 +243,8 @@ def cmd_collect(ctx: Context) -> int:
 def cmd_step(ctx: Context) -> int:
     from cerro_torre.ceremony import crashpoints
     from cerro_torre.ceremony.keyholder import Keyholder
+    from cerro_torre.keys.keyfile import params_from_env
     from cerro_torre.suites.errors import CeremonyError, UsageError
-    from cerro_torre.suites.keyfile import params_from_env
 
     a = ctx.args
     _refuse_overwrite(a.output)

@@ -96,9 +96,10 @@ Environment:
 
 
 def cmd_doctor(ctx: Context) -> int:
+    from cerro_torre.keys.selftest import ALL as KEYS_SELFTESTS
     from cerro_torre.suites.selftest import run_doctor
 
-    report = run_doctor()
+    report = run_doctor(KEYS_SELFTESTS)
     if ctx.json:
         ctx.emit_json(report)
     else:

@@ -53,15 +53,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _home(ctx: Context):
-    from cerro_torre.ceremony.home import Home
-    from cerro_torre.suites.keyfile import params_from_env
+    from cerro_torre.keys.home import Home
+    from cerro_torre.keys.keyfile import params_from_env
 
     params, allow_weak = params_from_env()
     return Home(ctx.home, params=params, allow_weak=allow_weak)
 
 
 def cmd_keygen(ctx: Context) -> int:
-    from cerro_torre.suites.keys import validate_id
+    from cerro_torre.keys.identity import validate_id
     from cerro_torre.suites.suite import get_suite
 
     key_id = validate_id(ctx.args.id)
@@ -144,7 +144,7 @@ def cmd_export(ctx: Context) -> int:
     if not ctx.args.public:
         raise UsageError("private keys are never exported",
                          f"use 'ct key export {key_id} --public' to export the public key")
-    from cerro_torre.suites.keys import validate_id
+    from cerro_torre.keys.identity import validate_id
 
     validate_id(key_id)
     home = _home(ctx)
@@ -168,7 +168,7 @@ def cmd_export(ctx: Context) -> int:
 
 
 def cmd_default(ctx: Context) -> int:
-    from cerro_torre.suites.keys import validate_id
+    from cerro_torre.keys.identity import validate_id
 
     key_id = validate_id(ctx.args.key_id)
     home = _home(ctx)
@@ -181,8 +181,8 @@ def cmd_default(ctx: Context) -> int:
 
 
 def cmd_trust(ctx: Context) -> int:
+    from cerro_torre.keys.identity import validate_id
     from cerro_torre.suites.errors import UsageError
-    from cerro_torre.suites.keys import validate_id
 
     key_id = validate_id(ctx.args.key_id)
     level = ctx.args.level

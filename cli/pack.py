@@ -41,9 +41,9 @@ def cmd_pack(ctx: Context) -> int:
     args = ctx.args
     key = None
     if args.key:
-        from cerro_torre.ceremony.home import Home
-        from cerro_torre.suites.keyfile import params_from_env
-        from cerro_torre.suites.keys import validate_id
+        from cerro_torre.keys.home import Home
+        from cerro_torre.keys.identity import validate_id
+        from cerro_torre.keys.keyfile import params_from_env
 
         validate_id(args.key)
         params, allow_weak = params_from_env()

@@ -88,12 +88,12 @@ def _fingerprint_of(arg: str, kind: str) -> tuple[str, str]:
     with open(arg, "rb") as f:
         data = f.read(4 << 20)
     if kind == "keyholder-set":
-        from cerro_torre.ceremony.keyholders import KeyholderSet
+        from cerro_torre.governance.keyholders import KeyholderSet
 
         rec = KeyholderSet.from_bytes(data, arg)
         fp = rec.fingerprint
         return fp.full_hex, f"{rec.describe()}, words {fp.words}"
-    from cerro_torre.suites.keys import IdentityPublic
+    from cerro_torre.keys.identity import IdentityPublic
 
     pub = IdentityPublic.from_bytes(data, arg)
     fp = pub.fingerprint
@@ -101,13 +101,13 @@ def _fingerprint_of(arg: str, kind: str) -> tuple[str, str]:
 
 
 def _load(ctx: Context) -> Any:
-    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.governance.policy import Policy
 
     return Policy.load(_path(ctx))
 
 
 def cmd_init(ctx: Context) -> int:
-    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.governance.policy import Policy
     from cerro_torre.suites.errors import AlreadyExists, UsageError
     from cerro_torre.suites.suite import get_suite
 
@@ -151,7 +151,7 @@ def _add(ctx: Context, field: str, value: str, desc: str) -> int:
     changed = value not in values
     if changed:
         values.append(value)
-        from cerro_torre.ceremony.policy import Policy
+        from cerro_torre.governance.policy import Policy
 
         Policy.from_bytes(pol.to_bytes(), pol.path)
         _write(pol.path, pol)

@@ -38,7 +38,12 @@ def cmd_export(ctx: Context) -> int:
     from cerro_torre.ceremony.statement import Envelope, parse_statement
     from cerro_torre.ceremony.stockformats import StockRecord
     from cerro_torre.suites.atomic import atomic_write
-    from cerro_torre.suites.errors import Malformed, NotFound, SignatureInvalid, UsageError
+    from cerro_torre.suites.errors import (
+        Malformed,
+        NotFound,
+        SignatureInvalid,
+        UsageError,
+    )
 
     a = ctx.args
     if not os.path.isfile(a.bundle):

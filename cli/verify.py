@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def load_policy(ctx: Context) -> Any:
-    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.governance.policy import Policy
 
     path = getattr(ctx.args, "policy", None)
     if path:
@@ -107,7 +107,6 @@ def cmd_verify(ctx: Context) -> int:
 
 def cmd_explain(ctx: Context) -> int:
     from cerro_torre.ceremony.verifier import signer_rows
-
     from cerro_torre.suites.suite import counts_text
 
     res = _run(ctx)

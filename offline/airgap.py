@@ -65,7 +65,7 @@ MAX_DEPTH = 4                        # path segments (airgap/keyholders/<set>/<e
 MAX_FILE_NAME = 200                  # a bundle's file name, in UTF-8 bytes
 MAX_KEY_MEMBER = 64 << 10            # airgap/keys/<id>.pub
 MAX_RECORD_MEMBER = 4 << 20          # airgap/keyholders/... (ceremony.keyholders.MAX_RECORD)
-MAX_POLICY_MEMBER = 4 << 20          # airgap/policy.json (ceremony.policy reads at most 4 MiB)
+MAX_POLICY_MEMBER = 4 << 20          # airgap/policy.json (governance.policy reads at most 4 MiB)
 MAX_META_TOTAL = 8 << 20             # keys + records + policy together (they are kept in memory)
 MAX_INDEX = 4 << 20                  # index.json (10 000 members need about 2.5 MiB)
 DEFAULT_MAX_MEMBER_SIZE = 64 << 30   # a bundle, unless --max-member-size says otherwise
@@ -259,7 +259,7 @@ def device_is_removable(major: int, minor: int, sysfs: str = "/sys") -> bool:
 
 def refuse_private(path: str, where: str = "") -> None:
     """Refuse (exit 64) to carry a sealed secret (identity key, FROST share, nonce) or a .sec/.share file."""
-    from cerro_torre.suites.keyfile import MAGIC_PREFIX
+    from cerro_torre.keys.keyfile import MAGIC_PREFIX
 
     what = where or path
     label = ""
@@ -472,9 +472,9 @@ def read_manifest(path: str) -> list[tuple[str, str]]:
 def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_path: str | None,
                 home: str | None, keyholder_files: Iterable[str] = (), key_args: Iterable[str] = ()) -> ExportPlan:
     """What goes into the tarball.  ``bundles``: [(path, where it was named)]."""
-    from cerro_torre.ceremony.keyholders import MAX_RECORD, KeyholderSet, walk_chain
-    from cerro_torre.ceremony.policy import Policy
-    from cerro_torre.suites.keys import IdentityPublic
+    from cerro_torre.governance.keyholders import MAX_RECORD, KeyholderSet, walk_chain
+    from cerro_torre.governance.policy import Policy
+    from cerro_torre.keys.identity import IdentityPublic
 
     plan = ExportPlan([])
     if not bundles:
@@ -553,7 +553,7 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
                 with open(k, "rb") as f:
                     add_key(IdentityPublic.from_bytes(f.read(MAX_KEY_MEMBER + 1), k), k)
             else:
-                from cerro_torre.ceremony.home import Home
+                from cerro_torre.keys.home import Home
 
                 if not home:
                     raise NotFound(f"no key file {k}", "give a .pub file or a key id of this home")
@@ -939,8 +939,8 @@ def resolve_trust(state: dict[str, Any], home: str, policy_path: str | None) -> 
     No pin yet: ``--policy P`` (else ``HOME/policy.json``, as for ``ct verify``), pinned by this import
     when it succeeds.  Pinned: the pinned policy; a ``--policy P`` may narrow the rules but may not name
     a root or key the host has not pinned (exit 3)."""
-    from cerro_torre.ceremony.policy import Policy
     from cerro_torre.ceremony.verifier import trust_from
+    from cerro_torre.governance.policy import Policy
 
     given = None
     if policy_path:
@@ -970,7 +970,7 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
 
     Raises the first problem (a CTError with the verifier's exit code); the store is then exactly as
     it was.  Returns what was (or, on a repeat, already was) imported."""
-    from cerro_torre.ceremony.keyholders import format_time, now_utc
+    from cerro_torre.governance.keyholders import format_time, now_utc
 
     label = os.path.basename(path)
     if not os.path.exists(path):
@@ -1134,9 +1134,9 @@ class Meta:
 
 
 def _check_meta(label: str, staged: list[Staged], trust: Any, state: dict[str, Any], now: Any) -> Meta:
-    from cerro_torre.ceremony.keyholders import KeyholderSet, walk_chain
-    from cerro_torre.ceremony.policy import Policy
-    from cerro_torre.suites.keys import IdentityPublic
+    from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
+    from cerro_torre.governance.policy import Policy
+    from cerro_torre.keys.identity import IdentityPublic
 
     meta = Meta()
     chains: dict[str, list[Any]] = {}
@@ -1277,7 +1277,7 @@ def _full_hex(fp: Any) -> str | None:
 def _import_keys(home: str, staged: list[Staged], res: ImportResult) -> None:
     """Carried public keys join the home at trust 'none' (never more); a key here under the same id
     that differs is kept, with a warning."""
-    from cerro_torre.ceremony.home import Home
+    from cerro_torre.keys.home import Home
     from cerro_torre.suites.errors import AlreadyExists
 
     h = Home(home)
@@ -1296,8 +1296,8 @@ def _import_keys(home: str, staged: list[Staged], res: ImportResult) -> None:
 
 def pin_policy(home: str, policy_path: str, now: Any = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """``ct store pin --policy P``: replace the pinned trust (logged in the store).  -> (new pin, old pin)."""
-    from cerro_torre.ceremony.keyholders import format_time, now_utc
-    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.governance.keyholders import format_time, now_utc
+    from cerro_torre.governance.policy import Policy
 
     pol = Policy.load(policy_path)
     now = now or now_utc()

@@ -35,7 +35,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cerro_torre.suites.atomic import atomic_write, fsync_dir
-from cerro_torre.suites.errors import AlreadyExists, HashMismatch, Malformed, NotFound, SelfTestFailed, UsageError
+from cerro_torre.suites.errors import (
+    AlreadyExists,
+    HashMismatch,
+    Malformed,
+    NotFound,
+    SelfTestFailed,
+    UsageError,
+)
 
 from . import base45
 

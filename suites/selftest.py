@@ -151,10 +151,11 @@ def _zbar() -> dict[str, Any]:
                 "detail": f"libzbar not found ({e}); install Debian's libzbar0"}
 
 
-def run_doctor() -> dict[str, Any]:
+def run_doctor(extra: tuple = ()) -> dict[str, Any]:
+    """Backends and self-tests; ``extra``: more ``(name, check)`` pairs from higher layers."""
     from .selftest_parts import ALL
 
-    tests = (("frost rfc 9591 e.1", frost_kat),) + tuple(ALL)
+    tests = (("frost rfc 9591 e.1", frost_kat),) + tuple(ALL) + tuple(extra)
     results: list[dict[str, Any]] = []
     for name, fn in tests:
         try:

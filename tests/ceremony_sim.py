@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import os
 
-from cerro_torre.ceremony import keygen, signing
+from cerro_torre.ceremony import keygen
 from cerro_torre.ceremony.keyholder import Keyholder
 from cerro_torre.ceremony.message import Message
-from cerro_torre.suites.keyfile import KDFParams
+from cerro_torre.keys.keyfile import KDFParams
 
 PASS = b"correct horse battery staple"
 WEAK = KDFParams(time_cost=1, memory_kib=256, parallelism=1)

@@ -18,7 +18,7 @@ from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony.sources import open_source
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed
-from cerro_torre.suites.keys import IdentityKey
+from cerro_torre.keys.identity import IdentityKey
 
 
 def load(name: str) -> dict:

@@ -16,10 +16,10 @@ import tarfile
 
 from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony import stockformats as S
-from cerro_torre.ceremony.keyholders import KeyholderSet, Member
+from cerro_torre.governance.keyholders import KeyholderSet, Member
 from cerro_torre.cli.main import main
 from cerro_torre.suites import frost
-from cerro_torre.suites.keys import IdentityKey
+from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites.suite import SUITES, Signature, keyid_of
 
 PW = "correct horse battery staple"

@@ -15,7 +15,7 @@ import shutil
 
 import pytest
 
-from cerro_torre.ceremony.keyholders import KeyholderSet
+from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.ceremony.message import Message
 from cerro_torre.ceremony.protocol import replies_in
 from cerro_torre.ceremony.transcript import GENESIS

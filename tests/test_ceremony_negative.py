@@ -25,7 +25,7 @@ from cerro_torre.cli.main import main
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json
 from cerro_torre.suites.errors import CeremonyError, Malformed, SignatureInvalid, UsageError
-from cerro_torre.suites.keys import seal_to
+from cerro_torre.keys.identity import seal_to
 
 THREE = ["alice", "bob", "carol"]
 L = 2**252 + 27742317777372353535851937790883648493   # the Ed25519 group order

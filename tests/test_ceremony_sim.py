@@ -10,15 +10,14 @@ import io
 import os
 
 import pytest
-from ceremony_sim import PASS, Sim, cross
+from ceremony_sim import PASS, Sim
 
 from cerro_torre.ceremony import bundle, keygen, signing
-from cerro_torre.ceremony.keyholders import KeyholderSet, walk_chain
+from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.ceremony.message import Message
 from cerro_torre.ceremony.protocol import replies_in
 from cerro_torre.ceremony.statement import PAYLOAD_TYPE, Envelope, pae
 from cerro_torre.cli.main import main
-from cerro_torre.suites import frost
 from cerro_torre.suites.errors import CeremonyError, KeyNotTrusted, Malformed, SignatureInvalid, UsageError
 from cerro_torre.suites.suite import keyid_of, verify_signature
 

@@ -8,7 +8,7 @@ import os
 import mnemonic
 
 from cerro_torre.suites.fingerprint import Fingerprint, english_words
-from cerro_torre.suites.keys import IdentityKey
+from cerro_torre.keys.identity import IdentityKey
 
 WORDLIST = os.path.join(os.path.dirname(mnemonic.__file__), "wordlist", "english.txt")
 

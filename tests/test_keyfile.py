@@ -11,10 +11,10 @@ import pytest
 from argon2.low_level import Type, hash_secret_raw
 from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_decrypt
 
-from cerro_torre.ceremony.home import Home
-from cerro_torre.suites import keyfile
+from cerro_torre.keys.home import Home
+from cerro_torre.keys import keyfile
 from cerro_torre.suites.errors import CTError, Malformed, UsageError, WrongPassphrase
-from cerro_torre.suites.keyfile import KDFParams, open_sealed, parse_header, seal
+from cerro_torre.keys.keyfile import KDFParams, open_sealed, parse_header, seal
 
 CHEAP = KDFParams(time_cost=1, memory_kib=64, parallelism=1)
 PW = b"correct horse battery staple"

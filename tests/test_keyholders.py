@@ -10,7 +10,7 @@ import os
 import pytest
 from test_bundle_support import VECTORS, Coop
 
-from cerro_torre.ceremony.keyholders import (
+from cerro_torre.governance.keyholders import (
     MAX_CHAIN,
     RECORD_PAYLOAD_TYPE,
     KeyholderSet,

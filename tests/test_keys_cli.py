@@ -11,9 +11,9 @@ import struct
 
 import pytest
 
-from cerro_torre.ceremony.home import Home
+from cerro_torre.keys.home import Home
 from cerro_torre.cli.main import main
-from cerro_torre.suites.keyfile import KDFParams
+from cerro_torre.keys.keyfile import KDFParams
 
 PW = "hunter2 but longer"
 

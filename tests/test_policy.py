@@ -8,7 +8,7 @@ import os
 import pytest
 from test_bundle_support import VECTORS, Coop, ct, cheap_env, error_lines
 
-from cerro_torre.ceremony.policy import Policy
+from cerro_torre.governance.policy import Policy
 from cerro_torre.suites.encoding import canonical_json
 from cerro_torre.suites.errors import Malformed
 
@@ -119,6 +119,6 @@ def test_policy_init_pins_a_key_file(tmp_path):
     code, out, _ = ct("policy", "init", "--policy", str(tmp_path / "p.json"), "--key", str(tmp_path / "rel.pub"))
     assert code == 0 and "pinned key: key 'rel' (CT-SIG-02)" in out
     pol = Policy.load(str(tmp_path / "p.json"))
-    from cerro_torre.ceremony.home import Home
+    from cerro_torre.keys.home import Home
 
     assert pol.keys == [Home(home).public("rel").fingerprint.full_hex]

@@ -21,7 +21,7 @@ from cerro_torre.ceremony.statement import (
 )
 from cerro_torre.suites.encoding import canonical_json
 from cerro_torre.suites.errors import Malformed
-from cerro_torre.suites.keys import IdentityKey
+from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites.suite import Signature
 
 

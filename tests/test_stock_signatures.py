@@ -118,7 +118,7 @@ def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
     for fmt in S.FORMATS:
         expect_ok(fmt, run_tool(fmt, exp, "single", "alice"))
     # the key the tools checked is alice's Ed25519 identity key
-    from cerro_torre.ceremony.home import Home
+    from cerro_torre.keys.home import Home
 
     pk = Home(home).public("alice").keys["ed25519"]
     assert open(os.path.join(exp, "single.ssh.pub")).read() == S.ssh_public_line(pk, "alice")

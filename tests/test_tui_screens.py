@@ -246,7 +246,7 @@ def norm(line: str) -> str:
 
 
 def test_explain_tree_says_what_ct_explain_says(released):
-    from cerro_torre.ceremony.policy import Policy
+    from cerro_torre.governance.policy import Policy
     from cerro_torre.ceremony.verifier import trust_from, verify_bundle
     from cerro_torre.tui.screens.verify import explain_tree
 

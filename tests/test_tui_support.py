@@ -9,10 +9,10 @@ import os
 
 import pytest
 
-from cerro_torre.ceremony.keyholders import KeyholderSet, Member
+from cerro_torre.governance.keyholders import KeyholderSet, Member
 from cerro_torre.cli.main import main
 from cerro_torre.suites import ed25519
-from cerro_torre.suites.keys import KEY_SLOTS, IdentityKey
+from cerro_torre.keys.identity import KEY_SLOTS, IdentityKey
 from cerro_torre.suites.suite import Signature, keyid_of
 
 PW = "correct horse battery staple"
@@ -221,7 +221,7 @@ def test_exit_code_table_matches_ct_help():
 
 
 def test_det_record_chain_verifies():
-    from cerro_torre.ceremony.keyholders import walk_chain
+    from cerro_torre.governance.keyholders import walk_chain
 
     r1 = det_record(["alice", "bob", "carol"], 2)
     r2 = det_record(["alice", "bob", "dave"], 2, epoch=2, previous=r1)

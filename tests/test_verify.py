@@ -46,7 +46,7 @@ def test_verify_signed_by_the_packer_home(signed):
 def test_imported_but_untrusted_key_is_exit_3(signed):
     code, out, err = ct("--home", signed["verifier"], "verify", signed["bundle"])
     assert (code, out) == (3, "")
-    from cerro_torre.ceremony.home import Home
+    from cerro_torre.keys.home import Home
 
     fp = Home(signed["verifier"]).public("alice").fingerprint.hex
     assert err.splitlines() == [

@@ -10,7 +10,7 @@ import pytest
 from test_bundle_support import Coop, ct, cheap_env, error_lines, make_payload_dir, pack_unsigned
 
 from cerro_torre.ceremony import bundle as B
-from cerro_torre.ceremony.keyholders import KeyholderSet
+from cerro_torre.governance.keyholders import KeyholderSet
 
 
 @pytest.fixture(autouse=True)

@@ -54,7 +54,7 @@ class CTApp(App[None]):
         self.home = os.path.abspath(home)
         self.cwd = os.path.abspath(cwd or os.getcwd())
         if params is None or allow_weak is None:
-            from cerro_torre.suites.keyfile import params_from_env
+            from cerro_torre.keys.keyfile import params_from_env
 
             env_params, env_weak = params_from_env()
             params = env_params if params is None else params
@@ -97,7 +97,7 @@ class CTApp(App[None]):
         return p
 
     def make_home(self) -> Any:
-        from cerro_torre.ceremony.home import Home
+        from cerro_torre.keys.home import Home
 
         return Home(self.home, params=self.params, allow_weak=self.allow_weak)
 

@@ -98,7 +98,7 @@ def tar_header_vectors() -> dict:
 def bundle_vectors() -> dict:
     from cerro_torre.ceremony import bundle as B
     from cerro_torre.ceremony.sources import open_source
-    from cerro_torre.suites.keys import IdentityKey
+    from cerro_torre.keys.identity import IdentityKey
 
     src = os.path.join(HERE, "bundle", "input")
     out_dir = os.path.join(HERE, "bundle")
@@ -136,7 +136,7 @@ def bundle_vectors() -> dict:
 
 def keyholder_members():
     from cerro_torre.suites import frost
-    from cerro_torre.suites.keys import IdentityKey
+    from cerro_torre.keys.identity import IdentityKey
 
     keys = [IdentityKey(f"member{i}", "CT-SIG-02", {"ed25519": seed(f"m{i} ed"), "x25519": seed(f"m{i} x"),
                                                     "ml-dsa-87": seed(f"m{i} ml")}) for i in (1, 2, 3)]
@@ -147,7 +147,7 @@ def keyholder_members():
 
 
 def keyholder_set_vector() -> dict:
-    from cerro_torre.ceremony.keyholders import KeyholderSet, Member
+    from cerro_torre.governance.keyholders import KeyholderSet, Member
 
     keys, dealer = keyholder_members()
     shares = dealer.public_key_package().verifying_shares

@@ -19,7 +19,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from ..messages import CeremonyOpened, Collected, QRProgress, RepliesAdded, ResultWritten, WorkFailed
+from ..messages import (
+    CeremonyOpened,
+    Collected,
+    QRProgress,
+    RepliesAdded,
+    ResultWritten,
+    WorkFailed,
+)
 from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
 
@@ -172,13 +179,13 @@ class CoordinatorScreen(CTScreen):
         return self.shown(path) if path else ""
 
     def _publics(self, text: str) -> list[Any]:
-        from cerro_torre.suites.keys import IdentityPublic
+        from cerro_torre.keys.identity import IdentityPublic
 
         return [IdentityPublic.from_bytes(self.read_file(p, "public key", 1 << 20), p)
                 for p in self.expand_paths(text, (".pub",))]
 
     def _record(self, path: str) -> Any:
-        from cerro_torre.ceremony.keyholders import KeyholderSet
+        from cerro_torre.governance.keyholders import KeyholderSet
 
         return KeyholderSet.from_bytes(self.read_file(path, "keyholder-set record", 1 << 20), path)
 
@@ -385,7 +392,11 @@ class CoordinatorScreen(CTScreen):
         try:
             from cerro_torre.ceremony.coordinator import expected
             from cerro_torre.ceremony.message import Message
-            from cerro_torre.ceremony.protocol import check_reply, participants, request_of
+            from cerro_torre.ceremony.protocol import (
+                check_reply,
+                participants,
+                request_of,
+            )
 
             sources: list[tuple[str, bool]] = []
             if qr_only or is_qr_source(text, self.ct.resolve) and os.path.isdir(self.ct.resolve(text)) and \
@@ -444,8 +455,8 @@ class CoordinatorScreen(CTScreen):
     def _collect(self, msg: Any, replies: list[Any]) -> None:
         try:
             from cerro_torre.ceremony import coordinator
-            from cerro_torre.ceremony.keyholders import KeyholderSet
             from cerro_torre.ceremony.message import Message
+            from cerro_torre.governance.keyholders import KeyholderSet
 
             out = coordinator.collect(msg, replies)
             kind = "message" if isinstance(out, Message) else "record" if isinstance(out, KeyholderSet) else "signed"

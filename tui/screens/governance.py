@@ -98,7 +98,7 @@ class GovernanceScreen(CTScreen):
     @work(thread=True, group="gov-load", exclusive=True)
     def _load(self, source: str, policy_path: str | None) -> None:
         try:
-            from cerro_torre.ceremony.keyholders import KeyholderSet, walk_chain
+            from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
             from cerro_torre.suites.errors import NotFound
 
             paths = self.expand_paths(source, (".json",))
@@ -112,7 +112,7 @@ class GovernanceScreen(CTScreen):
             records = [records[i] for i in order]
             sources = [sources[i] for i in order]
             if policy_path:
-                from cerro_torre.ceremony.policy import Policy
+                from cerro_torre.governance.policy import Policy
 
                 pol = Policy.load(policy_path)
                 pol.path = self.shown(policy_path)

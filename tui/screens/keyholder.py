@@ -59,7 +59,7 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
         records = [plan.previous] if plan.previous is not None else []
     policy_path = os.path.join(home_path, "policy.json")
     if os.path.isfile(policy_path):
-        from cerro_torre.ceremony.policy import Policy
+        from cerro_torre.governance.policy import Policy
 
         try:
             pol = Policy.load(policy_path)

@@ -182,8 +182,8 @@ class KeysScreen(CTScreen):
     @work(thread=True, group="keys-gen", exclusive=True)
     def _generate(self, key_id: str, suite: str, passphrase: bytes) -> None:
         try:
+            from cerro_torre.keys.identity import validate_id
             from cerro_torre.suites.errors import AlreadyExists
-            from cerro_torre.suites.keys import validate_id
             from cerro_torre.suites.suite import get_suite
 
             key_id = validate_id(key_id)

@@ -13,16 +13,15 @@ import hashlib
 import os
 from typing import Any
 
+from cerro_torre.ceremony.verifier import signer_rows
+from cerro_torre.suites.encoding import human_size
+from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
+from cerro_torre.suites.suite import counts_text as alg_counts
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static, Tree
-
-from cerro_torre.ceremony.verifier import signer_rows
-from cerro_torre.suites.encoding import human_size
-from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
-from cerro_torre.suites.suite import counts_text as alg_counts
 
 from ..messages import Verified
 from .base import CTScreen
@@ -296,8 +295,8 @@ class VerifyScreen(CTScreen):
     @work(thread=True, group="verify", exclusive=True)
     def _verify(self, path: str, policy_path: str | None) -> None:
         try:
-            from cerro_torre.ceremony.policy import Policy
             from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+            from cerro_torre.governance.policy import Policy
             from cerro_torre.suites.errors import NotFound
 
             full = self.ct.resolve(path)

@@ -21,11 +21,9 @@ import fnmatch
 import re
 from typing import Any
 
-from cerro_torre.suites.encoding import canonical_json, parse_json
+from cerro_torre.suites.encoding import Record, canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed, PolicyRejected
 from cerro_torre.suites.suite import SUITES
-
-from .statement import Record
 
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1

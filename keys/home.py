@@ -23,12 +23,12 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from cerro_torre.keys.identity import IdentityKey, IdentityPublic, validate_id
+from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
 from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import AlreadyExists, Malformed, NotFound, UsageError
 from cerro_torre.suites.fingerprint import Fingerprint
-from cerro_torre.suites.keyfile import KDFParams, open_sealed, seal
-from cerro_torre.suites.keys import IdentityKey, IdentityPublic, validate_id
 
 TRUST_LEVELS = ("none", "trusted", "ultimate")
 TRUST_TYPE = "ct-trust"

@@ -26,10 +26,22 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
-from cerro_torre.suites.errors import CTError, KeyNotTrusted, Malformed, SignatureInvalid
+from cerro_torre.keys.identity import IdentityPublic, validate_id
+from cerro_torre.suites.encoding import (
+    Record,
+    b64d,
+    b64e,
+    canonical_json,
+    pae,
+    parse_json,
+)
+from cerro_torre.suites.errors import (
+    CTError,
+    KeyNotTrusted,
+    Malformed,
+    SignatureInvalid,
+)
 from cerro_torre.suites.fingerprint import Fingerprint
-from cerro_torre.suites.keys import IdentityPublic, validate_id
 from cerro_torre.suites.suite import (
     SUITES,
     Requirement,
@@ -39,8 +51,6 @@ from cerro_torre.suites.suite import (
     get_suite,
     keyid_of,
 )
-
-from .statement import Record, pae
 
 RECORD_TYPE = "ct-keyholder-set"
 RECORD_VERSION = 1

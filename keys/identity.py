@@ -23,11 +23,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import ed25519, mldsa
-from .encoding import b64d, b64e, canonical_json, parse_json
-from .errors import CTError, Malformed, NotFound, UsageError
-from .fingerprint import Fingerprint
-from .suite import SUITES, Signature, SuiteResult, evaluate, get_suite, keyid_of, Requirement
+from cerro_torre.suites import ed25519, mldsa
+from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
+from cerro_torre.suites.errors import CTError, Malformed, NotFound, UsageError
+from cerro_torre.suites.fingerprint import Fingerprint
+from cerro_torre.suites.suite import (
+    SUITES,
+    Requirement,
+    Signature,
+    SuiteResult,
+    evaluate,
+    get_suite,
+    keyid_of,
+)
 
 ID_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
 X25519 = "x25519"

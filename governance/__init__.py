@@ -1,0 +1,1 @@
+"""Keyholder-set records, lineage and chain walking, and the verifier's policy."""
