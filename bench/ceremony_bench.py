@@ -123,7 +123,7 @@ class Recorder:
         return msg
 
     def sign(self, record, statement: bytes, stock: bool):
-        msg = signing.open_sign(statement, "app", "1.0", [record], SIGNERS, stock=stock)
+        msg = signing.open_sign(statement, [record], SIGNERS, stock=stock)
         who = SIGNERS
         while isinstance(msg, Message):
             replies = [self.step(n, msg) for n in who]
@@ -136,7 +136,7 @@ class Recorder:
 
 def statement() -> bytes:
     subjects = [(f"payload/file-{i:02d}.bin", os.urandom(32).hex()) for i in range(8)]
-    return make_statement(subjects, {"name": "app", "version": "1.0"})
+    return make_statement(subjects, {"package": {"name": "app", "version": "1.0"}})
 
 
 def one_run(tmp: str, run: int, stock: bool) -> tuple[dict[str, dict[str, float]], Recorder]:

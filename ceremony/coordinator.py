@@ -23,7 +23,7 @@ def expected(msg: Message) -> dict[str, Any]:
     if msg.kind == "sign":
         plan = signing.plan_of(msg)
         if msg.round == "request":
-            return {"next": "step", "who": sorted(plan.signers), "need": plan.group.threshold}
+            return {"next": "step", "who": sorted(plan.signers), "need": len(plan.signers)}
         package = msg if msg.round == "package" else signing._of(msg, "package")  # noqa: SLF001
         who = sorted(r.sender for r in replies_in(package))
         return {"next": "step", "who": who, "need": len(who)}

@@ -22,6 +22,7 @@ Rounds::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -48,15 +49,19 @@ from .protocol import (
     replies_in,
     request_of,
 )
-from .statement import PAYLOAD_TYPE, pae, parse_statement
+from .statement import PAYLOAD_TYPE, pae, parse_statement, shown
 
 KIND = "sign"
+NEVER_RESTORE = "never restore this home from a backup, or copy it, while this ceremony is open"
 
 
-def open_sign(statement: bytes, name: str, version: str, records: list[KeyholderSet],
-              signers: list[str] | None = None, *, stock: bool = True, ceremony: str | None = None) -> Message:
-    """The coordinator's request to sign ``statement`` with the last of ``records``."""
-    parse_statement(statement)
+def open_sign(statement: bytes, records: list[KeyholderSet], signers: list[str] | None = None, *,
+              stock: bool = True, ceremony: str | None = None) -> Message:
+    """The coordinator's request to sign ``statement`` with the last of ``records``.
+
+    ``signers`` (default: every member) is the signing set, fixed from now on: the package must carry
+    every one of them and no one else (``spec/ceremony.md`` §5)."""
+    name, version = parse_statement(statement).package
     if not records:
         raise UsageError("no keyholder set given", "pass the set's record with --group KEYHOLDERS.json")
     records = sorted(records, key=lambda r: r.epoch)
@@ -102,7 +107,7 @@ class SignPlan:
 
     @property
     def comment(self) -> str:
-        return stockformats.trusted_comment(self.statement, self.name, self.version)
+        return stockformats.trusted_comment(self.statement)
 
     def first_messages(self) -> list[tuple[str, bytes]]:
         out = [("dsse", pae(PAYLOAD_TYPE, self.statement))]
@@ -120,15 +125,20 @@ class SignPlan:
                                       g.threshold)
 
     def summary(self) -> list[str]:
+        """What a signer approves, every line from the statement that is signed (never from other fields)."""
         st = parse_statement(self.statement)
         g = self.group
-        lines = [f"sign release {self.name} {self.version} with {g.describe()}, {g.threshold} of {len(g.members)}",
-                 f"  signers invited: {', '.join(self.signers)}",
-                 f"  {len(st.subjects)} file(s):"]
-        for s in st.subjects:
-            lines.append(f"    {s.sha256}  {s.name}")
-        lines.append("  also signs the signify, minisign and ssh forms of the statement" if self.stock
-                     else "  signs the DSSE statement only (no stock-tool forms)")
+        name, version = (shown(x) for x in st.package)
+        lines = [f"sign release {name} {version} with {g.describe()}, {g.threshold} of {len(g.members)}",
+                 f"  the release statement, sha256 {hashlib.sha256(self.statement).hexdigest()}:"]
+        lines += ["    " + x for x in st.describe()]
+        if self.stock:
+            lines += ["  the group key also signs the stock-tool forms of this statement:",
+                      f"    signify, and ssh-keygen -Y (namespace {stockformats.NAMESPACE}): the statement itself",
+                      f"    minisign, with the trusted comment: {self.comment}"]
+        else:
+            lines.append("  the DSSE statement only (no stock-tool forms)")
+        lines.append(f"  signers: {', '.join(self.signers)} (every one must answer; the set is fixed when you commit)")
         return lines
 
 
@@ -145,25 +155,34 @@ def plan_of(msg: Message) -> SignPlan:
                         list(p["signers"]), bool(p["stock"]))
     except (KeyError, TypeError):
         raise Malformed("signing request is missing fields", "it was not made by 'ct ceremony sign'") from None
-    parse_statement(plan.statement)
+    name, version = parse_statement(plan.statement).package
+    if (plan.name, plan.version) != (name, version):
+        raise CeremonyError(f"the request names release {shown(plan.name)} {shown(plan.version)}, but the "
+                            f"statement it signs is {shown(name)} {shown(version)}",
+                            "the coordinator's request contradicts what would be signed; refuse it and tell "
+                            "the other keyholders")
     members = {m.id: m.identity.to_bytes() for m in plan.group.members}
     from .protocol import participants
 
     people = participants(req)
     if {k: v.to_bytes() for k, v in people.items()} != members:
         raise Malformed("signing request's participants are not the keyholder set's members")
-    if not set(plan.signers) <= set(members) or len(plan.signers) < plan.group.threshold:
-        raise Malformed("signing request names too few signers, or signers outside the set")
+    if plan.signers != sorted(set(plan.signers)) or not set(plan.signers) <= set(members) \
+            or len(plan.signers) < plan.group.threshold:
+        raise Malformed("signing request names too few signers, signers outside the set, or signers twice")
     return plan
 
 
 def describe(msg: Message, me: str) -> list[str]:
     plan = plan_of(msg)
     lines = plan.summary()
+    if msg.round in ("package", "package2"):
+        _package_signers(plan, msg if msg.round == "package" else _of(msg, "package"), me)
     what = {"request": "commit to sign (no signature yet)",
             "package": "sign now: FROST shares and an ML-DSA-87 signature",
             "package2": "co-sign minisign's trusted comment (second pass)"}.get(msg.round, msg.round)
     lines.append(f"  you are {me!r}; this step: {what}")
+    lines.append(f"  {NEVER_RESTORE}")
     lines.append(f"  message fingerprint: {msg.fingerprint.hex}  {msg.fingerprint.words}")
     return lines
 
@@ -180,12 +199,19 @@ def _commitments(plan: SignPlan, replies: dict[str, Message]) -> list[list[frost
             for k in range(plan.nonce_count)]
 
 
-def _package_signers(plan: SignPlan, package: Message) -> dict[str, Message]:
+def _package_signers(plan: SignPlan, package: Message, me: str = "") -> dict[str, Message]:
+    """The commit replies a package carries: exactly the invited set (checked), each once."""
     reps = {r.sender: r for r in replies_in(package)}
     if sorted(reps) != sorted(package.payload.get("signers", [])):
         raise Malformed("package's signer list does not match its commitments")
     if len(reps) < plan.group.threshold:
         raise CeremonyError(f"package has {len(reps)} signers; the threshold is {plan.group.threshold}")
+    if sorted(reps) != plan.signers:
+        who = f"{me!r}" if me else "the signers"
+        raise CeremonyError(f"this package's signers ({', '.join(sorted(reps))}) are not the set invited when "
+                            f"{who} committed ({', '.join(plan.signers)})",
+                            "a copy of a home answering another set could leak its key share; the coordinator "
+                            "must open a new signing ceremony to sign with other members")
     return reps
 
 
@@ -204,7 +230,7 @@ def collect(msg: Message, replies: list[Message]) -> Message | Signed:
     plan = plan_of(msg)
     people = {m.id: m.identity for m in plan.group.members}
     if msg.round == "request":
-        got = gather(msg, replies, "commit", people, set(plan.signers), need=plan.group.threshold)
+        got = gather(msg, replies, "commit", people, set(plan.signers))
         _commitments(plan, got)
         return make_bulletin(msg, "package", list(got.values()), {"signers": sorted(got)})
     if msg.round == "package":
@@ -322,10 +348,7 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         reply = make_reply(msg, "commit", me.id, {"commitments": frostround.encode_commitments(comms)})
         return Answer(reply.signed_by(me), nonces=blob)
     if msg.round == "package":
-        signers = _package_signers(plan, msg)
-        if me.id not in signers:
-            raise CeremonyError(f"{me.id!r} is not among this package's signers",
-                                "the coordinator chose others; nothing to do")
+        signers = _package_signers(plan, msg, me.id)
         comms = _commitments(plan, signers)
         msgs = plan.first_messages()
         blob = take_nonces()
@@ -340,10 +363,7 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         reply = make_reply(msg, "share", me.id, payload)
         return Answer(reply.signed_by(me), nonces=rest, nonce_slot_suffix=".2")
     if msg.round == "package2":
-        package = _of(msg, "package")
-        signers = _package_signers(plan, package)
-        if me.id not in signers:
-            raise CeremonyError(f"{me.id!r} is not among this package's signers")
+        signers = _package_signers(plan, _of(msg, "package"), me.id)
         first = msg.payload.get("first")
         if not isinstance(first, dict):
             raise Malformed("package2 has no first-pass signatures")

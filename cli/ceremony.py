@@ -50,7 +50,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-o", "--output", required=True, metavar="REQ")
     r.set_defaults(handler=H + "cmd_rotate")
 
-    st = passphrase_flags(common(cs.add_parser("step", help="keyholder: answer whatever message arrived")))
+    st = passphrase_flags(common(cs.add_parser(
+        "step", help="keyholder: answer whatever message arrived",
+        description="Check the coordinator's message against everything this home has seen, show what "
+                    "answering it approves (every field of what is signed), ask, and write the signed reply. "
+                    "Never restore a keyholder home from a backup (or copy it to another machine) while one "
+                    "of its ceremonies is open: a copy that answers a round again could reveal its key share.")))
     st.add_argument("message", metavar="MESSAGE")
     st.add_argument("-o", "--output", required=True, metavar="REPLY")
     st.add_argument("--yes", action="store_true", help="approve without asking (scripts)")
@@ -165,7 +170,7 @@ def cmd_sign(ctx: Context) -> int:
         raise Malformed(f"{a.bundle} has no release statement", "pack it with 'ct pack' first")
     env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
     records = [_record(p) for p in a.group]
-    msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, a.signer,
+    msg = signing.open_sign(env.payload, records, a.signer,
                             stock=not a.no_stock)
     _write(ctx, a.output, msg.to_bytes())
     return _opened(ctx, msg, a.output)

@@ -184,8 +184,8 @@ def test_step_text_output(cer):
     assert lines[0] == f"ceremony {req.ceremony} (sign), round request"
     assert lines[1].startswith("sign release app 1.0 with keyholder set 'coop' epoch 1 (")
     assert lines[1].endswith("), 2 of 3")
-    assert "  signers invited: alice, carol" in lines
-    assert "  also signs the signify, minisign and ssh forms of the statement" in lines
+    assert "  signers: alice, carol (every one must answer; the set is fixed when you commit)" in lines
+    assert "  the group key also signs the stock-tool forms of this statement:" in lines
     assert "  you are 'alice'; this step: commit to sign (no signature yet)" in lines
     assert f"  message fingerprint: {req.fingerprint.hex}  {req.fingerprint.words}" in lines
     assert lines[-3:] == [f"wrote s0-alice.ctm: sign ceremony {req.ceremony}, round commit",
@@ -278,23 +278,32 @@ def test_status_of_package2_who_is_missing(cer):
 
 
 def test_status_names_who_is_missing(cer, monkeypatch, tmp_path):
-    """Three signers invited, bob never committed: the package's status says who answered (alice,
-    carol), who is still missing for this round (alice, carol: nobody has answered it yet) and
-    how many are needed; bob, left out of the package, is no longer asked."""
+    """Three signers invited, bob never committed: the request's status says all three must answer,
+    and collect refuses without bob (the set is fixed at the request).  A request for alice and carol:
+    the package's status says who answered (alice, carol), who is still missing for this round (alice,
+    carol: nobody has answered it yet) and how many are needed."""
     d = cer["dir"]
     monkeypatch.chdir(tmp_path)
     ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "-o", "m0.ctm")
     j = json.loads(ct("--json", "ceremony", "status", "m0.ctm")[1])
-    assert (j["round"], j["answered_previous_round"], j["who"], j["need"]) == ("request", [], NAMES, 2)
+    assert (j["round"], j["answered_previous_round"], j["who"], j["need"]) == ("request", [], NAMES, 3)
     for n in ["alice", "carol"]:
         ok("--home", d / "h" / n, "ceremony", "step", "m0.ctm", "-o", f"m0-{n}.ctm", "--yes")
-    ok("ceremony", "collect", "m0.ctm", "m0-alice.ctm", "m0-carol.ctm", "-o", "m1.ctm")
-    code, out, err = ct("--json", "ceremony", "status", "m1.ctm")
+    code, out, err = ct("ceremony", "collect", "m0.ctm", "m0-alice.ctm", "m0-carol.ctm", "-o", "m1.ctm")
+    assert (code, out) == (11, "")
+    assert err.splitlines() == ["error: 2 of 3 needed commit replies; missing: bob",
+                                "hint: collect again when the missing keyholders have answered"]
+    ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "--signer", "alice",
+       "--signer", "carol", "-o", "n0.ctm")
+    for n in ["alice", "carol"]:
+        ok("--home", d / "h" / n, "ceremony", "step", "n0.ctm", "-o", f"n0-{n}.ctm", "--yes")
+    ok("ceremony", "collect", "n0.ctm", "n0-alice.ctm", "n0-carol.ctm", "-o", "n1.ctm")
+    code, out, err = ct("--json", "ceremony", "status", "n1.ctm")
     assert (code, err) == (0, "")
     j = json.loads(out)
     assert (j["round"], j["answered_previous_round"], j["next"], j["who"], j["need"], j["participants"]) == \
         ("package", ["alice", "carol"], "step", ["alice", "carol"], 2, NAMES)
-    code, out, err = ct("ceremony", "status", "m1.ctm")
+    code, out, err = ct("ceremony", "status", "n1.ctm")
     assert out.splitlines()[2:] == ["  answered the previous round: alice, carol",
                                     "  next: step, by alice, carol (2 needed), then collect"]
 

@@ -92,7 +92,7 @@ def unsigned_edit(msg: Message, payload: dict | None = None, sender: str | None 
 
 
 def open_sign(w, signers=("alice", "bob"), stock=False) -> Message:
-    return signing.open_sign(w["statement"], "app", "1.0", [w["rec"]], list(signers), stock=stock)
+    return signing.open_sign(w["statement"], [w["rec"]], list(signers), stock=stock)
 
 
 def open_dkg(w, names=THREE, k=2) -> Message:
@@ -193,7 +193,7 @@ def test_reply_from_another_ceremony(w, tmp_path):
 
 def test_reply_of_another_kind_with_the_same_id(w):
     dkg = open_dkg(w)
-    sign = signing.open_sign(w["statement"], "app", "1.0", [w["rec"]], ["alice", "bob"], ceremony=dkg.ceremony)
+    sign = signing.open_sign(w["statement"], [w["rec"]], ["alice", "bob"], ceremony=dkg.ceremony)
     a, = steps(w, sign, ["alice"])
     with pytest.raises(CeremonyError) as e:
         keygen.collect(dkg, [a] + steps(w, dkg, ["bob", "carol"]))
@@ -245,7 +245,7 @@ def test_reply_resigned_by_another_member(w):
     a, c = steps(w, req, ["alice", "carol"])
     stolen = resigned(w, a, sender="bob")
     with pytest.raises(CeremonyError) as e:
-        signing.collect(req, [c, stolen])
+        signing.collect(req, [a, c, stolen])
     assert e.value.message == "'bob' committed under another identifier"
     # the same in the DKG: a round-1 package under another member's identifier
     dkg = open_dkg(w)
@@ -546,23 +546,24 @@ def test_fewer_than_k_signers_at_open(w, tmp_path):
     assert errlines(err) == ["error: 1 signers chosen; the threshold is 2",
                              "hint: choose at least 2 of: alice, bob, carol"]
     with pytest.raises(UsageError) as e:
-        signing.open_sign(w["statement"], "app", "1.0", [w["rec"]], ["alice", "zed"])
+        signing.open_sign(w["statement"], [w["rec"]], ["alice", "zed"])
     assert e.value.message == f"not members of {w['rec'].describe()}: zed"
 
 
-def test_fewer_than_k_commits_at_collect(w, tmp_path):
+def test_fewer_commits_than_invited_at_collect(w, tmp_path):
+    """Every invited signer must commit (the set is fixed at the request), not just k of them."""
     req = open_sign(w, THREE)
-    a, = steps(w, req, ["alice"])
+    a, b = steps(w, req, ["alice", "bob"])
     code, out, err = ct("ceremony", "collect", put(tmp_path / "s0.ctm", req), put(tmp_path / "a.ctm", a),
-                        "-o", tmp_path / "s1.ctm")
+                        put(tmp_path / "b.ctm", b), "-o", tmp_path / "s1.ctm")
     assert (code, out) == (11, "")
-    assert errlines(err) == ["error: 1 of 2 needed commit replies; missing: bob, carol",
+    assert errlines(err) == ["error: 2 of 3 needed commit replies; missing: carol",
                              "hint: collect again when the missing keyholders have answered"]
     assert not (tmp_path / "s1.ctm").exists()
 
 
 def test_fewer_shares_than_the_package_at_collect(w, tmp_path):
-    req = open_sign(w, THREE)
+    req = open_sign(w, ["alice", "carol"])
     pkg = signing.collect(req, steps(w, req, ["alice", "carol"]))
     sa, = steps(w, pkg, ["alice"])
     code, out, err = ct("ceremony", "collect", put(tmp_path / "s1.ctm", pkg), put(tmp_path / "a.ctm", sa),
@@ -604,12 +605,15 @@ def test_rotation_threshold_out_of_range(w, tmp_path):
 
 @pytest.fixture
 def answered_package(w):
-    """alice answered package P (alice+bob); the coordinator also has carol's commitment."""
+    """alice answered package P (alice, bob, carol); carol (malicious, colluding with the coordinator)
+    signed a second commit reply, so a package P2 with the same set and other commitments exists."""
     req = open_sign(w, THREE)
     a, b, c = steps(w, req, THREE)
-    p = signing.collect(req, [a, b])
+    p = signing.collect(req, [a, b, c])
     first = w["sim"].step("alice", p)
-    p2 = make_bulletin(req, "package", [a, c], {"signers": ["alice", "carol"]})
+    c2 = signing.answer(req, key(w, "carol"),
+                        lambda gpk: w["sim"].holders["carol"].load_share(gpk, PASS), None).reply
+    p2 = make_bulletin(req, "package", [a, b, c2], {"signers": THREE})
     return {"req": req, "p": p, "p2": p2, "first": first}
 
 
@@ -667,7 +671,7 @@ def _bad_share_reply(w, reply: Message, index: int = 0) -> Message:
 
 
 def test_bad_signature_share_names_sender(w, tmp_path):
-    req = open_sign(w, THREE)
+    req = open_sign(w, ["alice", "bob"])
     pkg = signing.collect(req, steps(w, req, ["alice", "bob"]))
     sa, sb = steps(w, pkg, ["alice", "bob"])
     bad = _bad_share_reply(w, sb)
@@ -682,7 +686,7 @@ def test_bad_signature_share_names_sender(w, tmp_path):
 
 def test_bad_stock_form_share_names_sender(w):
     """With the stock forms, a bad share for the signify message (not the DSSE one) is caught too."""
-    req = open_sign(w, THREE, stock=True)
+    req = open_sign(w, ["alice", "carol"], stock=True)
     pkg = signing.collect(req, steps(w, req, ["alice", "carol"]))
     sa, sc = steps(w, pkg, ["alice", "carol"])
     assert len(sa.payload["shares"]) == 4
@@ -692,7 +696,7 @@ def test_bad_stock_form_share_names_sender(w):
 
 
 def test_bad_second_pass_share_names_sender(w):
-    req = open_sign(w, THREE, stock=True)
+    req = open_sign(w, ["alice", "carol"], stock=True)
     pkg = signing.collect(req, steps(w, req, ["alice", "carol"]))
     p2 = signing.collect(pkg, steps(w, pkg, ["alice", "carol"]))
     assert p2.round == "package2"
@@ -706,7 +710,7 @@ def test_bad_second_pass_share_names_sender(w):
 
 
 def test_bad_mldsa_signature_names_sender(w):
-    req = open_sign(w, THREE)
+    req = open_sign(w, ["alice", "bob"])
     pkg = signing.collect(req, steps(w, req, ["alice", "bob"]))
     sa, sb = steps(w, pkg, ["alice", "bob"])
     sig = dict(sb.payload["signatures"][0])

@@ -15,7 +15,7 @@ from ceremony_sim import PASS, Sim
 from cerro_torre.ceremony import bundle, keygen, signing
 from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.ceremony.message import Message
-from cerro_torre.ceremony.protocol import replies_in
+from cerro_torre.ceremony.protocol import make_bulletin, replies_in
 from cerro_torre.ceremony.statement import PAYLOAD_TYPE, Envelope, pae
 from cerro_torre.cli.main import main
 from cerro_torre.suites.errors import CeremonyError, KeyNotTrusted, Malformed, SignatureInvalid, UsageError
@@ -117,7 +117,7 @@ def rotated(world):
 
 def sign_into_bundle(world, records, names, stock, out):
     wire = world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", records, names, stock=stock)
+    req = signing.open_sign(world["statement"], records, names, stock=stock)
     res, rounds, by_round = wire.sign(req, names)
     bundle.add_signatures(str(world["root"] / "app.ctp"), str(out), res.signatures, records=res.records,
                           stock=res.stock)
@@ -202,23 +202,29 @@ def test_sign_without_stock_forms(world, tmp_path):
     assert not any(line.startswith("  stock") for line in stdout.splitlines())
 
 
-def test_sign_coordinator_picks_threshold_of_invited(world):
-    """Four invited, three commit: the package goes to those three; the fourth has nothing to do."""
+def test_sign_every_invited_signer_answers(world):
+    """Four invited, three commit: no package until the fourth commits (the set is fixed at the request);
+    a package of the three is refused by every keyholder in it, and the fourth signs with the others."""
     wire = world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"]],
+    req = signing.open_sign(world["statement"], [world["rec1"]],
                             ["alice", "bob", "carol", "dave"], stock=False)
     commits = [wire.step(n, req) for n in ("alice", "bob", "dave")]
-    package = signing.collect(wire.cross(req), commits)
-    assert package.round == "package" and package.payload["signers"] == ["alice", "bob", "dave"]
-    kh = world["sim"].holders["carol"]
     with pytest.raises(CeremonyError) as e:
-        kh.answer(kh.prepare(wire.cross(package)), PASS)
-    assert e.value.message == "'carol' is not among this package's signers"
-    assert e.value.hints == ("the coordinator chose others; nothing to do",)
-    shares = [wire.step(n, package) for n in ("alice", "bob", "dave")]
+        signing.collect(wire.cross(req), commits)
+    assert e.value.message == "3 of 4 needed commit replies; missing: carol"
+    subset = make_bulletin(req, "package", commits, {"signers": ["alice", "bob", "dave"]})
+    kh = world["sim"].holders["alice"]
+    with pytest.raises(CeremonyError) as e:
+        kh.prepare(wire.cross(subset))
+    assert e.value.message == ("this package's signers (alice, bob, dave) are not the set invited when 'alice' "
+                               "committed (alice, bob, carol, dave)")
+    commits.append(wire.step("carol", req))
+    package = signing.collect(wire.cross(req), commits)
+    assert package.round == "package" and package.payload["signers"] == ["alice", "bob", "carol", "dave"]
+    shares = [wire.step(n, package) for n in ("alice", "bob", "carol", "dave")]
     res = signing.collect(wire.cross(package), shares)
     assert isinstance(res, signing.Signed)
-    assert sorted(s.alg for s in res.signatures) == ["ed25519"] + ["ml-dsa-87"] * 3
+    assert sorted(s.alg for s in res.signatures) == ["ed25519"] + ["ml-dsa-87"] * 4
 
 
 # ---------------------------------------------------------------- rotation
@@ -296,7 +302,7 @@ def test_bundle_signed_by_epoch_2_without_chain_is_not_trusted(world, rotated, t
 
 def test_removed_member_cannot_answer_epoch_2(world, rotated):
     sim, wire = world["sim"], world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"], rotated["rec2"]],
+    req = signing.open_sign(world["statement"], [world["rec1"], rotated["rec2"]],
                             ["alice", "bob"], stock=False)
     erin = sim.holders["erin"]
     with pytest.raises(CeremonyError) as e:
@@ -305,7 +311,7 @@ def test_removed_member_cannot_answer_epoch_2(world, rotated):
     assert e.value.hints == ("participants: alice, bob, carol, dave, frank; use the right --home",)
     # nor can the coordinator invite her
     with pytest.raises(UsageError) as e:
-        signing.open_sign(world["statement"], "app", "1.0", [rotated["rec2"]], ["alice", "erin"])
+        signing.open_sign(world["statement"], [rotated["rec2"]], ["alice", "erin"])
     assert e.value.message == f"not members of {rotated['rec2'].describe()}: erin"
     # even if she is handed a request naming her and answers with her old share, it is refused
     forged = Message(req.ceremony, "sign", "request", "coordinator",
@@ -319,7 +325,7 @@ def test_removed_member_cannot_answer_epoch_2(world, rotated):
 
 def test_new_member_signs_only_epoch_2(world, rotated):
     """frank holds no share of epoch 1: he is not a participant of an epoch-1 signing."""
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"]], ["alice", "bob", "carol"])
+    req = signing.open_sign(world["statement"], [world["rec1"]], ["alice", "bob", "carol"])
     with pytest.raises(CeremonyError) as e:
         world["sim"].holders["frank"].prepare(world["wire"].cross(req))
     assert e.value.message == "none of this home's keys takes part in this ceremony"
@@ -347,7 +353,7 @@ def test_trusted_dealer_keygen_and_sign(world, tmp_path):
     (tmp_path / "dealt.json").write_bytes(rec.to_bytes())
     assert ct("policy", "init", "--root", str(tmp_path / "dealt.json"), "--policy", str(tmp_path / "p.json"))[0] == 0
     out = tmp_path / "dealt.ctp"
-    req = signing.open_sign(world["statement"], "app", "1.0", [rec], ["dave", "frank"], stock=False)
+    req = signing.open_sign(world["statement"], [rec], ["dave", "frank"], stock=False)
     res, _, _ = wire.sign(req, ["dave", "frank"])
     bundle.add_signatures(str(world["root"] / "app.ctp"), str(out), res.signatures, records=res.records)
     code, stdout, err = ct("verify", str(out), "--policy", str(tmp_path / "p.json"))

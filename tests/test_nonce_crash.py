@@ -29,7 +29,7 @@ from cerro_torre.suites.suite import verify_signature
 NAMES = ["alice", "bob", "carol"]
 POINTS = ("nonce-opened", "nonce-marked", "nonce-deleted", "share-computed", "reply-written")
 STATEMENT = make_statement([("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
-                           {"name": "app", "version": "1.0"})
+                           {"package": {"name": "app", "version": "1.0"}})
 
 
 def test_the_points_tested_are_all_the_points():
@@ -56,7 +56,7 @@ def run_step(home: str, msg_path, out_path, crash: str | None = None) -> subproc
 
 def open_package(world, stock=False):
     sim = world["sim"]
-    req = signing.open_sign(STATEMENT, "app", "1.0", [world["rec"]], ["alice", "bob"], stock=stock)
+    req = signing.open_sign(STATEMENT, [world["rec"]], ["alice", "bob"], stock=stock)
     pkg = signing.collect(req, [sim.step(n, req) for n in ("alice", "bob")])
     return req, pkg
 
@@ -149,7 +149,7 @@ def test_crash_before_the_commitment_leaves(world, tmp_path):
     replaces them (they never left the machine), and the ceremony goes on with the new commitments."""
     sim = world["sim"]
     alice = sim.holders["alice"]
-    req = signing.open_sign(STATEMENT, "app", "1.0", [world["rec"]], ["alice", "bob"], stock=False)
+    req = signing.open_sign(STATEMENT, [world["rec"]], ["alice", "bob"], stock=False)
     path = tmp_path / "s0.ctm"
     path.write_bytes(req.to_bytes())
     assert run_step(alice.path, path, tmp_path / "a.ctm", crash="share-computed").returncode == 137

@@ -22,6 +22,8 @@ import pytest
 
 from test_tui_support import PW, ct, fill, notifications, screen_text, settle
 
+from cerro_torre.ceremony import bundle
+from cerro_torre.ceremony.statement import Envelope
 from cerro_torre.tui.app import CTApp
 
 MEMBERS = ("alice", "bob", "carol")
@@ -86,6 +88,8 @@ async def keyholder_step(tmp_path, who: str, message: str, reply: str, *, expect
         await pilot.press("a")
         await pilot.pause()
         dlg = app.screen
+        assert "Never restore this home from a backup, or copy it, while this ceremony is open" in \
+            str(dlg.query_one("#dialog-help").render())
         assert dlg.query_one("#field-reply").value == os.path.join(os.path.dirname(message),
                                                                    f"reply-{who}-{msg.round}.ctm")
         await fill(pilot, app, {"reply": reply, "passphrase": PW}, submit=False)
@@ -207,8 +211,12 @@ async def full_ceremony(tmp_path):
 
     digest = hashlib.sha256(b"hello from the tui test\n").hexdigest()
     signers = ("alice", "bob")
-    expect = ("sign release app 1.0", digest, "signers invited: alice, bob", "CT-SIG-02: 1 FROST group signature",
-              "2 of 3 members' ml-dsa-87 signatures")
+    statement = hashlib.sha256(Envelope.from_bytes(
+        bundle.read_parts(str(tmp_path / "app.ctp")).signature_members[bundle.ENVELOPE]).payload).hexdigest()
+    expect = ("sign release app 1.0", digest, "signers: alice, bob (every one must answer",
+              f"minisign, with the trusted comment: cerro-torre release app 1.0 statement-sha256:{statement}",
+              "never restore this home from a backup, or copy it, while this ceremony is open",
+              "CT-SIG-02: 1 FROST group signature", "2 of 3 members' ml-dsa-87 signatures")
     # round 1 (commitments) as files
     for who in signers:
         await keyholder_step(tmp_path, who, "sg/s0.ctm", f"sg/s0-{who}.ctm", expect=expect)

@@ -56,7 +56,7 @@ def world(tmp_path, monkeypatch):
     statement = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload
     # the request carries the record; an unsigned copy keeps its bytes (and fingerprint words) fixed
     unsigned = det_record(["alice", "bob", "carol"], 2, signed=False)
-    req = signing.open_sign(statement, "app", "1.0", [unsigned], ["alice", "bob"], ceremony=CEREMONY_SIGN)
+    req = signing.open_sign(statement, [unsigned], ["alice", "bob"], ceremony=CEREMONY_SIGN)
     write("sign-request.ctm", req.to_bytes())
     kg = keygen.open_keygen("coop", [det_key(n).public() for n in ("alice", "bob", "carol")], 2,
                             now=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), ceremony=CEREMONY_KEYGEN)

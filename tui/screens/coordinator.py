@@ -216,7 +216,7 @@ class CoordinatorScreen(CTScreen):
                 env = Envelope.from_bytes(parts.signature_members[bmod.ENVELOPE])
                 records = [self._record(p) for p in self.expand_paths(v["group"], (".json",))]
                 signers = v["signers"].replace(",", " ").split() or None
-                msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, signers,
+                msg = signing.open_sign(env.payload, records, signers,
                                         stock=v["stock"] == "yes")
                 self.ct.remember_records(records)
             else:

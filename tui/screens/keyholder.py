@@ -223,7 +223,9 @@ class KeyholderScreen(CTScreen):
             [Field("reply", "reply file", reply_path, "path"),
              Field("passphrase", "passphrase", "", "password")],
             help=f"{p.message.kind} round {p.message.round}; words {p.message.fingerprint.words}\n"
-                 f"Your key '{p.member}' is unlocked ({self.ct.kdf_text()}) and the reply signed.",
+                 f"Your key '{p.member}' is unlocked ({self.ct.kdf_text()}) and the reply signed.\n"
+                 "Never restore this home from a backup, or copy it, while this ceremony is open: "
+                 "a copy answering again could reveal your key share.",
             validate=check, cwd=self.ct.cwd, dialog_id="approve-dialog")
         self.app.push_screen(dlg, self._approved)
 
