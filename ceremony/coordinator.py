@@ -5,6 +5,7 @@ Shared by the CLI and the TUI, so that both do exactly the same thing.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cerro_torre.governance.keyholders import KeyholderSet
@@ -17,26 +18,25 @@ from .protocol import make_bulletin, replies_in, verify_chain
 
 
 def expected(msg: Message) -> dict[str, Any]:
-    """What comes after coordinator message ``msg``: ``{"next": "step"|"done", "who": [...], "need": n}``."""
+    """What comes after coordinator message ``msg``: ``{"next": "step"|"done", "who": [...], "need": n,
+    "optional": [...]}`` — ``who`` must answer, ``optional`` may (a rotation's outgoing members outside
+    its signing set: their confirmation checks the closed releases, they do not sign)."""
     if msg.round == "done":
-        return {"next": "done", "who": [], "need": 0}
+        return {"next": "done", "who": [], "need": 0, "optional": []}
     if msg.kind == "sign":
         plan = signing.plan_of(msg)
-        if msg.round == "request":
-            return {"next": "step", "who": sorted(plan.signers), "need": len(plan.signers)}
-        package = msg if msg.round == "package" else signing._of(msg, "package")  # noqa: SLF001
-        who = sorted(r.sender for r in replies_in(package))
-        return {"next": "step", "who": who, "need": len(who)}
+        return {"next": "step", "who": sorted(plan.signers), "need": len(plan.signers), "optional": []}
     plan = keygen.plan_of(msg)
     new = sorted(plan.new)
     if msg.round == "round1" or (msg.round == "request" and not plan.dealer):
-        return {"next": "step", "who": new, "need": len(new)}
+        return {"next": "step", "who": new, "need": len(new), "optional": []}
     if msg.round in ("round2", "request"):
-        return {"next": "step", "who": sorted(set(new) | set(plan.old)), "need": len(new)}
+        return {"next": "step", "who": plan.must_confirm, "need": len(plan.must_confirm),
+                "optional": plan.may_confirm}
     if msg.round == "package":
         s = msg.payload["signers"]
         who = sorted(set(s["new"]) | set(s["old"]))
-        return {"next": "step", "who": who, "need": len(who)}
+        return {"next": "step", "who": who, "need": len(who), "optional": []}
     raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
 
 
@@ -51,6 +51,29 @@ def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet | si
                             "the first file is the message the replies answer")
     mod = signing if msg.kind == "sign" else keygen
     return mod.collect(msg, replies)
+
+
+def record_written(msg: Message, out: KeyholderSet, path: str) -> list[str]:
+    """What the end of a keygen or rotation tells the coordinator, keyholders and verifiers to do."""
+    prev = keygen.plan_of(msg).previous
+    change = f": {keygen.membership_change(prev, keygen.plan_of(msg).template)}" if prev is not None else ""
+    name = os.path.basename(path)
+    text = [f"wrote {path}: {out.describe()}, {out.threshold} of {len(out.members)}{change}",
+            f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
+            f"  keyholders: each runs 'ct ceremony step {name}': the home checks it is the record it confirmed "
+            "and keeps it" + (f", retiring its epoch-{out.epoch - 1} shares" if out.previous else "")]
+    if out.previous is None:
+        text.append(f"  verifiers: pin it with 'ct policy init --root {name}' after comparing the words")
+        return text
+    n = len(out.closed_releases or ())
+    text[2:2] = [f"  closes epoch {out.epoch - 1}: the {n} release(s) in closed_releases stay valid; verifiers that "
+                 f"know epoch {out.epoch} refuse every other release signed by epoch {out.epoch - 1}"]
+    text += [f"  verifiers: move trust forward now, after comparing the words: 'ct policy add-checkpoint {name} "
+             "--policy POLICY.json' (a verifier also learns it from the chain of any bundle epoch "
+             f"{out.epoch} signs)",
+             f"  new releases: 'ct ceremony sign BUNDLE --group {name}' with the older records (or this home's "
+             "stored ones): bundles carry the chain from the root"]
+    return text
 
 
 def done_message(msg: Message, replies: list[Message]) -> Message:

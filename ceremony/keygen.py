@@ -28,18 +28,23 @@ record carries the threshold of epoch N and of epoch N+1, per algorithm.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc
+from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc, parse_time
+from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e, parse_json
+from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
 from . import frostround
 from .message import Message
+from .signedlog import SignedRelease
+from .statement import shown
 from .protocol import (
     gather,
     make_bulletin,
@@ -58,8 +63,13 @@ KIND_ROTATE = "rotate"
 
 def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, suite: str = "CT-SIG-02",
                 days: int = 365, dealer: bool = False, previous: KeyholderSet | None = None,
+                closed_releases: list[str] | None = None, old_signers: list[str] | None = None,
                 now: _dt.datetime | None = None, ceremony: str | None = None) -> Message:
-    """The coordinator's request opening a keygen (or, with ``previous``, a rotation)."""
+    """The coordinator's request opening a keygen (or, with ``previous``, a rotation).
+
+    A rotation carries ``closed_releases`` (the SHA-256 of every release statement epoch N signed that
+    stays valid after it) and ``old_signers``: the members of epoch N who sign the new record with the
+    old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all)."""
     s = get_suite(suite, usage=True)
     if "ed25519" not in s.algorithms:
         raise UsageError(f"a {suite} keyholder set has no FROST group key to generate",
@@ -77,8 +87,8 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
             if alg not in m.keys:
                 raise UsageError(f"member {m.id!r} has a {m.suite} identity without a {alg} key",
                                  f"a {suite} set needs members with {suite} identity keys")
-    if days < 1:
-        raise UsageError("--days must be at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be from 1 to {MAX_DAYS}")
     now = now or now_utc()
     ordered = sorted(members, key=lambda m: m.id)
     template = {
@@ -90,9 +100,28 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
         "expires": format_time(now + _dt.timedelta(days=days)),
         "members": [{"id": m.id, "index": i + 1, "identity": m.to_json()} for i, m in enumerate(ordered)],
         "previous": {"epoch": previous.epoch, "fingerprint": previous.fingerprint.full_hex} if previous else None,
+        "closed_releases": sorted(set(closed_releases or ())) if previous else None,
     }
+    if previous is None and (closed_releases or old_signers):
+        raise UsageError("only a rotation closes releases or names old signers")
+    for d in closed_releases or ():
+        if not isinstance(d, str) or not _HEX64.match(d):
+            raise UsageError(f"closed release {d!r} is not a sha256 digest (64 lowercase hex)")
     if previous is not None and previous.name != name:
         raise UsageError(f"the set is called {previous.name!r}; a rotation keeps its name")
+    old_set: list[str] | None = None
+    if previous is not None:
+        old_ids = [m.id for m in previous.members]
+        staying = [i for i in old_ids if i in {m.id for m in ordered}]
+        old_set = sorted(set(old_signers)) if old_signers else \
+            (sorted(staying) if len(staying) >= previous.threshold else sorted(old_ids))
+        unknown = [i for i in old_set if i not in old_ids]
+        if unknown:
+            raise UsageError(f"not members of {previous.describe()}: {', '.join(unknown)}",
+                             "members: " + ", ".join(old_ids))
+        if len(old_set) < previous.threshold:
+            raise UsageError(f"{len(old_set)} members of epoch {previous.epoch} chosen to sign; its threshold is "
+                             f"{previous.threshold}", f"choose at least {previous.threshold} of: " + ", ".join(old_ids))
     people = {m.id: m for m in ordered}
     if previous is not None:
         for m in previous.members:
@@ -101,6 +130,7 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
         "participants": [p.to_json() for _, p in sorted(people.items())],
         "template": template,
         "previous_record": parse_json(previous.to_bytes()) if previous else None,
+        "old_signers": old_set,
         "dealer": None,
     }
     if dealer:
@@ -126,6 +156,7 @@ class Plan:
     new: dict[str, int]               # member id -> FROST identifier in the new set
     previous: KeyholderSet | None
     dealer: dict[str, Any] | None
+    old_signers: list[str]            # members of the previous set who sign with its group (fixed)
 
     @property
     def threshold(self) -> int:
@@ -136,6 +167,21 @@ class Plan:
         return {m.id: m.index for m in self.previous.members} if self.previous else {}
 
     @property
+    def closed_releases(self) -> list[str] | None:
+        return self.template["closed_releases"]
+
+    @property
+    def must_confirm(self) -> list[str]:
+        """Who must answer the confirm round: every new member and the old signing set."""
+        return sorted(set(self.new) | set(self.old_signers))
+
+    @property
+    def may_confirm(self) -> list[str]:
+        """Members of the previous set outside its signing set: they may confirm (their homes check the
+        closed releases and the record) but do not sign."""
+        return sorted(set(self.old) - set(self.must_confirm))
+
+    @property
     def context(self) -> bytes:
         return b"ct-dkg-v1\x00" + bytes.fromhex(self.request.ceremony) + self.request.digest
 
@@ -144,23 +190,66 @@ class Plan:
         members = tuple(Member(m["id"], m["index"], self.people[m["id"]], verifying[m["index"]])
                         for m in t["members"])
         prev = (t["previous"]["epoch"], t["previous"]["fingerprint"]) if t["previous"] else None
+        closed = tuple(t["closed_releases"]) if t["closed_releases"] is not None else None
         return KeyholderSet(t["name"], t["epoch"], t["suite"], t["threshold"], t["created"], t["expires"],
-                            group_public_key, members, prev)
+                            group_public_key, members, prev, closed)
 
-    def summary(self) -> list[str]:
+    def summary(self, record: KeyholderSet | None = None) -> list[str]:
+        """Every field of the record body the members sign (``record`` once the group key is known)."""
         t = self.template
-        lines = [f"{'rotation to' if self.previous else 'new'} keyholder set {t['name']!r} epoch {t['epoch']}: "
-                 f"{t['threshold']} of {len(t['members'])}, suite {t['suite']}, expires {t['expires']}"]
+        n = len(t["members"])
+        if self.previous is None:
+            lines = [f"new keyholder set {shown(t['name'])!r} epoch {t['epoch']} (a root: previous none, "
+                     "closed_releases none)"]
+        else:
+            p = self.previous
+            lines = [f"rotation of keyholder set {shown(t['name'])!r}: epoch {p.epoch} -> epoch {t['epoch']}: "
+                     + membership_change(p, t)]
+        lines += [f"  suite {t['suite']}, threshold {t['threshold']} of {n}",
+                  f"  created {t['created']}, expires {t['expires']}",
+                  "  members (index, id, identity key fingerprint):"]
         for m in t["members"]:
             fp = self.people[m["id"]].fingerprint
-            lines.append(f"  member {m['index']}: {m['id']:<16} {fp.hex}  {fp.words}")
-        if self.previous:
+            lines.append(f"    {m['index']:>3} {m['id']:<16} {fp.hex}  {fp.words}")
+        if self.previous is not None:
             p = self.previous
-            lines.append(f"  replaces epoch {p.epoch} ({p.fingerprint.hex}), {p.threshold} of {len(p.members)}: "
+            lines.append(f"  previous: epoch {p.epoch}, fingerprint {p.fingerprint.full_hex}")
+            lines.append(f"            {p.fingerprint.words}; {p.threshold} of {len(p.members)}: "
                          + ", ".join(m.id for m in p.members))
+            closed = self.closed_releases or []
+            lines.append(f"  closed_releases: {len(closed)} release(s) of epoch {p.epoch} stay valid; verifiers that "
+                         f"know epoch {t['epoch']} refuse any other release of epoch {p.epoch}")
+            lines += [f"    {d}" for d in closed]
+            lines.append(f"  epoch {p.epoch} members signing this record with its group key: "
+                         + ", ".join(self.old_signers)
+                         + (f"; may confirm: {', '.join(self.may_confirm)}" if self.may_confirm else ""))
+        if record is not None:
+            lines.append(f"  group key {b64e(record.group_public_key)} (keyid {record.group_keyid})")
+            lines.append(f"  the record to sign: fingerprint {record.fingerprint.full_hex}")
+            lines.append(f"                      {record.fingerprint.words}")
         if self.dealer:
             lines.append("  WARNING: trusted-dealer mode: the coordinator generated every share and saw the key")
         return lines
+
+
+def membership_change(previous: KeyholderSet, template: dict[str, Any]) -> str:
+    """'removes bob, adds frank, threshold 3 -> 2' (or 'members and threshold unchanged')."""
+    old = {m.id: m.identity.to_bytes() for m in previous.members}
+    new = {m["id"]: m["identity"] for m in template["members"]}
+    parts = []
+    removed = sorted(set(old) - set(new))
+    added = sorted(set(new) - set(old))
+    rekeyed = sorted(i for i in set(old) & set(new)
+                     if IdentityPublic.from_json(new[i]).to_bytes() != old[i])
+    if removed:
+        parts.append("removes " + ", ".join(removed))
+    if added:
+        parts.append("adds " + ", ".join(added))
+    if rekeyed:
+        parts.append("changes the identity key of " + ", ".join(rekeyed))
+    if template["threshold"] != previous.threshold:
+        parts.append(f"threshold {previous.threshold} -> {template['threshold']}")
+    return ", ".join(parts) or "members and threshold unchanged (new group key)"
 
 
 def plan_of(msg: Message) -> Plan:
@@ -170,12 +259,10 @@ def plan_of(msg: Message) -> Plan:
     p = req.payload
     people = participants(req)
     t = p.get("template")
-    if not isinstance(t, dict):
-        raise Malformed("keygen request has no template")
+    if not isinstance(t, dict) or set(t) != _TEMPLATE_FIELDS:
+        raise Malformed("keygen request has no template, or one with unexpected fields")
     prev = None
     if p.get("previous_record") is not None:
-        from cerro_torre.suites.encoding import canonical_json
-
         prev = KeyholderSet.from_bytes(canonical_json(p["previous_record"]) + b"\n", "previous keyholder set")
     if (prev is None) != (req.kind == KIND_KEYGEN):
         raise Malformed("a rotation request needs the previous record, a keygen request none")
@@ -183,7 +270,86 @@ def plan_of(msg: Message) -> Plan:
     for mid in new:
         if mid not in people:
             raise Malformed(f"member {mid!r} is not a participant")
-    return Plan(req, t, people, new, prev, p.get("dealer"))
+    old_signers = p.get("old_signers")
+    plan = Plan(req, t, people, new, prev, p.get("dealer"), list(old_signers or []))
+    check_template(plan)
+    return plan
+
+
+_TEMPLATE_FIELDS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous",
+                    "closed_releases"}
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+MAX_DAYS = 3660
+CLOCK_SKEW = _dt.timedelta(days=1)
+MAX_AGE = _dt.timedelta(days=30)
+
+
+def check_template(plan: Plan) -> None:
+    """The record to be, against itself and the previous record the request carries (no clock, no home)."""
+    t, prev = plan.template, plan.previous
+    bad = "the coordinator's request is inconsistent; refuse it and tell the other keyholders"
+    created = parse_time(t["created"], "the record's created time")
+    expires = parse_time(t["expires"], "the record's expiry")
+    if not created < expires <= created + _dt.timedelta(days=MAX_DAYS):
+        raise CeremonyError(f"the record would expire at {t['expires']}, not within {MAX_DAYS} days after it is "
+                            f"created ({t['created']})", bad)
+    if not isinstance(t["threshold"], int) or not 2 <= t["threshold"] <= len(t["members"]):
+        raise CeremonyError(f"the record's threshold {t['threshold']!r} is out of range for "
+                            f"{len(t['members'])} members", bad)
+    if [m["index"] for m in t["members"]] != list(range(1, len(t["members"]) + 1)) or \
+            [m["id"] for m in t["members"]] != sorted(m["id"] for m in t["members"]):
+        raise CeremonyError("the record's members are not numbered 1..n in id order", bad)
+    for m in t["members"]:
+        if IdentityPublic.from_json(m["identity"], f"member {m['id']!r}").to_bytes() != \
+                plan.people[m["id"]].to_bytes():
+            raise CeremonyError(f"the record's identity key for {m['id']!r} is not the participant's", bad)
+    if prev is None:
+        if t["epoch"] != 1 or t["previous"] is not None or t["closed_releases"] is not None or plan.old_signers:
+            raise CeremonyError("a new keyholder set must be epoch 1 with no previous set and no closed releases",
+                                bad)
+        return
+    want = {"epoch": prev.epoch, "fingerprint": prev.fingerprint.full_hex}
+    if t["previous"] != want:
+        raise CeremonyError(f"the record names {t['previous']!r} as its previous set, but the request's previous "
+                            f"record is epoch {prev.epoch} ({prev.fingerprint.full_hex})", bad)
+    if t["epoch"] != prev.epoch + 1:
+        raise CeremonyError(f"the record would be epoch {t['epoch']}; a rotation of epoch {prev.epoch} makes "
+                            f"epoch {prev.epoch + 1}", bad)
+    if t["name"] != prev.name:
+        raise CeremonyError(f"the record is named {t['name']!r}; a rotation of {prev.name!r} keeps its name", bad)
+    if t["suite"] != prev.suite:
+        raise CeremonyError(f"the record's suite {t['suite']} is not the previous set's ({prev.suite})", bad)
+    closed = t["closed_releases"]
+    if not isinstance(closed, list) or closed != sorted(set(closed)) or \
+            not all(isinstance(d, str) and _HEX64.match(d) for d in closed):
+        raise CeremonyError("the record's closed_releases is not a sorted list of sha256 digests", bad)
+    if created < prev.created_at():
+        raise CeremonyError(f"the record would be created at {t['created']}, before epoch {prev.epoch} "
+                            f"({prev.created})", bad)
+    old = plan.old
+    if plan.old_signers != sorted(set(plan.old_signers)) or not set(plan.old_signers) <= set(old) \
+            or len(plan.old_signers) < prev.threshold:
+        raise CeremonyError(f"the request's signers of epoch {prev.epoch} are not {prev.threshold} or more of its "
+                            "members", bad)
+    own = prev.evaluate(prev.message(), list(prev.signatures))
+    if not own.ok:
+        raise CeremonyError(f"the request's previous record, {prev.describe()}, is not signed by its own threshold: "
+                            + "; ".join(own.explain()), bad)
+
+
+def check_dates(plan: Plan, now: _dt.datetime) -> None:
+    """Sane dates against this machine's clock (the keyholder's side)."""
+    t = plan.template
+    created = parse_time(t["created"], "the record's created time")
+    hint = "the coordinator's clock or this machine's is wrong; check both before going on"
+    if created > now + CLOCK_SKEW:
+        raise CeremonyError(f"the record would be created at {t['created']}, in the future (this machine's clock "
+                            f"says {format_time(now)})", hint)
+    if created < now - MAX_AGE:
+        raise CeremonyError(f"the record would be created at {t['created']}, more than {MAX_AGE.days} days ago "
+                            f"(this machine's clock says {format_time(now)})", hint)
+    if parse_time(t["expires"], "the record's expiry") <= now:
+        raise CeremonyError(f"the record would expire at {t['expires']}, before now ({format_time(now)})", hint)
 
 
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
@@ -234,10 +400,66 @@ def group_keys(plan: Plan, upto: Message) -> frost.PublicKeyPackage:
         raise _blame_proof(plan, e) from None
 
 
-def describe(msg: Message, me: str) -> list[str]:
-    """What answering ``msg`` approves, for the keyholder to read first."""
+@dataclass(frozen=True)
+class HomeView:
+    """What a keyholder's home knows, for the checks only it can make: its clock, the releases it signed
+    (``HOME/signed.log``) and its checkpoints of this set's lineage (``governance.trust.TrustStore``)."""
+
+    now: _dt.datetime
+    signed: tuple[SignedRelease, ...]
+    checkpoints: dict[int, str]
+    where: str = "this home"
+
+
+def check_home(plan: Plan, me: str, home: HomeView) -> list[str]:
+    """Refuse what this home knows to be wrong; return what it checked, for the summary."""
+    check_dates(plan, home.now)
+    t, prev, cps = plan.template, plan.previous, home.checkpoints
+    if prev is None:
+        if cps:
+            raise CeremonyError(f"this home already knows keyholder set {shown(t['name'])!r} (epochs "
+                                f"{min(cps)}..{max(cps)}); a new keygen of that name would fork its lineage",
+                                "a cooperative has one root: rotate its newest epoch, or choose another --name")
+        return []
+    have = cps.get(prev.epoch)
+    if have is not None and have != prev.fingerprint.full_hex:
+        raise fork_error(prev.name, prev.epoch, have, f"checkpoint of {home.where}", prev.fingerprint.full_hex,
+                         "the rotation request")
+    if cps and max(cps) > prev.epoch:
+        newest = max(cps)
+        raise CeremonyError(f"this home knows epoch {newest} of {prev.name!r} ({short(cps[newest])}); a rotation "
+                            f"of epoch {prev.epoch} would fork the lineage",
+                            f"rotate the newest epoch ({newest}); the coordinator may be behind")
+    if me not in plan.old:
+        return []
+    mine = [e for e in home.signed if e.record == prev.fingerprint.full_hex]
+    closed = set(plan.closed_releases or ())
+    missing = [e for e in mine if e.statement not in closed]
+    if missing:
+        e = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise CeremonyError(f"{me!r} signed release {shown(e.release)} (statement sha256 {e.statement}) with epoch "
+                            f"{prev.epoch}, which this rotation's closed_releases leaves out{more}",
+                            f"verifiers that know epoch {t['epoch']} would refuse it: the coordinator must open the "
+                            "rotation again with it ('ct ceremony rotate ... --release BUNDLE' or --releases FILE); "
+                            f"this home's list is {os.path.join(home.where, 'signed.log')}")
+    return [f"  this home signed {len(mine)} release(s) with epoch {prev.epoch}: "
+            + ("every one is in closed_releases" if mine else "none to keep")]
+
+
+def describe(msg: Message, me: str, home: HomeView | None = None) -> list[str]:
+    """What answering ``msg`` approves, for the keyholder to read first; with ``home``, also refuse what
+    the keyholder's home knows to be wrong (dates, forks, releases it signed that the rotation drops)."""
     plan = plan_of(msg)
-    lines = plan.summary()
+    record = None
+    if msg.round == "package":
+        record = _package_view(plan, msg)[0]
+    elif msg.round == "round2" or (msg.round == "request" and plan.dealer):
+        pkp = group_keys(plan, msg)
+        record = plan.record(pkp.group_public_key, pkp.verifying_shares)
+    lines = plan.summary(record)
+    if home is not None:
+        lines += check_home(plan, me, home)
     is_new, is_old = my_roles(plan, me)
     what = {"request": "generate your DKG commitment and proof (round 1)",
             "round1": "check everyone's proofs and send each member its sealed share (round 2)",
@@ -245,10 +467,13 @@ def describe(msg: Message, me: str) -> list[str]:
             "package": "sign the new record: FROST share and ML-DSA-87 signature"}.get(msg.round, msg.round)
     if plan.dealer and msg.round == "request":
         what = "open your share from the dealer, check it and commit to signing the record"
+    if is_old and not is_new and me not in plan.old_signers and msg.round in ("round2", "request"):
+        what = "confirm the record and its closed releases (you do not sign it)"
     role = "new member" if is_new else ""
     if is_old:
         role = (role + " and " if role else "") + f"member of epoch {plan.previous.epoch}"
     lines.append(f"  you are {me!r} ({role or 'not a member'}); this step: {what}")
+    lines.append("  never restore this home from a backup, or copy it, while this ceremony is open")
     lines.append(f"  message fingerprint: {msg.fingerprint.hex}  {msg.fingerprint.words}")
     return lines
 
@@ -276,13 +501,15 @@ def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet:
                 raise CeremonyError(f"shares from {r.sender!r} are not addressed to every other member")
         return make_bulletin(msg, "round2", list(got.values()), {})
     if msg.round == "round2" or (msg.round == "request" and plan.dealer):
-        expected = new | set(plan.old)
+        must = set(plan.must_confirm)
         pkp = group_keys(plan, msg)
         record = plan.record(pkp.group_public_key, pkp.verifying_shares)
-        got = gather(msg, replies, "confirm", plan.people, expected, need=len(new))
-        missing_new = sorted(new - set(got))
-        if missing_new:
-            raise CeremonyError(f"every new member must confirm; missing: {', '.join(missing_new)}",
+        got = gather(msg, replies, "confirm", plan.people, must | set(plan.may_confirm), need=0)
+        missing = sorted(must - set(got))
+        if missing:
+            raise CeremonyError(f"{len(must) - len(missing)} of {len(must)} needed confirm replies; missing: "
+                                f"{', '.join(missing)}",
+                                "every new member and every chosen signer of the outgoing epoch must confirm; "
                                 "collect again when they have answered")
         fp = record.fingerprint.full_hex
         transcript = _chain(msg, "round1").digest.hex() if not plan.dealer else msg.digest.hex()
@@ -293,12 +520,7 @@ def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet:
                                 "different round-1 message",
                                 "the coordinator's messages were inconsistent (equivocation) or a member is "
                                 "faulty; start a new keygen")
-        old_signers = sorted(mid for mid in got if mid in plan.old and got[mid].payload.get("old"))
-        if plan.previous is not None and len(old_signers) < plan.previous.threshold:
-            raise CeremonyError(f"{len(old_signers)} of {plan.previous.threshold} needed members of epoch "
-                                f"{plan.previous.epoch} confirmed",
-                                "a rotation needs the outgoing set's threshold; collect again when they answered")
-        signers = {"new": sorted(m for m in got if got[m].payload.get("new")), "old": old_signers}
+        signers = {"new": sorted(plan.new), "old": list(plan.old_signers)}
         return make_bulletin(msg, "package", list(got.values()),
                              {"record": record.body(), "signers": signers})
     if msg.round == "package":
@@ -319,6 +541,10 @@ def _package_view(plan: Plan, package: Message) -> tuple[KeyholderSet, dict[str,
     signers = package.payload.get("signers")
     if not isinstance(signers, dict) or set(signers) != {"new", "old"}:
         raise Malformed("package has no signer lists")
+    if signers != {"new": sorted(plan.new), "old": plan.old_signers}:
+        raise CeremonyError("the package's signers are not the ones the request fixed (every new member, and "
+                            f"{', '.join(plan.old_signers) or 'nobody'} of the outgoing epoch)",
+                            "a copy of a home answering another set could leak its key share; refuse it")
     confirms = {r.sender: r for r in replies_in(package)}
     transcript = _chain(package, "round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
     differ = sorted(mid for mid, r in confirms.items() if r.payload.get("record") != record.fingerprint.full_hex
@@ -444,7 +670,7 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
             blob, (c,) = frostround.commit_batch(kp, 1)
             nonces += blob
             payload["new"] = frostround.encode_commitments([c])
-        if is_old:
+        if me.id in plan.old_signers:
             if old_share is None:
                 raise CeremonyError(f"no share of {plan.previous.describe()} in this home",
                                     "answer from the home that holds that share")
@@ -458,11 +684,12 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
         groups = [g for g in ("new", "old") if me.id in signers[g]]
         if not groups:
             raise CeremonyError(f"{me.id!r} is not among this package's signers")
+        is_old_signer = me.id in plan.old_signers
         blob = take_nonces()
-        nonces = frostround.split_nonces(blob, (1 if is_new else 0) + (1 if is_old else 0))
+        nonces = frostround.split_nonces(blob, (1 if is_new else 0) + (1 if is_old_signer else 0))
         by_group = {}
         k = 0
-        for g, member in (("new", is_new), ("old", is_old)):
+        for g, member in (("new", is_new), ("old", is_old_signer)):
             if member:
                 by_group[g] = nonces[k]
                 k += 1

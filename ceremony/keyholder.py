@@ -6,12 +6,16 @@ approves; ``Keyholder.answer(pending, passphrase)`` unlocks the identity key,
 does the round's work and returns the signed reply.  Per ceremony the home
 keeps::
 
-    ceremonies/<id>/state.json       rounds answered: coordinator digest -> reply file
+    ceremonies/<id>/state.json       rounds answered (coordinator digests), the member, and in a keygen
+                                     or rotation the fingerprint of the record this home confirmed
     ceremonies/<id>/<round>.reply    each reply sent (to send again, never to recompute)
     ceremonies/<id>/<name>.sealed    secrets between rounds, sealed under the passphrase
+    ceremonies/<id>/previous.json    a rotation's previous record, as the request carried it
     ceremonies/<id>/transcript.json  hash-chained log of every message seen and sent
-    shares/<group keyid>.share       FROST key packages, sealed
+    shares/<group keyid>.share       FROST key packages, sealed (and their status, keys/shares.py)
     nonces/                          the durable single-use nonce store (nonces.py)
+    signed.log                       every release this home signed (signedlog.py)
+    governance/                      the keyholder-set records it took part in (governance/trust.py)
 
 A message is refused when this home already answered its round, when it
 contradicts a message this home answered before (a different request or
@@ -25,6 +29,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from cerro_torre.governance.keyholders import KeyholderSet, now_utc, walk_chain
+from cerro_torre.governance.trust import TrustStore
 from cerro_torre.keys.home import Home
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
@@ -37,6 +43,7 @@ from cerro_torre.suites.errors import CeremonyError
 from . import crashpoints, transcript
 from .message import COORDINATOR, Message
 from .nonces import NonceStore
+from .signedlog import SignedLog
 from .protocol import participants, request_of, verify_chain
 
 
@@ -49,6 +56,28 @@ class Pending:
     summary: list[str]
 
 
+def is_record(data: bytes) -> bool:
+    """A keyholder-set record file rather than a ceremony message (decided on its first bytes)."""
+    return data.lstrip().startswith(b'{"body":')
+
+
+@dataclass
+class Stored:
+    """What ``Keyholder.store_record`` did: the records new to this home, and the shares it retired."""
+
+    record: KeyholderSet
+    new: list[KeyholderSet]
+    retired: list[str]          # reasons, one per share retired now
+
+    def lines(self) -> list[str]:
+        fp = self.record.fingerprint
+        out = [f"kept {self.record.describe()} in this home (records new here: epoch "
+               + ", ".join(str(r.epoch) for r in self.new) + ")" if self.new
+               else f"this home already keeps {self.record.describe()}",
+               f"  fingerprint {fp.hex}  {fp.words}"]
+        return out + [f"  retired a share: {reason}" for reason in self.retired]
+
+
 class Keyholder:
     def __init__(self, home: str, *, params: KDFParams | None = None, allow_weak: bool = False) -> None:
         self.path = home
@@ -57,6 +86,8 @@ class Keyholder:
         self.home = Home(home, params=params, allow_weak=allow_weak)
         self.nonces = NonceStore(home, params=params, allow_weak=allow_weak)
         self.shares = ShareStore(home, params=params, allow_weak=allow_weak)
+        self.trust = TrustStore(home)
+        self.signed = SignedLog(home)
 
     # ------------------------------------------------------------ storage
     def _cdir(self, cid: str) -> str:
@@ -154,9 +185,25 @@ class Keyholder:
                                     "the coordinator changed an earlier round; refuse this ceremony")
         from . import keygen, signing
 
-        mod = signing if msg.kind == "sign" else keygen
-        summary = mod.describe(msg, me)
+        if msg.kind == "sign":
+            self._check_lineage(signing.plan_of(msg).records)
+            summary = signing.describe(msg, me)
+        else:
+            name = keygen.plan_of(msg).template["name"]
+            view = keygen.HomeView(now_utc(), tuple(self.signed.entries()), self.trust.checkpoints(name), self.path)
+            summary = keygen.describe(msg, me, view)
         return Pending(msg, me, summary)
+
+    def _check_lineage(self, records: list[KeyholderSet]) -> None:
+        """A signing request's chain against what this home knows: no fork, and not a closed epoch."""
+        self.trust.check(records, "the signing request's chain")
+        g = records[-1]
+        cps = self.trust.checkpoints(g.name)
+        if cps and max(cps) > g.epoch:
+            raise CeremonyError(f"this home knows epoch {max(cps)} of {g.name!r}: epoch {g.epoch} is closed and "
+                                "signs no more releases",
+                                f"sign with the current keyholder set (epoch {max(cps)}); a release epoch {g.epoch} "
+                                "signed now would be refused by every verifier that knows the rotation")
 
     def answer(self, pending: Pending, passphrase: bytes) -> Message:
         msg, me = pending.message, pending.member
@@ -187,6 +234,8 @@ class Keyholder:
 
         if msg.kind == "sign":
             ans = signing.answer(msg, key, lambda gpk: self.load_share(gpk, passphrase), take_nonces)
+            if ans.signed is not None:
+                self.signed.append(ans.signed)
         else:
             plan = keygen.plan_of(msg)
             secrets: dict[str, bytes] = {}
@@ -201,7 +250,7 @@ class Keyholder:
                                                 else plan.request).group_public_key
                     secrets["share:new"] = self.load_share(pkp_gpk, passphrase).to_bytes()
             old = None
-            if plan.previous is not None and key.id in plan.old and msg.round in ("round2", "package", "request"):
+            if plan.previous is not None and key.id in plan.old_signers and msg.round in ("round2", "package", "request"):
                 if plan.previous.group_public_key and self.has_share(plan.previous.group_public_key):
                     old = self.load_share(plan.previous.group_public_key, passphrase)
             ans = keygen.answer(msg, key, secrets, old, take_nonces)
@@ -216,6 +265,11 @@ class Keyholder:
         atomic_write(os.path.join(cdir, msg.round + ".reply"), reply.to_bytes(), mode=0o600)
         st["answered"][msg.round] = msg.digest.hex()
         st["member"] = key.id
+        if reply.round == "confirm":
+            st["record"] = reply.payload["record"]
+            prev = keygen.plan_of(msg).previous
+            if prev is not None:
+                atomic_write(os.path.join(cdir, "previous.json"), prev.to_bytes(), mode=0o644)
         self._save_state(cid, st)
         self._log(cid, msg, reply)
         for name in getattr(ans, "drop", ()):
@@ -223,3 +277,40 @@ class Keyholder:
             if os.path.exists(p):
                 os.unlink(p)
         return reply
+
+    # ------------------------------------------------------------ the final record
+    def _confirmed_in(self, fingerprint: str) -> str | None:
+        """The ceremony in which this home confirmed the record of that fingerprint, if any."""
+        root = os.path.join(self.path, "ceremonies")
+        for cid in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            if self._state(cid).get("record") == fingerprint:
+                return cid
+        return None
+
+    def store_record(self, rec: KeyholderSet, what: str) -> Stored:
+        """Keep a keyholder-set record this home took part in (it confirmed that very record in a keygen or
+        rotation), or one that follows a record it keeps; verified first (its own threshold, and the previous
+        epoch's).  Storing a rotation's record retires this home's shares of the epochs it supersedes."""
+        fp = rec.fingerprint.full_hex
+        cid = self._confirmed_in(fp)
+        if cid is not None:
+            chain = [rec]
+            p = os.path.join(self.path, "ceremonies", cid, "previous.json")
+            if os.path.exists(p):
+                with open(p, "rb") as f:
+                    chain.insert(0, KeyholderSet.from_bytes(f.read(), p))
+        else:
+            prev = self.trust.record_at(rec.name, rec.epoch - 1) if rec.previous is not None else None
+            if prev is None or prev.fingerprint.full_hex != rec.previous[1]:
+                raise CeremonyError(f"{what} is {rec.describe()}, which this home did not confirm in a ceremony and "
+                                    "which does not follow a record it keeps",
+                                    "a home keeps the records of the ceremonies it took part in; check that this "
+                                    "is the record the coordinator wrote at the end of yours")
+            chain = [prev, rec]
+        res = walk_chain(chain, {chain[0].fingerprint.full_hex})
+        if res.error is not None:
+            raise res.error
+        before = {e.keyid for e in self.shares.list() if e.status == "retired"}
+        new = self.trust.add(chain, what)
+        retired = [e.reason or "" for e in self.shares.list() if e.status == "retired" and e.keyid not in before]
+        return Stored(rec, new, retired)

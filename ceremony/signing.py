@@ -26,13 +26,15 @@ import hashlib
 from dataclasses import dataclass
 from typing import Callable
 
-from cerro_torre.governance.keyholders import KeyholderSet
+from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
+from cerro_torre.governance.trust import TrustStore, fork_error
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
 from cerro_torre.suites.errors import (
     CeremonyError,
     Malformed,
+    NotFound,
     SignatureInvalid,
     UsageError,
 )
@@ -49,6 +51,7 @@ from .protocol import (
     replies_in,
     request_of,
 )
+from .signedlog import SignedRelease
 from .statement import PAYLOAD_TYPE, pae, parse_statement, shown
 
 KIND = "sign"
@@ -85,6 +88,36 @@ def open_sign(statement: bytes, records: list[KeyholderSet], signers: list[str] 
         "stock": bool(stock),
     }
     return Message(ceremony or new_ceremony_id(), KIND, "request", "coordinator", payload)
+
+
+def chain_from_root(records: list[KeyholderSet], store: TrustStore | None = None) -> list[KeyholderSet]:
+    """The whole chain from the root (epoch 1) to the newest of ``records``, missing epochs taken from
+    ``store`` (a home's TrustStore); links and signatures checked.  A verifier pinned to the root needs
+    every record, so a chain that cannot be completed is refused (exit 21), never silently cut."""
+    if not records:
+        raise UsageError("no keyholder set given", "pass the set's record with --group KEYHOLDERS.json")
+    last = max(records, key=lambda r: r.epoch)
+    by_epoch: dict[int, KeyholderSet] = {}
+    for r in records:
+        if r.name != last.name:
+            raise UsageError(f"the records given are of two keyholder sets, {r.name!r} and {last.name!r}",
+                             "pass the records of one set only")
+        have = by_epoch.setdefault(r.epoch, r)
+        if have.fingerprint.full_hex != r.fingerprint.full_hex:
+            raise fork_error(r.name, r.epoch, have.fingerprint.full_hex, "--group", r.fingerprint.full_hex, "--group")
+    for e in range(last.epoch - 1, 0, -1):
+        if e not in by_epoch:
+            r = store.record_at(last.name, e) if store is not None else None
+            if r is None:
+                raise NotFound(f"the chain of {last.describe()} from its root is incomplete: no record of epoch {e}",
+                               "verifiers pinned to the root need every record: pass each one with --group, or keep "
+                               "them in this home (a verified bundle that carries them, or 'ct ceremony step RECORD')")
+            by_epoch[e] = r
+    chain = [by_epoch[e] for e in sorted(by_epoch)]
+    res = walk_chain(chain, {chain[0].fingerprint.full_hex})
+    if res.error is not None:
+        raise res.error
+    return chain
 
 
 @dataclass(frozen=True)
@@ -330,6 +363,7 @@ class Answer:
     nonces: bytes | None = None
     nonce_slot_suffix: str = ""
     keep: dict[str, bytes] | None = None
+    signed: SignedRelease | None = None     # the release this answer signed (logged before the reply leaves)
 
 
 def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.KeyPackage],
@@ -361,7 +395,10 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         payload = {"shares": [b64e(s.to_bytes()) for s in shares],
                    "signatures": [s.to_json() for s in me.sign(dsse) if s.alg != "ed25519"]}
         reply = make_reply(msg, "share", me.id, payload)
-        return Answer(reply.signed_by(me), nonces=rest, nonce_slot_suffix=".2")
+        g = plan.group
+        signed = SignedRelease(msg.ceremony, g.name, g.epoch, g.fingerprint.full_hex, f"{plan.name} {plan.version}",
+                               hashlib.sha256(plan.statement).hexdigest())
+        return Answer(reply.signed_by(me), nonces=rest, nonce_slot_suffix=".2", signed=signed)
     if msg.round == "package2":
         signers = _package_signers(plan, _of(msg, "package"), me.id)
         first = msg.payload.get("first")

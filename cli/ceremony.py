@@ -33,7 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = common(cs.add_parser("sign", help="coordinator: open a signing ceremony for a bundle"))
     s.add_argument("bundle", metavar="BUNDLE.ctp")
     s.add_argument("--group", action="append", required=True, metavar="KEYHOLDERS.json",
-                   help="the keyholder-set record (repeat for the chain from the root, any order)")
+                   help="the keyholder-set record that signs (repeat for older epochs, any order); the chain "
+                        "from the root is completed from this home's stored records, and refused if incomplete")
     s.add_argument("--signer", action="append", metavar="ID", help="invite only these members (>= k)")
     s.add_argument("--no-stock", action="store_true",
                    help="sign the DSSE statement only: no signify/minisign/ssh forms, one round less")
@@ -46,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--remove", action="append", default=[], metavar="ID", help="a member to retire")
     r.add_argument("--threshold", "-k", type=int, metavar="K", help="new threshold (default: unchanged)")
     r.add_argument("--days", type=int, default=365)
+    r.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
+                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
+                        "of that epoch is refused by verifiers that know the new one")
+    r.add_argument("--releases", action="append", default=[], metavar="FILE",
+                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    r.add_argument("--old-signer", action="append", metavar="ID",
+                   help="members of the outgoing epoch who sign the new record with its group key (>= its k; "
+                        "default: those who stay, when enough, else all); fixed for the whole rotation")
     r.add_argument("--dealer", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("-o", "--output", required=True, metavar="REQ")
     r.set_defaults(handler=H + "cmd_rotate")
@@ -56,8 +65,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "answering it approves (every field of what is signed), ask, and write the signed reply. "
                     "Never restore a keyholder home from a backup (or copy it to another machine) while one "
                     "of its ceremonies is open: a copy that answers a round again could reveal its key share.")))
-    st.add_argument("message", metavar="MESSAGE")
-    st.add_argument("-o", "--output", required=True, metavar="REPLY")
+    st.add_argument("message", metavar="MESSAGE",
+                    help="the coordinator's message; or, at the end of a keygen or rotation, the record it wrote "
+                         "(keyholders.json): it is checked and kept, and superseded shares are retired")
+    st.add_argument("-o", "--output", metavar="REPLY", help="the reply to write (needed for a message)")
     st.add_argument("--yes", action="store_true", help="approve without asking (scripts)")
     st.set_defaults(handler=H + "cmd_step")
 
@@ -155,6 +166,9 @@ def _opened(ctx: Context, msg: Any, path: str) -> int:
     _show_message(ctx, msg, path, "wrote")
     ctx.out(f"next: each of {', '.join(nxt['who'])} runs 'ct ceremony step {os.path.basename(path)} -o REPLY'")
     ctx.out("      and compares the fingerprint words above with yours")
+    if nxt["optional"]:
+        ctx.out(f"      optional: {', '.join(nxt['optional'])} (outgoing members who do not sign: their "
+                "confirmation checks the closed releases)")
     return 0
 
 
@@ -169,7 +183,9 @@ def cmd_sign(ctx: Context) -> int:
     if bundle.ENVELOPE not in parts.signature_members:
         raise Malformed(f"{a.bundle} has no release statement", "pack it with 'ct pack' first")
     env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
-    records = [_record(p) for p in a.group]
+    from cerro_torre.governance.trust import TrustStore
+
+    records = signing.chain_from_root([_record(p) for p in a.group], TrustStore(ctx.home))
     msg = signing.open_sign(env.payload, records, a.signer,
                             stock=not a.no_stock)
     _write(ctx, a.output, msg.to_bytes())
@@ -194,9 +210,44 @@ def cmd_rotate(ctx: Context) -> int:
         members[pub.id] = pub
     k = a.threshold or old.threshold
     msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=a.days,
-                             previous=old, dealer=a.dealer)
+                             previous=old, dealer=a.dealer, closed_releases=_closed_releases(a.release, a.releases),
+                             old_signers=a.old_signer)
     _write(ctx, a.output, msg.to_bytes())
     return _opened(ctx, msg, a.output)
+
+
+def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
+    """Statement digests: of each bundle's statement, and from each file (one sha256 per line, or the JSON
+    lines of a keyholder's signed.log; blank lines and # comments ignored)."""
+    import hashlib
+    import re
+
+    from cerro_torre.ceremony import bundle
+    from cerro_torre.ceremony.statement import Envelope
+    from cerro_torre.suites.encoding import parse_json
+    from cerro_torre.suites.errors import Malformed
+
+    out: set[str] = set()
+    for b in bundles:
+        parts = bundle.read_parts(b)
+        if bundle.ENVELOPE not in parts.signature_members:
+            raise Malformed(f"{b} has no release statement")
+        out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
+    for path in files:
+        for n, raw in enumerate(_read(path, "releases file").splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            if re.fullmatch(rb"[0-9a-f]{64}", line):
+                out.add(line.decode())
+                continue
+            d = parse_json(line, f"{path} line {n}") if line.startswith(b"{") else None
+            if not isinstance(d, dict) or not isinstance(d.get("statement"), str) \
+                    or not re.fullmatch(r"[0-9a-f]{64}", d["statement"]):
+                raise Malformed(f"{path} line {n} is neither a sha256 digest nor a signed.log entry",
+                                "one lowercase hex sha256 of a release statement per line")
+            out.add(d["statement"])
+    return sorted(out)
 
 
 def cmd_collect(ctx: Context) -> int:
@@ -220,10 +271,9 @@ def cmd_collect(ctx: Context) -> int:
         return _opened(ctx, out, a.output)
     if isinstance(out, KeyholderSet):
         _write(ctx, a.output, out.to_bytes())
-        result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json()}
-        text = [f"wrote {a.output}: {out.describe()}, {out.threshold} of {len(out.members)}",
-                f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
-                "  pin it on verifiers with 'ct policy init --root " + a.output + "' after comparing the words"]
+        result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json(),
+                  "closed_releases": list(out.closed_releases) if out.closed_releases is not None else None}
+        text = coordinator.record_written(msg, out, a.output)
     else:
         coordinator.write_signed_bundle(msg, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
@@ -247,15 +297,22 @@ def cmd_collect(ctx: Context) -> int:
 
 def cmd_step(ctx: Context) -> int:
     from cerro_torre.ceremony import crashpoints
-    from cerro_torre.ceremony.keyholder import Keyholder
+    from cerro_torre.ceremony.keyholder import Keyholder, is_record
     from cerro_torre.keys.keyfile import params_from_env
     from cerro_torre.suites.errors import CeremonyError, UsageError
 
     a = ctx.args
-    _refuse_overwrite(a.output)
-    msg = _message(a.message)
+    data = _read(a.message, "message")
     params, weak = params_from_env()
     kh = Keyholder(ctx.home, params=params, allow_weak=weak)
+    if is_record(data):
+        return _store_record(ctx, kh, data)
+    if not a.output:
+        raise UsageError("the reply needs a file", "add -o REPLY")
+    _refuse_overwrite(a.output)
+    from cerro_torre.ceremony.message import Message
+
+    msg = Message.parse(data, f"message {a.message}")
     pending = kh.prepare(msg)
     out = ctx.stderr if ctx.json else ctx.stdout
     out.write(f"ceremony {msg.ceremony} ({msg.kind}), round {msg.round}\n")
@@ -278,6 +335,21 @@ def cmd_step(ctx: Context) -> int:
     else:
         _show_message(ctx, reply, a.output, "wrote")
         ctx.out("next: carry it to the coordinator, who runs 'ct ceremony collect'")
+    return 0
+
+
+def _store_record(ctx: Context, kh: Any, data: bytes) -> int:
+    from cerro_torre.governance.keyholders import KeyholderSet
+
+    a = ctx.args
+    rec = KeyholderSet.from_bytes(data, a.message)
+    done = kh.store_record(rec, a.message)
+    if ctx.json:
+        ctx.emit_json({"record": a.message, "set": rec.describe(), "fingerprint": rec.fingerprint.to_json(),
+                       "new": [r.epoch for r in done.new], "retired": done.retired})
+        return 0
+    for line in done.lines():
+        ctx.out(line)
     return 0
 
 
@@ -317,6 +389,9 @@ def cmd_status(ctx: Context) -> int:
             ctx.out("  next: done")
         else:
             ctx.out(f"  next: step, by {', '.join(info['who'])} ({info['need']} needed), then collect")
+            if info["optional"]:
+                ctx.out(f"  optional: {', '.join(info['optional'])} (outgoing members who do not sign; their "
+                        "confirmation checks the closed releases)")
     if entries is not None:
         ctx.out(f"transcript ({len(entries)} messages, every signature and link verified):")
         for e in entries:

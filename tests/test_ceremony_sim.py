@@ -16,6 +16,7 @@ from cerro_torre.ceremony import bundle, keygen, signing
 from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.ceremony.message import Message
 from cerro_torre.ceremony.protocol import make_bulletin, replies_in
+from cerro_torre.ceremony.signedlog import SignedLog
 from cerro_torre.ceremony.statement import PAYLOAD_TYPE, Envelope, pae
 from cerro_torre.cli.main import main
 from cerro_torre.suites.errors import CeremonyError, KeyNotTrusted, Malformed, SignatureInvalid, UsageError
@@ -108,7 +109,11 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rotated(world):
     sim, wire, rec1 = world["sim"], world["wire"], world["rec1"]
-    req = keygen.open_keygen("coop", [sim.publics[n] for n in ROTATED], 2, previous=rec1)
+    # the releases epoch 1 signed so far stay valid: the coordinator gathers them from the homes' logs
+    closed = sorted({e.statement for n in FIVE for e in SignedLog(sim.holders[n].path).under(rec1.fingerprint.full_hex)})
+    # erin (removed) signs with the old group too: every member of epoch 1 is in its signing set
+    req = keygen.open_keygen("coop", [sim.publics[n] for n in ROTATED], 2, previous=rec1, closed_releases=closed,
+                             old_signers=FIVE)
     wire.log.clear()
     rec2, rounds = wire.keygen(req, old=FIVE)
     (world["root"] / "rec2.json").write_bytes(rec2.to_bytes())

@@ -182,7 +182,8 @@ async def full_ceremony(tmp_path):
     for r in range(4):
         for who in MEMBERS:
             await keyholder_step(tmp_path, who, msg, f"kg/r{r}-{who}.ctm",
-                                 expect=("keyholder set 'coop' epoch 1: 2 of 3", f"you are '{who}'"))
+                                 expect=("new keyholder set 'coop' epoch 1 (a root", "threshold 2 of 3",
+                                         f"you are '{who}'"))
         replies = [f"kg/r{r}-{who}.ctm" for who in MEMBERS]
         if r < 3:  # the middle collects through the library (the screen does them in the signing below)
             assert ct("ceremony", "collect", msg, *replies, "-o", f"kg/r{r + 1}.ctm")[0] == 0
@@ -191,6 +192,18 @@ async def full_ceremony(tmp_path):
             await coordinator_round(tmp_path, msg, replies,
                                     {"output": "keyholders.json", "transcript": "kg/transcript.ctm"})
     assert ct("ceremony", "status", "--transcript", "kg/transcript.ctm")[0] == 0
+    # the record reaches every home: o on the Keyholder screen checks it is the one confirmed and keeps it
+    for who in MEMBERS:
+        app = app_for(tmp_path, who, "keyholder")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            await pilot.press("o")
+            await pilot.pause()
+            await fill(pilot, app, {"path": "keyholders.json"})
+            await settle(pilot, app)
+            outcome = str(app.screen.query_one("#kh-outcome").render())
+            assert outcome.startswith("kept keyholder set 'coop' epoch 1 ("), (outcome, notifications(app))
+            assert "(records new here: epoch 1)" in outcome
 
     # ---- a release, packed and pinned with the CLI (not a keyholder's job)
     (tmp_path / "app.txt").write_text("hello from the tui test\n")

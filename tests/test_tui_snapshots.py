@@ -32,6 +32,9 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     deterministic_keys(monkeypatch)
+    # the keyholder's clock, against which a keygen request's dates are checked: an hour after it was made
+    monkeypatch.setattr("cerro_torre.ceremony.keyholder.now_utc",
+                        lambda: dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone.utc))
 
     from cerro_torre.ceremony import bundle, keygen, signing
     from cerro_torre.ceremony.statement import Envelope

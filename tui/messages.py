@@ -129,6 +129,15 @@ class IncomingLoaded(Message):
         self.checked_against = checked_against
 
 
+class RecordKept(Message):
+    """A keyholder-set record this home took part in, checked and kept (``Keyholder.store_record``)."""
+
+    def __init__(self, source: str, lines: list[str]) -> None:
+        super().__init__()
+        self.source = source
+        self.lines = lines
+
+
 class ReplyWritten(Message):
     """The keyholder's signed reply, written to ``path``."""
 

@@ -214,7 +214,10 @@ class CoordinatorScreen(CTScreen):
                 if bmod.ENVELOPE not in parts.signature_members:
                     raise Malformed(f"{bundle} has no release statement", "pack it with 'ct pack' first")
                 env = Envelope.from_bytes(parts.signature_members[bmod.ENVELOPE])
-                records = [self._record(p) for p in self.expand_paths(v["group"], (".json",))]
+                from cerro_torre.governance.trust import TrustStore
+
+                records = signing.chain_from_root([self._record(p) for p in self.expand_paths(v["group"], (".json",))],
+                                                  TrustStore(self.ct.home))
                 signers = v["signers"].replace(",", " ").split() or None
                 msg = signing.open_sign(env.payload, records, signers,
                                         stock=v["stock"] == "yes")
@@ -316,6 +319,8 @@ class CoordinatorScreen(CTScreen):
                 status, reply = "answered", f"{self.shown(src)}  {r.fingerprint.hex}"
             elif person in who:
                 status, reply = "MISSING", ""
+            elif person in self.expected.get("optional", []):
+                status, reply = "optional", "outgoing member: may confirm, does not sign"
             else:
                 status, reply = "not asked", ""
             table.add_row(person, status, reply, key=person)
@@ -406,7 +411,8 @@ class CoordinatorScreen(CTScreen):
                 for p in self.expand_paths(text):
                     sources.append((p, is_qr_source(p, self.ct.resolve)))
             people = participants(request_of(msg))
-            asked = set(expected(msg)["who"])
+            nxt = expected(msg)
+            asked = set(nxt["who"]) | set(nxt["optional"])
             out = []
             for src, is_qr in sources:
                 if is_qr:
@@ -529,9 +535,7 @@ class CoordinatorScreen(CTScreen):
                 return
             if kind == "record":
                 self.write_new(out, result.to_bytes())
-                lines = [f"wrote {out}: {result.describe()}, {result.threshold} of {len(result.members)}",
-                         f"  fingerprint {result.fingerprint.hex}  {result.fingerprint.words}",
-                         f"  pin it on verifiers with 'ct policy init --root {out}' after comparing the words"]
+                lines = coordinator.record_written(msg, result, out)
             else:
                 bundle = v["bundle"].strip()
                 coordinator.write_signed_bundle(msg, result, self.ct.path_arg(bundle), self.ct.path_arg(out))

@@ -20,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ..messages import IncomingLoaded, QRProgress, ReplyWritten, WorkFailed
+from ..messages import IncomingLoaded, QRProgress, RecordKept, ReplyWritten, WorkFailed
 from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
 
@@ -120,7 +120,8 @@ class KeyholderScreen(CTScreen):
             return
         self.app.push_screen(
             path_dialog("Open the coordinator's message", "", cwd=self.ct.cwd, label="message file",
-                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames).",
+                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames); at the "
+                             "end of a keygen or rotation, the keyholders.json it wrote (kept in this home).",
                         dialog_id="open-dialog"),
             lambda v: v and self.load(v["path"].strip()))
 
@@ -153,12 +154,27 @@ class KeyholderScreen(CTScreen):
             else:
                 data = self.read_file(path, "message")
                 what = f"message {path}"
+            from cerro_torre.ceremony.keyholder import is_record
+
+            if is_record(data):
+                from cerro_torre.governance.keyholders import KeyholderSet
+
+                kept = self.ct.make_keyholder().store_record(KeyholderSet.from_bytes(data, path), path)
+                self.post_message(RecordKept(path, kept.lines()))
+                return
             msg = Message.parse(data, what)
             pending = self.ct.make_keyholder().prepare(msg)
             checked = checked_against(msg, self.ct.home)
             self.post_message(IncomingLoaded(path, pending, checked))
         except Exception as e:  # noqa: BLE001
             self.post_failure("load", e)
+
+    def on_record_kept(self, m: RecordKept) -> None:
+        self.idle()
+        self.query_one("#kh-outcome", Static).update(Text("\n".join(m.lines)))
+        self.query_one("#kh-status", Static).update(Text(
+            f"kept the keyholder-set record {self.shown(m.source)}; o opens the next message", no_wrap=False))
+        self.notify("\n".join(m.lines), timeout=8, markup=False)
 
     def on_qrprogress(self, m: QRProgress) -> None:
         miss = f", missing {', '.join(map(str, m.missing))}" if m.missing else ""
