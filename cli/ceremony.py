@@ -28,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--dealer", action="store_true",
                    help="trusted-dealer split instead of a DKG (tests and small groups; the coordinator sees the key)")
     k.add_argument("-o", "--output", required=True, metavar="REQ", help="request file to write")
+    _journal_flag(k)
     k.set_defaults(handler=H + "cmd_keygen")
 
     s = common(cs.add_parser("sign", help="coordinator: open a signing ceremony for a bundle"))
@@ -39,6 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--no-stock", action="store_true",
                    help="sign the DSSE statement only: no signify/minisign/ssh forms, one round less")
     s.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(s)
     s.set_defaults(handler=H + "cmd_sign")
 
     r = common(cs.add_parser("rotate", help="coordinator: open a rotation to a new keyholder set"))
@@ -57,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "default: those who stay, when enough, else all); fixed for the whole rotation")
     r.add_argument("--dealer", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(r)
     r.set_defaults(handler=H + "cmd_rotate")
 
     st = passphrase_flags(common(cs.add_parser(
@@ -79,15 +82,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="next message; at the end the keyholder-set record or the signed bundle")
     c.add_argument("--bundle", metavar="BUNDLE.ctp", help="the bundle being signed (last signing collect)")
     c.add_argument("--transcript", metavar="FILE", help="at the end, also write the whole ceremony here")
+    _journal_flag(c)
     c.set_defaults(handler=H + "cmd_collect")
 
     t = common(cs.add_parser("status", help="what a message is, who answered, who is missing, what comes next"))
-    t.add_argument("message", metavar="MESSAGE")
+    t.add_argument("message", metavar="MESSAGE", help="a coordinator message, a reply, or a journal / transcript")
     t.add_argument("--transcript", action="store_true", help="verify and print the hash-chained transcript")
+    _journal_flag(t)
     t.set_defaults(handler=H + "cmd_status")
 
 
 # ---------------------------------------------------------------- helpers
+
+def _journal_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--journal", metavar="FILE",
+                   help="the coordinator's journal of the ceremony (default: CEREMONY-ID.journal beside the message)")
+
 
 def _read(path: str, what: str) -> bytes:
     from cerro_torre.suites.errors import Malformed, NotFound
@@ -151,24 +161,44 @@ def cmd_keygen(ctx: Context) -> int:
         ctx.note("warning: trusted-dealer mode: this machine generates every share and sees the group's "
                  "secret key; use it for tests and small groups only")
     msg = keygen.open_keygen(a.name, _publics(a.member), a.threshold, suite=a.suite, days=a.days, dealer=a.dealer)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+    return _open(ctx, msg, [], a.output)
 
 
-def _opened(ctx: Context, msg: Any, path: str) -> int:
-    from cerro_torre.ceremony.coordinator import expected
+def _open(ctx: Context, msg: Any, records: list[Any], path: str) -> int:
+    """Write a ceremony's request and start the coordinator's journal beside it."""
+    from cerro_torre.ceremony import coordinator
+    from cerro_torre.ceremony.protocol import Journal
 
-    nxt = expected(msg)
+    journal = coordinator.start(msg, records)
+    jpath = ctx.args.journal or Journal.path_for(path, msg.ceremony)
+    _refuse_overwrite(jpath)
+    _write(ctx, path, msg.to_bytes())
+    journal.save(jpath)
+    return _opened(ctx, journal, path)
+
+
+def _opened(ctx: Context, journal: Any, path: str) -> int:
+    from cerro_torre.ceremony.coordinator import expected, keeps
+
+    view = journal.view()
+    msg = view.msg
+    nxt = expected(view)
     if ctx.json:
         ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round, "file": path,
-                       "fingerprint": msg.fingerprint.to_json(), **nxt})
+                       "journal": journal.path, "fingerprint": msg.fingerprint.to_json(), **nxt})
         return 0
     _show_message(ctx, msg, path, "wrote")
-    ctx.out(f"next: each of {', '.join(nxt['who'])} runs 'ct ceremony step {os.path.basename(path)} -o REPLY'")
+    name = os.path.basename(path)
+    ctx.out(f"next: each of {', '.join(nxt['who'])} runs 'ct ceremony step {name} -o REPLY'")
     ctx.out("      and compares the fingerprint words above with yours")
     if nxt["optional"]:
         ctx.out(f"      optional: {', '.join(nxt['optional'])} (outgoing members who do not sign: their "
                 "confirmation checks the closed releases)")
+    kept = keeps(view)
+    if kept:
+        ctx.out(f"      {', '.join(kept)} (outgoing) only keep it: 'ct ceremony step {name}' (they answer from the "
+                "confirm round on)")
+    ctx.out(f"      the coordinator's journal: {journal.path}")
     return 0
 
 
@@ -186,10 +216,8 @@ def cmd_sign(ctx: Context) -> int:
     from cerro_torre.governance.trust import TrustStore
 
     records = signing.chain_from_root([_record(p) for p in a.group], TrustStore(ctx.home))
-    msg = signing.open_sign(env.payload, records, a.signer,
-                            stock=not a.no_stock)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+    msg = signing.open_sign(env.payload, records, a.signer, stock=not a.no_stock)
+    return _open(ctx, msg, records, a.output)
 
 
 def cmd_rotate(ctx: Context) -> int:
@@ -212,8 +240,7 @@ def cmd_rotate(ctx: Context) -> int:
     msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=a.days,
                              previous=old, dealer=a.dealer, closed_releases=_closed_releases(a.release, a.releases),
                              old_signers=a.old_signer)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+    return _open(ctx, msg, [old], a.output)
 
 
 def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
@@ -250,39 +277,61 @@ def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
     return sorted(out)
 
 
+def _journal(ctx: Context, msg: Any, path: str) -> Any:
+    """The coordinator's journal of ``msg``'s ceremony (beside ``path``, or --journal), ending at ``msg``."""
+    from cerro_torre.ceremony.protocol import Journal
+    from cerro_torre.suites.errors import CeremonyError
+
+    jpath = ctx.args.journal or Journal.path_for(path, msg.ceremony)
+    journal = Journal.load(jpath, msg.ceremony)
+    last = journal.last
+    if last.digest != msg.digest:
+        raise CeremonyError(f"{path} is not the last message of the journal {jpath} (that is its {last.round} "
+                            f"message, fingerprint {last.fingerprint.hex})",
+                            "collect the replies to the coordinator's latest message")
+    return journal
+
+
 def cmd_collect(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
-    from cerro_torre.ceremony.message import Message
+    from cerro_torre.ceremony.message import COORDINATOR, Message
     from cerro_torre.governance.keyholders import KeyholderSet
-    from cerro_torre.suites.errors import UsageError
+    from cerro_torre.suites.errors import CeremonyError, UsageError
 
     a = ctx.args
     _refuse_overwrite(a.output)
     if a.transcript:
         _refuse_overwrite(a.transcript)
     msg = _message(a.message)
+    if msg.sender != COORDINATOR:
+        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+                            "the first file is the message the replies answer")
     replies = [_message(p, "reply") for p in a.replies]
-    if coordinator.is_last_signing_round(msg) and not a.bundle:
+    journal = _journal(ctx, msg, a.message)
+    view = journal.view()
+    if coordinator.is_last_signing_round(view) and not a.bundle:
         raise UsageError("the last signing collect needs the bundle",
                          "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
-    out = coordinator.collect(msg, replies)
+    out = coordinator.collect(journal, replies)
     if isinstance(out, Message):
         _write(ctx, a.output, out.to_bytes())
-        return _opened(ctx, out, a.output)
+        journal.save()
+        return _opened(ctx, journal, a.output)
     if isinstance(out, KeyholderSet):
         _write(ctx, a.output, out.to_bytes())
         result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json(),
                   "closed_releases": list(out.closed_releases) if out.closed_releases is not None else None}
-        text = coordinator.record_written(msg, out, a.output)
+        text = coordinator.record_written(view, out, a.output)
     else:
-        coordinator.write_signed_bundle(msg, out, a.bundle, a.output)
+        coordinator.write_signed_bundle(view, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
         text = [f"wrote {a.output}: signed by {out.records[-1].describe()}",
                 f"  {len(out.signatures)} signatures (1 FROST group, "
                 f"{len(out.signatures) - 1} ML-DSA-87)" + (", stock-tool forms included" if out.stock else ""),
                 f"  check it with 'ct verify {a.output} --policy POLICY.json'"]
+    journal.save()
     if a.transcript:
-        _write(ctx, a.transcript, coordinator.done_message(msg, replies).to_bytes())
+        _write(ctx, a.transcript, journal.to_bytes())
         result["transcript"] = a.transcript
         text.append(f"  transcript: {a.transcript} ('ct ceremony status --transcript {a.transcript}')")
     if ctx.json:
@@ -307,17 +356,26 @@ def cmd_step(ctx: Context) -> int:
     kh = Keyholder(ctx.home, params=params, allow_weak=weak)
     if is_record(data):
         return _store_record(ctx, kh, data)
-    if not a.output:
-        raise UsageError("the reply needs a file", "add -o REPLY")
-    _refuse_overwrite(a.output)
     from cerro_torre.ceremony.message import Message
 
     msg = Message.parse(data, f"message {a.message}")
+    if a.output:
+        _refuse_overwrite(a.output)
     pending = kh.prepare(msg)
     out = ctx.stderr if ctx.json else ctx.stdout
     out.write(f"ceremony {msg.ceremony} ({msg.kind}), round {msg.round}\n")
     for line in pending.summary:
         out.write(line + "\n")
+    if not pending.answers:
+        kh.keep(pending)
+        if ctx.json:
+            ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "kept": msg.round, "member": pending.member})
+        else:
+            ctx.out(f"kept the {msg.round} message: nothing for {pending.member!r} to answer in this round; "
+                    "step the next message when it comes")
+        return 0
+    if not a.output:
+        raise UsageError("the reply needs a file", "add -o REPLY")
     if not a.yes:
         if not sys.stdin.isatty():
             raise UsageError("approval needed and there is no terminal to ask on",
@@ -358,21 +416,44 @@ def _store_record(ctx: Context, kh: Any, data: bytes) -> int:
 def cmd_status(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
     from cerro_torre.ceremony import transcript as tr
-    from cerro_torre.ceremony.protocol import participants, replies_in, request_of
+    from cerro_torre.ceremony.message import COORDINATOR, Message
+    from cerro_torre.ceremony.protocol import Journal, View
+    from cerro_torre.suites.errors import CeremonyError, NotFound, UsageError
 
     a = ctx.args
-    msg = _message(a.message)
-    info: dict[str, Any] = {"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round, "sender": msg.sender,
-                            "fingerprint": msg.fingerprint.to_json()}
-    if msg.sender != "coordinator":
-        info.update({"next": "collect", "who": ["coordinator"]})
+    data = _read(a.message, "message")
+    journal = None
+    if data.startswith(b'{"ceremony":') and b'"messages":' in data[:64]:
+        journal = Journal.from_bytes(data, a.message)
+        msg = journal.last
     else:
-        info["answered_previous_round"] = sorted(r.sender for r in replies_in(msg)) if msg.round != "request" else []
-        info.update(coordinator.expected(msg))
-        info["participants"] = sorted(participants(request_of(msg)))
+        msg = Message.parse(data, f"message {a.message}")
+        if msg.sender == COORDINATOR:
+            jpath = a.journal or Journal.path_for(a.message, msg.ceremony)
+            try:
+                journal = Journal.load(jpath, msg.ceremony)
+            except NotFound:
+                if a.transcript or a.journal:
+                    raise
+            if journal is not None and msg.digest.hex() not in {m.digest.hex() for m in journal.messages}:
+                raise CeremonyError(f"{a.message} is not in the journal {jpath}",
+                                    "it belongs to another run of this ceremony id; use that run's journal")
+    info: dict[str, Any] = {"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round,
+                            "sender": msg.sender, "fingerprint": msg.fingerprint.to_json()}
+    if msg.sender != COORDINATOR:
+        info.update({"next": "collect", "who": ["coordinator"]})
+    elif journal is not None:
+        view = View(msg, journal.history())
+        info["answered_previous_round"] = sorted(r.sender for r in view.replies(msg)) if msg.round != "request" else []
+        info.update(coordinator.expected(view))
+        info["participants"] = sorted(coordinator.people(view))
     entries = None
     if a.transcript:
-        entries = coordinator.verified_transcript(msg)
+        if journal is None:
+            raise UsageError("a transcript is kept in the coordinator's journal, not in replies",
+                             "use the coordinator's latest message (beside its journal) or the --transcript file "
+                             "of the last collect")
+        entries = coordinator.verified_transcript(journal)
         info["transcript"] = [e.to_json() | {"hash": e.hash} for e in entries]
         info["transcript_head"] = tr.head(entries)
     if ctx.json:
@@ -380,8 +461,10 @@ def cmd_status(ctx: Context) -> int:
         return 0
     ctx.out(f"{msg.kind} ceremony {msg.ceremony}")
     ctx.out(f"  message: {msg.round} from {msg.sender}, fingerprint {msg.fingerprint.hex}  {msg.fingerprint.words}")
-    if msg.sender != "coordinator":
+    if msg.sender != COORDINATOR:
         ctx.out("  next: collect (the coordinator merges this reply)")
+    elif journal is None:
+        ctx.out("  (no journal beside it: who answers and who is missing are in the coordinator's journal)")
     else:
         if info.get("answered_previous_round"):
             ctx.out(f"  answered the previous round: {', '.join(info['answered_previous_round'])}")

@@ -1,22 +1,71 @@
-"""An in-memory ceremony simulator for tests: n keyholder homes and a coordinator,
-every message serialized and parsed again as it crosses the air gap."""
+"""An in-memory ceremony simulator for tests: n keyholder homes and a coordinator, every message serialized
+and parsed again as it crosses the air gap.
+
+The coordinator side is :func:`collect`: it keeps the coordinator's journal of each ceremony (as the CLI keeps
+``<ceremony>.journal`` beside its messages), and the keyholder-set records every ceremony made, so that a
+request naming a record by fingerprint resolves.  A test may collect the same message twice with different
+replies (an equivocating coordinator): each result continues its own copy of the journal."""
 
 from __future__ import annotations
 
 import os
 
-from cerro_torre.ceremony import keygen
+from cerro_torre.ceremony import coordinator, keygen
 from cerro_torre.ceremony.keyholder import Keyholder
 from cerro_torre.ceremony.message import Message
+from cerro_torre.ceremony.protocol import History, Journal, View
+from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.keys.keyfile import KDFParams
 
 PASS = b"correct horse battery staple"
 WEAK = KDFParams(time_cost=1, memory_kib=256, parallelism=1)
 
+RECORDS: dict[str, KeyholderSet] = {}          # every record a simulated ceremony made, by fingerprint
+_JOURNALS: dict[str, Journal] = {}             # coordinator message digest -> the journal ending at it
+
 
 def cross(msg: Message) -> Message:
     """What the other side of the air gap reads."""
     return Message.parse(msg.to_bytes())
+
+
+def remember(*records: KeyholderSet) -> None:
+    for r in records:
+        RECORDS[r.fingerprint.full_hex] = r
+
+
+def journal_of(msg: Message) -> Journal:
+    """The coordinator's journal ending at ``msg`` (a request starts one, with the records it names)."""
+    j = _JOURNALS.get(msg.digest.hex())
+    if j is not None:
+        return Journal(list(j.messages), list(j.records))
+    if msg.round != "request":
+        raise KeyError(f"no journal holds the {msg.round} message {msg.digest.hex()[:16]}")
+    p = msg.payload
+    names = list(p.get("records") or [])
+    if p.get("template") and p["template"].get("previous"):
+        names.append(p["template"]["previous"]["fingerprint"])
+    j = coordinator.start(msg, [RECORDS[f] for f in names if f in RECORDS])
+    _JOURNALS[msg.digest.hex()] = j
+    return Journal(list(j.messages), list(j.records))
+
+
+def view_of(msg: Message, *more: Message) -> View:
+    """A coordinator message resolved against everything the simulated coordinator ever wrote or received
+    (and ``more``): for tests that call the pure round functions directly, or forge bulletins."""
+    held = [m for j in _JOURNALS.values() for m in j.messages] + list(more)
+    return View(msg, History(held, RECORDS.values()))
+
+
+def collect(msg: Message, replies: list[Message]):
+    """The coordinator's collect of the replies to ``msg``, through its journal."""
+    j = journal_of(msg)
+    out = coordinator.collect(j, [cross(r) for r in replies])
+    if isinstance(out, Message):
+        _JOURNALS[out.digest.hex()] = j
+    elif isinstance(out, KeyholderSet):
+        remember(out)
+    return out
 
 
 class Sim:
@@ -33,24 +82,32 @@ class Sim:
     def step(self, name: str, msg: Message) -> Message:
         kh = self.holders[name]
         pending = kh.prepare(cross(msg))
+        if not pending.answers:
+            kh.keep(pending)
+            return None  # type: ignore[return-value]
         return cross(kh.answer(pending, PASS))
 
-    def round(self, msg: Message, names: list[str], module=keygen):
-        replies = [self.step(n, msg) for n in names]
-        return module.collect(cross(msg), replies)
+    def round(self, msg: Message, names: list[str]):
+        replies = [r for r in (self.step(n, msg) for n in names) if r is not None]
+        return collect(msg, replies)
+
+    def keep_record(self, rec: KeyholderSet, names) -> None:
+        """The record reaches these homes ('ct ceremony step keyholders.json')."""
+        for n in names:
+            self.holders[n].store_record(rec, "keyholders.json")
 
     def keygen(self, names: list[str], k: int, *, dealer: bool = False, name: str = "coop", previous=None,
                old: list[str] = ()):
         msg = keygen.open_keygen(name, [self.publics[n] for n in names], k, dealer=dealer, previous=previous)
+        remember(*([previous] if previous else []))
         while True:
-            if msg.round in ("round2",) or (msg.round == "request" and dealer):
-                answering = sorted(set(names) | set(old))
-            elif msg.round == "package":
+            if msg.round == "package":
                 s = msg.payload["signers"]
                 answering = sorted(set(s["new"]) | set(s["old"]))
-            elif msg.round == "request" or msg.round == "round1":
-                answering = names
+            else:
+                answering = sorted(set(names) | set(old))
             out = self.round(msg, answering)
             if not isinstance(out, Message):
+                self.keep_record(out, sorted(set(names) | set(old)))
                 return out
             msg = out

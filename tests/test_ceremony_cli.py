@@ -17,7 +17,7 @@ import pytest
 
 from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.ceremony.message import Message
-from cerro_torre.ceremony.protocol import replies_in
+from cerro_torre.ceremony.protocol import Journal, replies_in
 from cerro_torre.ceremony.transcript import GENESIS
 from cerro_torre.cli.main import main
 from cerro_torre.suites.encoding import canonical_json
@@ -100,6 +100,9 @@ def _run(d) -> dict:
         target = f"r{i + 1}.ctm" if i < 3 else "keyholders.json"
         extra = ["--transcript", "kg.ctm"] if i == 3 else []
         r["collect"][f"r{i}"] = ok("ceremony", "collect", f"r{i}.ctm", *replies, "-o", target, *extra)
+    # the record reaches every home (signing requests name it by fingerprint)
+    for n in NAMES:
+        r["keep"] = ok("--home", f"h/{n}", "ceremony", "step", "keyholders.json")
     # the release
     with open("app.txt", "wb") as f:
         f.write(b"hello world\n")
@@ -139,6 +142,7 @@ def test_open_keygen_json(cer):
     j = cer["open_keygen"]
     req = msg_of(cer["dir"] / "r0.ctm")
     assert j == {"ceremony": req.ceremony, "kind": "keygen", "round": "request", "file": "r0.ctm",
+                 "journal": str(cer["dir"] / f"{req.ceremony}.journal"),
                  "fingerprint": req.fingerprint.to_json(), "next": "step", "who": NAMES, "need": 3, "optional": []}
 
 
@@ -160,8 +164,8 @@ def test_keygen_rounds_and_record(cer):
         "  transcript: kg.ctm ('ct ceremony status --transcript kg.ctm')"]
     # every home holds its own share, nobody else's
     for m in rec.members:
-        shares = os.listdir(d / "h" / m.id / "shares")
-        assert shares == [rec.group_keyid + ".share"]
+        shares = sorted(os.listdir(d / "h" / m.id / "shares"))
+        assert shares == [rec.group_keyid + ".json", rec.group_keyid + ".share"]   # the share and its status
 
 
 def test_step_json_output(cer):
@@ -212,7 +216,12 @@ def test_signing_round_carried_only_as_qr(cer):
     s2 = msg_of(d / "s2.ctm")
     with open(d / "s1-alice.qr.ctm", "rb") as f:
         alice = f.read()
-    assert [r.to_bytes() for r in replies_in(s2)][0] == alice
+    # package2 names the share replies by digest only (keyholders do not need each other's); the
+    # coordinator's journal holds them
+    assert "replies" not in s2.payload
+    assert s2.payload["merged"][0] == hashlib.sha256(alice).hexdigest()
+    journal = Journal.load(str(d / f"{s2.ceremony}.journal"), s2.ceremony)
+    assert [r.to_bytes() for r in replies_in(s2, journal.history())][0] == alice
 
 
 def test_collect_json_outputs(cer):
@@ -220,6 +229,7 @@ def test_collect_json_outputs(cer):
     j = json.loads(cer["collect"]["s0"])
     pkg = msg_of(d / "s1.ctm")
     assert j == {"ceremony": pkg.ceremony, "kind": "sign", "round": "package", "file": "s1.ctm",
+                 "journal": str(d / f"{pkg.ceremony}.journal"),
                  "fingerprint": pkg.fingerprint.to_json(), "next": "step", "who": ["alice", "carol"], "need": 2,
                  "optional": []}
     j = json.loads(cer["collect"]["s2"])
@@ -373,8 +383,8 @@ def test_status_transcript_of_reply_is_usage_error(cer):
     code, out, err = ct("ceremony", "status", "--transcript", d / "s0-alice.ctm")
     assert (code, out) == (64, "")
     assert err.splitlines() == [
-        "error: a transcript is kept in coordinator messages, not in replies",
-        "hint: use the coordinator's latest message (or the --transcript file of the last collect)"]
+        "error: a transcript is kept in the coordinator's journal, not in replies",
+        "hint: use the coordinator's latest message (beside its journal) or the --transcript file of the last collect"]
 
 
 # ---------------------------------------------------------------- rotation and dealer on the command line
@@ -392,7 +402,9 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
     rotate = ["ceremony", "rotate", "--group", d / "keyholders.json", "--remove", "carol",
               "--add", "h/dave/keys/dave.pub", "--threshold", "3"]
     # alice signed app 1.0 with epoch 1: a rotation that leaves it out is refused by her home
-    ok(*rotate, "-o", "dropped.ctm")
+    opened = ok(*rotate, "-o", "dropped.ctm").splitlines()
+    assert "      carol (outgoing) only keep it: 'ct ceremony step dropped.ctm' (they answer from the confirm round " \
+        "on)" in opened
     code, out, err = ct("--home", "h/alice", "ceremony", "step", "dropped.ctm", "-o", "x.ctm", "--yes")
     statement = hashlib.sha256(_statement(d / "app-signed.ctp")).hexdigest()
     assert (code, out) == (11, "")
@@ -426,6 +438,10 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
         for n in who:
             if (i, n) != (0, "alice"):
                 ok("--home", f"h/{n}", "ceremony", "step", f"t{i}.ctm", "-o", f"t{i}-{n}.ctm", "--yes")
+        if i < 2:   # carol (outgoing, optional) keeps the first two messages: the confirm round names them
+            kept = ok("--home", "h/carol", "ceremony", "step", f"t{i}.ctm").splitlines()
+            assert kept[-1] == (f"kept the {msg_of(f't{i}.ctm').round} message: nothing for 'carol' to answer in "
+                                "this round; step the next message when it comes")
         if i == 2:
             j = json.loads(ok("--json", "ceremony", "status", "t2.ctm"))
             assert (j["who"], j["need"], j["optional"]) == (new, 3, ["carol"])
@@ -453,10 +469,10 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
         out = ok("--home", f"h/{n}", "ceremony", "step", "epoch2.json")
         lines = out.splitlines()
         if n == "dave":
-            assert lines[0] == f"kept {rec2.describe()} in this home (records new here: epoch 1, 2)"
+            assert lines[0] == f"kept {rec2.describe()} in this home (records new here: epoch 2)"
             assert len(lines) == 2
         else:
-            assert lines == [f"kept {rec2.describe()} in this home (records new here: epoch 1, 2)",
+            assert lines == [f"kept {rec2.describe()} in this home (records new here: epoch 2)",
                              f"  fingerprint {rec2.fingerprint.hex}  {rec2.fingerprint.words}",
                              f"  retired a share: keyholder set 'coop' epoch 1 was superseded by epoch 2 "
                              f"(fingerprint {rec2.fingerprint.hex})"]
@@ -476,7 +492,8 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
         "home (a verified bundle that carries them, or 'ct ceremony step RECORD')"]
     # ... and completed from a home that keeps the older records
     ok("--home", "h/alice", "ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--no-stock", "-o", "u0.ctm")
-    assert [r["body"]["epoch"] for r in msg_of("u0.ctm").payload["records"]] == [1, 2]
+    # the request names the chain from the root by fingerprint; the coordinator's journal holds the records
+    assert msg_of("u0.ctm").payload["records"] == [rec1.fingerprint.full_hex, rec2.fingerprint.full_hex]
     for i in range(2):
         for n in new:
             ok("--home", f"h/{n}", "ceremony", "step", f"u{i}.ctm", "-o", f"u{i}-{n}.ctm", "--yes")

@@ -13,7 +13,7 @@ import hashlib
 import os
 
 import pytest
-from ceremony_sim import PASS, Sim, cross
+from ceremony_sim import PASS, Sim, cross, collect
 
 from cerro_torre.ceremony import keygen, signing
 from cerro_torre.ceremony.message import Message
@@ -41,8 +41,8 @@ def w(tmp_path_factory):
     # alice, bob and carol sign two releases with epoch 1
     for v in ("1.0", "1.1"):
         req = signing.open_sign(statement(v), [rec], ["alice", "bob", "carol"], stock=False)
-        pkg = signing.collect(req, [sim.step(n, req) for n in ("alice", "bob", "carol")])
-        signing.collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob", "carol")])
+        pkg = collect(req, [sim.step(n, req) for n in ("alice", "bob", "carol")])
+        collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob", "carol")])
     return {"root": root, "sim": sim, "rec": rec}
 
 
@@ -119,10 +119,19 @@ def test_rotation_summary_shows_every_field(w):
 
 # ---------------------------------------------------------------- the template checked
 
+def test_forged_previous_fingerprint_is_a_fork(w):
+    """A rotation naming another record as epoch 1: every home that keeps epoch 1 refuses it, naming both."""
+    req = edited(rotation(w), previous={"epoch": 1, "fingerprint": "ab" * 32})
+    with pytest.raises(KeyNotTrusted) as e:
+        w["sim"].holders["alice"].prepare(cross(req))
+    fp = w["rec"].fingerprint.full_hex
+    assert e.value.message == (f"fork: two different records claim epoch 1 of keyholder set 'coop': "
+                               f"{' '.join(fp[i:i + 4] for i in range(0, 16, 4))} (checkpoint of "
+                               f"{w['sim'].holders['alice'].path}) and abab abab abab abab (the rotation request)")
+    assert e.value.exit_code == 3
+
+
 @pytest.mark.parametrize("change,message", [
-    ({"previous": {"epoch": 1, "fingerprint": "ab" * 32}},
-     "the record names {'epoch': 1, 'fingerprint': '" + "ab" * 32 + "'} as its previous set, but the request's "
-     "previous record is epoch 1 ({fp})"),
     ({"epoch": 3}, "the record would be epoch 3; a rotation of epoch 1 makes epoch 2"),
     ({"name": "coop2"}, "the record is named 'coop2'; a rotation of 'coop' keeps its name"),
     ({"closed_releases": ["ff" * 32, "00" * 32]}, "the record's closed_releases is not a sorted list of sha256 digests"),
@@ -154,13 +163,16 @@ def test_record_dates_checked_against_the_keyholders_clock(w):
     assert e.hints == ("the coordinator's clock or this machine's is wrong; check both before going on",)
 
 
-def test_members_identity_must_be_the_participants(w):
+def test_outgoing_members_identity_must_be_the_records(w):
+    """An outgoing member's identity key in the request is not the one epoch 1's record names (a coordinator
+    that swapped erin's key, to confirm in her name): the members who keep epoch 1 refuse it."""
     req = rotation(w)
-    t = req.payload["template"]
-    members = [dict(m) for m in t["members"]]
-    members[4] = {**members[4], "identity": w["sim"].publics["erin"].to_json() | {"id": "frank"}}
-    e = refused(w, "alice", edited(req, members=members))
-    assert e.message == "the record's identity key for 'frank' is not the participant's"
+    people = [p if p["id"] != "erin" else {**w["sim"].publics["frank"].to_json(), "id": "erin"}
+              for p in req.payload["participants"]]
+    bad = Message(req.ceremony, req.kind, req.round, req.sender, {**req.payload, "participants": people})
+    e = refused(w, "alice", bad)
+    assert e.message == "the request's members of epoch 1 are not the ones its record names"
+    assert e.hints == (BAD,)
 
 
 # ---------------------------------------------------------------- lineage: what the home already knows
@@ -198,12 +210,11 @@ def test_package_with_another_old_signing_set_is_refused(w):
     new = ["alice", "bob", "carol", "dave", "frank"]
     msg = req
     for rnd in ("request", "round1"):
-        msg = keygen.collect(msg, [sim.step(n, msg) for n in new])
+        msg = collect(msg, [sim.step(n, msg) for n in new])
     confirms = [sim.step(n, msg) for n in new]
-    pkg = keygen.collect(msg, confirms)
+    pkg = collect(msg, confirms)
     assert pkg.payload["signers"] == {"new": new, "old": ["alice", "bob", "carol"]}
-    other = make_bulletin(msg, "package", confirms, {"record": pkg.payload["record"],
-                                                     "signers": {"new": new, "old": ["alice", "bob", "dave"]}})
+    other = make_bulletin(msg, "package", confirms, {"signers": {"new": new, "old": ["alice", "bob", "dave"]}})
     e = refused(w, "bob", other)
     assert e.message == ("the package's signers are not the ones the request fixed (every new member, and "
                          "alice, bob, carol of the outgoing epoch)")
@@ -219,6 +230,7 @@ def test_record_not_confirmed_here_is_refused(w):
         sim.holders["alice"].store_record(other, "other.json")
     assert e.value.message == (f"other.json is {other.describe()}, which this home did not confirm in a ceremony "
                                "and which does not follow a record it keeps")
+    # bob confirmed it (Sim.keygen brought it to his home already): keeping it again changes nothing
     stored = sim.holders["bob"].store_record(other, "other.json")
-    assert [r.epoch for r in stored.new] == [1] and stored.retired == []
+    assert (stored.new, stored.retired) == ([], [])
     assert os.path.exists(sim.holders["bob"].trust.record_path("other", 1, other.fingerprint.full_hex))
