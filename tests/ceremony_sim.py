@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from cerro_torre.ceremony import coordinator, keygen
 from cerro_torre.ceremony.keyholder import Keyholder
 from cerro_torre.ceremony.message import Message
@@ -22,6 +24,16 @@ WEAK = KDFParams(time_cost=1, memory_kib=256, parallelism=1)
 
 RECORDS: dict[str, KeyholderSet] = {}          # every record a simulated ceremony made, by fingerprint
 _JOURNALS: dict[str, Journal] = {}             # coordinator message digest -> the journal ending at it
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    """The environment `ct` runs in for these tests (import it into a test module, autouse there)."""
+    monkeypatch.setenv("CT_TESTING", "1")
+    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
+    monkeypatch.setenv("CT_PASSPHRASE", PASS.decode())
+    monkeypatch.delenv("CT_HOME", raising=False)
+    monkeypatch.delenv("CT_CRASH_AT", raising=False)
 
 
 def cross(msg: Message) -> Message:
@@ -111,3 +123,54 @@ class Sim:
                 self.keep_record(out, sorted(set(names) | set(old)))
                 return out
             msg = out
+
+
+# ====================================================================== message sizes (issue 10)
+
+def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
+    """Every message of a keygen, a signing (stock forms, k signers) and a rotation (the last member out,
+    a new one in) of an n-member CT-SIG-02 set, as they cross: per ceremony kind, the largest message of
+    each round in each direction (``(round, "to keyholders" | "to coordinator") -> its wire form``) and each
+    keyholder's whole session (every message it reads and every reply it writes, ``member -> bytes``)."""
+    import hashlib
+
+    from cerro_torre.ceremony import signing
+
+    names = [f"m{i:02d}" for i in range(n)]
+    sim = Sim(root, names + ["newcomer"])
+    out: dict[str, dict] = {}
+
+    def run(kind: str, msg: Message, who_of) -> object:
+        rounds: dict[tuple[str, str], bytes] = {}
+        session: dict[str, int] = {}
+
+        def seen(key: tuple[str, str], wire: bytes) -> int:
+            if len(wire) > len(rounds.get(key, b"")):
+                rounds[key] = wire
+            return len(wire)
+
+        while isinstance(msg, Message):
+            replies = []
+            for name in who_of(msg):
+                session[name] = session.get(name, 0) + seen((msg.round, "to keyholders"), msg.to_bytes())
+                r = sim.step(name, msg)
+                if r is not None:
+                    session[name] += seen((r.round, "to coordinator"), r.to_bytes())
+                    replies.append(r)
+            msg = collect(msg, replies)
+        out[kind] = {"rounds": rounds, "sessions": session}
+        return msg
+
+    def signers_or(everyone):
+        return lambda m: (sorted(set(m.payload["signers"]["new"]) | set(m.payload["signers"]["old"]))
+                          if m.round == "package" else everyone)
+
+    rec = run("keygen", keygen.open_keygen("coop", [sim.publics[x] for x in names], k), signers_or(names))
+    sim.keep_record(rec, names)
+    signers = names[:k]
+    run("sign", signing.open_sign(statement, [rec], signers, stock=True), lambda m: signers)
+    new = names[:-1] + ["newcomer"]
+    rot = keygen.open_keygen("coop", [sim.publics[x] for x in new], k, previous=rec,
+                             closed_releases=[hashlib.sha256(statement).hexdigest()])
+    run("rotate", rot, signers_or(names + ["newcomer"]))
+    return out

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from ceremony_sim import PASS, Sim
+from ceremony_sim import PASS, Sim, cli_env
 
 sys.path.insert(0, os.path.dirname(__file__))
 import test_bundle_support as support  # noqa: E402
@@ -35,12 +35,7 @@ def ct(*argv) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    monkeypatch.setenv("CT_TESTING", "1")
-    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
-    monkeypatch.setenv("CT_PASSPHRASE", PASS.decode())
-    monkeypatch.delenv("CT_HOME", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")

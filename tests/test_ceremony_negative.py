@@ -15,7 +15,7 @@ import json
 import os
 
 import pytest
-from ceremony_sim import PASS, Sim, collect, cross, journal_of, view_of
+from ceremony_sim import PASS, Sim, collect, cross, journal_of, view_of, cli_env
 
 from cerro_torre.ceremony import bundle, keygen, signing
 from cerro_torre.ceremony.message import Message
@@ -41,13 +41,7 @@ def errlines(err: str) -> list[str]:
     return err.splitlines()
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    monkeypatch.setenv("CT_TESTING", "1")
-    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
-    monkeypatch.setenv("CT_PASSPHRASE", PASS.decode())
-    monkeypatch.delenv("CT_HOME", raising=False)
-    monkeypatch.delenv("CT_CRASH_AT", raising=False)
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 @pytest.fixture(scope="module")

@@ -64,6 +64,23 @@ async def make_keys(tmp_path, who: str) -> None:
     assert os.path.exists(tmp_path / f"{who}.pub"), notifications(app)
 
 
+async def press_and_fill(pilot, app, key: str, values: dict[str, str]) -> None:
+    await pilot.press(key)
+    await pilot.pause()
+    await fill(pilot, app, values)
+    await settle(pilot, app)
+
+
+async def keyholder_opens(tmp_path, who: str, path: str) -> tuple[str, list[str]]:
+    """Keyholder screen: o and a file; returns the outcome line and the notifications (nothing pending)."""
+    app = app_for(tmp_path, who, "keyholder")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await press_and_fill(pilot, app, "o", {"path": path})
+        assert app.screen.pending is None
+        return str(app.screen.query_one("#kh-outcome").render()), notifications(app)
+
+
 async def keyholder_step(tmp_path, who: str, message: str, reply: str, *, expect: tuple[str, ...] = (),
                          qr_out: str | None = None) -> None:
     """Keyholder screen: o (message file), read the summary, a (reply file + passphrase).
@@ -127,10 +144,7 @@ async def coordinator_round(tmp_path, message: str, replies: list[str], save: di
     app = app_for(tmp_path, "coordinator", "coordinator")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("o")
-        await pilot.pause()
-        await fill(pilot, app, {"path": message})
-        await settle(pilot, app)
+        await press_and_fill(pilot, app, "o", {"path": message})
         screen = app.screen
         assert screen.msg is not None, notifications(app)
         if replies:
@@ -194,16 +208,9 @@ async def full_ceremony(tmp_path):
     assert ct("ceremony", "status", "--transcript", "kg/transcript.ctm")[0] == 0
     # the record reaches every home: o on the Keyholder screen checks it is the one confirmed and keeps it
     for who in MEMBERS:
-        app = app_for(tmp_path, who, "keyholder")
-        async with app.run_test(size=(80, 24)) as pilot:
-            await settle(pilot, app)
-            await pilot.press("o")
-            await pilot.pause()
-            await fill(pilot, app, {"path": "keyholders.json"})
-            await settle(pilot, app)
-            outcome = str(app.screen.query_one("#kh-outcome").render())
-            assert outcome.startswith("kept keyholder set 'coop' epoch 1 ("), (outcome, notifications(app))
-            assert "(records new here: epoch 1)" in outcome
+        outcome, said = await keyholder_opens(tmp_path, who, "keyholders.json")
+        assert outcome.startswith("kept keyholder set 'coop' epoch 1 ("), (outcome, said)
+        assert "(records new here: epoch 1)" in outcome
 
     # ---- a release, packed and pinned with the CLI (not a keyholder's job)
     (tmp_path / "app.txt").write_text("hello from the tui test\n")
@@ -264,13 +271,12 @@ async def full_ceremony(tmp_path):
         assert "VALID: ct verify exits 0" in str(app.screen.query_one("#verdict").render())
 
     # ---- a home that took no part is refused with the CLI's error and hint
-    app = app_for(tmp_path, "dave", "keyholder")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("o")
-        await pilot.pause()
-        await fill(pilot, app, {"path": "sg/s0.ctm"})
-        await settle(pilot, app)
-        assert app.screen.pending is None
-        assert notifications(app)[-1] == ("error: none of this home's keys takes part in this ceremony\n"
-                                          "hint: participants: alice, bob, carol; use the right --home")
+    _, said = await keyholder_opens(tmp_path, "dave", "sg/s0.ctm")
+    from cerro_torre.governance.keyholders import KeyholderSet
+
+    rec = KeyholderSet.from_bytes((tmp_path / "keyholders.json").read_bytes())
+    assert said[-1] == (
+        f"error: this home does not keep the keyholder-set record (fingerprint {rec.fingerprint.hex}), which "
+        "the ceremony names\n"
+        f"hint: bring it once: 'ct ceremony step RECORD.json' keeps it in {tmp_path / 'homes' / 'dave'} (the "
+        "record the coordinator wrote at the end of that set's keygen or rotation)")

@@ -25,13 +25,14 @@ from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
 
 
-def checked_against(msg: Any, home_path: str) -> list[str]:
+def checked_against(pending: Any, home_path: str) -> list[str]:
     """What the result of this ceremony will be checked against (read from the message and this home)."""
     lines: list[str] = []
+    msg = pending.message
     if msg.kind == "sign":
         from cerro_torre.ceremony import signing
 
-        plan = signing.plan_of(msg)
+        plan = signing.plan_of(pending.view)
         g = plan.group
         parts = []
         for alg, req in g.requirements().items():
@@ -42,13 +43,13 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
         lines.append(f"{g.suite}: " + " AND ".join(parts))
         lines.append(f"{g.describe()}, expires {g.expires}")
         lines.append(f"  set fingerprint words: {g.fingerprint.words}")
-        if len(plan.records) > 1:
-            lines.append("  chain: epochs " + " -> ".join(str(r.epoch) for r in plan.records))
-        records = plan.records
+        if len(plan.chain) > 1:
+            lines.append("  chain: epochs " + " -> ".join(str(e) for e in range(1, len(plan.chain) + 1)))
+        chain = plan.chain
     else:
         from cerro_torre.ceremony import keygen
 
-        plan = keygen.plan_of(msg)
+        plan = keygen.plan_of(pending.view)
         t = plan.template
         lines.append(f"the new record needs its own threshold: {t['threshold']} of {len(t['members'])} "
                      f"({t['suite']}), signed by the members in the last round")
@@ -56,7 +57,7 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
             p = plan.previous
             lines.append(f"and {p.threshold} of {len(p.members)} signatures of epoch {p.epoch} "
                          f"({p.fingerprint.hex}): verifiers walk the chain from their pinned root")
-        records = [plan.previous] if plan.previous is not None else []
+        chain = [plan.previous.fingerprint.full_hex] if plan.previous is not None else []
     policy_path = os.path.join(home_path, "policy.json")
     if os.path.isfile(policy_path):
         from cerro_torre.governance.policy import Policy
@@ -67,13 +68,13 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
         except Exception as e:  # noqa: BLE001 - shown, not fatal here
             lines.append(f"this home's policy.json cannot be read: {e}")
         else:
-            pinned = any(r.fingerprint.full_hex in pol.roots for r in records)
+            pinned = any(fp in pol.roots for fp in chain)
             lines.append(f"this home's {pol.label}: {len(pol.roots)} pinned root(s)"
                          + (", suites " + ", ".join(pol.suites) if pol.suites else "")
                          + (", signers " + ", ".join(pol.signers) if pol.signers else "")
                          + (f", min epoch {pol.min_epoch}" if pol.min_epoch else "")
                          + (f", min threshold {pol.min_threshold}" if pol.min_threshold > 1 else ""))
-            if records:
+            if chain:
                 lines.append("  the set's chain starts at a root it pins" if pinned
                              else "  NOTE: it pins none of this set's records")
     else:
@@ -164,7 +165,7 @@ class KeyholderScreen(CTScreen):
                 return
             msg = Message.parse(data, what)
             pending = self.ct.make_keyholder().prepare(msg)
-            checked = checked_against(msg, self.ct.home)
+            checked = checked_against(pending, self.ct.home)
             self.post_message(IncomingLoaded(path, pending, checked))
         except Exception as e:  # noqa: BLE001
             self.post_failure("load", e)
@@ -219,6 +220,18 @@ class KeyholderScreen(CTScreen):
             self.show_error(["error: no message to approve", "hint: press o to open the coordinator's message"])
             return
         if self.refuse_while_busy():
+            return
+        if not self.pending.answers:     # an outgoing member keeps the first rotation messages: no key needed
+            p = self.pending
+            try:
+                self.ct.make_keyholder().keep(p)
+            except Exception as e:  # noqa: BLE001
+                self.show_error(e)
+                return
+            self.pending = None
+            self.query_one("#kh-outcome", Static).update(
+                f"kept the {p.message.round} message: nothing for '{p.member}' to answer in this round; "
+                "o opens the next message")
             return
         self._ask_passphrase(self._suggest_reply())
 
