@@ -264,7 +264,11 @@ def cmd_step(ctx: Context) -> int:
         out.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise CeremonyError("refused by the keyholder", "nothing was signed or stored")
-    reply = kh.answer(pending, ctx.passphrase(f"key '{pending.member}'"))
+    def answer(pw: bytes) -> Any:
+        with ctx.progress().task(f"answering as '{pending.member}' (Argon2id unlocks)"):
+            return kh.answer(pending, pw)
+
+    reply = ctx.unlock(f"key '{pending.member}'", answer)
     _write(ctx, a.output, reply.to_bytes())
     crashpoints.hit("reply-written")
     if ctx.json:

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", required=True, metavar="NAME", help="key id: [a-z0-9][a-z0-9._-]{0,63}")
     p.add_argument("--suite", default="CT-SIG-02", metavar="SUITE",
                    help="CT-SIG-01 (Ed25519), CT-SIG-02 (hybrid, default) or CT-SIG-03 (ML-DSA-87)")
+    p.add_argument("--allow-weak-passphrase", action="store_true",
+                   help="accept a very weak passphrase (refused otherwise, exit 20; weak and fair ones are "
+                        "accepted with a warning); for throwaway keys only")
     p.set_defaults(handler="cerro_torre.cli.keys:cmd_keygen")
 
     p = common(sub.add_parser("key", help="list, import, export and trust keys"))
@@ -72,8 +75,16 @@ def cmd_keygen(ctx: Context) -> int:
 
         raise AlreadyExists(f"key {key_id!r} already exists in {home.keys_dir}",
                             "choose another --id; existing keys are never overwritten")
-    passphrase = ctx.passphrase(f"new key '{key_id}'", confirm=True)
-    pub = home.generate_key(key_id, suite, passphrase)
+    from cerro_torre.keys.passphrase import check_new
+
+    def strong_enough(pw: bytes) -> tuple[bytes, str | None]:
+        return pw, check_new(pw.decode("utf-8", "replace"), allow_weak=ctx.args.allow_weak_passphrase)
+
+    passphrase, warning = ctx.unlock(f"new key '{key_id}'", strong_enough, confirm=True)
+    if warning:
+        ctx.note(warning)
+    with ctx.progress().task(f"generating and sealing key '{key_id}' (Argon2id)"):
+        pub = home.generate_key(key_id, suite, passphrase)
     fp = pub.fingerprint
     path = home.pub_path(key_id)
     if ctx.json:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cerro_torre.suites.encoding import human_size
 
@@ -49,7 +49,11 @@ def cmd_pack(ctx: Context) -> int:
         params, allow_weak = params_from_env()
         home = Home(ctx.home, params=params, allow_weak=allow_weak)
         home.public(args.key)  # NotFound before asking for a passphrase
-        key = home.load_private(args.key, ctx.passphrase(f"key '{args.key}'"))
+        def unlock(pw: bytes) -> Any:
+            with ctx.progress().task(f"unlocking key '{args.key}' (Argon2id)"):
+                return home.load_private(args.key, pw)
+
+        key = ctx.unlock(f"key '{args.key}'", unlock)
     out = args.output
     if os.path.isdir(out):
         from cerro_torre.suites.errors import UsageError
@@ -57,7 +61,7 @@ def cmd_pack(ctx: Context) -> int:
         raise UsageError(f"{out} is a directory", "give -o the path of the .ctp file to write")
     try:
         with open_source(args.source) as source:
-            res = pack(source, out, name=args.name, version=args.pkg_version, key=key)
+            res = pack(source, out, name=args.name, version=args.pkg_version, key=key, progress=ctx.progress())
     finally:
         if key is not None:
             key.wipe()
