@@ -23,7 +23,7 @@ from cerro_torre.cli.main import main
 from cerro_torre.suites.encoding import canonical_json
 
 NAMES = ["alice", "bob", "carol"]
-ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "pw"}
+ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "a test passphrase, not a secret"}
 
 
 def ct(*argv: str) -> tuple[int, str, str]:
@@ -227,7 +227,7 @@ def test_verify_signed_bundle(cer):
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == "ok: app-signed.ctp is valid"
-    assert "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2" in lines
+    assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid" in lines
     assert "  stock       signify, minisign and ssh signatures verified" in lines
     assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 1, 1 record(s)") for line in lines)
 
