@@ -266,7 +266,12 @@ def test_export_public_stdout_file_json(home, tmp_path):
     assert dest.read_bytes() == stored
     code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "--json")
     assert json.loads(out) == json.loads(stored)
-    code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json")
+    code, out, err = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json")
+    assert code == 22 and err.splitlines() == [f"error: {dest} exists",
+                                               "hint: choose another -o, or pass --force to replace it"]
+    assert json.loads(out) == {"ok": False, "exit_code": 22, "error": f"{dest} exists",
+                               "hints": ["choose another -o, or pass --force to replace it"]}
+    code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json", "--force")
     assert json.loads(out)["path"] == str(dest)
 
 
