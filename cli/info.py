@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="cerro_torre.cli.info:cmd_help")
     p = common(sub.add_parser("doctor", help="check backends and run known-answer self-tests"))
     p.set_defaults(handler="cerro_torre.cli.info:cmd_doctor")
+    p = common(sub.add_parser(
+        "completion", help="print a shell completion script (bash or zsh)",
+        description="Print the completion script for SHELL on stdout (made by shtab from ct's own parser).",
+        epilog="bash: ct completion bash > ~/.local/share/bash-completion/completions/ct   "
+               "zsh: ct completion zsh > ~/.zfunc/_ct (with fpath+=~/.zfunc before compinit)"))
+    p.add_argument("shell", metavar="SHELL", choices=("bash", "zsh"), help="bash or zsh")
+    p.set_defaults(handler="cerro_torre.cli.info:cmd_completion")
 
 
 def cmd_version(ctx: Context) -> int:
@@ -63,6 +70,18 @@ def cmd_help(ctx: Context) -> int:
 def _command_names(parser: argparse.ArgumentParser) -> list[str]:
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return list(subs[0].choices) if subs else []
+
+
+def cmd_completion(ctx: Context) -> int:
+    import shtab
+
+    from .main import build_parser
+
+    if ctx.json:
+        ctx.emit_json({"shell": ctx.args.shell, "script": shtab.complete(build_parser(), shell=ctx.args.shell)})
+    else:
+        ctx.stdout.write(shtab.complete(build_parser(), shell=ctx.args.shell))
+    return 0
 
 
 def topic_exit_codes() -> str:

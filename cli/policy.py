@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "every verifier has the new record, so the old epochs no longer count) or min-threshold "
                     "(the lowest k accepted).  The rest of the policy is kept."))
     _policy_flag(q)
-    q.add_argument("key", metavar="KEY", choices=SETTABLE, help="min-epoch or min-threshold")
+    q.add_argument("key", metavar="KEY", choices=tuple(SETTABLE), help="min-epoch or min-threshold")
     q.add_argument("value", metavar="VALUE", help="a whole number (min-epoch >= 0, min-threshold >= 1)")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_set")
 
