@@ -49,7 +49,7 @@ def cmd_help(ctx: Context) -> int:
     parser = build_parser()
     words = list(ctx.args.topic)
     if not words:
-        parser.print_help(ctx.stdout)
+        ctx.stdout.write(parser.format_help())  # print_help would hide a closed pipe
         return 0
     name = " ".join(words)
     if name in TOPICS:
@@ -63,7 +63,7 @@ def cmd_help(ctx: Context) -> int:
             known = sorted(set(_command_names(parser)) | set(TOPICS))
             raise UsageError(f"no help for {name!r}", "topics: " + ", ".join(known))
         node = subs[0].choices[w]
-    node.print_help(ctx.stdout)
+    ctx.stdout.write(node.format_help())
     return 0
 
 

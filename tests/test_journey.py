@@ -1,0 +1,449 @@
+"""The newcomer's journey (issue 13): what got in the way of a first user, each fixed and pinned here.
+
+In process through main() where a terminal is not needed; in a real pseudo-terminal (pty.fork, a
+controlling terminal as getpass wants) for prompts and Ctrl-D; through a subprocess for closed
+pipes and standard input; man-db renders the manual page."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+from test_bundle_support import PW, REPO, Coop, cheap_env, ct, make_payload_dir, pack_unsigned
+
+from cerro_torre.cli.main import build_parser, main
+
+
+@pytest.fixture(autouse=True)
+def env(monkeypatch, tmp_path):
+    cheap_env(monkeypatch)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))  # no config unless a test writes one
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+def ct_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64", **extra)
+    env.pop("CT_HOME", None)
+    return env
+
+
+CT = [sys.executable, "-m", "cerro_torre.cli"]
+
+
+# ====================================================================== no command, closed pipes
+
+def test_no_arguments_prints_usage_and_exits_64():
+    code, out, err = ct()
+    assert (code, out) == (64, "")
+    assert err.startswith("usage: ct [-h] [--home DIR] [--json] [-v] COMMAND ...\n")
+    assert err.endswith("error: no command given\n"
+                        "hint: run 'ct help' for the commands, 'ct help TOPIC' for one of them\n")
+    code, out, err = ct("--json")
+    assert code == 64 and json.loads(out) == {
+        "ok": False, "exit_code": 64, "error": "no command given",
+        "hints": ["run 'ct help' for the commands, 'ct help TOPIC' for one of them"]}
+
+
+def _closed_pipe_run(argv: list[str], **env: str) -> tuple[int, str]:
+    """Run ct with stdout a pipe whose reader is gone (what `| head -1` leaves once head exits)."""
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        p = subprocess.run(CT + argv, stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                           env=ct_env(**env), timeout=120)
+    finally:
+        os.close(w)
+    return p.returncode, p.stderr.decode()
+
+
+def test_closed_pipe_exits_quietly(tmp_path):
+    src = make_payload_dir(str(tmp_path / "src"))
+    pack_unsigned(src, str(tmp_path / "a.ctp"))
+    assert _closed_pipe_run(["explain", str(tmp_path / "a.ctp")]) == (141, "")
+    assert _closed_pipe_run(["help"]) == (141, "")
+    code, err = _closed_pipe_run(["--home", str(tmp_path / "h"), "keygen", "--id", "alice"],
+                                CT_PASSPHRASE="ember quarry tidal oboe lantern sprig")
+    assert (code, err) == (141, "")
+    assert os.path.exists(tmp_path / "h" / "keys" / "alice.pub")   # the work was done; only the output is lost
+    # in process: the same code, nothing on stderr
+    class Closed(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+    err = io.StringIO()
+    assert main(["help"], stdout=Closed(), stderr=err) == 141 and err.getvalue() == ""
+
+
+# ====================================================================== --json errors, one mechanism
+
+def _leaf_commands() -> list[list[str]]:
+    out: list[list[str]] = []
+
+    def walk(p: argparse.ArgumentParser, path: list[str]) -> None:
+        subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]  # noqa: SLF001
+        if not subs:
+            out.append(path)
+            return
+        for name, child in subs[0].choices.items():
+            walk(child, path + [name])
+    walk(build_parser(), [])
+    return out
+
+
+def test_json_error_object_on_every_command(tmp_path):
+    leaves = _leaf_commands()
+    assert ["ceremony", "step"] in leaves and ["policy", "set"] in leaves and len(leaves) >= 30
+    for path in leaves:
+        for argv in (["--json", *path, "--no-such-flag"], [*path, "--json", "--no-such-flag"]):
+            code, out, err = ct(*argv)
+            assert code == 64, argv
+            doc = json.loads(out)
+            assert doc["ok"] is False and doc["exit_code"] == 64, argv
+            assert err.splitlines()[0] == "error: " + doc["error"], argv
+            assert doc["hints"] and doc["hints"][0].endswith("--help' for usage"), argv
+    # a usage error inside a sub-command names that sub-command
+    code, out, _ = ct("--json", "pack", str(tmp_path))
+    assert code == 64 and json.loads(out) == {
+        "ok": False, "exit_code": 64, "error": "the following arguments are required: -o/--output",
+        "hints": ["run 'ct pack --help' for usage"]}
+    # errors while a command runs: the same object, with the documented code
+    code, out, err = ct("--json", "--home", str(tmp_path / "h"), "key", "export", "nobody", "--public")
+    assert code == 21
+    doc = json.loads(out)
+    assert doc == {"ok": False, "exit_code": 21, "error": doc["error"], "hints": doc["hints"]}
+    assert err.splitlines()[0] == f"error: {doc['error']}"
+    code, out, _ = ct("--json", "ceremony", "status", str(tmp_path / "missing.ctm"))
+    assert code == 21 and json.loads(out)["error"] == f"message not found: {tmp_path / 'missing.ctm'}"
+    code, out, _ = ct("--json", "--home", str(tmp_path / "h"), "policy", "show")
+    assert code == 21 and json.loads(out)["ok"] is False
+    # ct import adds its fields to the same object
+    (tmp_path / "x.tar").write_bytes(b"\0" * 1024)
+    code, out, _ = ct("--json", "--home", str(tmp_path / "h"), "import", str(tmp_path / "x.tar"), "--verify")
+    doc = json.loads(out)
+    assert code == 10 and (doc["ok"], doc["exit_code"], doc["changed"], doc["tarball"]) == (
+        False, 10, False, str(tmp_path / "x.tar"))
+
+
+# ====================================================================== pack: names, versions, -o
+
+@pytest.mark.parametrize("filename,name,version", [
+    ("coop-tools-1.2.0.tar.gz", "coop-tools", "1.2.0"),
+    ("coop-tools-1.2.0.tgz", "coop-tools", "1.2.0"),
+    ("coop-tools-1.2.0.tar.xz", "coop-tools", "1.2.0"),
+    ("coop-tools-1.2.0.tar.zst", "coop-tools", "1.2.0"),
+    ("coop-tools-1.2.0.zip", "coop-tools", "1.2.0"),
+    ("coop_tools_1.2.0.tar.gz", "coop_tools", "1.2.0"),
+    ("coop-tools_1.2.0-1_amd64.deb", "coop-tools", "1.2.0-1"),
+    ("coop-tools-1.2.0-1.el9.x86_64.rpm", "coop-tools", "1.2.0-1.el9"),
+    ("coop-tools-1.2.0-1.noarch.rpm", "coop-tools", "1.2.0-1"),
+    ("tool-v2.0.tgz", "tool", "2.0"),
+    ("app-1.0-rc1.tar.gz", "app", "1.0-rc1"),
+    ("openssl-3.0.13.tar.gz", "openssl", "3.0.13"),
+    ("libfoo2-1.0.tar.gz", "libfoo2", "1.0"),
+    ("tool-1.2.bin", "tool", "1.2"),
+    ("hello-1.0", "hello", "1.0"),
+    ("foo-bar.tar.gz", "foo-bar", "unversioned"),
+    ("release.tar.gz", "release", "unversioned"),
+    ("README.txt", "README", "unversioned"),
+    ("python3.11", "python3.11", "unversioned"),
+])
+def test_pack_guesses_name_and_version(tmp_path, filename, name, version):
+    (tmp_path / filename).write_bytes(b"payload\n")
+    code, out, err = ct("--json", "pack", str(tmp_path / filename), "-o", str(tmp_path / "out.ctp"))
+    assert (code, err) == (0, "")
+    assert json.loads(out)["package"] == {"name": name, "version": version}
+
+
+def test_pack_guesses_from_a_folder_name(tmp_path):
+    src = make_payload_dir(str(tmp_path / "coop-tools-1.2.0"))
+    code, out, _ = ct("--json", "pack", src, "-o", str(tmp_path / "out.ctp"))
+    assert code == 0 and json.loads(out)["package"] == {"name": "coop-tools", "version": "1.2.0"}
+
+
+def test_pack_refuses_an_existing_output(tmp_path):
+    (tmp_path / "a-1.0.txt").write_bytes(b"one\n")
+    out = str(tmp_path / "same.ctp")
+    assert ct("pack", str(tmp_path / "a-1.0.txt"), "-o", out)[0] == 0
+    before = open(out, "rb").read()
+    (tmp_path / "a-1.0.txt").write_bytes(b"two\n")
+    code, stdout, err = ct("pack", str(tmp_path / "a-1.0.txt"), "-o", out)
+    assert (code, stdout) == (22, "")
+    assert err == f"error: {out} exists\nhint: choose another -o, or pass --force to replace it\n"
+    assert open(out, "rb").read() == before
+    assert ct("pack", str(tmp_path / "a-1.0.txt"), "-o", out, "--force")[0] == 0
+    assert open(out, "rb").read() != before
+
+
+# ====================================================================== passphrases
+
+def test_keygen_refuses_a_very_weak_passphrase(tmp_path, monkeypatch):
+    home = str(tmp_path / "h")
+    monkeypatch.setenv("CT_PASSPHRASE", "abc")
+    code, out, err = ct("--home", home, "keygen", "--id", "alice")
+    assert (code, out) == (20, "")
+    assert err == ("error: the passphrase is too weak (very weak, ~4 bits)\n"
+                   "hint: too easy to guess: use four or more random words; "
+                   "or pass --allow-weak-passphrase for a throwaway key\n")
+    assert not os.path.exists(os.path.join(home, "keys", "alice.pub"))
+    code, _, err = ct("--home", home, "keygen", "--id", "alice", "--allow-weak-passphrase")
+    assert (code, err) == (0, "warning: the passphrase is very weak (~4 bits): too easy to guess: "
+                              "use four or more random words\n")
+    monkeypatch.setenv("CT_PASSPHRASE", "correct horse battery staple")
+    code, _, err = ct("--home", home, "keygen", "--id", "bob")
+    assert (code, err) == (0, "warning: the passphrase is fair (~48 bits): add a word or two: every key file "
+                              "is only as strong as its passphrase\n")
+    monkeypatch.setenv("CT_PASSPHRASE", "ember quarry tidal oboe lantern sprig")
+    code, _, err = ct("--home", home, "keygen", "--id", "carol")
+    assert (code, err) == (0, "")   # strong: no warning
+
+
+def test_the_tui_and_the_cli_rate_with_one_function():
+    from cerro_torre.keys import passphrase
+    from cerro_torre.tui.widgets import strength
+
+    assert strength.estimate is passphrase.estimate
+    assert passphrase.estimate("abc")[:2] == (4, "very weak")
+
+
+def test_wrong_passphrase_from_the_environment_fails_at_once(tmp_path, monkeypatch):
+    home = str(tmp_path / "h")
+    assert ct("--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    (tmp_path / "f").write_bytes(b"x\n")
+    monkeypatch.setenv("CT_PASSPHRASE", "not the passphrase at all")
+    code, _, err = ct("--home", home, "pack", str(tmp_path / "f"), "-o", str(tmp_path / "f.ctp"), "--key", "alice")
+    assert code == 20
+    assert err == ("error: wrong passphrase for key 'alice'\n"
+                   "hint: try again; check --passphrase-file or CT_PASSPHRASE if you use them\n")
+
+
+class Pty:
+    """ct in a real pseudo-terminal: a controlling terminal, as getpass needs."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # child
+            os.execvpe(CT[0], CT + argv, env)
+        self.buf = b""
+
+    def expect(self, text: str, timeout: float = 60) -> str:
+        end = time.monotonic() + timeout
+        while text.encode() not in self.buf:
+            left = end - time.monotonic()
+            assert left > 0, f"{text!r} not seen in {self.buf!r}"
+            if select.select([self.fd], [], [], left)[0]:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                assert chunk, f"ct ended before {text!r}: {self.buf!r}"
+                self.buf += chunk
+        seen, _, self.buf = self.buf.partition(text.encode())
+        return seen.decode(errors="replace")
+
+    def send(self, data: bytes) -> None:
+        os.write(self.fd, data)
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if select.select([self.fd], [], [], 0.1)[0]:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    chunk = b""
+                if not chunk:
+                    break
+                self.buf += chunk
+        _, status = os.waitpid(self.pid, 0)
+        os.close(self.fd)
+        return os.waitstatus_to_exitcode(status), self.buf.decode(errors="replace").replace("\r\n", "\n")
+
+
+def _prompt_env() -> dict[str, str]:
+    env = ct_env()
+    env.pop("CT_PASSPHRASE", None)
+    return env
+
+
+def test_ctrl_d_at_a_passphrase_prompt(tmp_path):
+    home = str(tmp_path / "h")
+    p = Pty(["--home", home, "keygen", "--id", "alice"], _prompt_env())
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"\x04")
+    code, rest = p.finish()
+    assert code == 20
+    assert rest.strip().splitlines() == [
+        "error: no passphrase given",
+        "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
+    assert not os.path.exists(os.path.join(home, "keys"))
+
+
+def test_three_tries_at_the_prompt(tmp_path):
+    home = str(tmp_path / "h")
+    assert ct("--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    (tmp_path / "f").write_bytes(b"x\n")
+    argv = ["--home", home, "pack", str(tmp_path / "f"), "-o", str(tmp_path / "f.ctp"), "--key", "alice"]
+    p = Pty(argv, _prompt_env())
+    for left in (2, 1):
+        p.expect("passphrase for key 'alice': ")
+        p.send(b"wrong one\n")
+        p.expect(f"wrong passphrase for key 'alice'; try again ({left} left)")
+    p.expect("passphrase for key 'alice': ")
+    p.send(b"still wrong\n")
+    code, rest = p.finish()
+    assert code == 20
+    assert rest.strip().splitlines() == [
+        "error: wrong passphrase for key 'alice'",
+        "hint: try again; check --passphrase-file or CT_PASSPHRASE if you use them"]
+    assert not os.path.exists(tmp_path / "f.ctp")
+    # the second try is the right one: packed and signed
+    p = Pty(argv, _prompt_env())
+    p.expect("passphrase for key 'alice': ")
+    p.send(b"wrong one\n")
+    p.expect("try again (2 left)")
+    p.expect("passphrase for key 'alice': ")
+    p.send(PW.encode() + b"\n")
+    code, rest = p.finish()
+    assert code == 0, rest
+    assert "signed by  alice (CT-SIG-01)" in rest
+
+
+def test_a_very_weak_passphrase_is_asked_again_at_the_prompt(tmp_path):
+    home = str(tmp_path / "h")
+    p = Pty(["--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01"], _prompt_env())
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"abc\n")
+    p.expect("again: ")
+    p.send(b"abc\n")
+    p.expect("the passphrase is too weak (very weak, ~4 bits); try again (2 left)")
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"ember quarry tidal oboe lantern sprig\n")
+    p.expect("again: ")
+    p.send(b"ember quarry tidal oboe lantern sprig\n")
+    code, rest = p.finish()
+    assert code == 0, rest
+    assert "generated key 'alice' (CT-SIG-01)" in rest
+
+
+# ====================================================================== the config file
+
+def _config(tmp_path, text: str, old: bool = False) -> str:
+    folder = tmp_path / "config" / ("cerro" if old else "cerro-torre")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(text)
+    return str(folder / "config.toml")
+
+
+def test_config_home_and_default_key(tmp_path):
+    home = tmp_path / "from-config"
+    _config(tmp_path, f'home = "{home}"\ndefault_key = "bob"\n')
+    assert ct("keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    assert ct("keygen", "--id", "bob", "--suite", "CT-SIG-01")[0] == 0
+    assert (home / "keys" / "alice.pub").exists() and (home / "keys" / "bob.pub").exists()
+    code, out, _ = ct("key", "list")   # alice is the home's default (the first key); the config wins
+    assert code == 0 and [ln.split()[1] for ln in out.splitlines() if ln.startswith("*")] == ["bob"]
+    code, out, _ = ct("key", "export", "--public")
+    assert code == 0 and json.loads(out)["id"] == "bob"
+    code, _, err = ct("key", "default", "alice")
+    assert code == 0 and err == f"warning: default_key = 'bob' in {tmp_path / 'config' / 'cerro-torre' / 'config.toml'} " \
+                                "wins over this home's default\n"
+    # --home and CT_HOME come first
+    code, _, _ = ct("--home", str(tmp_path / "other"), "keygen", "--id", "carol", "--suite", "CT-SIG-01")
+    assert code == 0 and (tmp_path / "other" / "keys" / "carol.pub").exists()
+
+
+def test_config_output_json_and_default_policy(tmp_path):
+    src = make_payload_dir(str(tmp_path / "src"))
+    pack_unsigned(src, str(tmp_path / "a.ctp"))
+    pol = tmp_path / "pol.json"
+    cfg = _config(tmp_path, f'output = "json"\ndefault_policy = "{pol}"\nhome = "{tmp_path / "h"}"\n')
+    code, out, _ = ct("policy", "init")                 # 'ct policy' edits the default policy too
+    assert code == 0 and json.loads(out)["path"] == str(pol) and pol.exists()
+    code, out, _ = ct("policy", "set", "min-epoch", "3")
+    assert code == 0 and json.loads(out)["policy"]["min_epoch"] == 3
+    code, out, err = ct("verify", str(tmp_path / "a.ctp"))
+    doc = json.loads(out)                               # output = "json": as if --json were given
+    assert code == 2 and doc["policy"] == f"policy {pol}" and doc["exit_code"] == 2
+    assert err.startswith("error: ")
+    # ct tui refuses an explicit --json only; the config's output does not stop it at the --json check
+    code, _, err = ct("tui")
+    assert code == 64 and err.startswith("error: ct tui needs a terminal")
+    assert os.path.exists(cfg)
+
+
+def test_config_color(tmp_path):
+    from cerro_torre.cli.config import load
+    from cerro_torre.cli.main import Context
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def color(text: str | None) -> bool:
+        if text is not None:
+            _config(tmp_path, text)
+        return Context(argparse.Namespace(), io.StringIO(), io.StringIO(), load()).color(Tty())
+
+    assert color(None) is True
+    assert color('color = "never"\n') is False
+    assert color('color = "auto"\n') is True
+    os.environ["NO_COLOR"] = "1"
+    try:
+        assert color('color = "auto"\n') is False
+        assert color('color = "always"\n') is True
+    finally:
+        del os.environ["NO_COLOR"]
+
+
+@pytest.mark.parametrize("text,error,hint", [
+    ('home = "/x"\nhome = "/y"\n', "is not valid TOML: Cannot overwrite a value (at line 2, column 12)",
+     "fix or move the file; 'ct help environment' lists the keys"),
+    ("hme = '/x'\n", "unknown key 'hme'", "known keys: home, default_key, default_policy, output, color"),
+    ("home = 3\n", "home must be a non-empty string", "fix or move the file; 'ct help environment' lists the keys"),
+    ('home = "relative/dir"\n', "home must be an absolute path (or start with ~)", "got 'relative/dir'"),
+    ('output = "yaml"\n', "output must be one of text, json", "got 'yaml'"),
+    ('color = "sometimes"\n', "color must be one of auto, always, never", "got 'sometimes'"),
+    ('default_key = "Alice!"\n', "default_key: invalid key id 'Alice!'",
+     "a key id is 1-64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"),
+    (b"home = \"\xff\"\n", "is not UTF-8 text", "fix or move the file; 'ct help environment' lists the keys"),
+])
+def test_a_broken_config_is_refused_naming_it(tmp_path, text, error, hint):
+    folder = tmp_path / "config" / "cerro-torre"
+    folder.mkdir(parents=True)
+    path = folder / "config.toml"
+    (path.write_bytes if isinstance(text, bytes) else path.write_text)(text)
+    code, out, err = ct("key", "list")
+    assert (code, out) == (10, "")
+    sep = " " if error.startswith("is ") else ": "
+    assert err.splitlines() == [f"error: config file {path}{sep}{error}", f"hint: {hint}"]
+    code, out, _ = ct("--json", "version")
+    assert code == 10 and json.loads(out)["error"] == f"config file {path}{sep}{error}"
+    assert ct("help", "environment")[0] == 0             # the help stays readable
+
+
+def test_the_old_config_path_is_read_with_a_warning(tmp_path):
+    old = _config(tmp_path, 'output = "json"\n', old=True)
+    code, out, err = ct("version")
+    new = str(tmp_path / "config" / "cerro-torre" / "config.toml")
+    assert code == 0 and json.loads(out)["name"] == "cerro-torre"
+    assert err == (f"warning: reading {old}, the old place of the config; move it to {new} "
+                   "(the old path will stop being read)\n")
+
+
+def test_help_environment_lists_every_config_key():
+    from cerro_torre.cli.config import KEYS
+
+    code, out, _ = ct("help", "environment")
+    assert code == 0
+    for key in KEYS:
+        assert re.search(rf"^  {key} = ", out, re.M), key
+    assert "$XDG_CONFIG_HOME/cerro-torre/config.toml" in out
