@@ -447,3 +447,259 @@ def test_help_environment_lists_every_config_key():
     for key in KEYS:
         assert re.search(rf"^  {key} = ", out, re.M), key
     assert "$XDG_CONFIG_HOME/cerro-torre/config.toml" in out
+
+
+# ====================================================================== explain, verify, import
+
+@pytest.fixture
+def coop_bundles(tmp_path):
+    """A 3-of-5 set; one release signed by all five members, one by three."""
+    src = make_payload_dir(str(tmp_path / "src"))
+    unsigned = str(tmp_path / "rel.ctp")
+    pack_unsigned(src, unsigned)
+    c = Coop(name="coop", n=5, k=3)
+    c.self_signed()
+    five, three = str(tmp_path / "five.ctp"), str(tmp_path / "three.ctp")
+    c.sign_bundle(unsigned, five, [c.record], ids=[1, 2, 3, 4, 5])
+    c.sign_bundle(unsigned, three, [c.record], ids=[1, 3, 5])
+    from cerro_torre.governance.policy import Policy
+
+    pol = str(tmp_path / "policy.json")
+    with open(pol, "wb") as f:
+        f.write(Policy(path=pol, roots=[c.record.fingerprint.full_hex]).to_bytes())
+    return {"five": five, "three": three, "unsigned": unsigned, "policy": pol, "coop": c, "tmp": tmp_path}
+
+
+def test_explain_threshold_line_says_k_of_n_required_and_m_present(coop_bundles):
+    code, out, err = ct("explain", coop_bundles["five"], "--policy", coop_bundles["policy"])
+    assert (code, err) == (0, "")
+    (line,) = [ln for ln in out.splitlines() if ln.startswith("threshold")]
+    assert line == "threshold   ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 5 required, 5 valid  (met)"
+    code, out, _ = ct("verify", coop_bundles["three"], "--policy", coop_bundles["policy"])
+    assert code == 0
+    assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 5 required, 3 valid" in out.splitlines()
+
+
+def test_explain_signers_separates_signed_from_did_not_sign(coop_bundles):
+    c = coop_bundles["coop"]
+    code, out, _ = ct("explain", coop_bundles["three"], "--policy", coop_bundles["policy"], "--signers")
+    assert code == 0
+    lines = out.splitlines()
+    body = lines[lines.index("signers") + 1:next(i for i, ln in enumerate(lines) if ln.startswith("trust from"))]
+    heads = [ln for ln in body if not ln.startswith("    ")]
+    assert heads == ["  signed", "  did not sign"]
+    split = body.index("  did not sign")
+    rows = [ln.split()[0] for ln in body if ln.startswith("    ") and not ln.startswith("        ")]
+    assert rows == ["coop@1", "m1", "m3", "m5", "m2", "m4"]
+    assert [ln.split()[0] for ln in body[split:] if re.match(r"    \S", ln)] == ["m2", "m4"]
+    keys = [ln.split() for ln in body if ln.startswith("        ")]
+    # the group's Ed25519 key, then each member's ML-DSA-87 key: never a member's identity Ed25519 key
+    assert keys[0] == ["ed25519", "keyid", c.record.group_keyid]
+    assert [k[0] for k in keys[1:]] == ["ml-dsa-87"] * 5
+    code, out, _ = ct("--json", "explain", coop_bundles["three"], "--policy", coop_bundles["policy"], "--signers")
+    rows = json.loads(out)["signers"]
+    assert [(r["id"], r["signed"], sorted(r["keys"])) for r in rows] == [
+        ("coop@1", True, ["ed25519"]), ("m1", True, ["ml-dsa-87"]), ("m2", False, ["ml-dsa-87"]),
+        ("m3", True, ["ml-dsa-87"]), ("m4", False, ["ml-dsa-87"]), ("m5", True, ["ml-dsa-87"])]
+
+
+def test_explain_exits_with_the_verify_code(coop_bundles, tmp_path):
+    code, out, _ = ct("explain", "--help")
+    assert code == 0 and "exits with the code 'ct verify'" in " ".join(out.split())
+    assert "10 malformed bundle" in " ".join(out.split())
+    cases = [(coop_bundles["three"], ["--policy", coop_bundles["policy"]], 0),
+             (coop_bundles["unsigned"], ["--policy", coop_bundles["policy"]], 2),
+             (coop_bundles["three"], [], 3)]
+    (tmp_path / "junk.ctp").write_bytes(b"junk")
+    cases.append((str(tmp_path / "junk.ctp"), [], 10))
+    for bundle, extra, want in cases:
+        v = ct("verify", bundle, *extra)[0]
+        code, out, err = ct("explain", bundle, *extra)
+        assert code == v == want and err == "", (bundle, code, v)
+        (status,) = [ln for ln in out.splitlines() if ln.startswith("status      ")]
+        assert status.startswith(f"status      valid (ct verify exits 0)" if want == 0 else
+                                 f"status      {'MALFORMED' if want == 10 else 'INVALID'} (ct verify exits {want}): ")
+        assert ct("--json", "explain", bundle, *extra)[0] == want
+
+
+def test_verify_an_airgap_tarball_and_import_a_bundle_give_the_right_hint(coop_bundles, tmp_path):
+    tar = str(tmp_path / "airgap.tar")
+    assert ct("export", coop_bundles["three"], "-o", tar)[0] == 0
+    code, out, err = ct("verify", tar)
+    assert (code, out) == (10, "")
+    assert err.splitlines() == ["error: airgap.tar is an airgap tarball, not a bundle",
+                                f"hint: this is an airgap tarball: use 'ct import {tar} --verify'"]
+    code, out, err = ct("--home", str(tmp_path / "h"), "import", coop_bundles["three"], "--verify")
+    assert (code, out) == (10, "")
+    assert err.splitlines() == ["error: three.ctp is a .ctp bundle, not an airgap tarball",
+                                f"hint: this is a bundle: use 'ct verify {coop_bundles['three']}'"]
+
+
+def test_verify_reads_standard_input(coop_bundles, tmp_path):
+    with open(coop_bundles["three"], "rb") as f:
+        p = subprocess.run(CT + ["verify", "-", "--policy", coop_bundles["policy"]], stdin=f,
+                           capture_output=True, env=ct_env(), timeout=120)
+    assert (p.returncode, p.stderr) == (0, b"")
+    assert p.stdout.decode().splitlines()[0] == "ok: stdin is valid"
+    with open(coop_bundles["unsigned"], "rb") as f:
+        p = subprocess.run(CT + ["--json", "verify", "-", "--policy", coop_bundles["policy"]], stdin=f,
+                           capture_output=True, env=ct_env(), timeout=120)
+    assert p.returncode == 2 and json.loads(p.stdout)["bundle"] == "-"
+    assert p.stderr.decode().startswith("error: stdin: ") or p.stderr.decode().startswith("error: stdin ")
+    with open(coop_bundles["three"], "rb") as f:
+        p = subprocess.run(CT + ["explain", "-", "--policy", coop_bundles["policy"]], stdin=f,
+                           capture_output=True, env=ct_env(), timeout=120)
+    assert p.returncode == 0 and p.stdout.decode().startswith("bundle      stdin (")
+    leftovers = [n for n in os.listdir(os.environ.get("TMPDIR", "/tmp")) if n.startswith("ct-stdin-")]
+    assert leftovers == []
+
+
+def test_verify_stdin_memory_stays_flat(tmp_path):
+    """A 256 MiB bundle through a pipe: peak memory far below its size (spooled 1 MiB at a time)."""
+    big = tmp_path / "payload"
+    big.mkdir()
+    with open(big / "blob", "wb") as f:
+        f.truncate(256 << 20)
+    pack_unsigned(str(big), str(tmp_path / "big.ctp"))
+    code = ("import resource, runpy, sys; sys.argv = ['ct', 'verify', '-']\n"
+            "try:\n    runpy.run_module('cerro_torre.cli', run_name='__main__')\n"
+            "except SystemExit as e:\n    code = e.code\n"
+            "print(code, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n")
+    with open(tmp_path / "big.ctp", "rb") as f:
+        p = subprocess.run([sys.executable, "-c", code], stdin=f, capture_output=True, env=ct_env(), timeout=300)
+    last = p.stderr.decode().splitlines()[-1].split()
+    assert last[0] == "2"                                 # unsigned: exit 2, after hashing every byte
+    assert int(last[1]) < 128 * 1024, last                # KiB: < 128 MiB for a 256 MiB bundle
+
+
+def test_ct_tui_refuses_json_and_v():
+    code, out, err = ct("tui", "--json")
+    assert code == 64 and err == ("error: ct tui has no JSON output\n"
+                                  "hint: use the ct commands with --json for scripts\n")
+    assert json.loads(out)["exit_code"] == 64
+    for argv in (["-v", "tui"], ["tui", "-v"]):
+        code, out, err = ct(*argv)
+        assert (code, out) == (64, "")
+        assert err == ("error: ct tui has no -v: its errors show on screen with their hints\n"
+                       "hint: for a traceback, run the same step as a ct command with -v\n")
+
+
+# ====================================================================== man page, completion, help
+
+def test_man_page_is_current_and_renders():
+    sys.path.insert(0, os.path.join(REPO, "man"))
+    try:
+        import generate
+    finally:
+        sys.path.pop(0)
+    with open(os.path.join(REPO, "man", "ct.1"), encoding="utf-8") as f:
+        assert f.read() == generate.render(), "man/ct.1 is stale: run 'make man'"
+    p = subprocess.run(["man", "-l", os.path.join(REPO, "man", "ct.1")], capture_output=True, timeout=60,
+                       env=dict(os.environ, MANWIDTH="100", MAN_KEEP_FORMATTING="0", PAGER="cat"))
+    assert p.returncode == 0, p.stderr
+    text = re.sub(r".\x08", "", p.stdout.decode())
+    assert text.startswith("CT(1)")
+    for leaf in _leaf_commands():
+        assert f"COMMAND 'ct {' '.join(leaf)}'" in text, leaf
+    for heading in ("ENVIRONMENT", "EXIT STATUS", "LOST KEYHOLDER", "SEE ALSO"):
+        assert re.search(rf"^{heading}$", text, re.M), heading
+    assert "default_policy" in text and "141  closed pipe" in text
+
+
+def test_completion_scripts(tmp_path):
+    code, out, err = ct("completion", "bash")
+    assert (code, err) == (0, "")
+    script = tmp_path / "ct.bash"
+    script.write_text(out)
+
+    def complete(line: str) -> list[str]:
+        words = line.split() + ([""] if line.endswith(" ") else [])
+        cmd = (f"source {script}; COMP_WORDS=({' '.join(repr(w) for w in words)}); COMP_CWORD={len(words) - 1}; "
+               f"COMP_LINE={line!r}; COMP_POINT={len(line)}; _shtab_ct; printf '%s\\n' \"${{COMPREPLY[@]}}\"")
+        return subprocess.run(["bash", "-c", cmd], capture_output=True, text=True, timeout=30).stdout.split()
+
+    assert complete("ct cer") == ["ceremony"]
+    assert sorted(complete("ct ceremony st")) == ["status", "step"]
+    assert set(complete("ct policy ")) >= {"init", "set", "show", "add-root"}
+    assert "--passphrase-file" in complete("ct keygen --pass")
+    code, out, _ = ct("completion", "zsh")
+    assert code == 0 and out.startswith("#compdef ct")
+    (tmp_path / "_ct").write_text(out)
+    if shutil.which("zsh"):
+        p = subprocess.run(["zsh", "-n", str(tmp_path / "_ct")], capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+    assert ct("completion", "fish")[0] == 64
+
+
+def test_help_rotate_and_rotate_help():
+    code, out, _ = ct("help", "rotate")
+    assert code == 0
+    assert out.startswith("A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set.\n")
+    assert "ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm" in out
+    assert "ct policy set min-epoch N+1" in out and "--keep-key" in out
+    code, out, _ = ct("ceremony", "rotate", "--help")
+    flat = " ".join(out.split())
+    assert code == 0 and "Open a rotation of the keyholder set OLD.json to epoch N+1" in flat
+    assert "'ct help rotate' is the whole guide" in flat
+    code, out, _ = ct("help")
+    assert "rotate" in out.split("one of: ")[1]
+
+
+def test_policy_set(tmp_path):
+    pol = str(tmp_path / "p.json")
+    assert ct("policy", "init", "--policy", pol)[0] == 0
+    code, out, err = ct("policy", "set", "min-epoch", "2", "--policy", pol)
+    assert (code, err) == (0, "") and out == f"min-epoch: 0 -> 2 in {pol}\n"
+    code, out, _ = ct("policy", "set", "min-threshold", "3", "--policy", pol)
+    assert out == f"min-threshold: 1 -> 3 in {pol}\n"
+    code, out, _ = ct("policy", "set", "min-threshold", "3", "--policy", pol)
+    assert out == f"min-threshold is already 3 in {pol} (nothing changed)\n"
+    doc = json.loads(open(pol).read())
+    assert (doc["min_epoch"], doc["min_threshold"]) == (2, 3)
+    for key, value, low in (("min-threshold", "0", 1), ("min-epoch", "-1", 0), ("min-epoch", "two", 0)):
+        code, _, err = ct("policy", "set", key, value, "--policy", pol)
+        assert code == 64 and err == f"error: {key} must be a whole number >= {low}, got {value!r}\n"
+    code, _, err = ct("policy", "set", "roots", "x", "--policy", pol)
+    assert code == 64 and "invalid choice: 'roots'" in err
+    assert ct("policy", "set", "min-epoch", "2", "--policy", str(tmp_path / "none.json"))[0] == 21
+
+
+# ====================================================================== progress
+
+class FakeTty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal_only(tmp_path):
+    (tmp_path / "big-1.0.bin").write_bytes(os.urandom(3 << 20))
+    err = FakeTty()
+    assert main(["pack", str(tmp_path / "big-1.0.bin"), "-o", str(tmp_path / "b.ctp")],
+                stdout=io.StringIO(), stderr=err) == 0
+    shown = err.getvalue()
+    assert "\rpacking [" in shown and "] 100%  6.0 MiB of 6.0 MiB" in shown   # hashed, then copied
+    assert shown.endswith("\r\x1b[K")                                        # wiped at the end
+    err = FakeTty()
+    assert main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err) == 2
+    assert "\rverifying b.ctp [" in err.getvalue()
+    assert "\x1b[K\rerror: b.ctp is not signed" not in err.getvalue()
+    assert re.search(r"\r\x1b\[Kerror: ", err.getvalue())                    # the line is cleared first
+    for argv in (["--json", "verify", str(tmp_path / "b.ctp")],):
+        err = FakeTty()
+        main(argv, stdout=io.StringIO(), stderr=err)
+        assert "\r" not in err.getvalue()
+    err = io.StringIO()                                                      # not a terminal
+    main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err)
+    assert "\r" not in err.getvalue()
+
+
+def test_argon2_shows_a_moving_bar(tmp_path, monkeypatch):
+    """The real 64 MiB Argon2id (no test override): a moving block and the seconds, then wiped."""
+    monkeypatch.delenv("CT_TESTING")
+    monkeypatch.setenv("CT_PASSPHRASE", "ember quarry tidal oboe lantern sprig")
+    err = FakeTty()
+    assert main(["--home", str(tmp_path / "h"), "keygen", "--id", "alice", "--suite", "CT-SIG-01"],
+                stdout=io.StringIO(), stderr=err) == 0
+    frames = [f for f in err.getvalue().split("\r") if f.startswith("generating and sealing key 'alice' (Argon2id) [")]
+    assert frames and all(re.search(r"\]  \d+\.\d s\x1b\[K$", f) for f in frames), err.getvalue()[:300]
+    assert err.getvalue().endswith("\r\x1b[K")
