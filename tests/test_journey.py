@@ -234,18 +234,22 @@ class Pty:
             os.execvpe(CT[0], CT + argv, env)
         self.buf = b""
 
+    def _read(self, timeout: float) -> bool:
+        """Append what ct wrote within ``timeout`` s; False once it closed the terminal."""
+        if not select.select([self.fd], [], [], max(timeout, 0))[0]:
+            return True
+        try:
+            chunk = os.read(self.fd, 4096)
+        except OSError:
+            chunk = b""
+        self.buf += chunk
+        return bool(chunk)
+
     def expect(self, text: str, timeout: float = 60) -> str:
         end = time.monotonic() + timeout
         while text.encode() not in self.buf:
-            left = end - time.monotonic()
-            assert left > 0, f"{text!r} not seen in {self.buf!r}"
-            if select.select([self.fd], [], [], left)[0]:
-                try:
-                    chunk = os.read(self.fd, 4096)
-                except OSError:
-                    chunk = b""
-                assert chunk, f"ct ended before {text!r}: {self.buf!r}"
-                self.buf += chunk
+            assert time.monotonic() < end, f"{text!r} not seen in {self.buf!r}"
+            assert self._read(end - time.monotonic()), f"ct ended before {text!r}: {self.buf!r}"
         seen, _, self.buf = self.buf.partition(text.encode())
         return seen.decode(errors="replace")
 
@@ -254,15 +258,8 @@ class Pty:
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
         end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if select.select([self.fd], [], [], 0.1)[0]:
-                try:
-                    chunk = os.read(self.fd, 4096)
-                except OSError:
-                    chunk = b""
-                if not chunk:
-                    break
-                self.buf += chunk
+        while time.monotonic() < end and self._read(0.1):
+            pass
         _, status = os.waitpid(self.pid, 0)
         os.close(self.fd)
         return os.waitstatus_to_exitcode(status), self.buf.decode(errors="replace").replace("\r\n", "\n")
@@ -517,7 +514,7 @@ def test_explain_exits_with_the_verify_code(coop_bundles, tmp_path):
         code, out, err = ct("explain", bundle, *extra)
         assert code == v == want and err == "", (bundle, code, v)
         (status,) = [ln for ln in out.splitlines() if ln.startswith("status      ")]
-        assert status.startswith(f"status      valid (ct verify exits 0)" if want == 0 else
+        assert status.startswith("status      valid (ct verify exits 0)" if want == 0 else
                                  f"status      {'MALFORMED' if want == 10 else 'INVALID'} (ct verify exits {want}): ")
         assert ct("--json", "explain", bundle, *extra)[0] == want
 
