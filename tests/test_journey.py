@@ -700,3 +700,20 @@ def test_argon2_shows_a_moving_bar(tmp_path, monkeypatch):
     frames = [f for f in err.getvalue().split("\r") if f.startswith("generating and sealing key 'alice' (Argon2id) [")]
     assert frames and all(re.search(r"\]  \d+\.\d s\x1b\[K$", f) for f in frames), err.getvalue()[:300]
     assert err.getvalue().endswith("\r\x1b[K")
+
+
+def test_the_tui_busy_line_takes_the_same_progress_reports(tmp_path):
+    """One reporting API (suites.progress): the verifier reports to the TUI's busy line as to ct's bar."""
+    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    from cerro_torre.tui.widgets.busy import BusyProgress
+
+    shown: list[str] = []
+    p = BusyProgress(shown.append)
+    p.start("verifying app.ctp", 1000)
+    p.advance(420)
+    assert shown == ["verifying app.ctp", "verifying app.ctp: 42%"]
+    src = make_payload_dir(str(tmp_path / "src"))
+    pack_unsigned(src, str(tmp_path / "x.ctp"))
+    shown.clear()
+    verify_bundle(str(tmp_path / "x.ctp"), trust_from(str(tmp_path / "h"), None), None, progress=BusyProgress(shown.append))
+    assert shown[0] == "verifying x.ctp" and re.fullmatch(r"verifying x\.ctp: \d+%", shown[1]), shown

@@ -270,12 +270,19 @@ class VerifyScreen(CTScreen):
                  "store as it was.  Ctrl+S imports; Esc cancels.",
             cwd=self.ct.cwd, dialog_id="import-dialog"), go)
 
+    def _progress(self) -> Any:
+        """Hashing progress on the busy line (called in the worker thread)."""
+        from ..widgets.busy import BusyProgress
+
+        return BusyProgress(lambda text: self.app.call_from_thread(self.busy, text))
+
     @work(thread=True, group="verify", exclusive=True)
     def _import(self, path: str, policy_path: str | None) -> None:
         try:
             from cerro_torre.offline import airgap
 
-            res = airgap.import_tarball(self.ct.path_arg(path), self.ct.home, policy_path=policy_path)
+            res = airgap.import_tarball(self.ct.path_arg(path), self.ct.home, policy_path=policy_path,
+                                        progress=self._progress())
             self.post_message(Verified(path, res, kind="tarball", extra=list(res.notes)))
         except Exception as e:  # noqa: BLE001
             self.post_failure("import", e)
@@ -302,7 +309,8 @@ class VerifyScreen(CTScreen):
             policy = Policy.load(policy_path) if policy_path else None
             if policy is not None:
                 policy.path = self.shown(policy_path)  # the label names the file as this screen shows it
-            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy)
+            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy,
+                                progress=self._progress())
             self.post_message(Verified(path, res))
         except Exception as e:  # noqa: BLE001
             self.post_failure("verify", e)
