@@ -284,6 +284,24 @@ def test_ctrl_d_at_a_passphrase_prompt(tmp_path):
     assert not os.path.exists(os.path.join(home, "keys"))
 
 
+def test_ctrl_d_at_the_ceremony_step_prompt(tmp_path, monkeypatch):
+    monkeypatch.setenv("CT_PASSPHRASE", "ember quarry tidal oboe lantern sprig")
+    for n in ("alice", "bob"):
+        assert ct("--home", str(tmp_path / n), "keygen", "--id", n)[0] == 0
+    assert ct("ceremony", "keygen", "-k", "2", "--member", str(tmp_path / "alice" / "keys" / "alice.pub"),
+              "--member", str(tmp_path / "bob" / "keys" / "bob.pub"), "-o", str(tmp_path / "r0.ctm"))[0] == 0
+    p = Pty(["--home", str(tmp_path / "alice"), "ceremony", "step", str(tmp_path / "r0.ctm"),
+             "-o", str(tmp_path / "r0-alice.ctm"), "--yes"], _prompt_env())
+    p.expect("passphrase for key 'alice': ")
+    p.send(b"\x04")
+    code, rest = p.finish()
+    assert code == 20
+    assert rest.strip().splitlines() == [
+        "error: no passphrase given",
+        "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
+    assert not os.path.exists(tmp_path / "r0-alice.ctm")
+
+
 def test_three_tries_at_the_prompt(tmp_path):
     home = str(tmp_path / "h")
     assert ct("--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
