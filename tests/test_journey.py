@@ -273,15 +273,19 @@ def _prompt_env() -> dict[str, str]:
 
 def test_ctrl_d_at_a_passphrase_prompt(tmp_path):
     home = str(tmp_path / "h")
-    p = Pty(["--home", home, "keygen", "--id", "alice"], _prompt_env())
-    p.expect("passphrase for new key 'alice': ")
+    _ctrl_d(Pty(["--home", home, "keygen", "--id", "alice"], _prompt_env()), "passphrase for new key 'alice': ")
+    assert not os.path.exists(os.path.join(home, "keys"))
+
+
+def _ctrl_d(p: Pty, prompt: str) -> None:
+    """Ctrl-D at the prompt: 'no passphrase given', exit 20."""
+    p.expect(prompt)
     p.send(b"\x04")
     code, rest = p.finish()
     assert code == 20
     assert rest.strip().splitlines() == [
         "error: no passphrase given",
         "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
-    assert not os.path.exists(os.path.join(home, "keys"))
 
 
 def test_ctrl_d_at_the_ceremony_step_prompt(tmp_path, monkeypatch):
@@ -290,15 +294,8 @@ def test_ctrl_d_at_the_ceremony_step_prompt(tmp_path, monkeypatch):
         assert ct("--home", str(tmp_path / n), "keygen", "--id", n)[0] == 0
     assert ct("ceremony", "keygen", "-k", "2", "--member", str(tmp_path / "alice" / "keys" / "alice.pub"),
               "--member", str(tmp_path / "bob" / "keys" / "bob.pub"), "-o", str(tmp_path / "r0.ctm"))[0] == 0
-    p = Pty(["--home", str(tmp_path / "alice"), "ceremony", "step", str(tmp_path / "r0.ctm"),
-             "-o", str(tmp_path / "r0-alice.ctm"), "--yes"], _prompt_env())
-    p.expect("passphrase for key 'alice': ")
-    p.send(b"\x04")
-    code, rest = p.finish()
-    assert code == 20
-    assert rest.strip().splitlines() == [
-        "error: no passphrase given",
-        "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
+    _ctrl_d(Pty(["--home", str(tmp_path / "alice"), "ceremony", "step", str(tmp_path / "r0.ctm"),
+                 "-o", str(tmp_path / "r0-alice.ctm"), "--yes"], _prompt_env()), "passphrase for key 'alice': ")
     assert not os.path.exists(tmp_path / "r0-alice.ctm")
 
 
