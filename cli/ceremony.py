@@ -285,17 +285,15 @@ def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
 
 
 def _journal(ctx: Context, msg: Any, path: str) -> Any:
-    """The coordinator's journal of ``msg``'s ceremony (beside ``path``, or --journal), ending at ``msg``."""
+    """The coordinator's journal of ``msg``'s ceremony (beside ``path``, or --journal), holding ``msg``."""
     from cerro_torre.ceremony.protocol import Journal
     from cerro_torre.suites.errors import CeremonyError
 
     jpath = ctx.args.journal or Journal.path_for(path, msg.ceremony)
     journal = Journal.load(jpath, msg.ceremony)
-    last = journal.last
-    if last.digest != msg.digest:
-        raise CeremonyError(f"{path} is not the last message of the journal {jpath} (that is its {last.round} "
-                            f"message, fingerprint {last.fingerprint.hex})",
-                            "collect the replies to the coordinator's latest message")
+    if msg.digest.hex() not in {m.digest.hex() for m in journal.messages}:
+        raise CeremonyError(f"{path} is not in the journal {jpath}",
+                            "it belongs to another run of this ceremony id; use that run's journal")
     return journal
 
 
@@ -314,11 +312,18 @@ def cmd_collect(ctx: Context) -> int:
         raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
                             "the first file is the message the replies answer")
     replies = [_message(p, "reply") for p in a.replies]
+    from cerro_torre.ceremony.protocol import View
+
     journal = _journal(ctx, msg, a.message)
-    view = journal.view()
-    if coordinator.is_last_signing_round(view) and not a.bundle:
+    if coordinator.is_last_signing_round(View(msg, journal.history())) and not a.bundle:
         raise UsageError("the last signing collect needs the bundle",
                          "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
+    last = journal.last
+    if last.digest != msg.digest:
+        raise CeremonyError(f"{a.message} is not the last message of the journal {journal.path} (that is its "
+                            f"{last.round} message, fingerprint {last.fingerprint.hex})",
+                            "collect the replies to the coordinator's latest message")
+    view = journal.view()
     out = coordinator.collect(journal, replies)
     if isinstance(out, Message):
         _write(ctx, a.output, out.to_bytes())
@@ -429,7 +434,7 @@ def cmd_status(ctx: Context) -> int:
     from cerro_torre.ceremony import transcript as tr
     from cerro_torre.ceremony.message import COORDINATOR, Message
     from cerro_torre.ceremony.protocol import Journal, View
-    from cerro_torre.suites.errors import CeremonyError, NotFound, UsageError
+    from cerro_torre.suites.errors import NotFound, UsageError
 
     a = ctx.args
     data = _read(a.message, "message")
@@ -440,15 +445,11 @@ def cmd_status(ctx: Context) -> int:
     else:
         msg = Message.parse(data, f"message {a.message}")
         if msg.sender == COORDINATOR:
-            jpath = a.journal or Journal.path_for(a.message, msg.ceremony)
             try:
-                journal = Journal.load(jpath, msg.ceremony)
+                journal = _journal(ctx, msg, a.message)
             except NotFound:
                 if a.transcript or a.journal:
                     raise
-            if journal is not None and msg.digest.hex() not in {m.digest.hex() for m in journal.messages}:
-                raise CeremonyError(f"{a.message} is not in the journal {jpath}",
-                                    "it belongs to another run of this ceremony id; use that run's journal")
     info: dict[str, Any] = {"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round,
                             "sender": msg.sender, "fingerprint": msg.fingerprint.to_json()}
     if msg.sender != COORDINATOR:
