@@ -252,10 +252,26 @@ static void test_vector(const vector *v) {
     EXPECT(sodium_is_zero(sig, 64));
     EXPECT_RC(frost_verify_signature_share(3, z + 32, yv + 32, v->msg, 4, list, 2, v->pk),
               FROST_ERR_INVALID_SIGNATURE_SHARE);
-    z[5] ^= 1;
+    z[6] ^= 1;
     EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
               FROST_ERR_INVALID_SIGNATURE_SHARE);
     EXPECT(n_culprits == 2 && culprits[0] == 1 && culprits[1] == 3);
+    /* aggregate checks the shares one by one only when the signature fails:
+     * two shares shifted by opposite amounts still make the valid signature */
+    memcpy(z, v->sig_share[0], 32);
+    memcpy(z + 32, v->sig_share[1], 32);
+    {
+        unsigned char delta[32] = {0x39, 0x30}, t[32];
+        crypto_core_ed25519_scalar_add(t, z, delta);
+        memcpy(z, t, 32);
+        crypto_core_ed25519_scalar_sub(t, z + 32, delta);
+        memcpy(z + 32, t, 32);
+    }
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
+              FROST_OK);
+    EXPECT(memcmp(sig, v->sig, 64) == 0);
+    EXPECT_RC(frost_verify_signature_share(1, z, yv, v->msg, 4, list, 2, v->pk),
+              FROST_ERR_INVALID_SIGNATURE_SHARE);
 
     /* a modified signature or message does not verify */
     memcpy(sig, v->sig, 64);
