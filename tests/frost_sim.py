@@ -59,36 +59,33 @@ def every_subset_signs(kps, pkp, size: int) -> None:
         assert frost.verify(pkp.group_public_key, MSG, sign(kps, pkp, subset)), subset
 
 
-def refresh(kps, pkp, tamper=None):
-    """Run a refresh; tamper(dealer, package, shares) may replace a dealer's output.
-    Returns ({id: KeyPackage}, PublicKeyPackage) of every member."""
-    packages, sent = {}, {}
-    for i, kp in kps.items():
-        pkg, shares = frost.refresh_deal(kp, pkp)
+def _deal_all(dealers, deal, parse, tamper):
+    """Every dealer's (package as received, {recipient: share}); tamper(dealer,
+    package, shares) may replace a dealer's output."""
+    packages, sent = [], {}
+    for i in dealers:
+        pkg, shares = deal(i)
         if tamper:
             pkg, shares = tamper(i, pkg, shares)
-        packages[i] = pkg.to_bytes()
+        packages.append(parse(pkg.to_bytes()))
         sent[i] = shares
-    wire = [frost.RefreshPackage.from_bytes(b) for b in packages.values()]
-    out = {}
-    for i, kp in kps.items():
-        out[i] = frost.refresh_finish(kp, pkp, wire, {j: sent[j][i] for j in kps})
+    return packages, sent
+
+
+def refresh(kps, pkp, tamper=None):
+    """Run a refresh: ({member: (KeyPackage, PublicKeyPackage)}, packages)."""
+    wire, sent = _deal_all(kps, lambda i: frost.refresh_deal(kps[i], pkp),
+                           frost.RefreshPackage.from_bytes, tamper)
+    out = {i: frost.refresh_finish(kp, pkp, wire, {j: sent[j][i] for j in kps}) for i, kp in kps.items()}
     return out, wire
 
 
 def reshare(kps, pkp, signers, new_ids, new_t, tamper=None):
-    packages, sent = {}, {}
-    for i in signers:
-        pkg, shares = frost.reshare_deal(kps[i], signers, new_ids, new_t)
-        if tamper:
-            pkg, shares = tamper(i, pkg, shares)
-        packages[i] = pkg.to_bytes()
-        sent[i] = shares
-    wire = [frost.ResharePackage.from_bytes(b) for b in packages.values()]
-    out = {}
-    for j in new_ids:
-        out[j] = frost.reshare_finish(j, pkp, signers, new_ids, new_t, wire,
-                                      {i: sent[i][j] for i in signers})
+    """Run a reshare: ({new member: (KeyPackage, PublicKeyPackage)}, packages)."""
+    wire, sent = _deal_all(signers, lambda i: frost.reshare_deal(kps[i], signers, new_ids, new_t),
+                           frost.ResharePackage.from_bytes, tamper)
+    out = {j: frost.reshare_finish(j, pkp, signers, new_ids, new_t, wire,
+                                   {i: sent[i][j] for i in signers}) for j in new_ids}
     return out, wire
 
 

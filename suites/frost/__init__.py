@@ -28,7 +28,7 @@ usable once per process.  Durable single use is the nonce store's job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import ClassVar, Iterable, Mapping, Sequence
 
 from ..errors import CeremonyError, Malformed, SignatureInvalid
 from ._native import ffi as _ffi
@@ -267,6 +267,19 @@ class _Reader:
     def scalar(self, what: str) -> bytes:
         return _scalar(self.take(32), f"{self.what} {what}")
 
+    def points_by_id(self, n: int, what: str) -> dict[int, bytes]:
+        """n x (id(32) | point(32)), identifiers strictly increasing; what(i)
+        names the point of participant i in errors."""
+        out: dict[int, bytes] = {}
+        last = 0
+        for _ in range(n):
+            i = self.identifier()
+            if i <= last:
+                raise FrostError(f"{self.what} identifiers are not strictly increasing")
+            last = i
+            out[i] = self.point(what.format(i))
+        return out
+
     def end(self) -> None:
         if self.pos != len(self.data):
             raise FrostError(f"{self.what} encoding has {len(self.data) - self.pos} trailing bytes")
@@ -432,15 +445,7 @@ class PublicKeyPackage:
         r = _Reader(data, _TAG_PUBLIC_KEY_PACKAGE, "public key package")
         pk = r.point("group public key")
         t = r.u16()
-        n = r.u16()
-        shares: dict[int, bytes] = {}
-        last = 0
-        for _ in range(n):
-            i = r.identifier()
-            if i <= last:
-                raise FrostError("public key package identifiers are not strictly increasing")
-            last = i
-            shares[i] = r.point(f"verifying share of participant {i}")
+        shares = r.points_by_id(r.u16(), "verifying share of participant {}")
         r.end()
         return cls(pk, shares, t)
 
@@ -918,7 +923,45 @@ def _verifying_shares(ids: Sequence[int], buf) -> dict[int, bytes]:
 
 
 @dataclass(frozen=True)
-class RefreshPackage:
+class _Dealing:
+    """The public part of a dealing: the dealer and the commitment to its
+    polynomial (t points).  Encoding: tag | id(32) | t(u16) | t x point(32)."""
+
+    identifier: int
+    commitment: tuple[bytes, ...]
+
+    _TAG: ClassVar[int]
+    _WHAT: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identifier", _identifier(self.identifier))
+        c = _points(self.commitment, f"{self._WHAT} commitment")
+        if not 2 <= len(c) <= MAX_PARTICIPANTS:
+            raise FrostError(f"{self._WHAT} commitment has {len(c)} points, expected 2 to {MAX_PARTICIPANTS}")
+        object.__setattr__(self, "commitment", c)
+
+    def to_bytes(self) -> bytes:
+        return (bytes([self._TAG]) + _id_enc(self.identifier)
+                + _u16(len(self.commitment)) + b"".join(self.commitment))
+
+    @classmethod
+    def _constant_term(cls, r: _Reader) -> bytes:
+        return r.point("commitment point 0")
+
+    @classmethod
+    def from_bytes(cls, data: bytes):
+        r = _Reader(data, cls._TAG, f"{cls._WHAT} package")
+        ident = r.identifier()
+        t = r.u16()
+        if not 2 <= t <= MAX_PARTICIPANTS:
+            raise FrostError(f"{cls._WHAT} package encoding has {t} commitment points")
+        c = (cls._constant_term(r),) + tuple(r.point(f"commitment point {k}") for k in range(1, t))
+        r.end()
+        return cls(ident, c)
+
+
+@dataclass(frozen=True)
+class RefreshPackage(_Dealing):
     """A member's refresh dealing, public part (broadcast to every member):
     the commitment to its polynomial with constant term zero, whose first
     point is therefore the identity.
@@ -927,37 +970,19 @@ class RefreshPackage:
     encoding 01 00 .. 00 (the only place an identity is accepted).
     """
 
-    identifier: int
-    commitment: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "identifier", _identifier(self.identifier))
-        c = _points(self.commitment, "refresh commitment")
-        if not 2 <= len(c) <= MAX_PARTICIPANTS:
-            raise FrostError(f"refresh commitment has {len(c)} points, expected 2 to {MAX_PARTICIPANTS}")
-        object.__setattr__(self, "commitment", c)
-
-    def to_bytes(self) -> bytes:
-        return (bytes([_TAG_REFRESH_PACKAGE]) + _id_enc(self.identifier)
-                + _u16(len(self.commitment)) + b"".join(self.commitment))
+    _TAG = _TAG_REFRESH_PACKAGE
+    _WHAT = "refresh"
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> RefreshPackage:
-        r = _Reader(data, _TAG_REFRESH_PACKAGE, "refresh package")
-        ident = r.identifier()
-        t = r.u16()
-        if not 2 <= t <= MAX_PARTICIPANTS:
-            raise FrostError(f"refresh package encoding has {t} commitment points")
+    def _constant_term(cls, r: _Reader) -> bytes:
         if r.take(32) != _IDENTITY:
             raise FrostError("refresh package commitment point 0 is not the identity",
                              "a refresh deals a sharing of zero")
-        c = (_IDENTITY,) + tuple(r.point(f"commitment point {k}") for k in range(1, t))
-        r.end()
-        return cls(ident, c)
+        return _IDENTITY
 
 
 @dataclass(frozen=True)
-class ResharePackage:
+class ResharePackage(_Dealing):
     """An old member's reshare dealing, public part (broadcast to every new
     member): the commitment to its polynomial of degree t' - 1 whose
     constant term is its Lagrange-weighted share lambda_i s_i, so that the
@@ -966,30 +991,8 @@ class ResharePackage:
     Encoding: 0x0B | id(32) | t'(u16) | t' x point(32).
     """
 
-    identifier: int
-    commitment: tuple[bytes, ...]
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "identifier", _identifier(self.identifier))
-        c = _points(self.commitment, "reshare commitment")
-        if not 2 <= len(c) <= MAX_PARTICIPANTS:
-            raise FrostError(f"reshare commitment has {len(c)} points, expected 2 to {MAX_PARTICIPANTS}")
-        object.__setattr__(self, "commitment", c)
-
-    def to_bytes(self) -> bytes:
-        return (bytes([_TAG_RESHARE_PACKAGE]) + _id_enc(self.identifier)
-                + _u16(len(self.commitment)) + b"".join(self.commitment))
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> ResharePackage:
-        r = _Reader(data, _TAG_RESHARE_PACKAGE, "reshare package")
-        ident = r.identifier()
-        t = r.u16()
-        if not 2 <= t <= MAX_PARTICIPANTS:
-            raise FrostError(f"reshare package encoding has {t} commitment points")
-        c = tuple(r.point(f"commitment point {k}") for k in range(t))
-        r.end()
-        return cls(ident, c)
+    _TAG = _TAG_RESHARE_PACKAGE
+    _WHAT = "reshare"
 
 
 @dataclass(frozen=True)
@@ -1033,15 +1036,7 @@ class RepairCommitments:
         r = _Reader(data, _TAG_REPAIR_COMMITMENTS, "repair commitments")
         ident = r.identifier()
         lost = r.identifier()
-        h = r.u16()
-        c: dict[int, bytes] = {}
-        last = 0
-        for _ in range(h):
-            i = r.identifier()
-            if i <= last:
-                raise FrostError("repair commitments helper identifiers are not strictly increasing")
-            last = i
-            c[i] = r.point(f"point for helper {i}")
+        c = r.points_by_id(r.u16(), "point for helper {}")
         r.end()
         return cls(ident, lost, c)
 

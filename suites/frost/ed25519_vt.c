@@ -73,16 +73,6 @@ static void fe_carry(vt_fe *h) {
     h->v[0] += 19 * c;
 }
 
-/* h = f - g, computed as f + 4p - g (g's limbs below 2^53), then carried */
-static void fe_sub(vt_fe *h, const vt_fe *f, const vt_fe *g) {
-    h->v[0] = f->v[0] + 0x1fffffffffffb4ULL - g->v[0];
-    h->v[1] = f->v[1] + 0x1ffffffffffffcULL - g->v[1];
-    h->v[2] = f->v[2] + 0x1ffffffffffffcULL - g->v[2];
-    h->v[3] = f->v[3] + 0x1ffffffffffffcULL - g->v[3];
-    h->v[4] = f->v[4] + 0x1ffffffffffffcULL - g->v[4];
-    fe_carry(h);
-}
-
 /* carry 128-bit column sums (each below 2^115) into h */
 static void fe_reduce(vt_fe *h, u128 r0, u128 r1, u128 r2, u128 r3, u128 r4) {
     uint64_t c;
@@ -114,6 +104,12 @@ static void fe_sub_nc(vt_fe *h, const vt_fe *f, const vt_fe *g) {
 static void fe_mul121666(vt_fe *h, const vt_fe *f) {
     fe_reduce(h, (u128)f->v[0] * 121666, (u128)f->v[1] * 121666, (u128)f->v[2] * 121666,
               (u128)f->v[3] * 121666, (u128)f->v[4] * 121666);
+}
+
+/* h = f - g, computed as f + 4p - g (g's limbs below 2^53), then carried */
+static void fe_sub(vt_fe *h, const vt_fe *f, const vt_fe *g) {
+    fe_sub_nc(h, f, g);
+    fe_carry(h);
 }
 
 static void fe_neg(vt_fe *h, const vt_fe *f) {

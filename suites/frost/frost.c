@@ -216,6 +216,17 @@ done:
     return rc;
 }
 
+/* Hand out s as a new signing share if [s]B is Y; else err. */
+static int release_share(unsigned char *out, const unsigned char *s, const vt_point *Y, int err) {
+    int match, rc;
+    CHECK(secret_is_canonical_nonzero(s), err);
+    TRY(secret_matches(&match, s, Y));
+    CHECK(match, err);
+    memcpy(out, s, SB);
+done:
+    return rc;
+}
+
 /* sum_k [s_k]P_k == expect, for public scalars and points */
 static int msm_is(int *equal, const unsigned char *scalars, const vt_point *points, size_t n,
                   const vt_point *expect) {
@@ -1428,7 +1439,7 @@ int frost_refresh_finish(unsigned char *new_signing_share, unsigned char *new_ve
     unsigned char s[SB], d[SB], *bad = NULL;
     vt_point *C = NULL, *S, *Y, Ynew;
     size_t k, own, n_out = 0;
-    int match, rc;
+    int rc;
 
     sodium_memzero(s, sizeof s);
     sodium_memzero(d, sizeof d);
@@ -1472,10 +1483,7 @@ int frost_refresh_finish(unsigned char *new_signing_share, unsigned char *new_ve
     TRY(refreshed_verifying_shares(new_verifying_shares, Y, S, min_signers, identifiers, n));
     vss_eval(&Ynew, S, min_signers, identifier);
     vt_add(&Ynew, &Ynew, &Y[own]);
-    CHECK(secret_is_canonical_nonzero(s), FROST_ERR_MISMATCH);
-    TRY(secret_matches(&match, s, &Ynew));
-    CHECK(match, FROST_ERR_MISMATCH);
-    memcpy(new_signing_share, s, SB);
+    TRY(release_share(new_signing_share, s, &Ynew, FROST_ERR_MISMATCH));
 done:
     sodium_memzero(s, sizeof s);
     sodium_memzero(d, sizeof d);
@@ -1633,7 +1641,7 @@ int frost_reshare_finish(unsigned char *new_signing_share, unsigned char *new_ve
     unsigned char s[SB], *bad = NULL;
     vt_point *C = NULL, *S, Ynew;
     size_t k, n_out = 0;
-    int match, rc;
+    int rc;
 
     sodium_memzero(s, sizeof s);
     if (n_culprits != NULL) {
@@ -1673,10 +1681,8 @@ int frost_reshare_finish(unsigned char *new_signing_share, unsigned char *new_ve
 
     sum_secrets(s, shares, n_signers);
     vss_eval(&Ynew, S, new_min_signers, identifier);
-    CHECK(secret_is_canonical_nonzero(s), FROST_ERR_INTERNAL);
-    TRY(secret_matches(&match, s, &Ynew));
-    CHECK(match, FROST_ERR_INTERNAL); /* implied by the checks above */
-    memcpy(new_signing_share, s, SB);
+    /* implied by the checks above */
+    TRY(release_share(new_signing_share, s, &Ynew, FROST_ERR_INTERNAL));
 done:
     sodium_memzero(s, sizeof s);
     free(bad);
@@ -1862,10 +1868,7 @@ int frost_repair_part3(unsigned char *signing_share, uint32_t *culprits, size_t 
     name_culprits(culprits, n_culprits, bad, helpers, n_helpers);
     CHECK(*n_culprits == 0, FROST_ERR_INVALID_SHARE);
     sum_secrets(s, sigmas, n_helpers);
-    CHECK(secret_is_canonical_nonzero(s), FROST_ERR_MISMATCH);
-    TRY(secret_matches(&match, s, &Y));
-    CHECK(match, FROST_ERR_MISMATCH);
-    memcpy(signing_share, s, SB);
+    TRY(release_share(signing_share, s, &Y, FROST_ERR_MISMATCH));
 done:
     sodium_memzero(s, sizeof s);
     free(bad);
