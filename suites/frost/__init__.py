@@ -1704,12 +1704,16 @@ def verify_signature_share(message: bytes, commitments: Sequence[SigningCommitme
 
 def aggregate(message: bytes, commitments: Sequence[SigningCommitments],
               shares: Iterable[SignatureShare], public_key_package: PublicKeyPackage) -> bytes:
-    """Coordinator: verify every share, aggregate, verify the result.
+    """Coordinator: aggregate the shares and verify the signature; only if
+    it fails, verify every share to name the culprits.
 
     Returns the 64-byte signature (a plain RFC 8032 Ed25519 signature under
     the group public key).  Raises InvalidSignatureShare naming every signer
-    whose share is invalid; FrostError for malformed input or a share
-    missing, duplicated or from outside the commitment list.
+    whose share is invalid (when the signature fails); SignatureInvalid if
+    every share is valid but the signature is not (the public key package
+    is inconsistent); FrostError for malformed input or a share missing,
+    duplicated or from outside the commitment list.  Shares that sum to a
+    valid signature are accepted, as in the Zcash Foundation's frost-core.
     """
     if not isinstance(public_key_package, PublicKeyPackage):
         raise FrostError(f"expected PublicKeyPackage, not {type(public_key_package).__name__}")
