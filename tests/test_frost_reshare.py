@@ -11,7 +11,7 @@ import nacl.bindings as sodium
 import nacl.signing
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from frost_sim import MSG, dealer, every_subset_signs, interpolate, reshare, scalar, sign, sign_round
+from frost_sim import L, MSG, dealer, every_subset_signs, interpolate, reshare, scalar, sign, sign_round
 
 from cerro_torre.suites import errors, frost
 
@@ -42,10 +42,9 @@ def test_reshare_keeps_the_group_key(group, reshared):
         assert kp.min_signers == 3 and kp.group_public_key == pkp.group_public_key
         assert sodium.crypto_scalarmult_ed25519_base_noclamp(kp.signing_share) == new_pkp.verifying_shares[j]
     # the dealings' constant terms are the old members' weighted verifying shares
+    lambda_1 = 3 * pow(3 - 1, -1, L) % L  # over the signers {1, 3}
     assert wire[0].commitment[0] == sodium.crypto_scalarmult_ed25519_noclamp(
-        (3 * pow(3 - 1, -1, 2**252 + 27742317777372353535851937790883648493)
-         % (2**252 + 27742317777372353535851937790883648493)).to_bytes(32, "little"),
-        pkp.verifying_shares[1])
+        lambda_1.to_bytes(32, "little"), pkp.verifying_shares[1])
 
 
 def test_any_new_threshold_signs_under_the_old_key(group, reshared):
@@ -135,6 +134,16 @@ def test_dealer_with_a_bad_share_or_commitment_is_named(group):
     with pytest.raises(frost.InvalidSecretShare) as e:
         reshare(kps, pkp, [1, 3], [1, 3, 4, 5], 3, bad_share)
     assert e.value.identifiers == (1,)
+
+    def non_canonical_share(i, pkg, shares):
+        if i == 3:  # the share plus the group order: the same residue, not a canonical scalar
+            shares = dict(shares)
+            shares[4] = (int.from_bytes(shares[4], "little") + L).to_bytes(32, "little")
+        return pkg, shares
+
+    with pytest.raises(frost.InvalidSecretShare) as e:
+        reshare(kps, pkp, [1, 3], [1, 3, 4, 5], 3, non_canonical_share)
+    assert e.value.identifiers == (3,)
 
     def bad_commitment(i, pkg, shares):
         c = list(pkg.commitment)
