@@ -6,6 +6,7 @@ malicious dealer is named."""
 from __future__ import annotations
 
 import itertools
+import subprocess
 
 import nacl.bindings as sodium
 import nacl.signing
@@ -13,6 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from frost_sim import L, MSG, dealer, every_subset_signs, interpolate, reshare, scalar, sign, sign_round
 
+from cerro_torre.ceremony import stockformats
 from cerro_torre.suites import errors, frost
 
 SECRET = 0xFEEDFACE
@@ -56,6 +58,26 @@ def test_any_new_threshold_signs_under_the_old_key(group, reshared):
     # stock verifiers with the key exported before the reshare
     Ed25519PublicKey.from_public_bytes(pkp.group_public_key).verify(sig, MSG)
     nacl.signing.VerifyKey(pkp.group_public_key).verify(MSG, sig)
+
+
+def test_stock_signify_verifies_with_the_key_exported_before(group, reshared, tmp_path):
+    """The issue's case: 2-of-3 reshared to 3-of-4 (one member out, two in);
+    Debian's signify-openbsd checks the new set's signature with the public
+    key file written from the old record."""
+    kps, pkp = group
+    (tmp_path / "release.pub").write_text(stockformats.signify_public_file(pkp.group_public_key))
+    out, _ = reshare(kps, pkp, [1, 3], [1, 3, 4, 5], 3)
+    message = b"release statement after the reshare\n"
+    sig = sign({j: kp for j, (kp, _) in out.items()}, out[1][1], [3, 4, 5], message)
+    (tmp_path / "statement").write_bytes(message)
+    (tmp_path / "statement.sig").write_text(stockformats.signify_signature_file(pkp.group_public_key, sig))
+    p = subprocess.run(["signify-openbsd", "-V", "-p", "release.pub", "-x", "statement.sig", "-m", "statement"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert (p.returncode, p.stdout.strip()) == (0, "Signature Verified")
+    (tmp_path / "statement").write_bytes(message + b"!")
+    p = subprocess.run(["signify-openbsd", "-V", "-p", "release.pub", "-x", "statement.sig", "-m", "statement"],
+                       cwd=tmp_path, capture_output=True, text=True)
+    assert p.returncode == 1
 
 
 def test_the_new_shares_hold_the_same_secret_at_the_new_threshold(reshared):
