@@ -1041,6 +1041,12 @@ class RepairCommitments:
         return cls(ident, lost, c)
 
 
+def _dealt(cls: type, dealer: int, comm, t: int, shares, recipients: Sequence[int]):
+    """A dealing from C output: (cls package, {recipient: share})."""
+    c = tuple(bytes(comm[32 * j:32 * j + 32]) for j in range(t))
+    return cls(dealer, c), {i: bytes(shares[32 * k:32 * k + 32]) for k, i in enumerate(recipients)}
+
+
 _REFRESH = ("refresh dealing", "run the refresh again without them")
 _RESHARE = ("reshare dealing", "run the reshare again with other old members in their place")
 _REPAIR = ("repair message", "run the repair again with other helpers")
@@ -1063,9 +1069,7 @@ def refresh_deal(key_package: KeyPackage,
         rc = _lib.frost_refresh_deal(shares, comm, _ffi.new("uint32_t[]", ids), n, t)
         if rc != _lib.FROST_OK:
             raise _fail(rc, "refresh")
-        c = tuple(bytes(comm[32 * j:32 * j + 32]) for j in range(t))
-        return (RefreshPackage(kp.identifier, c),
-                {i: bytes(shares[32 * k:32 * k + 32]) for k, i in enumerate(ids)})
+        return _dealt(RefreshPackage, kp.identifier, comm, t, shares, ids)
     finally:
         _wipe(shares, 32 * n)
 
@@ -1169,9 +1173,7 @@ def reshare_deal(key_package: KeyPackage, signers: Iterable[int], new_identifier
             raise FrostError("signing share is not a canonical non-zero scalar")
         if rc != _lib.FROST_OK:
             raise _fail(rc, "reshare")
-        c = tuple(bytes(comm[32 * j:32 * j + 32]) for j in range(t))
-        return (ResharePackage(kp.identifier, c),
-                {i: bytes(shares[32 * k:32 * k + 32]) for k, i in enumerate(new)})
+        return _dealt(ResharePackage, kp.identifier, comm, t, shares, new)
     finally:
         _wipe(shares, 32 * n)
 
