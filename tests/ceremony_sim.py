@@ -57,6 +57,8 @@ def journal_of(msg: Message) -> Journal:
     names = list(p.get("records") or [])
     if p.get("template") and p["template"].get("previous"):
         names.append(p["template"]["previous"]["fingerprint"])
+    if isinstance(p.get("record"), str):
+        names.append(p["record"])
     j = coordinator.start(msg, [RECORDS[f] for f in names if f in RECORDS])
     _JOURNALS[msg.digest.hex()] = j
     return Journal(list(j.messages), list(j.records))
