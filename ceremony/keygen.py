@@ -742,7 +742,8 @@ def _collect_confirmations(plan: Plan, view: View, replies: list[Message]) -> Me
         raise CeremonyError(f"members {', '.join(differ)} derived a different keyholder set or saw a "
                             "different round-1 message",
                             "the coordinator's messages were inconsistent (equivocation) or a member is "
-                            "faulty; start the ceremony again")
+                            "faulty; start a new " + {KIND_ROTATE: "rotation", KIND_REFRESH: "refresh"}.get(
+                                plan.request.kind, "keygen"))
     signers = {"new": sorted(plan.new), "old": list(plan.old_signers)}
     return make_bulletin(msg, "package", list(got.values()), {"signers": signers})
 

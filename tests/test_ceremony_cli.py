@@ -165,7 +165,8 @@ def test_keygen_rounds_and_record(cer):
     # every home holds its own share, nobody else's
     for m in rec.members:
         shares = sorted(os.listdir(d / "h" / m.id / "shares"))
-        assert shares == [rec.group_keyid + ".json", rec.group_keyid + ".share"]   # the share and its status
+        fp = rec.fingerprint.full_hex
+        assert shares == [fp + ".json", fp + ".share"]   # the share of this record and its status
 
 
 def test_step_json_output(cer):
