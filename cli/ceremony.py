@@ -1,4 +1,4 @@
-"""`ct ceremony keygen|sign|rotate|step|collect|status`."""
+"""`ct ceremony keygen|sign|rotate|refresh|repair|step|collect|status|script`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ H = "cerro_torre.cli.ceremony:"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = common(sub.add_parser("ceremony", help="keygen, signing and rotation ceremonies across the air gap"))
+    p = common(sub.add_parser("ceremony", help="keygen, signing, rotation, refresh and repair ceremonies across the "
+                                               "air gap"))
     cs = p.add_subparsers(dest="ceremony_command", metavar="STEP", required=True)
 
     k = common(cs.add_parser("keygen", help="coordinator: open a DKG for a keyholder set"))
@@ -49,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "machine, someone leaving), add members, change k.  The new set runs a DKG (a new group "
                     "key) and the outgoing set's threshold signs the new record with it, so verifiers walk "
                     "from the root they pinned.  Keyholders answer with 'ct ceremony step', the coordinator "
-                    "collects until keyholders.json of epoch N+1.  'ct help rotate' is the whole guide.",
+                    "collects until keyholders.json of epoch N+1.  With --keep-key the outgoing signers reshare "
+                    "the group key to the new set and threshold instead: the key stays, so public keys exported "
+                    "for signify, minisign and ssh stay valid (use it when members leave for benign reasons; k old "
+                    "shares still make the key).  'ct help rotate' is the whole guide.",
         epilog="example: ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm"))
     r.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
     r.add_argument("--add", action="append", default=[], metavar="X.pub", help="a new member's public key")
@@ -64,10 +68,48 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--old-signer", action="append", metavar="ID",
                    help="members of the outgoing epoch who sign the new record with its group key (>= its k; "
                         "default: those who stay, when enough, else all); fixed for the whole rotation")
+    r.add_argument("--keep-key", action="store_true",
+                   help="keep the group key: the outgoing signers reshare it to the new members and threshold "
+                        "(no DKG); stock-tool public keys survive, but k shares of the old epoch still make the key")
     r.add_argument("--dealer", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("-o", "--output", required=True, metavar="REQ")
     _journal_flag(r)
     r.set_defaults(handler=H + "cmd_rotate")
+
+    f = common(cs.add_parser(
+        "refresh", help="coordinator: new shares of the same group key for the same members",
+        description="Open a refresh of the keyholder set OLD.json: every member deals a sharing of zero to the "
+                    "others, so each gets a new share of the same group key; the same members and threshold make "
+                    "epoch N+1 with new verification shares, signed by epoch N and by itself.  Shares of epoch N "
+                    "no longer combine with the new ones, and each home deletes its old share when it keeps the "
+                    "new record.  Every member must take part.  'ct help rotate' is the whole guide.",
+        epilog="example: ct ceremony refresh --group keyholders.json -o refresh.ctm"))
+    f.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
+    f.add_argument("--days", type=int, default=365, help="days until the new epoch expires (default 365)")
+    f.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
+                   help="a release epoch N signed that stays valid (repeat); as for 'ct ceremony rotate'")
+    f.add_argument("--releases", action="append", default=[], metavar="FILE",
+                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    f.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(f)
+    f.set_defaults(handler=H + "cmd_refresh")
+
+    rp = common(cs.add_parser(
+        "repair", help="coordinator: restore a member's lost share with the help of k others",
+        description="Open a repair of MEMBER's share of the keyholder set RECORD.json: k or more helpers each "
+                    "split their share into random parts, so MEMBER gets its share back and nobody learns it.  "
+                    "The restored share must match MEMBER's verification share in the record: no new record.  "
+                    "MEMBER still needs its identity key (its home, or a backup of it made before the share was "
+                    "lost); without it, rotate the member out ('ct ceremony rotate --keep-key').",
+        epilog="example: ct ceremony repair --group keyholders.json --member bob --helper alice --helper carol "
+               "-o repair.ctm"))
+    rp.add_argument("--group", required=True, metavar="RECORD.json", help="the current keyholder-set record")
+    rp.add_argument("--member", required=True, metavar="ID", help="the member whose share is lost")
+    rp.add_argument("--helper", action="append", required=True, metavar="ID",
+                    help="a member who helps (repeat; at least the threshold, the lost member not among them)")
+    rp.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(rp)
+    rp.set_defaults(handler=H + "cmd_repair")
 
     st = passphrase_flags(common(cs.add_parser(
         "step", help="keyholder: answer whatever message arrived",
@@ -86,7 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("message", metavar="MESSAGE", help="the coordinator's last message")
     c.add_argument("replies", nargs="+", metavar="REPLY")
     c.add_argument("-o", "--output", required=True, metavar="NEXT",
-                   help="next message; at the end the keyholder-set record or the signed bundle")
+                   help="next message; at the end the keyholder-set record, the signed bundle, or (a repair) the "
+                        "done message")
     c.add_argument("--bundle", metavar="BUNDLE.ctp", help="the bundle being signed (last signing collect)")
     c.add_argument("--transcript", metavar="FILE", help="at the end, also write the whole ceremony here")
     _journal_flag(c)
@@ -203,8 +246,8 @@ def _opened(ctx: Context, journal: Any, path: str) -> int:
                 "confirmation checks the closed releases)")
     kept = keeps(view)
     if kept:
-        ctx.out(f"      {', '.join(kept)} (outgoing) only keep it: 'ct ceremony step {name}' (they answer from the "
-                "confirm round on)")
+        ctx.out(f"      {', '.join(kept)} only keep{'s' if len(kept) == 1 else ''} it: 'ct ceremony step {name}' "
+                "(nothing to answer in this round; a later message names it)")
     ctx.out(f"      the coordinator's journal: {journal.path}")
     return 0
 
@@ -229,25 +272,36 @@ def cmd_sign(ctx: Context) -> int:
 
 def cmd_rotate(ctx: Context) -> int:
     from cerro_torre.ceremony import keygen
-    from cerro_torre.suites.errors import UsageError
 
     a = ctx.args
     _refuse_overwrite(a.output)
     old = _record(a.group)
-    members = {m.id: m.identity for m in old.members}
-    for rid in a.remove:
-        if rid not in members:
-            raise UsageError(f"{rid!r} is not a member of {old.describe()}", "members: " + ", ".join(members))
-        del members[rid]
-    for pub in _publics(a.add):
-        if pub.id in members:
-            raise UsageError(f"{pub.id!r} is already a member", "use --remove first to replace a member's key")
-        members[pub.id] = pub
+    members = keygen.rotation_members(old, _publics(a.add), a.remove)
     k = a.threshold or old.threshold
-    msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=a.days,
+    msg = keygen.open_keygen(old.name, members, k, suite=old.suite, days=a.days,
                              previous=old, dealer=a.dealer, closed_releases=_closed_releases(a.release, a.releases),
-                             old_signers=a.old_signer)
+                             old_signers=a.old_signer, keep_key=a.keep_key)
     return _open(ctx, msg, [old], a.output)
+
+
+def cmd_refresh(ctx: Context) -> int:
+    from cerro_torre.ceremony import keygen
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    old = _record(a.group)
+    msg = keygen.open_refresh(old, days=a.days, closed_releases=_closed_releases(a.release, a.releases))
+    return _open(ctx, msg, [old], a.output)
+
+
+def cmd_repair(ctx: Context) -> int:
+    from cerro_torre.ceremony import repair
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    rec = _record(a.group)
+    msg = repair.open_repair(rec, a.member, a.helper)
+    return _open(ctx, msg, [rec], a.output)
 
 
 def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
@@ -298,7 +352,7 @@ def _journal(ctx: Context, msg: Any, path: str) -> Any:
 
 
 def cmd_collect(ctx: Context) -> int:
-    from cerro_torre.ceremony import coordinator
+    from cerro_torre.ceremony import coordinator, repair
     from cerro_torre.ceremony.message import COORDINATOR, Message
     from cerro_torre.governance.keyholders import KeyholderSet
     from cerro_torre.suites.errors import CeremonyError, UsageError
@@ -334,6 +388,11 @@ def cmd_collect(ctx: Context) -> int:
         result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json(),
                   "closed_releases": list(out.closed_releases) if out.closed_releases is not None else None}
         text = coordinator.record_written(view, out, a.output)
+    elif isinstance(out, repair.Repaired):
+        _write(ctx, a.output, journal.last.to_bytes())     # the done message: status and --transcript read it
+        result = {"done": a.output, "member": out.member, "set": out.record.describe(),
+                  "fingerprint": out.record.fingerprint.to_json()}
+        text = coordinator.repaired(out, a.output)
     else:
         coordinator.write_signed_bundle(view, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
