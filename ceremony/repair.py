@@ -160,7 +160,12 @@ def _commitments(plan: RepairPlan, view: View) -> dict[str, frost.RepairCommitme
 
 
 def _row(plan: RepairPlan, reply: Message) -> frost.RepairCommitments:
-    row = frost.RepairCommitments.from_bytes(b64d(reply.payload.get("commitments"), f"{reply.sender} commitments"))
+    try:
+        row = frost.RepairCommitments.from_bytes(b64d(reply.payload.get("commitments"), f"{reply.sender} commitments"))
+    except Malformed as e:
+        raise CeremonyError(f"invalid repair message from {reply.sender}: {e.message}",
+                            "that helper's reply is faulty or malicious; the coordinator opens the repair again with "
+                            "other helpers") from None
     idx = plan.index
     if row.identifier != idx[reply.sender] or row.lost_identifier != idx[plan.lost] or \
             list(row.helpers) != sorted(idx[h] for h in plan.helpers):

@@ -82,7 +82,12 @@ def deal(plan: Plan, me: IdentityKey, old_share: frost.KeyPackage) -> tuple[dict
 
 def _package(plan: Plan, reply: Message) -> Any:
     cls = _cls(plan)
-    pkg = cls.from_bytes(b64d(reply.payload.get("package"), f"{reply.sender} {plan.method} dealing"))
+    try:
+        pkg = cls.from_bytes(b64d(reply.payload.get("package"), f"{reply.sender} {plan.method} dealing"))
+    except Malformed as e:
+        raise CeremonyError(f"invalid {plan.method} dealing from {reply.sender}: {e.message}",
+                            "that keyholder's deal reply is faulty or malicious; open the ceremony again without "
+                            "it") from None
     if pkg.identifier != plan.old[reply.sender]:
         raise CeremonyError(f"the {plan.method} dealing from {reply.sender!r} claims identifier {pkg.identifier}, "
                             f"expected {plan.old[reply.sender]}")
