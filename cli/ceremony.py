@@ -305,37 +305,9 @@ def cmd_repair(ctx: Context) -> int:
 
 
 def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
-    """Statement digests: of each bundle's statement, and from each file (one sha256 per line, or the JSON
-    lines of a keyholder's signed.log; blank lines and # comments ignored)."""
-    import hashlib
-    import re
+    from cerro_torre.ceremony.signedlog import closed_releases
 
-    from cerro_torre.ceremony import bundle
-    from cerro_torre.ceremony.statement import Envelope
-    from cerro_torre.suites.encoding import parse_json
-    from cerro_torre.suites.errors import Malformed
-
-    out: set[str] = set()
-    for b in bundles:
-        parts = bundle.read_parts(b)
-        if bundle.ENVELOPE not in parts.signature_members:
-            raise Malformed(f"{b} has no release statement")
-        out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
-    for path in files:
-        for n, raw in enumerate(_read(path, "releases file").splitlines(), 1):
-            line = raw.strip()
-            if not line or line.startswith(b"#"):
-                continue
-            if re.fullmatch(rb"[0-9a-f]{64}", line):
-                out.add(line.decode())
-                continue
-            d = parse_json(line, f"{path} line {n}") if line.startswith(b"{") else None
-            if not isinstance(d, dict) or not isinstance(d.get("statement"), str) \
-                    or not re.fullmatch(r"[0-9a-f]{64}", d["statement"]):
-                raise Malformed(f"{path} line {n} is neither a sha256 digest nor a signed.log entry",
-                                "one lowercase hex sha256 of a release statement per line")
-            out.add(d["statement"])
-    return sorted(out)
+    return closed_releases(bundles, files)
 
 
 def _journal(ctx: Context, msg: Any, path: str) -> Any:
