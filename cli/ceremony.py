@@ -135,6 +135,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     _journal_flag(c)
     c.set_defaults(handler=H + "cmd_collect")
 
+    sc = common(cs.add_parser(
+        "script", help="coordinator: a printable checklist of a ceremony (roles, commands, words, sign-off)",
+        description="Write a printable script of the ceremony MESSAGE belongs to (its request, or a later "
+                    "coordinator message beside its journal): the roles, each step's exact command for each person, "
+                    "the fingerprint words to compare at each crossing of the air gap (known ones filled in, blanks "
+                    "for the others) and sign-off lines, as the DNSSEC root KSK ceremonies do.  Generated from the "
+                    "request through the functions the ceremony runs on, so it matches.  Markdown, or HTML when "
+                    "FILE ends in .html.",
+        epilog="example: ct ceremony script rot.ctm -o ceremony.md"))
+    sc.add_argument("message", metavar="MESSAGE", help="the request (or a later coordinator message)")
+    sc.add_argument("-o", "--output", required=True, metavar="FILE", help="the script to write (.md, or .html)")
+    sc.add_argument("--bundle", metavar="BUNDLE.ctp", help="a signing's bundle, named in the last command")
+    _journal_flag(sc)
+    sc.set_defaults(handler=H + "cmd_script")
+
     t = common(cs.add_parser("status", help="what a message is, who answered, who is missing, what comes next"))
     t.add_argument("message", metavar="MESSAGE", help="a coordinator message, a reply, or a journal / transcript")
     t.add_argument("--transcript", action="store_true", help="verify and print the hash-chained transcript")
@@ -455,6 +470,37 @@ def _store_record(ctx: Context, kh: Any, data: bytes) -> int:
         return 0
     for line in done.lines():
         ctx.out(line)
+    return 0
+
+
+# ---------------------------------------------------------------- script
+
+def cmd_script(ctx: Context) -> int:
+    from cerro_torre import __version__
+    from cerro_torre.ceremony import script
+    from cerro_torre.ceremony.message import COORDINATOR
+    from cerro_torre.ceremony.protocol import View
+    from cerro_torre.suites.errors import CeremonyError
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    msg = _message(a.message)
+    if msg.sender != COORDINATOR:
+        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+                            "give the ceremony's request (or a later coordinator message)")
+    if msg.round == "done":
+        raise CeremonyError(f"the {msg.kind} ceremony {msg.ceremony} is done", "script its request instead")
+    journal = _journal(ctx, msg, a.message)
+    text = script.script(msg, View(msg, journal.history()), a.message, journal.messages, a.bundle, __version__)
+    title = text.splitlines()[0].lstrip("# ")
+    html = a.output.lower().endswith((".html", ".htm"))
+    _write(ctx, a.output, (script.to_html(text, title) if html else text).encode())
+    if ctx.json:
+        ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "file": a.output,
+                       "format": "html" if html else "markdown", "title": title})
+    else:
+        ctx.out(f"wrote {a.output}: {title}")
+        ctx.out("  print it; the coordinator and a witness tick each step and sign it off at the end")
     return 0
 
 
