@@ -124,6 +124,7 @@ def _story(d) -> dict:
     new = ["alice", "carol", "dave", "erin"]
     w["rotate"] = run("t", [(["alice", "carol"], ["bob", "dave", "erin"]), (new + ["bob"], []), (new, [])],
                       "epoch2.json", ("--transcript", "rotate.ctm"))
+    w["epoch1_shares"] = {n: holder(d, n).load_share(record("epoch1.json"), n, PASS) for n in ["alice", "bob"]}
     w["keep2"] = {n: ok("--home", f"h/{n}", "ceremony", "step", "epoch2.json") for n in PEOPLE}
     # a release of epoch 2 (dave, erin and alice sign)
     with open("app.txt", "wb") as f:
@@ -283,6 +284,59 @@ def test_an_old_share_no_longer_signs_through_ct(kk):
     code, out, err = ct("--home", "h/alice", "ceremony", "step", "old0.ctm", "-o", "old0-alice.ctm", "--yes")
     assert (code, out) == (11, "")
     assert err.splitlines()[0] == "error: this home knows epoch 3 of 'coop': epoch 1 is closed and signs no more releases"
+
+
+def frost_sign(kps: list, pkp: frost.PublicKeyPackage, message: bytes) -> bytes:
+    nonces, comms = [], []
+    for kp in kps:
+        n, c = frost.commit(kp)
+        nonces.append((n, kp))
+        comms.append(c)
+    comms.sort(key=lambda c: c.identifier)
+    return frost.aggregate(message, comms, [frost.sign(message, comms, n, kp) for n, kp in nonces], pkp)
+
+
+def test_the_honest_limit_old_shares_still_make_the_key(kk):
+    """What --keep-key cannot do: k shares of epoch 1 kept by someone (bob, removed, with a stolen backup of
+    alice's home from before the rotation) still make the group key.  Stock signify, which knows only the key,
+    cannot tell their signature from the set's; `ct verify` of a CT-SIG-02 bundle still refuses it, because
+    epoch 2's ML-DSA-87 threshold counts only its own members (bob is not one)."""
+    from cerro_torre.ceremony import bundle, stockformats
+    from cerro_torre.ceremony.statement import PAYLOAD_TYPE, pae
+    from cerro_torre.suites.suite import Signature, keyid_of
+
+    rec1, rec2 = record("epoch1.json"), record("epoch2.json")
+    with open("app.txt", "wb") as f:
+        f.write(b"not a release of the cooperative\n")
+    ok("pack", "app.txt", "-o", "evil.ctp", "--name", "app", "--version", "6.6.6")
+    statement = _statement("evil.ctp")
+    old = [kk["epoch1_shares"]["alice"], kk["epoch1_shares"]["bob"]]
+    pkp1 = frost.PublicKeyPackage(rec1.group_public_key, {m.index: m.verification_share for m in rec1.members},
+                                  rec1.threshold)
+    # stock signify, pinned to the key exported before the rotation: accepts it (the honest limit)
+    sig = frost_sign(old, pkp1, statement)
+    os.makedirs("evil", exist_ok=True)
+    with open("evil/evil.statement.json", "wb") as f:
+        f.write(statement)
+    with open("evil/evil.statement.json.sig", "w") as f:
+        f.write(stockformats.signify_signature_file(rec2.group_public_key, sig))
+    p = subprocess.run(["signify-openbsd", "-V", "-p", "before/app1-signed.signify.pub",
+                        "-x", "evil/evil.statement.json.sig", "-m", "evil/evil.statement.json"],
+                       capture_output=True, text=True)
+    assert (p.returncode, p.stdout.strip()) == (0, "Signature Verified")
+    # ct verify (CT-SIG-02): the group signature is valid under epoch 2's key, but bob's ML-DSA-87 signature does
+    # not count for epoch 2 and alice's alone is 1 of 3
+    msg = pae(PAYLOAD_TYPE, statement)
+    sigs = [Signature("ed25519", keyid_of(rec2.group_public_key), frost_sign(old, pkp1, msg))]
+    for n in ["alice", "bob"]:
+        key = holder(kk["dir"], n).home.load_private(n, PASS)
+        sigs += [s for s in key.sign(msg) if s.alg == "ml-dsa-87"]
+    bundle.add_signatures("evil.ctp", "evil-signed.ctp", sigs, records=[rec1, rec2])
+    code, out, err = ct("verify", "evil-signed.ctp", "--policy", "policy.json")
+    assert (code, out) == (2, "")
+    bob_mldsa = next(m for m in rec1.members if m.id == "bob").identity.keyid("ml-dsa-87")
+    assert err.splitlines()[0] == (f"error: evil-signed.ctp: release signatures by {rec2.describe()}: ml-dsa-87 1 of 3 "
+                                   f"(keys not in the set: {bob_mldsa})")
 
 
 # ---------------------------------------------------------------- repair
