@@ -527,9 +527,7 @@ def _round1_packages(plan: Plan, view: View) -> dict[str, frost.DkgRound1Package
 
 
 def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
-    by_index = {i: mid for mid, i in plan.new.items()}
-    who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-    return CeremonyError(f"invalid proof of knowledge from {who}",
+    return CeremonyError(f"invalid proof of knowledge from {frostround.culprits(e.identifiers, plan.new)}",
                          "that keyholder's round-1 message is faulty or forged; restart the keygen without it")
 
 
@@ -956,7 +954,6 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         pkgs = _round1_packages(plan, view)
         pkgs.pop(me.id)
         received = {}
-        by_index = {i: mid for mid, i in plan.new.items()}
         for r in view.replies(view.of("round2")):
             if r.sender == me.id:
                 continue
@@ -969,8 +966,7 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         try:
             kp, _ = frost.dkg_part3(sec2, list(pkgs.values()), received)
         except frost.InvalidSecretShare as e:
-            who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-            raise CeremonyError(f"invalid secret share from {who}",
+            raise CeremonyError(f"invalid secret share from {frostround.culprits(e.identifiers, plan.new)}",
                                 "that keyholder's round-2 message is faulty or malicious; restart without it") from None
     if kp.group_public_key != pkp.group_public_key or kp.verifying_share != pkp.verifying_shares[kp.identifier]:
         raise CeremonyError("this member's share does not match the group key in the messages",

@@ -28,6 +28,7 @@ from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 
+from . import frostround
 from .message import COORDINATOR, Message
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id
 from .statement import shown
@@ -175,9 +176,7 @@ def _row(plan: RepairPlan, reply: Message) -> frost.RepairCommitments:
 
 
 def _blame(plan: RepairPlan, e: frost.InvalidSecretShare) -> CeremonyError:
-    by_index = {i: mid for mid, i in plan.index.items()}
-    who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-    return CeremonyError(f"invalid repair message from {who}",
+    return CeremonyError(f"invalid repair message from {frostround.culprits(e.identifiers, plan.index)}",
                          "that helper's reply is faulty or malicious; the coordinator opens the repair again with "
                          "other helpers")
 

@@ -32,6 +32,7 @@ from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed
 
+from . import frostround
 from .message import Message
 from .protocol import View
 
@@ -120,9 +121,7 @@ def dealings(plan: Plan, view: View) -> dict[str, Any]:
 
 
 def _blame(plan: Plan, e: frost.InvalidSecretShare) -> CeremonyError:
-    by_index = {i: mid for mid, i in plan.old.items()}
-    who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-    return CeremonyError(f"invalid {plan.method} dealing from {who}",
+    return CeremonyError(f"invalid {plan.method} dealing from {frostround.culprits(e.identifiers, plan.old)}",
                          "that keyholder's deal reply is faulty or malicious; open the ceremony again without it "
                          "(a keep-key rotation: other --old-signer members in its place)")
 

@@ -60,11 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--remove", action="append", default=[], metavar="ID", help="a member to retire")
     r.add_argument("--threshold", "-k", type=int, metavar="K", help="new threshold (default: unchanged)")
     r.add_argument("--days", type=int, default=365)
-    r.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
-                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
-                        "of that epoch is refused by verifiers that know the new one")
-    r.add_argument("--releases", action="append", default=[], metavar="FILE",
-                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    _release_flags(r)
     r.add_argument("--old-signer", action="append", metavar="ID",
                    help="members of the outgoing epoch who sign the new record with its group key (>= its k; "
                         "default: those who stay, when enough, else all); fixed for the whole rotation")
@@ -86,10 +82,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         epilog="example: ct ceremony refresh --group keyholders.json -o refresh.ctm"))
     f.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
     f.add_argument("--days", type=int, default=365, help="days until the new epoch expires (default 365)")
-    f.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
-                   help="a release epoch N signed that stays valid (repeat); as for 'ct ceremony rotate'")
-    f.add_argument("--releases", action="append", default=[], metavar="FILE",
-                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    _release_flags(f)
     f.add_argument("-o", "--output", required=True, metavar="REQ")
     _journal_flag(f)
     f.set_defaults(handler=H + "cmd_refresh")
@@ -158,6 +151,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _release_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
+                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
+                        "of that epoch is refused by verifiers that know the new one")
+    p.add_argument("--releases", action="append", default=[], metavar="FILE",
+                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+
 
 def _journal_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal", metavar="FILE",

@@ -14,41 +14,21 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import io
 import json
 import os
 import shutil
 import subprocess
 
 import pytest
+from test_ceremony_cli import ENV, ct, msg_of, ok
 
 from cerro_torre.ceremony.keyholder import Keyholder
-from cerro_torre.ceremony.message import Message
-from cerro_torre.cli.main import main
 from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.keys.keyfile import KDFParams
 from cerro_torre.suites import frost
 
-ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "a test passphrase, not a secret"}
 PASS = ENV["CT_PASSPHRASE"].encode()
 PEOPLE = ["alice", "bob", "carol", "dave", "erin"]
-
-
-def ct(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main([str(a) for a in argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def ok(*argv) -> str:
-    code, out, err = ct(*argv)
-    assert code == 0, (argv, code, err)
-    return out
-
-
-def msg_of(path) -> Message:
-    with open(path, "rb") as f:
-        return Message.parse(f.read())
 
 
 def record(path) -> KeyholderSet:

@@ -7,39 +7,19 @@ fills in the words of the rounds already done; the HTML form renders the same pa
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
 
 import pytest
+from test_ceremony_cli import ENV, ct, msg_of, ok
 
-from cerro_torre.ceremony.message import Message
-from cerro_torre.cli.main import main
 from cerro_torre.governance.keyholders import KeyholderSet
 
-ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "a test passphrase, not a secret"}
 PEOPLE = ["alice", "bob", "carol", "dave"]
 STEP = re.compile(r"^- \[ \] (?P<who>[a-z]+)(?: \(optional[^)]*\))?: `(?P<cmd>ct [^`]+)`")
 EACH = re.compile(r"^- \[ \] Each of (?P<who>[a-z, ]+): `(?P<cmd>ct [^`]+)`")
 COORD = re.compile(r"^- \[ \] (?:Coordinator|Anyone|Verifiers[^:]*): `(?P<cmd>ct [^`]+)`")
-
-
-def ct(*argv) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main([str(a) for a in argv], stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-def ok(*argv) -> str:
-    code, out, err = ct(*argv)
-    assert code == 0, (argv, err)
-    return out
-
-
-def msg_of(path) -> Message:
-    with open(path, "rb") as f:
-        return Message.parse(f.read())
 
 
 def follow(md: str, *, skip_optional: bool = False, skip: tuple[str, ...] = ()) -> list[list[str]]:

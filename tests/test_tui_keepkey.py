@@ -10,24 +10,13 @@ import glob
 import os
 import shutil
 
-import pytest
-from test_tui_ceremony import app_for, coordinator_round, keyholder_step
+from test_ceremony_cli import msg_of
+from test_tui_ceremony import app_for, coordinator_round, env, keyholder_step  # noqa: F401 (env: autouse fixture)
 from test_tui_support import PW, ct, fill, notifications, settle
 
-from cerro_torre.ceremony.message import Message
 from cerro_torre.governance.keyholders import KeyholderSet
 
 PEOPLE = ("alice", "bob", "carol", "dave", "erin")
-
-
-@pytest.fixture(autouse=True)
-def env(monkeypatch, tmp_path):
-    monkeypatch.setenv("CT_TESTING", "1")
-    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
-    monkeypatch.delenv("CT_PASSPHRASE", raising=False)
-    monkeypatch.delenv("CT_HOME", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    monkeypatch.chdir(tmp_path)
 
 
 def cli(*argv) -> str:
@@ -42,11 +31,6 @@ def cli(*argv) -> str:
 
 def home(n: str) -> str:
     return f"homes/{n}"
-
-
-def msg_of(path) -> Message:
-    with open(path, "rb") as f:
-        return Message.parse(f.read())
 
 
 def step(n: str, m: str, reply: str | None = None) -> None:
