@@ -333,6 +333,25 @@ def test_a_repaired_share_signs(kk):
     assert (code, err) == (0, "")
 
 
+def test_a_home_restored_from_an_old_backup_keeps_a_record_it_signed(kk, tmp_path):
+    """The lost-share case repair is for: a home restored from a backup made before the keygen has the identity
+    key but neither the record nor the ceremony; it keeps a record carrying its own identity key's signature
+    (it signed it), and still refuses one it did not sign."""
+    restored = tmp_path / "dave-restored"
+    shutil.copytree("h/dave", restored)
+    for sub in ("governance", "ceremonies", "shares"):
+        shutil.rmtree(restored / sub)
+    out = ok("--home", restored, "ceremony", "step", "epoch3.json")
+    assert out.splitlines()[0] == f"kept {record('epoch3.json').describe()} in this home (records new here: epoch 3)"
+    shutil.copytree("h/bob", tmp_path / "bob-restored")
+    shutil.rmtree(tmp_path / "bob-restored" / "governance")
+    shutil.rmtree(tmp_path / "bob-restored" / "ceremonies")
+    code, out, err = ct("--home", tmp_path / "bob-restored", "ceremony", "step", "epoch3.json")
+    assert (code, err.splitlines()[0]) == (11, f"error: epoch3.json is {record('epoch3.json').describe()}, which this "
+                                               "home did not confirm in a ceremony and which does not follow a record "
+                                               "it keeps")
+
+
 def test_repair_approval_and_status(kk):
     rec2 = record("epoch2.json")
     dave_vs = next(m.verification_share for m in rec2.members if m.id == "dave")
