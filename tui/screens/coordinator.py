@@ -48,13 +48,13 @@ class CoordinatorScreen(CTScreen):
         Binding("k", "keygen", "Keygen"),
         Binding("s", "sign", "Sign"),
         Binding("t", "rotate", "Rotate"),
-        Binding("e", "refresh", "Refresh"),
-        Binding("p", "repair", "Repair"),
         Binding("o", "open", "Open"),
         Binding("f", "add_files", "Add reply"),
         Binding("i", "add_qr", "Add QR"),
         Binding("c", "collect", "Collect"),
         Binding("x", "show_qr", "Show QR"),
+        Binding("e", "refresh", "Refresh"),
+        Binding("p", "repair", "Repair"),
     ]
 
     def __init__(self) -> None:
@@ -83,8 +83,8 @@ class CoordinatorScreen(CTScreen):
 
     def on_mount(self) -> None:
         self.query_one("#co-message", Static).update(Text(
-            "k opens a keygen, s a signing, t a rotation (keeping the group key or not), e a refresh, p the repair of "
-            "a lost share; o continues from a coordinator message (.ctm).  "
+            "k keygen, s signing, t rotation, e refresh, p repair of a lost share; o continues from a coordinator "
+            "message (.ctm).  "
             "The coordinator holds no secret.", no_wrap=False))
         self.query_one("#co-who").focus()
 
