@@ -1,5 +1,5 @@
 """Issue 12, the ceremonies that keep the group key, end to end through `ct` in process (one home per keyholder,
-every message a file):
+every message a file, and one round of each ceremony carried only as QR PNG frames read back by zbar):
 
 * a 2-of-3 set reshared with `ct ceremony rotate --keep-key` (bob removed, dave and erin added, k = 3) keeps its
   group key; a release of the new set verifies with `ct verify` against the policy pinning the old root, and with
@@ -40,18 +40,34 @@ def holder(d, name: str) -> Keyholder:
     return Keyholder(str(d / "h" / name), params=KDFParams(1, 256, 1), allow_weak=True)
 
 
-def run(prefix: str, rounds: list[tuple[list[str], list[str]]], end: str, extra=()) -> dict:
+def by_qr(path: str) -> str:
+    """Carry a file across as QR PNG frames only (real zbar): encode, drop the file, decode the frames in
+    reverse order; returns the decoded file's name."""
+    frames = f"qr-{os.path.basename(path)}"
+    ok("qr", "encode", path, "-o", frames)
+    pngs = sorted(glob.glob(f"{frames}/*.png"))
+    assert len(pngs) >= 1
+    out = path.replace(".ctm", ".qr.ctm")
+    ok("qr", "decode", *reversed(pngs), "-o", out)
+    return out
+
+
+def run(prefix: str, rounds: list[tuple[list[str], list[str]]], end: str, extra=(), qr=()) -> dict:
     """Step and collect a ceremony opened as ``{prefix}0.ctm``: per round, who answers and who only keeps it;
-    the last collect writes ``end``.  Returns what each step printed."""
+    the last collect writes ``end``.  The messages and replies of the rounds in ``qr`` cross as QR frames only.
+    Returns what each step printed."""
     shown = {}
     for i, (answer, keep) in enumerate(rounds):
         m = f"{prefix}{i}.ctm"
+        seen = by_qr(m) if i in qr else m
         for n in keep:
-            shown[(i, n)] = ok("--home", f"h/{n}", "ceremony", "step", m)
+            shown[(i, n)] = ok("--home", f"h/{n}", "ceremony", "step", seen)
+        replies = []
         for n in answer:
-            shown[(i, n)] = ok("--home", f"h/{n}", "ceremony", "step", m, "-o", f"{prefix}{i}-{n}.ctm", "--yes")
+            shown[(i, n)] = ok("--home", f"h/{n}", "ceremony", "step", seen, "-o", f"{prefix}{i}-{n}.ctm", "--yes")
+            replies.append(by_qr(f"{prefix}{i}-{n}.ctm") if i in qr else f"{prefix}{i}-{n}.ctm")
         last = i == len(rounds) - 1
-        shown[("collect", i)] = ok("ceremony", "collect", m, *[f"{prefix}{i}-{n}.ctm" for n in answer],
+        shown[("collect", i)] = ok("ceremony", "collect", m, *replies,
                                    "-o", end if last else f"{prefix}{i + 1}.ctm", *(extra if last else ()))
     return shown
 
@@ -103,7 +119,7 @@ def _story(d) -> dict:
                           "-o", "t0.ctm")
     new = ["alice", "carol", "dave", "erin"]
     w["rotate"] = run("t", [(["alice", "carol"], ["bob", "dave", "erin"]), (new + ["bob"], []), (new, [])],
-                      "epoch2.json", ("--transcript", "rotate.ctm"))
+                      "epoch2.json", ("--transcript", "rotate.ctm"), qr={0})
     w["epoch1_shares"] = {n: holder(d, n).load_share(record("epoch1.json"), n, PASS) for n in ["alice", "bob"]}
     w["keep2"] = {n: ok("--home", f"h/{n}", "ceremony", "step", "epoch2.json") for n in PEOPLE}
     # a release of epoch 2 (dave, erin and alice sign)
@@ -122,7 +138,7 @@ def _story(d) -> dict:
                           "--helper", "carol", "--helper", "erin", "-o", "p0.ctm")
     helpers = ["alice", "carol", "erin"]
     w["repair"] = run("p", [(helpers, ["dave"]), (helpers, ["dave"]), (["dave"], [])], "repaired.ctm",
-                      ("--transcript", "repair.ctm"))
+                      ("--transcript", "repair.ctm"), qr={1})
     with open("app.txt", "wb") as f:
         f.write(b"release two point one\n")
     ok("pack", "app.txt", "-o", "app21.ctp", "--name", "app", "--version", "2.1")
@@ -130,7 +146,7 @@ def _story(d) -> dict:
     # epoch 3: refresh (every member deals; same members, threshold and key)
     w["open_refresh"] = ok("ceremony", "refresh", "--group", "epoch2.json", "--release", "app2-signed.ctp",
                            "--release", "app21-signed.ctp", "-o", "f0.ctm")
-    w["refresh"] = run("f", [(new, [])] * 3, "epoch3.json")
+    w["refresh"] = run("f", [(new, [])] * 3, "epoch3.json", qr={0})
     w["epoch2_shares"] = {n: holder(d, n).load_share(rec2, n, PASS) for n in new}
     w["keep3"] = {n: ok("--home", f"h/{n}", "ceremony", "step", "epoch3.json") for n in new}
     with open("app.txt", "wb") as f:
