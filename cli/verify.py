@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "and the policy.  Exit 0 valid, 1 hash mismatch, 2 signature invalid, 3 key not trusted, "
                     "4 policy rejection, 10 malformed bundle.")
     common(p)
-    p.add_argument("bundle", metavar="BUNDLE.ctp")
+    p.add_argument("bundle", metavar="BUNDLE.ctp|docker://REG/REPO:TAG",
+                   help="a bundle file, or an image in a registry: its attached bundle is verified and the "
+                        "image must have exactly the digests it signs")
     p.add_argument("--policy", metavar="P.json", help="policy to apply (default: HOME/policy.json when present)")
+    p.add_argument("--insecure", action="store_true",
+                   help="docker://: allow plain HTTP and unchecked TLS (localhost always uses HTTP)")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_verify")
 
     p = sub.add_parser("explain", help="show what a bundle holds, who signed it and why it is (not) trusted",
@@ -75,13 +79,34 @@ def _signer_line(s: dict) -> str:
     return f"key '{s['name']}' ({s['suite']}), fingerprint {s['fingerprint'].hex}"
 
 
+def _verify_reference(ctx: Context) -> tuple[Any, Any]:
+    """(VerifyResult or None, RefVerdict) of ``docker://REG/REPO:TAG``."""
+    from cerro_torre.ceremony.verifier import trust_from
+    from cerro_torre.offline import registry
+
+    ref = registry.parse_ref(ctx.args.bundle, need_tag=True)
+    policy = load_policy(ctx)
+    verdict = registry.verify_reference(ref, trust_from(ctx.home, policy), policy, insecure=ctx.args.insecure)
+    return verdict.result, verdict
+
+
 def cmd_verify(ctx: Context) -> int:
     from cerro_torre.suites.suite import counts_text
 
-    res = _run(ctx)
-    err = res.error
+    verdict = None
+    if ctx.args.bundle.startswith("docker://"):
+        res, verdict = _verify_reference(ctx)
+        err = verdict.error
+    else:
+        res = _run(ctx)
+        err = res.error
     if ctx.json:
-        ctx.emit_json(res.to_json())
+        data = res.to_json() if res is not None else {"bundle": None, "valid": False, "steps": {}}
+        if verdict is not None:
+            data["image"] = verdict.to_json()
+        data.update({"valid": err is None, "exit_code": err.exit_code if err else 0,
+                     "error": err.message if err else None, "hints": list(err.hints) if err else []})
+        ctx.emit_json(data)
         if err is not None:
             _report_error(ctx, err)
             return err.exit_code
@@ -90,7 +115,14 @@ def cmd_verify(ctx: Context) -> int:
         raise err
     m = res.manifest
     total = sum(f.size for f in m.files)
-    ctx.out(f"ok: {os.path.basename(res.path)} is valid")
+    if verdict is not None:
+        f = verdict.found
+        ctx.out(f"ok: {f.ref} is valid" + (f" (image {f.digest})" if f.attached else ""))
+        ctx.out(f"  bundle      {os.path.basename(res.path)}, artifact {f.ref.name}@{verdict.bundle_digest}")
+        if f.attached:
+            ctx.out("  image       every digest of the image in the registry is signed by the bundle")
+    else:
+        ctx.out(f"ok: {os.path.basename(res.path)} is valid")
     ctx.out(f"  package     {m.name} {m.version}")
     ctx.out(f"  signed by   {_signer_line(res.signer)}")
     ctx.out(f"  signatures  {counts_text(res.release)}")
