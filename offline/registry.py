@@ -273,7 +273,7 @@ def _registry_class() -> Any:
 
 def _short(e: Exception) -> str:
     text = str(e)
-    m = re.search(r"\[Errno -?\d+\] ([^'")\]]+)", text)
+    m = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", text)
     if m:
         return m.group(1).strip().lower()
     if "Connection refused" in text:
