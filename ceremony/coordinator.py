@@ -71,7 +71,8 @@ def write_signed_bundle(msg: Message, signed: signing.Signed, bundle_path: str, 
     if env.payload != signing.plan_of(msg).statement:
         raise CeremonyError(f"{bundle_path} is not the bundle this ceremony signs (its statement differs)",
                             "pass the bundle given to 'ct ceremony sign'")
-    bundle.add_signatures(bundle_path, out_path, signed.signatures, records=signed.records, stock=signed.stock)
+    bundle.add_signatures(bundle_path, out_path, signed.signatures, records=signed.records, stock=signed.stock,
+                          attestations=signed.attestations)
 
 
 def verified_transcript(msg: Message) -> list[tr.Entry]:

@@ -22,7 +22,7 @@ Rounds::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from cerro_torre.governance.keyholders import KeyholderSet
@@ -37,7 +37,7 @@ from cerro_torre.suites.errors import (
 )
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
-from . import frostround, stockformats
+from . import attest, frostround, stockformats
 from .message import Message
 from .protocol import (
     chain_of,
@@ -54,7 +54,8 @@ KIND = "sign"
 
 
 def open_sign(statement: bytes, name: str, version: str, records: list[KeyholderSet],
-              signers: list[str] | None = None, *, stock: bool = True, ceremony: str | None = None) -> Message:
+              signers: list[str] | None = None, *, stock: bool = True, ceremony: str | None = None,
+              attestations: list[bytes] = ()) -> Message:  # type: ignore[assignment]
     """The coordinator's request to sign ``statement`` with the last of ``records``."""
     parse_statement(statement)
     if not records:
@@ -72,6 +73,7 @@ def open_sign(statement: bytes, name: str, version: str, records: list[Keyholder
     if len(chosen) < group.threshold:
         raise UsageError(f"{len(chosen)} signers chosen; the threshold is {group.threshold}",
                          f"choose at least {group.threshold} of: " + ", ".join(ids))
+    _check_attestations(statement, list(attestations))
     payload = {
         "participants": [m.identity.to_json() for m in group.members],
         "records": [parse_json(r.to_bytes()) for r in records],
@@ -79,6 +81,8 @@ def open_sign(statement: bytes, name: str, version: str, records: list[Keyholder
         "signers": chosen,
         "stock": bool(stock),
     }
+    if attestations:
+        payload["release"]["attestations"] = [b64e(a) for a in attestations]  # type: ignore[index]
     return Message(ceremony or new_ceremony_id(), KIND, "request", "coordinator", payload)
 
 
@@ -91,6 +95,7 @@ class SignPlan:
     version: str
     signers: list[str]
     stock: bool
+    attestations: tuple[bytes, ...] = ()
 
     @property
     def group(self) -> KeyholderSet:
@@ -108,7 +113,7 @@ class SignPlan:
         out = [("dsse", pae(PAYLOAD_TYPE, self.statement))]
         if self.stock:
             out += sorted(stockformats.first_pass_messages(self.statement).items())
-        return out
+        return out + attest.signing_messages(list(self.attestations))
 
     @property
     def nonce_count(self) -> int:
@@ -127,8 +132,12 @@ class SignPlan:
                  f"  {len(st.subjects)} file(s):"]
         for s in st.subjects:
             lines.append(f"    {s.sha256}  {s.name}")
-        lines.append("  also signs the signify, minisign and ssh forms of the statement" if self.stock
+        lines.append("  also signs the signify, minisign, ssh and SHA256SUMS forms of the statement" if self.stock
                      else "  signs the DSSE statement only (no stock-tool forms)")
+        if self.attestations:
+            lines.append(f"  {len(self.attestations)} attestation(s), bound by the statement's digests and "
+                         "signed with the group key:")
+            lines += attest.summary(list(self.attestations))
         return lines
 
 
@@ -141,11 +150,13 @@ def plan_of(msg: Message) -> SignPlan:
         recs = [KeyholderSet.from_bytes(canonical_json(r) + b"\n", "keyholder-set record") for r in p["records"]]
         rel = p["release"]
         statement = b64d(rel["statement"], "statement")
+        atts = tuple(b64d(a, "attestation") for a in rel.get("attestations", []))
         plan = SignPlan(req, sorted(recs, key=lambda r: r.epoch), statement, rel["name"], rel["version"],
-                        list(p["signers"]), bool(p["stock"]))
+                        list(p["signers"]), bool(p["stock"]), atts)
     except (KeyError, TypeError):
         raise Malformed("signing request is missing fields", "it was not made by 'ct ceremony sign'") from None
     parse_statement(plan.statement)
+    _check_attestations(plan.statement, list(plan.attestations))
     members = {m.id: m.identity.to_bytes() for m in plan.group.members}
     from .protocol import participants
 
@@ -155,6 +166,18 @@ def plan_of(msg: Message) -> SignPlan:
     if not set(plan.signers) <= set(members) or len(plan.signers) < plan.group.threshold:
         raise Malformed("signing request names too few signers, or signers outside the set")
     return plan
+
+
+def _check_attestations(statement: bytes, attestations: list[bytes]) -> None:
+    """The attestations to sign must be exactly those the release statement lists, with its subjects."""
+    release = parse_statement(statement)
+    want = attest.listed(release)
+    if [(e["predicateType"], e["digest"]["sha256"]) for e in attest.listing(attestations)] != want:
+        raise Malformed("the attestations to sign are not the ones the release statement lists",
+                        "the request was altered or badly made; refuse it")
+    for a in attestations:
+        if parse_statement(a, "attestation", predicate_type=None).subjects != release.subjects:
+            raise Malformed("an attestation to sign has other subjects than the release statement")
 
 
 def describe(msg: Message, me: str) -> list[str]:
@@ -198,6 +221,7 @@ class Signed:
     signatures: list[Signature]
     records: list[KeyholderSet]
     stock: stockformats.StockRecord | None
+    attestations: dict[str, list[Signature]] = field(default_factory=dict)   # statement sha256 -> signatures
 
 
 def collect(msg: Message, replies: list[Message]) -> Message | Signed:
@@ -287,13 +311,15 @@ def _result(plan: SignPlan, done: Message, first: dict[str, str], second: dict[s
                             "a signer's ML-DSA-87 signature is missing or invalid")
     stock = None
     if second is not None:
-        sigmap = {n: b64d(v, n) for n, v in first.items() if n != "dsse"}
+        sigmap = {n: b64d(v, n) for n, v in first.items() if n in stockformats.FIRST_PASS}
         sigmap.update(second)
         stock = stockformats.StockRecord(gpk, plan.comment, sigmap)
         bad = stock.check(plan.statement)
         if bad:
             raise CeremonyError("stock-tool signatures do not verify: " + ", ".join(bad))
-    return Signed(sigs, plan.records, stock)
+    atts = {n[len(attest.MESSAGE_PREFIX):]: [Signature("ed25519", keyid_of(gpk), b64d(v, n))]
+            for n, v in first.items() if n.startswith(attest.MESSAGE_PREFIX)}
+    return Signed(sigs, plan.records, stock, atts)
 
 
 # ============================================================== keyholder (pure)

@@ -76,8 +76,10 @@ def make_statement(subjects: list[tuple[str, str]], predicate: dict[str, Any],
     return canonical_json(doc)
 
 
-def parse_statement(data: bytes, what: str = "release statement") -> Statement:
-    """Strictly parse a statement: canonical JSON, Statement v1, sha256 subjects, unique names."""
+def parse_statement(data: bytes, what: str = "release statement",
+                    predicate_type: str | None = PREDICATE_TYPE) -> Statement:
+    """Strictly parse a statement: canonical JSON, Statement v1, sha256 subjects, unique names;
+    ``predicate_type`` None accepts any (attestations)."""
     d = parse_json(data, what)
     if not isinstance(d, dict):
         raise Malformed(f"{what} must be a JSON object")
@@ -87,7 +89,9 @@ def parse_statement(data: bytes, what: str = "release statement") -> Statement:
     expected = {"_type", "subject", "predicateType", "predicate"}
     if set(d) != expected:
         raise Malformed(f"{what} has unexpected fields: {', '.join(sorted(set(d) ^ expected))}")
-    if d["predicateType"] != PREDICATE_TYPE:
+    if predicate_type is None and not isinstance(d["predicateType"], str):
+        raise Malformed(f"{what}: predicateType must be a string")
+    if predicate_type is not None and d["predicateType"] != predicate_type:
         raise Malformed(f"{what} has predicate type {d['predicateType']!r}",
                         f"ct release statements use {PREDICATE_TYPE}")
     if not isinstance(d["predicate"], dict):

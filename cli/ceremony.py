@@ -166,7 +166,7 @@ def cmd_sign(ctx: Context) -> int:
     env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
     records = [_record(p) for p in a.group]
     msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, a.signer,
-                            stock=not a.no_stock)
+                            stock=not a.no_stock, attestations=bundle.attestation_statements(parts))
     _write(ctx, a.output, msg.to_bytes())
     return _opened(ctx, msg, a.output)
 

@@ -22,12 +22,17 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "and a ceremony signs it.")
     common(p)
     passphrase_flags(p)
-    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("source", metavar="SOURCE", nargs="+",
+                   help="one or more: several make one release whose statement names every file of every one")
     p.add_argument("-o", "--output", required=True, metavar="OUT.ctp", help="bundle to write (atomically)")
     p.add_argument("--key", metavar="ID", help="sign with this key of the home (all algorithms of its suite)")
     p.add_argument("--name", metavar="N", help="package name (default: from the image name or file name)")
     p.add_argument("--version", dest="pkg_version", metavar="V",
                    help="package version (default: from the image tag, else 'unversioned')")
+    p.add_argument("--attest", action="append", default=[], metavar="TYPE=FILE",
+                   help="add an attestation: predicate type TYPE (a URI), predicate the JSON object in FILE")
+    p.add_argument("--no-sbom", action="store_true", help="do not generate the SPDX 2.3 SBOM attestation")
+    p.add_argument("--no-provenance", action="store_true", help="do not generate the SLSA provenance v1 attestation")
     p.set_defaults(handler="cerro_torre.cli.pack:cmd_pack")
 
 
@@ -55,9 +60,23 @@ def cmd_pack(ctx: Context) -> int:
         from cerro_torre.suites.errors import UsageError
 
         raise UsageError(f"{out} is a directory", "give -o the path of the .ctp file to write")
+    import contextlib
+
+    from cerro_torre.ceremony import attest
+
+    user = [attest.load_user_predicate(x) for x in args.attest]
     try:
-        with open_source(args.source) as source:
-            res = pack(source, out, name=args.name, version=args.pkg_version, key=key)
+        with contextlib.ExitStack() as stack:
+            sources = [stack.enter_context(open_source(spec)) for spec in args.source]
+            if len(sources) == 1:
+                source, parts = sources[0], [("", sources[0])]
+            else:
+                from cerro_torre.ceremony.multi import combine
+
+                source = combine(sources)
+                parts = [(name + "/", s) for name, s in source.parts]
+            res = pack(source, out, name=args.name, version=args.pkg_version, key=key,
+                       attestations=lambda m: _attestations(args, parts, m, user))
     finally:
         if key is not None:
             key.wipe()
@@ -67,17 +86,34 @@ def cmd_pack(ctx: Context) -> int:
     if ctx.json:
         ctx.emit_json({
             "bundle": out, "package": {"name": m.name, "version": m.version}, "source": m.source,
-            "files": res.files, "bytes": res.bytes, "statement_sha256": stmt,
+            "files": res.files, "bytes": res.bytes, "statement_sha256": stmt, "attestations": res.attestations,
             "signed_by": None if signer is None else {
                 "id": signer.id, "suite": signer.suite, "fingerprint": signer.fingerprint.to_json()},
         })
         return 0
     ctx.out(f"packed {m.name} {m.version} into {out}")
-    ctx.out(f"  source     {m.source.get('kind')} {args.source}")
+    ctx.out(f"  source     {m.source.get('kind')} {' '.join(args.source)}")
     ctx.out(f"  payload    {res.files} file(s), {human_size(res.bytes)}")
     ctx.out(f"  statement  sha256 {stmt}")
+    for t in res.attestations:
+        ctx.out(f"  attests    {t}")
     if signer is not None:
         ctx.out(f"  signed by  {signer.id} ({signer.suite}), fingerprint {signer.fingerprint.hex}")
     else:
         ctx.out("  unsigned   sign it in a ceremony ('ct ceremony sign') or pack with --key ID")
     return 0
+
+
+def _attestations(args, parts, manifest, user):  # type: ignore[no-untyped-def]
+    """(predicate type, predicate) of each attestation: SBOM, provenance, then the user's."""
+    from cerro_torre import __version__
+    from cerro_torre.ceremony import attest, sbom
+
+    out = []
+    if not args.no_sbom:
+        out.append((sbom.PREDICATE_TYPE, sbom.sbom_for(parts, manifest.name, manifest.version, __version__)))
+    if not args.no_provenance:
+        out.append((attest.SLSA_TYPE, attest.provenance([attest.source_reference(s) for _, s in parts],
+                                                         manifest.name, manifest.version,
+                                                         [t for t, _ in user], __version__)))
+    return out + list(user)

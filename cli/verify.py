@@ -131,7 +131,9 @@ def cmd_verify(ctx: Context) -> int:
         ctx.out(f"  chain       epoch {first.epoch} (pinned) -> epoch {last.epoch}, "
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
     if res.stock is not None:
-        ctx.out("  stock       signify, minisign and ssh signatures verified")
+        ctx.out("  stock       signify, minisign, ssh and SHA256SUMS signatures verified")
+    if res.attestations:
+        ctx.out(f"  attests     {', '.join(a.predicate_type for a in res.attestations)}")
     ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
     ctx.out(f"  policy      {res.policy_label or 'none (trust from this home only)'}")
     return 0
@@ -202,6 +204,11 @@ def cmd_explain(ctx: Context) -> int:
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")
+    if res.attestations:
+        out(f"attestations {len(res.attestations)}, bound by the release statement's digests")
+        for att in res.attestations:
+            state = {True: "signed", False: "NOT signed", None: "covered by the release signatures"}[att.signed]
+            out(f"  {att.sha256}  {att.predicate_type}  ({state})")
     if ctx.args.signers:
         out("signers")
         for s in signer_rows(res):
