@@ -204,7 +204,9 @@ class Coop:
             second = S.second_pass_messages(first["minisign"], comment)
             first["minisign-global"] = self.group_sign(second["minisign-global"], ids).sig
             rec = S.StockRecord(self.dealer.group_public_key, comment, first)
-        B.add_signatures(src, dst, sigs, records=chain, stock=rec)
+        atts = {n[4:]: [self.group_sign(m, ids)] for n, m in msgs.items() if n.startswith("att:")} \
+            if group and "ed25519" in self.algs else {}
+        B.add_signatures(src, dst, sigs, records=chain, stock=rec, attestations=atts)
 
 
 def make_payload_dir(root: str) -> str:

@@ -55,7 +55,7 @@ def test_group_signed_bundle_verifies(tmp_path, coop, unsigned):
                         f"{coop.record.fingerprint.hex}")
     assert lines[3] == "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2"
     assert lines[4] == "  chain       epoch 1 (pinned) -> epoch 1, 1 record(s), expires 2099-01-01T00:00:00Z"
-    assert lines[5] == "  stock       signify, minisign and ssh signatures verified"
+    assert lines[5] == "  stock       signify, minisign, ssh and SHA256SUMS signatures verified"
 
 
 def test_any_k_of_n_members_can_sign(tmp_path, coop, unsigned):
