@@ -93,11 +93,12 @@ def parse_dist_info(data: bytes) -> list[Package]:
 
 
 def parse_deb_control(f: BinaryIO) -> list[Package]:
-    from debian.debfile import DebFile, DebError
+    from debian.arfile import ArError
+    from debian.debfile import DebError, DebFile
 
     try:
         ctl = DebFile(fileobj=f).debcontrol()
-    except (DebError, KeyError, OSError, EOFError, tarfile.TarError, ValueError) as e:
+    except (ArError, DebError, KeyError, OSError, EOFError, tarfile.TarError, ValueError) as e:
         raise Malformed(f"cannot read the .deb's control file: {e}",
                         "is it a Debian package? pack it with --no-sbom to skip the SBOM") from None
     if not ctl.get("Package") or not ctl.get("Version"):
@@ -208,6 +209,10 @@ def document(name: str, version: str, files: list[tuple[str, str, str]], package
         rels.append({"spdxElementId": root, "relationshipType": "CONTAINS", "relatedSpdxElement": sid})
     doc["packages"] = pkgs
     if len(files) <= MAX_FILES:
+        # the release's files: SPDX's package verification code is SHA-1 of the sorted file SHA-1s
+        pkgs[0]["filesAnalyzed"] = True
+        pkgs[0]["packageVerificationCode"] = {"packageVerificationCodeValue": hashlib.sha1(  # noqa: S324
+            "".join(sorted(s1 for _p, s1, _s2 in files)).encode()).hexdigest()}
         doc["files"] = []
         for i, (path, sha1, sha256) in enumerate(files, start=1):
             sid = _spdx_id("File", i)
