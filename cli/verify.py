@@ -101,9 +101,17 @@ def cmd_verify(ctx: Context) -> int:
         res = _run(ctx)
         err = res.error
     if ctx.json:
-        data = res.to_json() if res is not None else {"bundle": None, "valid": False, "steps": {}}
+        data = res.to_json() if res is not None else {
+            "bundle": None, "steps": {}, "problems": [], "failed_step": None, "attestations": [],
+            "policy": load_policy(ctx).label if load_policy(ctx) is not None else None}
         if verdict is not None:
             data["image"] = verdict.to_json()
+            image_failed = err is not None and (res is None or res.error is None)
+            data["steps"]["image"] = "failed" if image_failed else "ok" if err is None else "not checked"
+            if image_failed:
+                data["failed_step"] = "image"
+                data["problems"].append({"step": "image", "exit_code": err.exit_code, "error": err.message,
+                                         "hints": list(err.hints)})
         data.update({"valid": err is None, "exit_code": err.exit_code if err else 0,
                      "error": err.message if err else None, "hints": list(err.hints) if err else []})
         ctx.emit_json(data)
