@@ -112,4 +112,34 @@ run "$CT" --home home-host import airgap.tar --verify --policy policy.json
 run "$CT" --home home-host store list
 run "$CT" --home home-host import airgap.tar --verify      # again: uses the pinned trust, changes nothing
 
+step "14. the release in a registry: a local OCI registry (docker-registry on 127.0.0.1) holds the co-signed bundle"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p registry
+cat > registry/config.yml <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $OUT/registry/storage}}
+http: {addr: 127.0.0.1:$port}
+YAML
+/usr/bin/docker-registry serve registry/config.yml > registry/registry.log 2>&1 &
+registry_pid=$!
+trap 'kill "$registry_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v2/', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
+REF="127.0.0.1:$port/cerro-torre/release:0.1.0"
+run "$CT" push release-signed.ctp "$REF"
+run skopeo inspect --raw --tls-verify=false "docker://$REF"
+echo
+run "$CT" verify "docker://$REF" --policy policy.json
+run "$CT" fetch "$REF" -o fetched.ctp
+cmp release-signed.ctp fetched.ctp && echo "fetched.ctp is byte-identical to release-signed.ctp"
+
+step "15. the attestations the ceremony signed (SPDX 2.3 SBOM, SLSA provenance), then verify-and-unpack"
+run "$CT" attestations fetched.ctp -o attestations --policy policy.json
+run "$CT" unpack fetched.ctp -o unpacked --policy policy.json
+run "$CT" signature export fetched.ctp --format sha256sums -o unpacked
+(cd unpacked && run signify-openbsd -C -p fetched.signify.pub -x SHA256SUMS.sig)
+
 printf '\ndemo finished: everything is in demo-out/\n'

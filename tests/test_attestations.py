@@ -384,3 +384,35 @@ def test_single_holder_signs_attestations_with_every_algorithm(tmp_path):
     for name, data in members(out).items():
         if name.startswith("signatures/attestations/"):
             assert sorted(s["alg"] for s in json.loads(data)["signatures"]) == ["ed25519", "ml-dsa-87"]
+
+
+def test_keyholders_refuse_a_request_with_other_attestations(tmp_path, coop, signed):
+    """What a keyholder signs is derived from the bytes: attestations not listed by the release statement
+    (or a listed one left out) make the request unacceptable."""
+    from cerro_torre.ceremony import attest, signing
+    from cerro_torre.ceremony.message import Message
+    from cerro_torre.suites.errors import Malformed
+
+    parts = B.read_parts(signed)
+    env = json.loads(parts.signature_members["signatures/release.dsse.json"])
+    statement = base64.b64decode(env["payload"])
+    atts = B.attestation_statements(parts)
+    req = signing.open_sign(statement, "rootfs", "1.0", [coop.record], attestations=atts)
+    plan = signing.plan_of(Message.parse(req.to_bytes()))
+    assert [n for n, _ in plan.first_messages()] == ["dsse", "minisign", "sha256sums", "signify", "ssh"] + \
+        ["att:" + hashlib.sha256(a).hexdigest() for a in atts]
+    assert plan.nonce_count == 8
+    summary = plan.summary()
+    assert f"    {hashlib.sha256(atts[0]).hexdigest()}  {SPDX}" in summary
+    subjects = [(s["name"], s["digest"]["sha256"]) for s in json.loads(statement)["subject"]]
+    forged = attest.make(subjects, SPDX, {"spdxVersion": "SPDX-2.3", "forged": 1})
+    for bad in ([atts[0]], [forged, atts[1]], [atts[1], atts[0]]):
+        with pytest.raises(Malformed) as e:
+            signing.open_sign(statement, "rootfs", "1.0", [coop.record], attestations=bad)
+        assert e.value.message == "the attestations to sign are not the ones the release statement lists"
+        # a request altered on the way (the coordinator's message is data, not trusted)
+        payload = json.loads(json.dumps(req.payload))
+        payload["release"]["attestations"] = [base64.b64encode(a).decode() for a in bad]
+        altered = Message(req.ceremony, req.kind, req.round, req.sender, payload)
+        with pytest.raises(Malformed):
+            signing.plan_of(Message.parse(altered.to_bytes()))

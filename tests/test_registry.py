@@ -188,3 +188,28 @@ def test_bad_reference_is_usage_error(tmp_path):
     assert code == 64
     assert err.splitlines() == ["error: bad registry reference 'UPPER/Case:1'",
                                 "hint: write it as REGISTRY/REPOSITORY:TAG, e.g. 127.0.0.1:5000/team/app:1.0"]
+
+
+def test_registry_serving_other_bytes_is_caught(tmp_path, coop, registry_server):
+    """The registry's storage is altered behind its back: the blob no longer matches its digest."""
+    reg = registry_server.host
+    bundle = signed_bundle(tmp_path, coop, make_payload_dir_(tmp_path))
+    assert ct("push", bundle, f"{reg}/corrupt/app:1.0")[0] == 0
+    layer = raw_manifest(reg, "corrupt/app:1.0")["layers"][0]["digest"][7:]
+    data = os.path.join(registry_server.dir, "storage", "docker", "registry", "v2", "blobs", "sha256",
+                        layer[:2], layer, "data")
+    raw = bytearray(open(data, "rb").read())
+    raw[600] ^= 1
+    open(data, "wb").write(bytes(raw))
+    out = tmp_path / "x.ctp"
+    code, stdout, err = ct("fetch", f"{reg}/corrupt/app:1.0", "-o", str(out))
+    assert (code, stdout) == (1, "")
+    assert err.splitlines()[0] == (f"error: registry {reg} sent blob sha256:{layer} with other bytes than its "
+                                   "digest names")
+    assert not out.exists()
+
+
+def make_payload_dir_(tmp_path):
+    from test_bundle_support import make_payload_dir
+
+    return make_payload_dir(str(tmp_path / "p"))
