@@ -93,7 +93,8 @@ def cmd_fetch(ctx: Context) -> int:
         ctx.emit_json({"reference": str(ref), "digest": got.found.digest, "artifact": got.layer["manifest"],
                        "attached": got.found.attached, "output": a.output, "size": got.layer["size"]})
         return 0
-    what = f"attached to {ref.name}@{got.found.digest}" if got.found.attached else f"{ref.name}@{got.found.digest}"
+    what = f"the bundle attached to {ref.name}@{got.found.digest}" if got.found.attached \
+        else f"{ref.name}@{got.found.digest}"
     ctx.out(f"fetched {a.output} ({got.layer['size']} bytes, sha256 checked) from {what}")
     ctx.out(f"  verify it with 'ct verify {a.output}'")
     return 0

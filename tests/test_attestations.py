@@ -13,8 +13,8 @@ import subprocess
 import tarfile
 
 import pytest
-from test_bundle_support import Coop, ct, cheap_env, make_oci, members, write_members
-
+from test_bundle_support import cheap, coop  # noqa: F401 - fixtures
+from test_bundle_support import pin_policy, ct, make_oci, members, write_members
 from cerro_torre.ceremony import bundle as B
 
 SPDX = "https://spdx.dev/Document/v2.3"
@@ -48,16 +48,7 @@ A:x86_64
 METADATA = b"Metadata-Version: 2.1\nName: requests\nVersion: 2.31.0\nSummary: HTTP\n\n"
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def coop():
-    c = Coop(name="coop", n=3, k=2)
-    c.self_signed()
-    return c
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 def rootfs(root: str) -> str:
@@ -94,11 +85,7 @@ def sign(coop, src, dst):
 
 
 def pin(tmp_path, coop, *extra) -> str:
-    path = str(tmp_path / "policy.json")
-    assert ct("policy", "init", "--policy", path, "--force", "--root", coop.record.fingerprint.full_hex)[0] == 0
-    for t in extra:
-        assert ct("policy", "require-attestation", t, "--policy", path)[0] == 0
-    return path
+    return pin_policy(str(tmp_path / "policy.json"), coop, *extra)
 
 
 # ------------------------------------------------------------------ SBOM

@@ -8,21 +8,12 @@ import subprocess
 
 import pytest
 from registry_support import skopeo_copy
-from test_bundle_support import Coop, ct, cheap_env, make_oci, pack_unsigned
-
+from test_bundle_support import cheap, coop  # noqa: F401 - fixtures
+from test_bundle_support import pin_policy, ct, make_oci, pack_unsigned
 from cerro_torre.offline import registry as R
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def coop():
-    c = Coop(name="coop", n=3, k=2)
-    c.self_signed()
-    return c
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 @pytest.fixture
@@ -31,9 +22,7 @@ def reg(registry_server):
 
 
 def policy(tmp_path, coop) -> str:
-    path = str(tmp_path / "policy.json")
-    assert ct("policy", "init", "--policy", path, "--root", coop.record.fingerprint.full_hex)[0] == 0
-    return path
+    return pin_policy(str(tmp_path / "policy.json"), coop)
 
 
 def image(tmp_path, reg, repo, tag="1.0", layers=2, name="img"):

@@ -264,6 +264,6 @@ def test_signify_checks_the_payload_files_with_sha256sums(tmp_path, bundles):
 
 
 def _pin(tmp_path, coop) -> str:
-    path = str(tmp_path / "policy.json")
-    assert ct("policy", "init", "--policy", path, "--root", coop.record.fingerprint.full_hex)[0] == 0
-    return path
+    from test_bundle_support import pin_policy
+
+    return pin_policy(str(tmp_path / "policy.json"), coop)

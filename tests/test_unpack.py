@@ -8,26 +8,13 @@ import os
 import subprocess
 
 import pytest
-from test_bundle_support import Coop, ct, cheap_env, make_docker_archive, make_oci, make_payload_dir, members, \
-    write_members
-
-
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def coop():
-    c = Coop(name="coop", n=3, k=2)
-    c.self_signed()
-    return c
+from test_bundle_support import cheap, coop  # noqa: F401 - fixtures
+from test_bundle_support import pin_policy, ct, make_docker_archive, make_oci, make_payload_dir, members, write_members
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 def pin(tmp_path, coop) -> str:
-    path = str(tmp_path / "policy.json")
-    assert ct("policy", "init", "--policy", path, "--force", "--root", coop.record.fingerprint.full_hex)[0] == 0
-    return path
+    return pin_policy(str(tmp_path / "policy.json"), coop)
 
 
 def signed(tmp_path, coop, *sources, name="rel"):

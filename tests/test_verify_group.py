@@ -7,22 +7,14 @@ import json
 import os
 
 import pytest
-from test_bundle_support import Coop, ct, cheap_env, error_lines, make_payload_dir, pack_unsigned
+from test_bundle_support import cheap, coop  # noqa: F401 - fixtures
+from test_bundle_support import Coop, ct, error_lines, make_payload_dir, pack_unsigned
 
 from cerro_torre.ceremony import bundle as B
 from cerro_torre.governance.keyholders import KeyholderSet
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def coop():
-    c = Coop(name="coop", n=3, k=2)
-    c.self_signed()
-    return c
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ import os
 import jsonschema
 import pytest
 from registry_support import skopeo_copy
-from test_bundle_support import REPO, Coop, ct, cheap_env, make_oci, make_payload_dir, members, write_members
+from test_bundle_support import cheap  # noqa: F401 - fixture
+from test_bundle_support import REPO, Coop, ct, make_oci, make_payload_dir, members, write_members
 
 with open(os.path.join(REPO, "spec", "verify-json.schema.json")) as _f:
     SCHEMA = json.load(_f)
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 @pytest.fixture(scope="module")
