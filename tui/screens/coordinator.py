@@ -217,7 +217,7 @@ class CoordinatorScreen(CTScreen):
                 records = [self._record(p) for p in self.expand_paths(v["group"], (".json",))]
                 signers = v["signers"].replace(",", " ").split() or None
                 msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, signers,
-                                        stock=v["stock"] == "yes")
+                                        stock=v["stock"] == "yes", attestations=bmod.attestation_statements(parts))
                 self.ct.remember_records(records)
             else:
                 from cerro_torre.suites.errors import UsageError
