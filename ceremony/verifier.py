@@ -582,6 +582,13 @@ def _check_attestation_binding(label: str, res: VerifyResult) -> None:
             "statement", "an attestation was added after signing; do not trust it, get a clean copy"))
 
 
+def attestation_lines(res: Any) -> tuple[str, list[str]]:
+    """The attestations section of ``ct explain`` (and the TUI's tree): a heading and one line each."""
+    states = {True: "signed", False: "NOT signed", None: "covered by the release signatures"}
+    return (f"attestations {len(res.attestations)}, bound by the release statement's digests",
+            [f"{a.predicate_type}  sha256 {a.sha256}  ({states[a.signed]})" for a in res.attestations])
+
+
 def signer_rows(res: Any) -> list[dict]:
     """Every signer of the set (or the single key) and whether it signed: the rows of
     ``ct explain --signers`` (and the TUI's Verify screen)."""

@@ -210,13 +210,15 @@ def cmd_explain(ctx: Context) -> int:
                 detail = f"by previous: {counts_text(step.by_previous)}; " + detail
             out(f"             {role}; {detail}; {'ok' if step.ok else step.note or 'failed'}")
     if res.stock is not None:
-        out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
+        out(f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")
     if res.attestations:
-        out(f"attestations {len(res.attestations)}, bound by the release statement's digests")
-        for att in res.attestations:
-            state = {True: "signed", False: "NOT signed", None: "covered by the release signatures"}[att.signed]
-            out(f"  {att.sha256}  {att.predicate_type}  ({state})")
+        from cerro_torre.ceremony.verifier import attestation_lines
+
+        head, rows = attestation_lines(res)
+        out(head)
+        for row in rows:
+            out("  " + row)
     if ctx.args.signers:
         out("signers")
         for s in signer_rows(res):

@@ -274,7 +274,8 @@ def test_group_signed_attestations_verify_and_are_listed(tmp_path, coop, signed)
     code, out, err = ct("explain", signed, "--policy", pol)
     lines = out.splitlines()
     i = lines.index("attestations 2, bound by the release statement's digests")
-    assert lines[i + 1].endswith(f"  {SPDX}  (signed)") and lines[i + 2].endswith(f"  {SLSA}  (signed)")
+    assert lines[i + 1].startswith(f"  {SPDX}  sha256 ") and lines[i + 1].endswith("  (signed)")
+    assert lines[i + 2].startswith(f"  {SLSA}  sha256 ") and lines[i + 2].endswith("  (signed)")
     # each envelope alone verifies with the group key as plain Ed25519 over the DSSE PAE
     from cerro_torre.suites import ed25519
     from cerro_torre.suites.encoding import pae

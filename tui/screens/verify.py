@@ -109,8 +109,13 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
                            [(f"{role}; {detail}; {'ok' if step.ok else step.note or 'failed'}", [])]))
         kids.append(("trust chain", epochs))
     if res.stock is not None:
-        kids.append((f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}",
+        kids.append((f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}",
                      [(f"trusted comment: {res.stock.trusted_comment}", [])]))
+    if res.attestations:
+        from cerro_torre.ceremony.verifier import attestation_lines
+
+        head, rows = attestation_lines(res)
+        kids.append((head, [(row, []) for row in rows]))
     people: list[Node] = []
     for s in signers(res):
         people.append((f"{s['id']:<16} {s['role']:<8} fingerprint {s['fingerprint']}  words {s['words']}",
