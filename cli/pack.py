@@ -18,6 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pack", help="pack an image, file or directory into a .ctp bundle",
         description="Pack SOURCE into a deterministic .ctp bundle: oci:DIR[:TAG] (OCI image layout), "
                     "docker-archive:TAR, a file or directory, or a registry image (docker://REF, via skopeo). "
+                    "Several SOURCEs make one release (each under payload/<name>/).  The bundle attests an "
+                    "SPDX 2.3 SBOM and SLSA provenance v1 of what was packed (spec/attestations.md).  "
                     "With --key, sign it with that key of this home; without, the bundle is unsigned "
                     "and a ceremony signs it.")
     common(p)
