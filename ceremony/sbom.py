@@ -92,6 +92,10 @@ def parse_dist_info(data: bytes) -> list[Package]:
         if name and version else []
 
 
+class NotAPackage(Exception):
+    """A file named like a package whose metadata cannot be read (the SBOM says so in its comment)."""
+
+
 def parse_deb_control(f: BinaryIO) -> list[Package]:
     from debian.arfile import ArError
     from debian.debfile import DebError, DebFile
@@ -99,10 +103,9 @@ def parse_deb_control(f: BinaryIO) -> list[Package]:
     try:
         ctl = DebFile(fileobj=f).debcontrol()
     except (ArError, DebError, KeyError, OSError, EOFError, tarfile.TarError, ValueError) as e:
-        raise Malformed(f"cannot read the .deb's control file: {e}",
-                        "is it a Debian package? pack it with --no-sbom to skip the SBOM") from None
+        raise NotAPackage(f"its control file cannot be read ({e})") from None
     if not ctl.get("Package") or not ctl.get("Version"):
-        raise Malformed("the .deb's control file has no Package or Version")
+        raise NotAPackage("its control file has no Package or Version")
     return [Package(ctl["Package"], ctl["Version"], "deb", ctl.get("Architecture", ""), ctl.get("Maintainer", ""))]
 
 
@@ -175,7 +178,7 @@ def created() -> str:
 
 
 def document(name: str, version: str, files: list[tuple[str, str, str]], packages: list[Package],
-             tool_version: str) -> dict[str, Any]:
+             tool_version: str, notes: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The SPDX 2.3 document: ``files`` are (path, sha1 hex, sha256 hex), sorted by path."""
     listing = hashlib.sha256("".join(f"{s256}  {p}\n" for p, _s1, s256 in files).encode()).hexdigest()
     ns = f"https://cerro-torre.org/spdx/{urllib.parse.quote(name, safe='')}/" \
@@ -221,8 +224,10 @@ def document(name: str, version: str, files: list[tuple[str, str, str]], package
                                                {"algorithm": "SHA256", "checksumValue": sha256}]})
             rels.append({"spdxElementId": root, "relationshipType": "CONTAINS", "relatedSpdxElement": sid})
     else:
-        doc["comment"] = (f"{len(files)} files: more than {MAX_FILES}, so they are not listed here; "
-                          "the release statement names each with its sha256")
+        notes = [f"{len(files)} files: more than {MAX_FILES}, so they are not listed here; "
+                 "the release statement names each with its sha256", *notes]
+    if notes:
+        doc["comment"] = "; ".join(notes)
     doc["relationships"] = rels
     return doc
 
@@ -237,14 +242,19 @@ def _sha1(opener: Any) -> str:
     return h.hexdigest()
 
 
-def source_packages(source: Any) -> list[Package]:
-    """Packages found in a loaded :class:`~cerro_torre.ceremony.sources.Source`."""
+def source_packages(source: Any, notes: list[str] | None = None) -> list[Package]:
+    """Packages found in a loaded :class:`~cerro_torre.ceremony.sources.Source` (what could not be
+    read is appended to ``notes``)."""
     by_path = {pf.path: pf for pf in source.files}
     if source.kind == "file":
         (pf,) = source.files
         if pf.path.endswith(".deb"):
-            with pf.opener() as f:
-                return parse_deb_control(f)
+            try:
+                with pf.opener() as f:
+                    return parse_deb_control(f)
+            except NotAPackage as e:
+                if notes is not None:
+                    notes.append(f"{pf.path} is named like a Debian package, but {e}: no package is listed for it")
         return []
     if source.kind == "directory":
         wanted = {p: by_path[p] for p in by_path if _wanted(p)}
@@ -276,10 +286,11 @@ def sbom_for(artifacts: list[tuple[str, Any]], name: str, version: str, tool_ver
     """The SBOM of the release: ``artifacts`` are (payload prefix, Source)."""
     files: list[tuple[str, str, str]] = []
     packages: list[Package] = []
+    notes: list[str] = []
     for prefix, source in artifacts:
-        packages += source_packages(source)
+        packages += source_packages(source, notes)
         for pf in source.files:
             files.append((prefix + pf.path, _sha1(pf.opener) if len(source.files) <= MAX_FILES else "",
                           pf.sha256))
     files.sort(key=lambda f: f[0].encode("utf-8"))
-    return document(name, version, files, packages, tool_version)
+    return document(name, version, files, packages, tool_version, notes)
