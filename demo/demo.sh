@@ -6,7 +6,8 @@
 # carried in an airgap tarball to a disconnected host that verifies and imports it; then
 # attached to its image in a local OCI registry (docker-registry on 127.0.0.1) and verified by
 # reference, its SBOM and provenance written out, its payload verified-then-unpacked and
-# checked by signify -C against the group-signed SHA256SUMS.
+# checked by signify -C against the group-signed SHA256SUMS;
+# then a rotation removes a member, and a release the old set signs afterwards is refused.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
@@ -21,7 +22,8 @@ cd "$OUT"
 # at a prompt, or uses --passphrase-file).  Key files are sealed with the
 # default Argon2id parameters (64 MiB, t=3, p=4).
 export CT_PASSPHRASE="demo passphrase, never use it"
-unset CT_TESTING CT_HOME
+unset CT_TESTING
+export CT_HOME="$OUT/home-coordinator"   # the coordinator's and verifier's home, not this machine's default
 
 step() { printf '\n== %s\n' "$*"; }
 # a local OCI registry for steps 5 and 14: docker-registry on 127.0.0.1, plain HTTP (localhost only)
@@ -73,7 +75,12 @@ for r in 1 2 3 4; do
   msg="$next"
 done
 
-step "4. a verifier pins the cooperative's root keyholder set"
+step "4. the record reaches every keyholder: each home checks it is the one it confirmed, and keeps it"
+for m in "${members[@]}"; do
+  run "$CT" --home "home-$m" ceremony step keyholders.json
+done
+
+step "4b. a verifier pins the cooperative's root keyholder set"
 run "$CT" policy init --root keyholders.json --policy policy.json
 
 step "5. the release manager packs a real artifact: this project's source tarball"
@@ -156,5 +163,58 @@ ls -R unpacked | head -8
 run "$CT" signature export fetched.ctp --format sha256sums -o unpacked
 (cd unpacked && run signify-openbsd -C -p fetched.signify.pub -x SHA256SUMS.sig)
 run skopeo inspect oci:unpacked/app-0.1.0:0.1.0             # the image artifact is an OCI layout skopeo loads
+
+step "16. before anything else happens, an old backup of alice's home is kept (it will go rogue later)"
+run cp -a home-alice home-alice-backup
+
+step "17. a rotation: carol leaves the cooperative, dave joins; the release epoch 1 signed stays valid"
+run "$CT" --home home-dave keygen --id dave
+cp home-dave/keys/dave.pub .
+run "$CT" ceremony rotate --group keyholders.json --remove carol --add dave.pub \
+    --release release-signed.ctp -o rt-0-request.ctm
+msg=rt-0-request.ctm
+for r in 1 2 3 4; do
+  for m in alice bob dave; do         # carol, removed, is optional: she does not answer
+    if [ "$m" = alice ] && [ "$r" = 1 ]; then   # alice's screen in full: every field of the new record
+      run "$CT" --home "home-$m" ceremony step "$msg" --yes -o "rt-$r-$m.ctm"
+    else
+      run_brief "$CT" --home "home-$m" ceremony step "$msg" --yes -o "rt-$r-$m.ctm"
+    fi
+  done
+  next="rt-$r-next.ctm"
+  [ "$r" = 4 ] && next=keyholders-2.json
+  run "$CT" ceremony collect "$msg" rt-$r-alice.ctm rt-$r-bob.ctm rt-$r-dave.ctm -o "$next"
+  msg="$next"
+done
+
+step "18. the new record reaches every keyholder: each home keeps it and retires its epoch-1 share"
+for m in alice bob dave; do
+  run "$CT" --home "home-$m" ceremony step keyholders-2.json
+done
+
+step "19. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
+run "$CT" policy add-checkpoint keyholders-2.json --policy policy.json
+run "$CT" verify release-signed.ctp --policy policy.json
+
+step "20. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
+run "$CT" pack cerro-torre-src.tar.gz -o rogue.ctp --name cerro-torre --version 0.2.0
+run "$CT" ceremony sign rogue.ctp --group keyholders.json --signer alice --signer carol --no-stock -o rg-0-request.ctm
+for m in alice-backup carol; do
+  run_brief "$CT" --home "home-$m" ceremony step rg-0-request.ctm --yes -o "rg-1-$m.ctm"
+done
+run "$CT" ceremony collect rg-0-request.ctm rg-1-alice-backup.ctm rg-1-carol.ctm -o rg-1-package.ctm
+for m in alice-backup carol; do
+  run_brief "$CT" --home "home-$m" ceremony step rg-1-package.ctm --yes -o "rg-2-$m.ctm"
+done
+run "$CT" ceremony collect rg-1-package.ctm rg-2-alice-backup.ctm rg-2-carol.ctm --bundle rogue.ctp -o rogue-signed.ctp
+
+step "21. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
+printf '$ %s\n' "$CT verify rogue-signed.ctp --policy policy.json"
+if "$CT" verify rogue-signed.ctp --policy policy.json; then
+  echo "demo: the old set's release was accepted" >&2
+  exit 1
+else
+  printf '(exit %s, as it must)\n' "$?"
+fi
 
 printf '\ndemo finished: everything is in demo-out/\n'

@@ -387,8 +387,13 @@ def test_keyholders_refuse_a_request_with_other_attestations(tmp_path, coop, sig
     env = json.loads(parts.signature_members["signatures/release.dsse.json"])
     statement = base64.b64decode(env["payload"])
     atts = B.attestation_statements(parts)
-    req = signing.open_sign(statement, "rootfs", "1.0", [coop.record], attestations=atts)
-    plan = signing.plan_of(Message.parse(req.to_bytes()))
+    req = signing.open_sign(statement, [coop.record], attestations=atts)
+    from cerro_torre.ceremony.protocol import History, View
+
+    def plan_of(m):
+        return signing.plan_of(View(Message.parse(m.to_bytes()), History([], [coop.record])))
+
+    plan = plan_of(req)
     assert [n for n, _ in plan.first_messages()] == ["dsse", "minisign", "sha256sums", "signify", "ssh"] + \
         ["att:" + hashlib.sha256(a).hexdigest() for a in atts]
     assert plan.nonce_count == 8
@@ -398,11 +403,11 @@ def test_keyholders_refuse_a_request_with_other_attestations(tmp_path, coop, sig
     forged = attest.make(subjects, SPDX, {"spdxVersion": "SPDX-2.3", "forged": 1})
     for bad in ([atts[0]], [forged, atts[1]], [atts[1], atts[0]]):
         with pytest.raises(Malformed) as e:
-            signing.open_sign(statement, "rootfs", "1.0", [coop.record], attestations=bad)
+            signing.open_sign(statement, [coop.record], attestations=bad)
         assert e.value.message == "the attestations to sign are not the ones the release statement lists"
         # a request altered on the way (the coordinator's message is data, not trusted)
         payload = json.loads(json.dumps(req.payload))
         payload["release"]["attestations"] = [base64.b64encode(a).decode() for a in bad]
         altered = Message(req.ceremony, req.kind, req.round, req.sender, payload)
         with pytest.raises(Malformed):
-            signing.plan_of(Message.parse(altered.to_bytes()))
+            plan_of(altered)
