@@ -223,7 +223,7 @@ class CoordinatorScreen(CTScreen):
                                                   TrustStore(self.ct.home))
                 signers = v["signers"].replace(",", " ").split() or None
                 msg = signing.open_sign(env.payload, records, signers,
-                                        stock=v["stock"] == "yes")
+                                        stock=v["stock"] == "yes", attestations=bmod.attestation_statements(parts))
                 self.ct.remember_records(records)
             else:
                 from cerro_torre.suites.errors import UsageError
