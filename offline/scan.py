@@ -1,0 +1,291 @@
+"""Reading QR frames: image files, video files and cameras, through OpenCV and zbar (``spec/qr.md``).
+
+Every picture -- an image file, a frame of a video file, a frame from a
+camera -- goes the same way: a grey numpy array, handed to zbar at a few
+sizes and clean-ups, and every QR code found is fed to one
+:class:`offline.qr.Assembler`.  A :class:`Scan` keeps the tally: pictures
+without a code are skipped and counted, not fatal; while *scanning*, codes
+that are not ct frames and frames of another message are counted and
+ignored; a *strict* scan (``ct qr decode``, files the user named) refuses
+them, naming the file.  A scan stops as soon as the message is complete.
+
+OpenCV reads video files (FFmpeg) and cameras (Video4Linux, ``/dev/videoN``)
+through the same loop; Pillow reads image files (it knows more formats and
+applies EXIF orientation).  Both are imported when first used.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cerro_torre.suites.errors import HashMismatch, Malformed, NotFound, Unavailable, UsageError
+
+from .qr import Assembler, OtherMessage, Progress
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ogv", ".wmv")
+CAMERA = re.compile(r"^/dev/video\d+$")
+
+
+def _cv2() -> Any:
+    # OpenCV and FFmpeg log to the process's stderr; ct reports errors itself
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    import cv2
+
+    return cv2
+
+
+# --------------------------------------------------------------------------- one picture
+
+def _zbar(gray: Any) -> list[bytes]:
+    from pyzbar.pyzbar import ZBarSymbol
+    from pyzbar.pyzbar import decode as zdecode
+
+    return [r.data for r in zdecode(gray, symbols=[ZBarSymbol.QRCODE])]
+
+
+def _resized(cv2: Any, gray: Any, side: int) -> Any:
+    h, w = gray.shape[:2]
+    f = side / max(h, w)
+    return cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+
+
+def _variants(gray: Any, thorough: bool) -> Iterator[Any]:
+    """Versions of a grey picture to hand zbar, cheapest first.
+
+    zbar's time grows with the pixel count, and a frame PNG, a photo or a
+    video frame has far more pixels per module than zbar needs, so smaller
+    copies are tried first; then the picture as given; then a black-and-white
+    copy (Otsu's threshold) and a negative (a light-on-dark code, e.g. a
+    terminal without colour).  ``thorough`` adds the clean-ups that help with
+    photos of screens (contrast stretch, enlargement, median filter); video
+    frames skip them -- the next frame is a few milliseconds away.
+    """
+    import numpy as np
+
+    cv2 = _cv2()
+    side = max(gray.shape[:2])
+    for limit in (480, 960, 1920):
+        if side > limit * 1.25:
+            yield _resized(cv2, gray, limit)
+    yield gray
+    if side > 1600:
+        gray = _resized(cv2, gray, 1600)
+    yield cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    if thorough:
+        lo, hi = np.percentile(gray, (1, 99))
+        if hi > lo:
+            yield np.clip((gray.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+        if max(gray.shape[:2]) < 800:
+            yield cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
+        yield cv2.medianBlur(gray, 3)
+    yield 255 - gray
+
+
+def codes_in(gray: Any, *, thorough: bool = True) -> list[bytes]:
+    """Texts of the QR codes zbar finds in a grey picture (2-D uint8 array); empty if none."""
+    for v in _variants(gray, thorough):
+        found = _zbar(v)
+        if found:
+            return found
+    return []
+
+
+def load_image(path: str | os.PathLike[str]) -> Any:
+    """The image file ``path`` as a grey array (Pillow reads it; EXIF orientation applied)."""
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        raise NotFound(f"image {p} does not exist", "check the path")
+    if os.path.isdir(p):
+        raise UsageError(f"{p} is a folder, not an image", "pass its images, or the folder itself to 'ct qr scan'")
+    try:
+        with Image.open(p) as im:
+            return np.asarray(ImageOps.exif_transpose(im).convert("L"))
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
+        raise Malformed(f"{p} is not an image Pillow can read", "pass PNG or JPEG files") from None
+
+
+def read_image(path: str | os.PathLike[str]) -> list[bytes]:
+    """Texts of the QR codes in the image file ``path``."""
+    return codes_in(load_image(path))
+
+
+def image_paths(args: Iterable[str]) -> list[str]:
+    """Image files named by ``args``: files as given, folders as their images (sorted by name)."""
+    out: list[str] = []
+    for a in args:
+        if os.path.isdir(a):
+            names = sorted(n for n in os.listdir(a)
+                           if n.lower().endswith(IMAGE_EXTS) and os.path.isfile(os.path.join(a, n)))
+            if not names:
+                raise NotFound(f"no images in folder {a}", "put the photos or frame PNGs of the message there")
+            out += [os.path.join(a, n) for n in names]
+        elif not os.path.exists(a):
+            raise NotFound(f"image {a} does not exist", "check the path")
+        else:
+            out.append(a)
+    return out
+
+
+# --------------------------------------------------------------------------- video files and cameras
+
+def open_video(path: str) -> Any:
+    """A ``cv2.VideoCapture`` on the video file ``path``."""
+    if not os.path.exists(path):
+        raise NotFound(f"video {path} does not exist", "check the path")
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a folder, not a video", "scan a folder of images without --video")
+    cv2 = _cv2()
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise Malformed(f"{path} is not a video OpenCV can read", "pass a video file (MP4, AVI, MKV, WebM)")
+    return cap
+
+
+def camera_device(name: str) -> str:
+    """``/dev/videoN`` for a camera given as a device path or as its number ``N``."""
+    return f"/dev/video{name}" if name.isdigit() else name
+
+
+def open_camera(name: str) -> Any:
+    """A ``cv2.VideoCapture`` on the camera ``name`` (``/dev/videoN``, a link to one, or ``N``), through V4L2."""
+    dev = camera_device(name)
+    if not os.path.exists(dev):
+        raise NotFound(f"camera {dev} does not exist",
+                       "list the cameras with 'ls /dev/video*' and pass one with --camera /dev/videoN")
+    cv2 = _cv2()
+    cap = cv2.VideoCapture(os.path.realpath(dev), cv2.CAP_V4L2)
+    if not cap.isOpened():
+        raise Unavailable(f"camera {dev} cannot be opened",
+                          "check that it is a camera, that no other program is using it, and that you may "
+                          "read it (the 'video' group)")
+    return cap
+
+
+def grey_frames(cap: Any, stop: Callable[[], bool] = lambda: False) -> Iterator[Any]:
+    """The frames of an open ``cv2.VideoCapture`` as grey arrays, until it ends or ``stop()``."""
+    cv2 = _cv2()
+    try:
+        while not stop():
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                return
+            yield cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
+    finally:
+        cap.release()
+
+
+# --------------------------------------------------------------------------- a scan
+
+def progress_text(p: Progress) -> str:
+    """``62 % — 13 of 21 parts, 8 more expected``: the line a scan shows."""
+    return f"{p.percent} % \u2014 {p.recovered} of {p.count} parts, {p.needed} more expected"
+
+
+@dataclass
+class Scan:
+    """Pictures fed to one :class:`Assembler`, and what they held.
+
+    ``strict``: refuse (instead of counting) QR codes that are not ct frames
+    and frames of another message.
+    """
+
+    strict: bool = False
+    on_progress: Callable[[Scan], None] | None = None
+    assembler: Assembler = field(default_factory=Assembler)
+    pictures: int = 0  # images or video frames looked at
+    without_code: int = 0
+    not_ct: int = 0  # QR codes that are not ct frames
+    other: int = 0  # frames of another message or encoding
+    other_ids: set[str] = field(default_factory=set)
+    last: Progress | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.assembler.complete
+
+    def picture(self, label: str, gray: Any, *, thorough: bool = True) -> None:
+        """Look for frames in one picture (``label`` names it in errors)."""
+        self.codes(label, codes_in(gray, thorough=thorough))
+
+    def codes(self, label: str, codes: list[bytes]) -> None:
+        self.pictures += 1
+        if not codes:
+            self.without_code += 1
+        for data in codes:
+            try:
+                self.last = self.assembler.feed(data)
+            except OtherMessage as e:
+                if self.strict:
+                    raise Malformed(f"{label}: {e.message}", *e.hints) from None
+                self.other += 1
+                self.other_ids.add(e.other)
+            except Malformed as e:
+                if self.strict:
+                    raise Malformed(f"{label}: {e.message}", *e.hints) from None
+                self.not_ct += 1
+            except HashMismatch as e:
+                raise HashMismatch(f"{label}: {e.message}", *e.hints) from None
+            if self.complete:
+                break
+        if self.on_progress is not None:
+            self.on_progress(self)
+
+    def images(self, paths: Iterable[str]) -> None:
+        """Read image files until the message is complete."""
+        for p in paths:
+            if self.complete:
+                return
+            self.picture(p, load_image(p))
+
+    def video(self, label: str, cap: Any, stop: Callable[[], bool] = lambda: False) -> None:
+        """Read the frames of an open video file or camera until it ends, ``stop()``, or the message is complete."""
+        for i, gray in enumerate(grey_frames(cap, lambda: self.complete or stop()), 1):
+            self.picture(f"{label} frame {i}", gray, thorough=False)
+
+    def skipped(self) -> list[str]:
+        """What was skipped, for people: ``3 pictures without a QR code`` ..."""
+        out = []
+        if self.without_code:
+            out.append(f"{self.without_code} without a QR code")
+        if self.not_ct:
+            out.append(f"{self.not_ct} QR code{'s' if self.not_ct != 1 else ''} not of ct")
+        if self.other:
+            out.append(f"{self.other} frame{'s' if self.other != 1 else ''} of another message "
+                       f"({', '.join(sorted(self.other_ids))})")
+        return out
+
+    def message(self) -> bytes:
+        """The message, once complete; else the error saying how many more frames are needed."""
+        a = self.assembler
+        if a.count is None:
+            seen = f" in {self.pictures} picture{'s' if self.pictures != 1 else ''}" if self.pictures else ""
+            extra = f" ({'; '.join(self.skipped())})" if self.skipped() else ""
+            raise Malformed(f"no ct QR frames found{seen}{extra}",
+                            "point the camera at the frames 'ct qr encode' shows, or photograph them again: "
+                            "closer, in focus, without glare")
+        try:
+            return a.message()
+        except Malformed as e:
+            if self.other and not a.complete:
+                raise Malformed(e.message, *e.hints, f"{self.other} frames of another message were ignored "
+                                f"({', '.join(sorted(self.other_ids))}): scan one message at a time") from None
+            raise
+
+
+def source_kind(path: str) -> str:
+    """How the TUI reads a typed source: ``camera`` (/dev/videoN or N), ``video`` (by extension) or ``images``."""
+    p = path.strip()
+    if p.isdigit() or CAMERA.match(p) or p.startswith("/dev/v4l/"):
+        return "camera"
+    if p.lower().endswith(VIDEO_EXTS):
+        return "video"
+    return "images"
