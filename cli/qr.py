@@ -206,7 +206,8 @@ def _play(ctx: Context, data: bytes, fps: float) -> int:
             else:
                 caption = (f"frame {i}, part {seq} of message {enc.id_hex}: {len(data)} bytes in {enc.count} parts, "
                            f"QR v{version}/{a.ec}, sha256 {short}  ctrl-c stops")
-            out.write(CLEAR + pic + "\n" + caption[:max(1, cols - 1)])
+                caption = caption[:max(1, cols - 1)]
+            out.write(CLEAR + pic + "\n" + caption)
             out.flush()
             time.sleep(delay)
     except KeyboardInterrupt:

@@ -224,14 +224,16 @@ def sequence(count: int, checksum: int, planned: int) -> Iterator[int]:
 
 
 def _select(count: int, checksum: int, planned: int) -> list[int]:
-    """Greedily pick ``planned - count`` dense mixed parts that keep low-weight codewords rare.
+    """Pick ``planned - count`` dense mixed parts that keep low-weight codewords rare.
 
     The frames written form a systematic binary code: plain fragments and
     mixes.  Losing a set E of frames is fatal exactly when some nonzero
     combination u of fragments touches only frames in E (u's own fragments
-    plus every mix that combines an odd number of them).  Each pick
-    minimises, over the combinations u of up to a few fragments, the number
+    plus every mix that combines an odd number of them).  The score of a
+    choice is, over the combinations u of up to a few fragments, the number
     of losses of a quarter of the frames that would be fatal (a union bound).
+    The mixes are picked greedily from the first dense candidates, then each
+    pick is swapped for a better candidate while that lowers the score.
     """
     mixes = planned - count
     lost = max(1, (planned + 2) // 4)
@@ -241,27 +243,42 @@ def _select(count: int, checksum: int, planned: int) -> list[int]:
         if w > 2 and len(combos) + math.comb(count, w) > budget:
             break
         combos += [sum(1 << i for i in c) for c in itertools.combinations(range(count), w)]
-    weight = [c.bit_count() for c in combos]
-    fatal = [math.comb(planned - w, lost - w) if w <= lost else 0 for w in range(count + mixes + 1)]
+    fatal = [math.comb(planned - w, lost - w) if w <= lost else 0 for w in range(planned + 1)]
     need = dense_degree(count)
-    pool: list[tuple[int, int]] = []
+    cands: list[tuple[int, int]] = []
     seq = count
-    chosen: list[int] = []
+    while len(cands) < POOL + mixes:
+        seq += 1
+        ix = choose_fragments(seq, count, checksum)
+        if len(ix) >= need:
+            cands.append((seq, _mask(ix)))
+
+    def plus(weight: list[int], m: int) -> list[int]:
+        return [w + ((c & m).bit_count() & 1) for c, w in zip(combos, weight)]
+
+    def score(weight: list[int], m: int) -> int:
+        return sum(fatal[w + ((c & m).bit_count() & 1)] for c, w in zip(combos, weight))
+
+    weight = [c.bit_count() for c in combos]
+    chosen: list[int] = []  # indexes into cands
     for _ in range(mixes):
-        while len(pool) < POOL:
-            seq += 1
-            ix = choose_fragments(seq, count, checksum)
-            if len(ix) >= need:
-                pool.append((seq, _mask(ix)))
-        best, best_score = 0, -1
-        for j, (_, m) in enumerate(pool):
-            score = sum(fatal[w + ((c & m).bit_count() & 1)] for c, w in zip(combos, weight))
-            if best_score < 0 or score < best_score:
-                best, best_score = j, score
-        pick, m = pool.pop(best)
-        chosen.append(pick)
-        weight = [w + ((c & m).bit_count() & 1) for c, w in zip(combos, weight)]
-    return chosen
+        best = min((j for j in range(len(cands)) if j not in chosen), key=lambda j: score(weight, cands[j][1]))
+        chosen.append(best)
+        weight = plus(weight, cands[best][1])
+    for _ in range(2):
+        swapped = False
+        for k, j in enumerate(chosen):
+            m = cands[j][1]
+            rest = [w - ((c & m).bit_count() & 1) for c, w in zip(combos, weight)]
+            now = score(rest, m)
+            best = min((i for i in range(len(cands)) if i not in chosen), key=lambda i: score(rest, cands[i][1]))
+            if score(rest, cands[best][1]) < now:
+                chosen[k] = best
+                weight = plus(rest, cands[best][1])
+                swapped = True
+        if not swapped:
+            break
+    return [cands[j][0] for j in chosen]
 
 
 class Solver:

@@ -391,8 +391,8 @@ class Assembler:
                 f"not enough frames for message {self._first.id_hex}: {self.recovered} of {self._first.count} "
                 f"parts recovered from {len(self._seen)} frames; at least {need} more "
                 f"frame{'s are' if need != 1 else ' is'} needed",
-                "add more frames of this message, any in any order ('ct qr encode --frames N' writes more, "
-                "the player shows new ones without end), and decode them together with these")
+                "add more frames of this message, any, in any order ('ct qr encode --frames N' writes more; "
+                "the player shows new ones without end), and decode them together")
 
     def message(self) -> bytes:
         """The reassembled message, checked against its full SHA-256 digest."""
