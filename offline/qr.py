@@ -281,10 +281,6 @@ def parse_frame(text: str | bytes) -> Frame:
 class OtherMessage(Malformed):
     """A valid frame that belongs to another message (or another encoding of it) than the one being read."""
 
-    def __init__(self, message: str, *hints: str, other: str) -> None:
-        super().__init__(message, *hints)
-        self.other = other  # the other message's id (hex), or "<id> encoded otherwise"
-
 
 class Progress(NamedTuple):
     """Where an :class:`Assembler` stands after a frame."""
@@ -348,7 +344,9 @@ class Assembler:
 
     # --- input
     def feed(self, text: str | bytes) -> Progress:
-        f = parse_frame(text)
+        return self.feed_frame(parse_frame(text))
+
+    def feed_frame(self, f: Frame) -> Progress:
         first = self._first
         if first is None:
             self._first = first = f
@@ -356,13 +354,12 @@ class Assembler:
         elif f.msg_id != first.msg_id:
             raise OtherMessage(
                 f"frame {f.seq} belongs to message {f.id_hex}, not to message {first.id_hex} being decoded",
-                "decode the frames of one message at a time", other=f.id_hex)
+                "decode the frames of one message at a time")
         elif f.layout != first.layout:
             raise OtherMessage(
                 f"frame {f.seq} of message {f.id_hex} comes from another encoding of it than frame {first.seq} "
                 "(QR size or error correction differ)",
-                "scan the frames of one encoding: the ones one player shows, or one folder",
-                other=f"{f.id_hex} encoded otherwise")
+                "scan the frames of one encoding: the ones one player shows, or one folder")
         assert self._solver is not None
         seen = self._seen.get(f.seq)
         if seen is not None:

@@ -24,7 +24,7 @@ from typing import Any
 
 from cerro_torre.suites.errors import HashMismatch, Malformed, NotFound, Unavailable, UsageError
 
-from .qr import Assembler, OtherMessage, Progress
+from .qr import Assembler, OtherMessage, Progress, parse_frame
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 VIDEO_EXTS = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm", ".mpg", ".mpeg", ".ogv", ".wmv")
@@ -190,27 +190,52 @@ def progress_text(p: Progress) -> str:
     return f"{p.percent} % \u2014 {p.recovered} of {p.count} parts, {p.needed} more expected"
 
 
+MAX_MESSAGES = 8  # messages a lenient scan follows at once; frames of more are counted and dropped
+
+
 @dataclass
 class Scan:
-    """Pictures fed to one :class:`Assembler`, and what they held.
+    """Pictures fed to assemblers, and what they held.
 
-    ``strict``: refuse (instead of counting) QR codes that are not ct frames
-    and frames of another message.
+    A *strict* scan (files the user named) follows the message of the first
+    frame and refuses anything else: a QR code that is not a ct frame, a
+    frame of another message.  A lenient scan (a camera, a video, a folder)
+    counts those codes and follows every message it sees (up to
+    :data:`MAX_MESSAGES`), finishing with the first one complete -- so a stray
+    frame of an old message seen first does not take the scan hostage.
     """
 
     strict: bool = False
     on_progress: Callable[[Scan], None] | None = None
-    assembler: Assembler = field(default_factory=Assembler)
     pictures: int = 0  # images or video frames looked at
     without_code: int = 0
     not_ct: int = 0  # QR codes that are not ct frames
-    other: int = 0  # frames of another message or encoding
-    other_ids: set[str] = field(default_factory=set)
-    last: Progress | None = None
+    dropped: int = 0  # frames of messages beyond MAX_MESSAGES
+    last: Progress | None = None  # the latest progress of the message furthest along
+    _assemblers: dict[tuple, Assembler] = field(default_factory=dict)
+    _lead: Assembler | None = None
+
+    @property
+    def assembler(self) -> Assembler:
+        """The message being read: the one complete, else the one furthest along."""
+        return self._lead or Assembler()
 
     @property
     def complete(self) -> bool:
-        return self.assembler.complete
+        return self._lead is not None and self._lead.complete
+
+    @property
+    def others(self) -> list[Assembler]:
+        return [a for a in self._assemblers.values() if a is not self._lead]
+
+    @property
+    def other(self) -> int:
+        """Frames of other messages (or other encodings) seen."""
+        return self.dropped + sum(a.frames + a.duplicates for a in self.others)
+
+    @property
+    def other_ids(self) -> list[str]:
+        return sorted({a.msg_id or "" for a in self.others})
 
     def picture(self, label: str, gray: Any, *, thorough: bool = True) -> None:
         """Look for frames in one picture (``label`` names it in errors)."""
@@ -222,18 +247,30 @@ class Scan:
             self.without_code += 1
         for data in codes:
             try:
-                self.last = self.assembler.feed(data)
-            except OtherMessage as e:
-                if self.strict:
-                    raise Malformed(f"{label}: {e.message}", *e.hints) from None
-                self.other += 1
-                self.other_ids.add(e.other)
+                f = parse_frame(data)
             except Malformed as e:
                 if self.strict:
                     raise Malformed(f"{label}: {e.message}", *e.hints) from None
                 self.not_ct += 1
+                continue
+            key = (f.msg_id, f.layout)
+            a = self._assemblers.get(key)
+            if a is None:
+                if self.strict and self._lead is not None:
+                    try:
+                        self._lead.feed_frame(f)  # raises OtherMessage, naming both messages
+                    except OtherMessage as e:
+                        raise Malformed(f"{label}: {e.message}", *e.hints) from None
+                if len(self._assemblers) >= MAX_MESSAGES:
+                    self.dropped += 1
+                    continue
+                a = self._assemblers[key] = Assembler()
+            try:
+                p = a.feed_frame(f)
             except HashMismatch as e:
                 raise HashMismatch(f"{label}: {e.message}", *e.hints) from None
+            if self._lead is None or a is self._lead or a.complete or a.recovered > self._lead.recovered:
+                self._lead, self.last = a, p
             if self.complete:
                 break
         if self.on_progress is not None:
@@ -252,7 +289,7 @@ class Scan:
             self.picture(f"{label} frame {i}", gray, thorough=False)
 
     def skipped(self) -> list[str]:
-        """What was skipped, for people: ``3 pictures without a QR code`` ..."""
+        """What was skipped, for people: ``3 without a QR code`` ..."""
         out = []
         if self.without_code:
             out.append(f"{self.without_code} without a QR code")
@@ -260,24 +297,23 @@ class Scan:
             out.append(f"{self.not_ct} QR code{'s' if self.not_ct != 1 else ''} not of ct")
         if self.other:
             out.append(f"{self.other} frame{'s' if self.other != 1 else ''} of another message "
-                       f"({', '.join(sorted(self.other_ids))})")
+                       f"({', '.join(self.other_ids) or 'more than ' + str(MAX_MESSAGES)})")
         return out
 
     def message(self) -> bytes:
         """The message, once complete; else the error saying how many more frames are needed."""
-        a = self.assembler
-        if a.count is None:
+        if self._lead is None:
             seen = f" in {self.pictures} picture{'s' if self.pictures != 1 else ''}" if self.pictures else ""
             extra = f" ({'; '.join(self.skipped())})" if self.skipped() else ""
             raise Malformed(f"no ct QR frames found{seen}{extra}",
                             "point the camera at the frames 'ct qr encode' shows, or photograph them again: "
                             "closer, in focus, without glare")
         try:
-            return a.message()
+            return self._lead.message()
         except Malformed as e:
-            if self.other and not a.complete:
-                raise Malformed(e.message, *e.hints, f"{self.other} frames of another message were ignored "
-                                f"({', '.join(sorted(self.other_ids))}): scan one message at a time") from None
+            if self.other and not self.complete:
+                raise Malformed(e.message, *e.hints, f"{self.other} frames of other messages were seen too "
+                                f"({', '.join(self.other_ids)}): show one message at a time") from None
             raise
 
 
