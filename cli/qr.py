@@ -185,7 +185,13 @@ def _play(ctx: Context, data: bytes, fps: float) -> int:
             _silence(out)
         return 0
 
-    size = shutil.get_terminal_size()
+    def terminal_size() -> tuple[int, int]:
+        try:  # the terminal the frames go to; COLUMNS and LINES only when it cannot be asked
+            return tuple(os.get_terminal_size(out.fileno()))  # type: ignore[return-value]
+        except (AttributeError, OSError, ValueError):
+            return tuple(shutil.get_terminal_size())  # type: ignore[return-value]
+
+    size = os.terminal_size(terminal_size())
     low = qr.min_version(a.ec)
     version = max(low, qr.fit_version(size.columns, size.lines - 1, limit=a.max_version))
     enc = qr.Encoder(data, version, a.ec)
@@ -199,13 +205,13 @@ def _play(ctx: Context, data: bytes, fps: float) -> int:
             i += 1
             seq = next(seqs)
             pic = qr.terminal_frame(enc.text(seq), version, a.ec, color=color)
-            cols, lines = shutil.get_terminal_size()
+            cols, lines = terminal_size()
             if side > cols or (side + 1) // 2 + 1 > lines:  # the warning is redrawn with every frame
                 caption = (f"warning: the terminal is {cols}x{lines}; these frames need {side}x{(side + 1) // 2 + 1}:"
                            " enlarge the window or shrink the font")
             else:
-                caption = (f"frame {i}, part {seq} of message {enc.id_hex}: {len(data)} bytes in {enc.count} parts, "
-                           f"QR v{version}/{a.ec}, sha256 {short}  ctrl-c stops")
+                caption = (f"frame {i} (part {seq}) QR v{version}/{a.ec}: message {enc.id_hex}, {len(data)} B, "
+                           f"{enc.count} parts; ctrl-c stops")
                 caption = caption[:max(1, cols - 1)]
             out.write(CLEAR + pic + "\n" + caption)
             out.flush()

@@ -217,3 +217,18 @@ def test_losing_a_quarter_of_the_default_set(count, at_least):
     bcur_order = share(range(1, planned + 1))
     assert ours >= at_least
     assert ours > bcur_order + 0.15
+
+
+@pytest.mark.parametrize(("count", "at_least"), [(20, 0.8), (27, 0.93), (40, 0.95), (64, 0.98)])
+def test_losing_a_quarter_of_larger_sets(count, at_least):
+    """As above for more parts, over 1,000 random losses (too many to count them all)."""
+    checksum = int.from_bytes(hashlib.sha256(b"larger %d" % count).digest()[:4], "big")
+    planned = -(-count * 3 // 2)
+    lost = (planned + 2) // 4
+    masks = [_mask(f.choose_fragments(q, count, checksum)) for q in _set(count, checksum, planned)]
+    rng = random.Random(count)
+    ok = 0
+    for _ in range(1000):
+        drop = set(rng.sample(range(planned), lost))
+        ok += _decodes([m for i, m in enumerate(masks) if i not in drop], count)
+    assert ok / 1000 >= at_least

@@ -826,8 +826,8 @@ def test_cli_terminal_on_a_tty_fits_the_terminal(tmp_path, monkeypatch, no_color
     for i, shot in enumerate(shots, 1):
         lines = shot.split("\n")
         caption = lines[-1] if i < 40 else lines[-2]
-        assert caption.startswith(f"frame {i}, part ")
-        assert f"of message {enc.id_hex}: 2000 bytes in {enc.count} parts, QR v6/M" in caption
+        assert caption.startswith(f"frame {i} (part ")
+        assert caption.endswith(f") QR v6/M: message {enc.id_hex}, 2000 B, {enc.count} parts; ctrl-c stops")
         assert len(caption) < 80
         picture = [re.sub(r"\x1b\[[0-9;]*m", "", x) for x in lines[:lines.index(caption)]]
         assert len(picture) == 23 and {len(x) for x in picture} == {45}  # 23 lines + the caption: 24
