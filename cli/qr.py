@@ -88,14 +88,6 @@ def _read_input(path: str) -> bytes:
         return f.read()
 
 
-def _use_color(stream) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    return _isatty(stream)
-
-
 def _isatty(stream) -> bool:
     try:
         return bool(stream.isatty())
@@ -166,7 +158,7 @@ def _play(ctx: Context, data: bytes, fps: float) -> int:
     a = ctx.args
     out = ctx.stdout
     tty = _isatty(out)
-    color = _use_color(out)
+    color = ctx.color(out)  # the config's color, else NO_COLOR / TERM=dumb / a terminal
     short = hashlib.sha256(data).hexdigest()[:16]
     if not tty:  # a file or a pipe: the first frames, no escape codes
         enc = qr.Encoder(data, a.max_version, a.ec)
