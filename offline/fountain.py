@@ -190,8 +190,12 @@ def _mask(indexes: Iterable[int]) -> int:
 
 
 def dense_degree(count: int) -> int:
-    """The fewest fragments a mixed part ct shows combines: a third of them, at least two."""
-    return min(count, max(2, count // 3))
+    """The fewest fragments a mixed part ct shows combines: a third of them, at least two.
+
+    Up to three fragments there is no floor: with two, the only mix of two is
+    their XOR, and a receiver that missed the plain parts needs the copies.
+    """
+    return 1 if count <= 3 else max(2, count // 3)
 
 
 GREEDY_MAX = 32  # up to this many fragments the first mixed parts are chosen by :func:`_select`

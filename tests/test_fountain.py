@@ -232,3 +232,20 @@ def test_losing_a_quarter_of_larger_sets(count, at_least):
         drop = set(rng.sample(range(planned), lost))
         ok += _decodes([m for i, m in enumerate(masks) if i not in drop], count)
     assert ok / 1000 >= at_least
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 9, 40])
+def test_the_endless_stream_alone_completes(count):
+    """A receiver that starts watching after the plain parts (and the chosen mixes) went by still completes."""
+    checksum = int.from_bytes(hashlib.sha256(b"late %d" % count).digest()[:4], "big")
+    planned = -(-count * 3 // 2)
+    seqs = f.sequence(count, checksum, planned)
+    for _ in range(planned):
+        next(seqs)
+    s = f.Solver(count, 1)
+    for n in range(1, count + 40):
+        ix = f.choose_fragments(next(seqs), count, checksum)
+        s.add(ix, b"\0")
+        if s.complete:
+            break
+    assert s.complete and n <= count + 12, n
