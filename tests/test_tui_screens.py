@@ -144,7 +144,7 @@ def test_message_from_qr_frames_and_overwrite_refused(three):
             await pilot.press("space")
             assert not player.playing
             i = player.index
-            assert (f"frame {i + 1} (part {player.frames.seq(i)} of {count})  3/s  paused  QR v5/M, {len(reply)} B"
+            assert (f"frame {i + 1}, part {player.frames.seq(i)}/{count}  3/s paused  QR v5/M {len(reply)} B"
                     in screen_text(app))
             await pilot.press("escape")
             await pilot.pause()

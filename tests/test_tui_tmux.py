@@ -95,12 +95,12 @@ def test_tui_in_tmux(tmp_path):
             t.wait(needle)
         # the public key as QR frames, stepped by hand
         t.keys("x")
-        screen = t.wait("frame 1 (part 1 of ", "QR v5/M")
+        screen = t.wait("frame 1, part 1/", "QR v5/M")
         assert "\u2588" in screen or "\u2580" in screen
         t.keys("Space")
         t.wait("paused")
         t.keys("Right")
-        t.wait("frame 2 (part 2 of ")
+        t.wait("frame 2, part 2/")
         t.keys("Escape")
         t.wait("Keys in home")
         # an error is a notification with the CLI's wording

@@ -288,4 +288,4 @@ class KeyholderScreen(CTScreen):
         if self.reply is None:
             self.show_error(["error: no reply to show yet", "hint: open a message and approve it first"])
             return
-        self.play_qr(f"reply {os.path.basename(self.reply_path)}", self.reply.to_bytes())
+        self.play_qr(os.path.basename(self.reply_path), self.reply.to_bytes())

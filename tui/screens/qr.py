@@ -71,8 +71,8 @@ class QRScreen(Screen[None]):
         f = self.frames
         state = "playing" if self.playing else "paused"
         self.query_one("#qr-status", Static).update(
-            f"{self.title_text}  frame {self.index + 1} (part {f.seq(self.index)} of {f.count})  "
-            f"{self.rate:g}/s  {state}  QR v{f.version}/{EC}, {len(f.data)} B")
+            f"{self.title_text}  frame {self.index + 1}, part {f.seq(self.index)}/{f.count}  "
+            f"{self.rate:g}/s {state}  QR v{f.version}/{EC} {len(f.data)} B")
 
     def _restart_timer(self) -> None:
         if self._timer is not None:
