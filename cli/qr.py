@@ -58,9 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument("--camera", metavar="DEVICE", help="a camera: /dev/videoN (or N)")
     src.add_argument("--video", metavar="FILE", help="a video file (MP4, AVI, MKV, WebM, ...)")
     q.add_argument("images", nargs="*", metavar="IMAGE-or-DIR", help="image files, or folders of them")
-    q.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
-    q.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    q.set_defaults(handler="cerro_torre.cli.qr:cmd_scan")
+    _output(q).set_defaults(handler="cerro_torre.cli.qr:cmd_scan")
 
     q = common(qsub.add_parser(
         "decode", help="reassemble a file from image files of its QR frames",
@@ -68,9 +66,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "duplicates and images without a code are skipped; a frame of another message is refused. "
                     "The result is checked against its SHA-256 digest.  'ct qr scan' also reads videos and cameras."))
     q.add_argument("images", nargs="+", metavar="IMAGE-or-DIR")
+    _output(q).set_defaults(handler="cerro_torre.cli.qr:cmd_decode")
+
+
+def _output(q: argparse.ArgumentParser) -> argparse.ArgumentParser:
     q.add_argument("-o", "--output", required=True, metavar="FILE", help="where to write the file")
     q.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    q.set_defaults(handler="cerro_torre.cli.qr:cmd_decode")
+    return q
 
 
 def _read_input(path: str) -> bytes:
