@@ -105,8 +105,8 @@ def scan_speed() -> None:
                 zbar_decode(g, symbols=[ZBarSymbol.QRCODE])
 
         video = os.path.join(work, "screen.avi")
-        n = make_video(pngs, video, repeat=2, shuffle=True, scale=(0.5, 0.8), blur=1.2, noise=10, drop=0.2,
-                       blank=3, seed=11)
+        n = make_video(pngs, video, repeat=6, shuffle=True, scale=(0.5, 0.8), blur=1.2, noise=10, drop=0.2,
+                       seed=11)
         cap = cv2.VideoCapture(video)
         frames = []
         while True:
@@ -116,9 +116,11 @@ def scan_speed() -> None:
             frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY))
         cap.release()
 
-        def ours_video() -> None:
+        def ours_video() -> None:  # as a scan reads a video: the version that read the last frame first
+            prefer = None
             for g in frames:
-                scan.codes_in(g, thorough=False)
+                found, used = scan.find_codes(g, thorough=False, prefer=prefer)
+                prefer = used or prefer
 
         def plain_video() -> None:
             for g in frames:
@@ -145,8 +147,9 @@ def scan_speed() -> None:
               f"{grays[0].shape[1]} px, written in {t_png:.2f} s):")
         print(f"  images: {len(pngs) / ti:.0f} frames/s (ct's reader) vs plain zbar on the full PNG "
               f"{len(pngs) / pi:.0f} frames/s -> ratio {ti / pi:.2f} (time, lower is faster)")
-        print(f"  video 1280x720 ({n} video frames): {n / tv:.0f} frames/s vs plain zbar {n / pv:.0f} frames/s "
-              f"-> ratio {tv / pv:.2f}; codes found {found_ours} vs {found_plain} of {n - 3} pictures with one")
+        print(f"  video 1280x720 ({n} video frames, each QR frame about 5 times): {n / tv:.0f} frames/s vs plain "
+              f"zbar {n / pv:.0f} frames/s -> ratio {tv / pv:.2f}; codes found in {found_ours} vs {found_plain} "
+              "video frames")
         print(f"  'ct qr scan --video' end to end: complete after {s.pictures} of {n} video frames, {t_scan:.2f} s "
               f"(OpenCV decoding included)")
 

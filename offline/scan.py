@@ -20,6 +20,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from cerro_torre.suites.errors import HashMismatch, Malformed, NotFound, Unavailable, UsageError
@@ -55,8 +56,8 @@ def _resized(cv2: Any, gray: Any, side: int) -> Any:
     return cv2.resize(gray, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
 
 
-def _variants(gray: Any, thorough: bool) -> Iterator[Any]:
-    """Versions of a grey picture to hand zbar, cheapest first.
+def _variants(gray: Any, thorough: bool) -> list[tuple[str, Callable[[], Any]]]:
+    """Versions of a grey picture to hand zbar, cheapest first, each made when asked for.
 
     zbar's time grows with the pixel count, and a frame PNG, a photo or a
     video frame has far more pixels per module than zbar needs, so smaller
@@ -70,30 +71,40 @@ def _variants(gray: Any, thorough: bool) -> Iterator[Any]:
 
     cv2 = _cv2()
     side = max(gray.shape[:2])
-    for limit in (480, 960, 1920):
-        if side > limit * 1.25:
-            yield _resized(cv2, gray, limit)
-    yield gray
-    if side > 1600:
-        gray = _resized(cv2, gray, 1600)
-    yield cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]
+    out: list[tuple[str, Callable[[], Any]]] = [
+        (str(limit), lambda limit=limit: _resized(cv2, gray, limit))
+        for limit in (480, 960, 1920) if side > limit * 1.25]
+    out.append(("as given", lambda: gray))
+    work = lru_cache(maxsize=1)(lambda: gray if side <= 1600 else _resized(cv2, gray, 1600))
+    out.append(("otsu", lambda: cv2.threshold(work(), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)[1]))
     if thorough:
-        lo, hi = np.percentile(gray, (1, 99))
-        if hi > lo:
-            yield np.clip((gray.astype(np.float32) - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
-        if max(gray.shape[:2]) < 800:
-            yield cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
-        yield cv2.medianBlur(gray, 3)
-    yield 255 - gray
+        def stretch() -> Any:
+            g = work()
+            lo, hi = np.percentile(g, (1, 99))
+            return np.clip((g.astype(np.float32) - lo) * (255.0 / max(1.0, hi - lo)), 0, 255).astype(np.uint8)
+        out.append(("stretch", stretch))
+        if max(work().shape[:2]) < 800:
+            out.append(("x2", lambda: cv2.resize(work(), None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)))
+        out.append(("median", lambda: cv2.medianBlur(work(), 3)))
+    out.append(("negative", lambda: 255 - work()))
+    return out
+
+
+def find_codes(gray: Any, *, thorough: bool = True, prefer: str | None = None) -> tuple[list[bytes], str | None]:
+    """Texts of the QR codes zbar finds in a grey picture (2-D uint8 array), and the version that gave
+    them; ``prefer`` names a version to try first (the one that read the previous frame of a video)."""
+    variants = _variants(gray, thorough)
+    variants.sort(key=lambda v: v[0] != prefer)  # stable: the rest keep their order
+    for name, make in variants:
+        found = _zbar(make())
+        if found:
+            return found, name
+    return [], None
 
 
 def codes_in(gray: Any, *, thorough: bool = True) -> list[bytes]:
-    """Texts of the QR codes zbar finds in a grey picture (2-D uint8 array); empty if none."""
-    for v in _variants(gray, thorough):
-        found = _zbar(v)
-        if found:
-            return found
-    return []
+    """Texts of the QR codes zbar finds in a grey picture; empty if none."""
+    return find_codes(gray, thorough=thorough)[0]
 
 
 def load_image(path: str | os.PathLike[str]) -> Any:
@@ -212,6 +223,7 @@ class Scan:
     not_ct: int = 0  # QR codes that are not ct frames
     dropped: int = 0  # frames of messages beyond MAX_MESSAGES
     last: Progress | None = None  # the latest progress of the message furthest along
+    prefer: str | None = None  # the picture version that read the last code (tried first next time)
     _assemblers: dict[tuple, Assembler] = field(default_factory=dict)
     _lead: Assembler | None = None
 
@@ -239,7 +251,9 @@ class Scan:
 
     def picture(self, label: str, gray: Any, *, thorough: bool = True) -> None:
         """Look for frames in one picture (``label`` names it in errors)."""
-        self.codes(label, codes_in(gray, thorough=thorough))
+        found, used = find_codes(gray, thorough=thorough, prefer=self.prefer)
+        self.prefer = used or self.prefer
+        self.codes(label, found)
 
     def codes(self, label: str, codes: list[bytes]) -> None:
         self.pictures += 1
