@@ -122,7 +122,8 @@ class KeyholderScreen(CTScreen):
             return
         self.app.push_screen(
             path_dialog("Open the coordinator's message", "", cwd=self.ct.cwd, label="message file",
-                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames); at the "
+                        help="A .ctm file from the coordinator (a folder, an image, a video or a camera such as "
+                             "/dev/video0 is scanned as QR frames); at the "
                              "end of a keygen or rotation, the keyholders.json it wrote (kept in this home).",
                         dialog_id="open-dialog"),
             lambda v: v and self.load(v["path"].strip()))
