@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # The whole story, end to end, on this machine: three keyholders (each with
 # their own home, standing for three offline machines), a coordinator, a
-# 2-of-3 DKG, a release packed and co-signed (one round carried only as QR
-# PNG frames), verified against a pinned policy and by stock tools, then
-# carried in an airgap tarball to a disconnected host that verifies and imports it; then
-# attached to its image in a local OCI registry (docker-registry on 127.0.0.1) and verified by
-# reference, its SBOM and provenance written out, its payload verified-then-unpacked and
-# checked by signify -C against the group-signed SHA256SUMS;
-# then a rotation removes a member, and a release the old set signs afterwards is refused.
+# 2-of-3 DKG, a release packed and co-signed (one round, both directions,
+# carried only as QR codes filmed as video and scanned), verified against a
+# pinned policy and by stock tools, then carried in an airgap tarball to a
+# disconnected host that verifies and imports it; then attached to its image
+# in a local OCI registry (docker-registry on 127.0.0.1) and verified by
+# reference, its SBOM and provenance written out, its payload
+# verified-then-unpacked and checked by signify -C against the group-signed
+# SHA256SUMS; then a rotation removes a member, and a release the old set
+# signs afterwards is refused.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CT="$PWD/.venv/bin/ct"
+PY="$PWD/.venv/bin/python"
+FILM="$PWD/demo/qr_video.py"   # a screen filmed by a camera: the PNG frames as a video (OpenCV)
 OUT="$PWD/demo-out"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -100,12 +104,17 @@ run "$CT" --home home-alice ceremony step sg-0-request.ctm --yes -o sg-1-alice.c
 run_brief "$CT" --home home-bob ceremony step sg-0-request.ctm --yes -o sg-1-bob.ctm
 run "$CT" ceremony collect sg-0-request.ctm sg-1-alice.ctm sg-1-bob.ctm -o sg-1-package.ctm
 
-step "7. round two crosses the air gap only as QR codes (FROST shares + ML-DSA-87 signatures)"
+step "7. round two crosses the air gap both ways only as QR codes, filmed and scanned (FROST shares + ML-DSA-87)"
+# the coordinator's screen shows the package as fountain-coded frames; a camera films them
+run "$CT" qr encode sg-1-package.ctm -o qr-package
+run "$PY" "$FILM" qr-package -o qr-package.avi --shuffle --repeat 2 --scale 0.6:0.8 --blur 1 --noise 6 --drop 0.2
 for m in alice bob; do
-  run_brief "$CT" --home "home-$m" ceremony step sg-1-package.ctm --yes -o "sg-2-$m.ctm"
+  run "$CT" qr scan --video qr-package.avi -o "sg-1-package-$m.ctm"   # on the keyholder's machine
+  run_brief "$CT" --home "home-$m" ceremony step "sg-1-package-$m.ctm" --yes -o "sg-2-$m.ctm"
   run "$CT" qr encode "sg-2-$m.ctm" -o "qr-$m"
-  rm "sg-2-$m.ctm"                       # only the PNG frames cross
-  run "$CT" qr decode qr-"$m"/*.png -o "sg-2-$m-scanned.ctm"
+  run "$PY" "$FILM" "qr-$m" -o "qr-$m.avi" --shuffle --repeat 2 --scale 0.6:0.8 --blur 1 --noise 6 --drop 0.2
+  rm "sg-2-$m.ctm" "sg-1-package-$m.ctm"   # only the films crossed
+  run "$CT" qr scan --video "qr-$m.avi" -o "sg-2-$m-scanned.ctm"   # on the coordinator's machine
 done
 run "$CT" ceremony collect sg-1-package.ctm sg-2-alice-scanned.ctm sg-2-bob-scanned.ctm -o sg-2-package2.ctm
 

@@ -216,7 +216,7 @@ def test_signing_round_carried_only_as_qr(cer):
     for n in ["alice", "carol"]:
         q = cer["qr"][n]
         assert not os.path.exists(d / f"s1-{n}.ctm")
-        assert q["encode"]["frames"] == len(q["frames"]) == 6
+        assert q["encode"]["parts"] == 6 and q["encode"]["frames"] == len(q["frames"]) == 9  # 1.5 x the parts
         assert q["encode"]["bytes"] == q["size"] and q["encode"]["sha256"] == q["sha"]
         assert sha(d / f"s1-{n}.qr.ctm") == q["sha"]
         assert msg_of(d / f"s1-{n}.qr.ctm").round == "share"
