@@ -19,7 +19,7 @@ the keygen, a damaged share file) gets it back from k or more helpers, without a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from cerro_torre.governance.keyholders import KeyholderSet
@@ -197,8 +197,8 @@ def _open(me: IdentityKey, reply: Message, field: str, key: str | None) -> bytes
 class Repaired:
     """The outcome: the member's share is back (no new record)."""
 
-    record: KeyholderSet
-    member: str
+    record: KeyholderSet = field(repr=False)
+    member: str = ""
 
 
 def collect(view: View, replies: list[Message]) -> Message | Repaired:

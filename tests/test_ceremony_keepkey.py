@@ -208,6 +208,16 @@ def test_opening_a_keep_key_rotation(kk):
         "verifying_shares": {n: base64.b64encode(vs[n]).decode() for n in ["alice", "carol"]}}
     assert [msg_of(f"t{i}.ctm").round for i in range(3)] == ["request", "round1", "package"]
     assert [msg_of(f"t0-{n}.ctm").round for n in ["alice", "carol"]] == ["deal", "deal"]
+    # status: who confirms round1 (bob, removed, may), and the transcript of the whole ceremony
+    import json
+
+    j = json.loads(ok("--json", "ceremony", "status", "t1.ctm"))
+    assert (j["round"], j["who"], j["need"], j["optional"], j["answered_previous_round"]) == \
+        ("round1", ["alice", "carol", "dave", "erin"], 4, ["bob"], ["alice", "carol"])
+    out = ok("ceremony", "status", "--transcript", "rotate.ctm").splitlines()
+    assert "transcript (15 messages, every signature and link verified):" in out
+    rounds = [x.split()[1] for x in out if x[:5].strip().isdigit()]
+    assert rounds == ["request", "deal", "deal", "round1", *["confirm"] * 5, "package", *["sign"] * 4, "done"]
 
 
 def test_approval_shows_every_field_and_what_changes(kk):
