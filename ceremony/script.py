@@ -54,13 +54,13 @@ def _rounds(view: View) -> tuple[str, list[Round]]:
         rp = repair.plan_of(view)
         names = sorted(rp.people)
 
-        def who(rnd: str) -> tuple[list[str], list[str]]:
-            return ([m for m in names if repair.answers(rp, m, rnd)], [m for m in names if repair.keeps(rp, m, rnd)])
 
         what = {"request": "each helper splits its share into deltas, one sealed to each other helper",
                 "round1": "each helper checks the commitments and its deltas and sends the lost member its part",
                 "round2": f"{rp.lost} restores its share and checks it against the record"}
-        out = [Round(r, _REPLY["repair"][r], *who(r), what=what[r]) for r in ("request", "round1", "round2")]
+        out = [Round(r, _REPLY["repair"][r], [m for m in names if repair.answers(rp, m, r)],
+                     keep=[m for m in names if repair.keeps(rp, m, r)], what=what[r])
+               for r in ("request", "round1", "round2")]
         return f"repair of {rp.lost}'s share in {rp.record.describe()}", out
     plan = keygen.plan_of(view)
     method = {"dkg": "keygen", "dealer": "dealer"}.get(plan.method, "keepkey")

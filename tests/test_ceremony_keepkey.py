@@ -470,3 +470,30 @@ def _statement(bundle_path) -> bytes:
     from cerro_torre.ceremony.statement import Envelope
 
     return Envelope.from_bytes(bundle.read_parts(str(bundle_path)).signature_members[bundle.ENVELOPE]).payload
+
+
+def test_scripts_of_a_refresh_and_a_repair(kk):
+    """`ct ceremony script` of the refresh and the repair requests (their journals hold every later message, so
+    every round's words are filled in)."""
+    ok("ceremony", "script", "f0.ctm", "-o", "refresh.md")
+    md = open("refresh.md").read().splitlines()
+    rec2 = record("epoch2.json")
+    assert md[0] == ("# Ceremony script: refresh of keyholder set 'coop', epoch 2 -> 3: members and threshold "
+                     "unchanged, group key kept, new shares for every member")
+    assert "- [ ] dave: `ct ceremony step f0.ctm -o f0-deal-dave.ctm`; the words shown match the coordinator's; " \
+           "approve; carry `f0-deal-dave.ctm` back. Reply words: ______________________________" in md
+    assert ("Coordinator: carry `f0-round1.ctm` to each keyholder below (file or `ct qr encode f0-round1.ctm -o DIR`); "
+            f"its words: **{msg_of('f1.ctm').fingerprint.words}**") in md
+    assert ("- [ ] Each of alice, carol, dave, erin: `ct ceremony step coop-epoch3.json`: the home checks it is the "
+            "record it confirmed and keeps it, deleting its superseded share (the group key is kept); the words "
+            "match") in md
+    ok("ceremony", "script", "p0.ctm", "-o", "repair.md")
+    md = open("repair.md").read().splitlines()
+    assert md[0] == f"# Ceremony script: repair of dave's share in {rec2.describe()}"
+    assert ("- [ ] dave: `ct ceremony step p0.ctm` (keeps it: nothing to answer in this round; the next ones name "
+            "it); the words match") in md
+    assert ("- [ ] Coordinator: `ct ceremony collect p2.ctm p2-restored-dave.ctm -o p-done.ctm --transcript "
+            "p-transcript.ctm`: dave's share matches its verification share in the record (no new record)") \
+        not in md      # file names follow the message given (p0.ctm), not the ones this test chose
+    assert ("- [ ] Coordinator: `ct ceremony collect p0-round2.ctm p0-restored-dave.ctm -o p0-done.ctm --transcript "
+            "p0-transcript.ctm`: dave's share matches its verification share in the record (no new record)") in md
