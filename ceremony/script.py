@@ -57,7 +57,7 @@ def _rounds(view: View) -> tuple[str, list[Round]]:
 
         what = {"request": "each helper splits its share into deltas, one sealed to each other helper",
                 "round1": "each helper checks the commitments and its deltas and sends the lost member its part",
-                "round2": f"{rp.lost} restores its share and checks it against the record"}
+                "round2": f"the lost member ({rp.lost}) restores its share and checks it against the record"}
         out = [Round(r, _REPLY["repair"][r], [m for m in names if repair.answers(rp, m, r)],
                      keep=[m for m in names if repair.keeps(rp, m, r)], what=what[r])
                for r in ("request", "round1", "round2")]
