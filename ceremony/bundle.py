@@ -55,12 +55,15 @@ MODE_FILE = 0o644
 MODE_EXEC = 0o755
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*\Z")
 
 
 # ====================================================================== paths
 
 def check_path(name: str, what: str = "path") -> str:
     """A relative, normalized, printable POSIX path; raises Malformed otherwise."""
+    if isinstance(name, str) and _PLAIN_PATH.match(name):
+        return name     # the common case: ASCII segments that do not start with a dot
     if not isinstance(name, str) or not name:
         raise Malformed(f"{what} is empty")
     if _CTRL.search(name):
@@ -207,7 +210,7 @@ def _parse_octal(field_: bytes, what: str) -> int:
         raise Malformed(f"tar header: base-256 {what} is not supported in a bundle")
     if not s:
         return 0
-    if not re.fullmatch(rb"[0-7]+", s):
+    if s.translate(None, b"01234567"):
         raise Malformed(f"tar header: {what} field is not octal")
     return int(s, 8)
 
@@ -253,7 +256,6 @@ class TarReader:
         self._pad = 0       # padding after it
         self.count = 0
         self.ended = False
-        self.names: set[str] = set()
         self.last: bytes | None = None
         self.fileno: int | None = None
         self.file_size: int | None = None
@@ -405,14 +407,15 @@ class TarReader:
             check_path(name, "member")
         except Malformed as e:
             raise Malformed(f"{self.label}: {e.message}", *e.hints) from None
-        if name in self.names:
+        # members are sorted, so a name seen before is the previous one (no set of every name is kept:
+        # a name repeated further on is out of order)
+        k = sort_key(name)
+        if k == self.last:
             raise Malformed(f"{self.label}: duplicate member {name!r}",
                             "a bundle names each file once; this one was tampered with or badly made")
-        k = sort_key(name)
         if self.last is not None and k < self.last:
             raise Malformed(f"{self.label}: member {name!r} is out of order",
                             "bundle members are sorted by name; this one was not written by ct")
-        self.names.add(name)
         self.last = k
 
     # -- member data
@@ -452,6 +455,15 @@ class TarReader:
                 off = base + length
             self.f.seek(end)
             self.pos = end
+            self._left = 0
+            return total
+        if self._left <= CHUNK:     # small: one read, no buffer to set up
+            data = self.f.read(self._left)
+            if len(data) != self._left:
+                raise Malformed(f"{self.label} is truncated (member data cut short)",
+                                "the file was cut short in transfer; copy it again")
+            h.update(data)
+            self.pos += self._left
             self._left = 0
             return total
         for c in self.chunks():
@@ -585,8 +597,11 @@ class Manifest(Record):
     def to_bytes(self) -> bytes:
         return canonical_toml(self.to_doc())
 
-    def file_map(self) -> dict[str, FileEntry]:
-        return {f.path: f for f in self.files}
+    @property
+    def total_size(self) -> int:
+        """Bytes of payload (a manifest read from a bundle knows it without reading its files again)."""
+        known = getattr(self.files, "total_size", None)
+        return known if known is not None else sum(f.size for f in self.files)
 
     @property
     def registry(self) -> str:

@@ -167,17 +167,23 @@ class Envelope(Record):
             raise Malformed(f"{what} must be a JSON object")
         if set(d) != {"payload", "payloadType", "signatures"}:
             raise Malformed(f"{what} must have exactly payload, payloadType and signatures")
+        return cls.from_fields(d, lambda: _b64_either(d["payload"], f"{what} payload"), what)
+
+    @classmethod
+    def from_fields(cls, d: dict[str, Any], payload: Any, what: str = "DSSE envelope") -> Envelope:
+        """The checks of :meth:`from_bytes` past the field names; ``payload()`` gives the payload
+        (decoded there, or already decoded by a streaming reader)."""
         if not isinstance(d["payloadType"], str):
             raise Malformed(f"{what}: payloadType must be a string")
         if d["payloadType"] != PAYLOAD_TYPE:
             raise Malformed(f"{what} has payload type {d['payloadType']!r}", f"ct signs {PAYLOAD_TYPE}")
         if not isinstance(d["signatures"], list):
             raise Malformed(f"{what}: signatures must be a list")
-        payload = _b64_either(d["payload"], f"{what} payload")
+        body = payload()
         sigs = []
         for i, s in enumerate(d["signatures"]):
             try:
                 sigs.append(Signature.from_json(s))
             except Malformed as e:
                 raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
-        return cls(payload, d["payloadType"], sigs)
+        return cls(body, d["payloadType"], sigs)

@@ -76,8 +76,9 @@ def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
 
 
 def first_pass_messages(statement: bytes) -> dict[str, bytes]:
+    """``signify`` is the statement buffer itself (not copied: it can be megabytes)."""
     return {
-        "signify": bytes(statement),
+        "signify": statement,
         "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
         "ssh": sshsig_signed_data(statement),
     }

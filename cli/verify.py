@@ -89,7 +89,6 @@ def cmd_verify(ctx: Context) -> int:
     if err is not None:
         raise err
     m = res.manifest
-    total = sum(f.size for f in m.files)
     ctx.out(f"ok: {os.path.basename(res.path)} is valid")
     ctx.out(f"  package     {m.name} {m.version}")
     ctx.out(f"  signed by   {_signer_line(res.signer)}")
@@ -100,7 +99,7 @@ def cmd_verify(ctx: Context) -> int:
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
     if res.stock is not None:
         ctx.out("  stock       signify, minisign and ssh signatures verified")
-    ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
+    ctx.out(f"  payload     {len(m.files)} file(s), {human_size(m.total_size)}, every sha256 matches")
     ctx.out(f"  policy      {res.policy_label or 'none (trust from this home only)'}")
     return 0
 
@@ -130,16 +129,11 @@ def cmd_explain(ctx: Context) -> int:
     out(f"source      {src.get('kind')}" + "".join(
         f"  {k} {', '.join(v) if isinstance(v, list) else v}" for k, v in sorted(src.items()) if k != "kind"))
     if res.statement is not None:
-        import hashlib
-
-        out(f"statement   in-toto Statement v1, sha256 {hashlib.sha256(res.statement.raw).hexdigest()}")
+        out(f"statement   in-toto Statement v1, sha256 {res.statement_sha256}")
         out(f"            predicate {res.statement.predicate_type}")
     out(f"manifest    sha256 {res.manifest_sha256}")
-    total = sum(f.size for f in m.files)
-    out(f"subjects    {len(m.files)} file(s), {human_size(total)}")
-    for f in m.files:
-        got = res.computed.get(f.path)
-        mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
+    out(f"subjects    {len(m.files)} file(s), {human_size(m.total_size)}")
+    for f, mark in res.file_rows():
         out(f"  {f.sha256}  {f.size:>12}  {mark:<8}  {f.path}")
     if args_layers(ctx):
         out(f"layers      {len(m.layers)}")

@@ -719,6 +719,7 @@ class AirgapReader(TarReader):
         super().__init__(f, label)
         self.max_member_size = max_member_size
         self.folded: dict[str, str] = {}
+        self.names: set[str] = set()
         self.header_name = ""
         self.meta_total = 0
 
