@@ -207,28 +207,30 @@ def read_manifest(chunks: Iterable[Any], label: str, whole: Callable[[], bytes |
 
 class FileList:
     """The ``[[files]]`` of a manifest read from a bundle: their number and total size, and the
-    entries themselves read again from the bundle on each iteration (never held).  An iteration
-    that reads other bytes than the first reading (the file changed) raises Malformed."""
+    entries themselves read again on each iteration (never held) from ``path`` at ``offset``
+    (``data`` instead when the bundle could not be read twice).  An iteration that reads other
+    bytes than the first reading did (the file changed) raises Malformed."""
 
-    def __init__(self, count: int, total: int, chunks: Callable[[], Iterable[Any]], sha256: str,
-                 label: str) -> None:
+    def __init__(self, count: int, total: int, sha256: str, label: str, path: str = "", offset: int = 0,
+                 size: int = 0, data: bytes | None = None) -> None:
         self.count = count
         self.total_size = total
-        self.chunks = chunks
         self.sha256 = sha256
         self.label = label
+        self.path, self.offset, self.size, self.data = path, offset, size, data
 
     def __len__(self) -> int:
         return self.count
 
     def __iter__(self) -> Iterator[FileEntry]:
-        for raw, path, sha, size, mode in self.iter_raw():
+        for _raw, path, sha, size, mode in self.iter_raw():
             yield FileEntry(path, sha, size, mode)
 
     def iter_raw(self) -> Iterator[tuple[bytes, str, str, int, int]]:
         rd = ManifestReader()
+        chunks = [self.data] if self.data is not None else file_chunks(self.path, self.offset, self.size)
         try:
-            for chunk in self.chunks():
+            for chunk in chunks:
                 yield from rd.feed(chunk)
             yield from rd.close()
         except NotCanonical:

@@ -46,7 +46,7 @@ from .bundle import (
     TarReader,
 )
 from .statement import Record
-from .streaming import MAX_STREAMED, FileList, ListDigest, file_chunks, read_envelope, read_manifest, whole_member
+from .streaming import MAX_STREAMED, FileList, ListDigest, read_envelope, read_manifest, whole_member
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
 PREWARM_BYTES = 64 << 20
@@ -319,27 +319,27 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, Any]:
     return sig_members
 
 
-def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any, Any, Any]:
-    """(chunks now, whole member again (<= MAX_META), chunks again) of the reader's current member:
-    read again from the file when it is a regular one, else held (at most MAX_META, as always)."""
+def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any, Any, bytes | None]:
+    """(chunks now, the whole member again (None over MAX_META), the data when held) of the reader's
+    current member: read again from the file when it is a regular one, else held (at most MAX_META,
+    as always)."""
     if regular:
-        return (r.chunks(), lambda: whole_member(path, m.offset, m.size),
-                lambda: file_chunks(path, m.offset, m.size))
+        return r.chunks(), lambda: whole_member(path, m.offset, m.size), None
     data = r.read_all(MAX_META, m.name)
-    return [data], lambda: data, lambda: [data]
+    return [data], lambda: data, data
 
 
 def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
     if m.size > MAX_STREAMED:
         raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_STREAMED} bytes")
-    chunks, whole, again = _member_source(path, r, m, res.regular)
+    chunks, whole, data = _member_source(path, r, m, res.regular)
     what = f"{label}: {MANIFEST}"
     rd = read_manifest(chunks, what, whole)
     name, version, source, layers = rd.head
     res.manifest_sha256 = rd.sha.hexdigest()
     res.manifest_lists = (rd.pairs.digest(), rd.entries.digest())
-    res.manifest = Manifest(name, version, source, FileList(rd.count, rd.total, again, res.manifest_sha256, what),
-                            layers)
+    files = FileList(rd.count, rd.total, res.manifest_sha256, what, path, m.offset, m.size, data)
+    res.manifest = Manifest(name, version, source, files, layers)
 
 
 def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:

@@ -876,6 +876,7 @@ def verify_staged(spath: str, trust: Any, policy: Any, now: Any) -> Any:
     from cerro_torre.ceremony.verifier import verify_bundle
 
     vr = verify_bundle(spath, trust, policy, now=now)
+    vr.drop_statement()     # results are kept until the end: not the statements (megabytes for many files)
     fd = os.open(spath, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -1040,6 +1041,9 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
             raise err from None
         raise
     progress.close()
+    for s in staged:    # the staged copies are gone: what explains a result reads the store's copy
+        if s.kind == KIND_BUNDLE and s.result.manifest is not None:
+            s.result.manifest.files.path = store.abspath(bundle_relpath(s.sha256))
     _import_keys(home, staged, res)
     return res
 
