@@ -162,6 +162,18 @@ class TarWriter:
         self.f.write(data)
         self.f.write(b"\0" * (-len(data) % BLOCK))
 
+    def add_chunks(self, name: str, size: int, chunks: Any) -> None:
+        """A member of exactly ``size`` bytes, given in pieces."""
+        self._order(name)
+        self.f.write(member_header(name, size, MODE_FILE))
+        n = 0
+        for c in chunks:
+            self.f.write(c)
+            n += len(c)
+        if n != size:
+            raise ValueError(f"member {name!r}: {n} bytes given, {size} announced")
+        self.f.write(b"\0" * (-size % BLOCK))
+
     def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE) -> str:
         """Copy exactly ``size`` bytes from ``src``; returns their sha256 hex.
 
@@ -699,25 +711,6 @@ def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
     return h.hexdigest(), total
 
 
-def write_bundle(out: BinaryIO, manifest_bytes: bytes, files: list[PayloadFile],
-                 signature_members: dict[str, bytes]) -> None:
-    """Write a whole bundle to ``out``.  Each payload file is re-hashed while it is
-    copied and must match ``sha256`` (HashMismatch otherwise: the source changed)."""
-    w = TarWriter(out)
-    w.add_bytes(MANIFEST, manifest_bytes)
-    for pf in sorted(files, key=lambda p: sort_key(p.path)):
-        with pf.opener() as src:
-            got = w.add_stream(PAYLOAD_DIR + pf.path, pf.size, src, pf.mode)
-        if pf.sha256 and got != pf.sha256:
-            raise HashMismatch(f"{pf.path} changed while it was being packed",
-                               "make sure nothing writes to the source, then pack again")
-    for name in sorted(signature_members, key=sort_key):
-        if not name.startswith(SIGNATURES_DIR):
-            raise ValueError(f"signature member {name!r} must be under {SIGNATURES_DIR}")
-        w.add_bytes(name, signature_members[name])
-    w.close()
-
-
 class BundleParts(Record):
     """Everything of a bundle except the payload data (payload files are listed by the manifest)."""
 
@@ -820,31 +813,24 @@ class PackResult(Record):
         self.signer = signer
 
 
-def release_predicate(manifest: Manifest, manifest_bytes: bytes) -> dict[str, Any]:
+def release_predicate(name: str, version: str, source: dict[str, Any], manifest_sha256: str) -> dict[str, Any]:
     """The predicate of a release statement (spec/statement.md)."""
     return {
-        "bundle": {"format": FORMAT, "format_version": manifest.format_version},
-        "manifest": {"name": MANIFEST, "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
-        "package": {"name": manifest.name, "version": manifest.version},
-        "source": dict(manifest.source),
+        "bundle": {"format": FORMAT, "format_version": FORMAT_VERSION},
+        "manifest": {"name": MANIFEST, "sha256": manifest_sha256},
+        "package": {"name": name, "version": version},
+        "source": dict(source),
     }
 
 
-def build_statement(manifest: Manifest, manifest_bytes: bytes) -> bytes:
-    from .statement import make_statement
-
-    return make_statement([(f.path, f.sha256) for f in manifest.files], release_predicate(manifest, manifest_bytes))
-
-
-def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[Any], Any]:
-    """A single holder's DSSE signatures (one per algorithm of its suite) and, when it has an
-    Ed25519 key, the stock-tool record (both passes)."""
+def sign_single(message: Any, statement: Any, key: Any, name: str, version: str) -> tuple[list[Any], Any]:
+    """A single holder's DSSE signatures over ``message`` (the PAE of ``statement``; one per algorithm
+    of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
     from cerro_torre.suites.suite import Signature
 
     from . import stockformats
-    from .statement import PAYLOAD_TYPE, pae
 
-    sigs = key.sign(pae(PAYLOAD_TYPE, statement))
+    sigs = key.sign(message)
     pub = key.public()
     stock = None
     if "ed25519" in pub.keys:
@@ -853,7 +839,7 @@ def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[An
         def sign_ed(msg: bytes) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(statement, manifest.name, manifest.version)
+        comment = stockformats.trusted_comment(statement, name, version)
         stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
     return sigs, stock
 
@@ -863,48 +849,74 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
     ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
-    it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`)."""
+    it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
+
+    Two passes over the files, one at a time: digests first (the manifest, which lists them,
+    comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
+    re-hashed and checked against them.  Memory does not grow with the number of files (the
+    statement, which is signed whole, excepted)."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .statement import Envelope
+    from .streaming import FileList, PackLists
 
-    entries = []
-    total = 0
-    for pf in source.files:
-        check_path(pf.path, "payload path")
-        if not pf.sha256:
-            with pf.opener() as f:
-                pf.sha256, n = hash_stream(f)
-            if n != pf.size:
-                raise HashMismatch(f"{pf.path} changed size while it was being packed",
+    name = name or source.default_name or "package"
+    version = version or source.default_version or "unversioned"
+    files = source.files if getattr(source.files, "sorted_by_path", False) else \
+        sorted(source.files, key=lambda p: sort_key(p.path))
+    folder = os.path.dirname(os.path.abspath(out_path))
+    with PackLists(folder, name, version, source.info, source.layers) as lists:
+        for pf in files:
+            check_path(pf.path, "payload path")
+            sha = pf.sha256
+            if not sha:
+                with pf.opener() as f:
+                    sha, n = hash_stream(f)
+                if n != pf.size:
+                    raise HashMismatch(f"{pf.path} changed size while it was being packed",
+                                       "make sure nothing writes to the source, then pack again")
+            lists.add(pf.path, sha, pf.size, pf.mode)
+        for what, v in (("--name", name), ("--version", version)):
+            if not v or _CTRL.search(v) or len(v) > 200:
+                raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
+        lists.close()
+        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256))
+        env = Envelope(statement)
+        members: dict[str, bytes] = {}
+        signer = None
+        if key is not None:
+            sigs, stock = sign_single(message, statement, key, name, version)
+            env = env.with_signatures(sigs)
+            signer = key.public()
+            members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
+            if stock is not None:
+                members[STOCK] = stock.to_bytes()
+        with atomic_writer(out_path) as out:
+            w = TarWriter(out)
+            w.add_stream(MANIFEST, lists.manifest_size, lists.manifest_file())
+            written = iter(files)
+            for _raw, path, sha, size, mode in lists.entries():
+                pf = next(written, None)
+                if pf is None or pf.path != path or pf.size != size:
+                    raise HashMismatch(f"{path} changed while it was being packed",
+                                       "make sure nothing writes to the source, then pack again")
+                with pf.opener() as src:
+                    if w.add_stream(PAYLOAD_DIR + path, size, src, mode) != sha:
+                        raise HashMismatch(f"{path} changed while it was being packed",
+                                           "make sure nothing writes to the source, then pack again")
+            if next(written, None) is not None:
+                raise HashMismatch("the source changed while it was being packed (a file was added)",
                                    "make sure nothing writes to the source, then pack again")
-        entries.append(FileEntry(pf.path, pf.sha256, pf.size, pf.mode))
-        total += pf.size
-    paths = [e.path for e in entries]
-    if len(set(paths)) != len(paths):
-        raise Malformed("the source holds two files with the same path")
-    manifest = Manifest(name or source.default_name or "package", version or source.default_version or "unversioned",
-                        source.info, sorted(entries, key=lambda e: sort_key(e.path)), source.layers)
-    for what, v in (("--name", manifest.name), ("--version", manifest.version)):
-        if not v or _CTRL.search(v) or len(v) > 200:
-            raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
-    manifest_bytes = manifest.to_bytes()
-    parse_manifest(manifest_bytes)  # what we write, we can read
-    statement = build_statement(manifest, manifest_bytes)
-    env = Envelope(statement)
-    members: dict[str, bytes] = {}
-    signer = None
-    if key is not None:
-        sigs, stock = sign_single(statement, key, manifest)
-        env = env.with_signatures(sigs)
-        signer = key.public()
-        members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
-        if stock is not None:
-            members[STOCK] = stock.to_bytes()
-    members[ENVELOPE] = env.to_bytes()
-    with atomic_writer(out_path) as out:
-        write_bundle(out, manifest_bytes, source.files, members)
-    return PackResult(out_path, manifest, statement, len(entries), total, signer)
+            for mname in sorted([*members, ENVELOPE], key=sort_key):
+                if mname == ENVELOPE:
+                    w.add_chunks(ENVELOPE, env.byte_size(), env.iter_bytes())
+                else:
+                    w.add_bytes(mname, members[mname])
+            w.close()
+        files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
+                              lists.manifest_size)
+    manifest = Manifest(name, version, source.info, files_list, source.layers)  # type: ignore[arg-type]
+    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer)
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

@@ -436,3 +436,111 @@ def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:
     if first:
         yield first
     yield from rest
+
+
+# ====================================================================== writing the lists (ct pack)
+
+_PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f]*\Z')
+
+
+class PackLists:
+    """``manifest.toml`` and the statement's subjects, written file by file to two temporary files
+    beside the bundle (a list of 100,000 files is never held), then read back: the manifest into the
+    tar, the subjects into the buffer that is signed.  Every byte is what ``canonical_toml`` and
+    ``make_statement`` make of the whole lists (``spec/vectors/bundle`` checks it)."""
+
+    def __init__(self, folder: str, name: str, version: str, source: dict[str, Any],
+                 layers: list[dict[str, Any]]) -> None:
+        import tempfile
+
+        from .bundle import canonical_toml
+
+        self.layers = layers
+        self.manifest = tempfile.TemporaryFile(dir=folder, prefix=".ct-manifest-")
+        self.subjects = tempfile.TemporaryFile(dir=folder, prefix=".ct-subjects-")
+        self.sha = hashlib.sha256()
+        self.count = 0
+        self.total = 0
+        self.last: bytes | None = None
+        self._put(canonical_toml({"format": FORMAT, "format_version": FORMAT_VERSION,
+                                  "package": {"name": name, "version": version}, "source": dict(source)})[:-1])
+
+    def _put(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.manifest.write(data)
+
+    def add(self, path: str, sha256: str, size: int, mode: int) -> None:
+        from cerro_torre.suites.encoding import canonical_json
+
+        raw = path.encode("utf-8")
+        if self.last is not None and raw <= self.last:
+            if raw == self.last:
+                raise Malformed("the source holds two files with the same path")
+            raise ValueError(f"payload files out of order at {path!r}")
+        self.last = raw
+        entry = FileEntry(path, sha256, size, mode).to_toml()
+        self._put(("\n\n[[files]]\n" + "\n".join(_toml_table_body(entry, f"files[{self.count}]"))).encode("utf-8"))
+        if _PLAIN_NAME.match(path):
+            subject = b'{"digest":{"sha256":"%s"},"name":"%s"}' % (sha256.encode(), raw)
+        else:
+            subject = canonical_json({"digest": {"sha256": sha256}, "name": path})
+        self.subjects.write(subject if not self.count else b"," + subject)
+        self.count += 1
+        self.total += size
+
+    def close(self) -> None:
+        """Write the layers and the final newline."""
+        for i, layer in enumerate(self.layers):
+            self._put(("\n\n[[layers]]\n" + "\n".join(_toml_table_body(dict(layer), f"layers[{i}]"))).encode("utf-8"))
+        self._put(b"\n")
+        self.manifest.flush()
+        self.subjects.flush()
+        self.manifest_size = self.manifest.tell()
+        self.manifest_sha256 = self.sha.hexdigest()
+
+    def manifest_file(self) -> Any:
+        self.manifest.seek(0)
+        return self.manifest
+
+    def entries(self) -> Iterator[tuple[bytes, str, str, int, int]]:
+        """The files as written, read back through the verifier's reader (what we write, we can read)."""
+        self.manifest.seek(0)
+        rd = ManifestReader()
+        try:
+            while chunk := self.manifest.read(CHUNK):
+                yield from rd.feed(chunk)
+            yield from rd.close()
+        except NotCanonical as e:
+            raise Malformed(f"the manifest ct wrote does not read back ({e})") from None
+
+    def statement(self, predicate: dict[str, Any]) -> tuple[memoryview, memoryview]:
+        """(PAE, statement): the statement laid out inside the DSSE PAE buffer, so that it is held once."""
+        from cerro_torre.suites.encoding import canonical_json
+
+        from .statement import PAYLOAD_TYPE, PREDICATE_TYPE
+
+        head, mid = statement_prefix(PREDICATE_TYPE)
+        head += canonical_json(predicate) + mid
+        size = self.subjects.tell()
+        n = len(head) + size + 2
+        t = PAYLOAD_TYPE.encode()
+        prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)   # suites.encoding.pae, without the body
+        buf = bytearray(len(prefix) + n)
+        view = memoryview(buf)
+        at = len(prefix) + len(head)
+        view[:at] = prefix + head
+        self.subjects.seek(0)
+        while at < len(prefix) + len(head) + size:
+            got = self.subjects.readinto(view[at:len(prefix) + len(head) + size])
+            if not got:
+                raise Malformed("the subjects ct wrote do not read back")
+            at += got
+        view[at:] = b"]}"
+        return view, view[len(prefix):]
+
+    def __enter__(self) -> PackLists:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.manifest.close()
+        self.subjects.close()
