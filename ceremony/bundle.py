@@ -492,7 +492,12 @@ class TarReader:
 
 # ====================================================================== manifest.toml
 
+_TOML_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*\Z')
+
+
 def _toml_str(s: str) -> str:
+    if _TOML_PLAIN.match(s):
+        return f'"{s}"'
     out = ['"']
     for ch in s:
         o = ord(ch)
@@ -698,50 +703,60 @@ class PayloadFile(Record):
 def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
     """sha256 hex and byte count of ``f`` (up to ``size`` bytes), in 1 MiB chunks."""
     h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    mv = memoryview(buf)
     total = 0
     while size is None or total < size:
-        want = CHUNK if size is None else min(CHUNK, size - total)
-        n = f.readinto(mv[:want])  # type: ignore[attr-defined]
-        if not n:
+        data = f.read(CHUNK if size is None else min(CHUNK, size - total))
+        if not data:
             break
-        h.update(mv[:n])
-        total += n
+        h.update(data)
+        total += len(data)
     return h.hexdigest(), total
 
 
 class BundleParts(Record):
-    """Everything of a bundle except the payload data (payload files are listed by the manifest)."""
+    """Everything of a bundle except the payload data: the manifest (its files read again from the
+    bundle on demand) and the signature members."""
 
-    __slots__ = ("manifest_bytes", "manifest", "signature_members")
+    __slots__ = ("manifest", "signature_members")
 
-    def __init__(self, manifest_bytes: bytes, manifest: Manifest, signature_members: dict[str, bytes]) -> None:
-        self.manifest_bytes = manifest_bytes
+    def __init__(self, manifest: Manifest, signature_members: dict[str, bytes]) -> None:
         self.manifest = manifest
         self.signature_members = signature_members
 
 
-def read_parts(path: str) -> BundleParts:
-    """Read a bundle's manifest and signature members, skipping the payload (structure checked)."""
+def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
+    """Read a bundle's manifest and signature members, skipping the payload (structure checked).
+    ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
+    from .streaming import FileList, read_manifest, whole_member
+
+    label = os.path.basename(path)
     with open(path, "rb") as f:
-        r = TarReader(f, os.path.basename(path))
-        manifest_bytes = None
+        r = TarReader(f, label)
+        manifest = None
         sigs: dict[str, bytes] = {}
         for m in r:
-            if manifest_bytes is None:
+            if manifest is None:
                 if m.name != MANIFEST:
-                    raise Malformed(f"{os.path.basename(path)}: first member is {m.name!r}, not {MANIFEST}",
-                                    "is this a .ctp bundle?")
-                manifest_bytes = r.read_all(MAX_META, MANIFEST)
+                    raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}", "is this a .ctp bundle?")
+                if r.fileno is None or m.size <= MAX_META:
+                    data = r.read_all(MAX_META, MANIFEST)
+                    rd = read_manifest([data], MANIFEST, lambda: data)
+                else:
+                    rd = read_manifest(r.chunks(), MANIFEST, lambda: whole_member(path, m.offset, m.size))
+                    data = None
+                name, version, source, layers = rd.head  # type: ignore[misc]
+                files = FileList(rd.count, rd.total, rd.sha.hexdigest(), f"{label}: {MANIFEST}", path, m.offset,
+                                 m.size, data)
+                manifest = Manifest(name, version, source, files, layers)  # type: ignore[arg-type]
                 continue
             if m.name.startswith(SIGNATURES_DIR):
-                sigs[m.name] = r.read_all(MAX_META, m.name)
+                if envelope or m.name != ENVELOPE:
+                    sigs[m.name] = r.read_all(MAX_META, m.name)
             elif not m.name.startswith(PAYLOAD_DIR):
-                raise Malformed(f"{os.path.basename(path)}: unexpected member {m.name!r}")
-        if manifest_bytes is None:
-            raise Malformed(f"{os.path.basename(path)} has no {MANIFEST}", "is this a .ctp bundle?")
-    return BundleParts(manifest_bytes, parse_manifest(manifest_bytes), sigs)
+                raise Malformed(f"{label}: unexpected member {m.name!r}")
+        if manifest is None:
+            raise Malformed(f"{label} has no {MANIFEST}", "is this a .ctp bundle?")
+    return BundleParts(manifest, sigs)
 
 
 def rewrite_signatures(src: str, dst: str, members: dict[str, bytes], *, replace: bool = True) -> None:
