@@ -727,7 +727,7 @@ class BundleParts(Record):
 def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
     """Read a bundle's manifest and signature members, skipping the payload (structure checked).
     ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
-    from .streaming import FileList, read_manifest, whole_member
+    from .streaming import FileList, read_manifest, slices, whole_member
 
     label = os.path.basename(path)
     with open(path, "rb") as f:
@@ -738,12 +738,12 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
             if manifest is None:
                 if m.name != MANIFEST:
                     raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}", "is this a .ctp bundle?")
-                if r.fileno is None or m.size <= MAX_META:
+                data = None
+                if r.fileno is None:      # not a file: the member is held (at most MAX_META, as always)
                     data = r.read_all(MAX_META, MANIFEST)
-                    rd = read_manifest([data], MANIFEST, lambda: data)
+                    rd = read_manifest(slices(data), MANIFEST, lambda: data)
                 else:
                     rd = read_manifest(r.chunks(), MANIFEST, lambda: whole_member(path, m.offset, m.size))
-                    data = None
                 name, version, source, layers = rd.head  # type: ignore[misc]
                 files = FileList(rd.count, rd.total, rd.sha.hexdigest(), f"{label}: {MANIFEST}", path, m.offset,
                                  m.size, data)

@@ -228,7 +228,7 @@ class FileList:
 
     def iter_raw(self) -> Iterator[tuple[bytes, str, str, int, int]]:
         rd = ManifestReader()
-        chunks = [self.data] if self.data is not None else file_chunks(self.path, self.offset, self.size)
+        chunks = slices(self.data) if self.data is not None else file_chunks(self.path, self.offset, self.size)
         try:
             for chunk in chunks:
                 yield from rd.feed(chunk)
@@ -250,6 +250,13 @@ def file_chunks(path: str, offset: int, size: int) -> Iterator[bytes]:
             offset += len(data)
             size -= len(data)
             yield data
+
+
+def slices(data: bytes) -> Iterator[memoryview]:
+    """``data`` in CHUNK-sized views (a reader fed a whole member at once would split it all at once)."""
+    view = memoryview(data)
+    for i in range(0, len(view), CHUNK):
+        yield view[i:i + CHUNK]
 
 
 def whole_member(path: str, offset: int, size: int, limit: int = MAX_META) -> bytes | None:

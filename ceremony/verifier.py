@@ -46,7 +46,7 @@ from .bundle import (
     TarReader,
 )
 from .statement import Record
-from .streaming import MAX_STREAMED, FileList, ListDigest, read_envelope, read_manifest, whole_member
+from .streaming import MAX_STREAMED, FileList, ListDigest, read_envelope, read_manifest, slices, whole_member
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
 PREWARM_BYTES = 64 << 20
@@ -326,7 +326,7 @@ def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any,
     if regular:
         return r.chunks(), lambda: whole_member(path, m.offset, m.size), None
     data = r.read_all(MAX_META, m.name)
-    return [data], lambda: data, data
+    return slices(data), lambda: data, data
 
 
 def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
