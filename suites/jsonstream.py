@@ -81,7 +81,7 @@ def string_at(buf: Any, pos: int) -> tuple[bytes, str, int]:
         raise NotCanonical(pos, "expected a UTF-8 string") from None
     if enc != m.group(0):
         raise NotCanonical(pos, "string escapes are not canonical")
-    return enc[1:-1], text, m.end()
+    return text.encode("utf-8"), text, m.end()
 
 
 def value_at(buf: Any, pos: int, max_len: int = 1 << 20) -> tuple[Any, int]:
