@@ -48,7 +48,7 @@ ENVELOPE = "signatures/release.dsse.json"
 STOCK = "signatures/stock.json"
 KEYHOLDERS_DIR = "signatures/keyholders/"
 KEYS_DIR = "signatures/keys/"
-MAX_META = 16 << 20          # manifest.toml and any signatures/ member
+MAX_META = 16 << 20          # a member read whole (larger manifest.toml and envelopes: see streaming.py)
 MAX_MEMBERS = 1_000_000
 USTAR_MAX_SIZE = 8 ** 11 - 1
 MODE_FILE = 0o644
@@ -727,7 +727,7 @@ class BundleParts(Record):
 def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
     """Read a bundle's manifest and signature members, skipping the payload (structure checked).
     ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
-    from .streaming import FileList, read_manifest, slices, whole_member
+    from .streaming import MAX_MANIFEST, FileList, read_manifest, slices, whole_member
 
     label = os.path.basename(path)
     with open(path, "rb") as f:
@@ -742,6 +742,8 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
                 if r.fileno is None:      # not a file: the member is held (at most MAX_META, as always)
                     data = r.read_all(MAX_META, MANIFEST)
                     rd = read_manifest(slices(data), MANIFEST, lambda: data)
+                elif m.size > MAX_MANIFEST:
+                    raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
                 else:
                     rd = read_manifest(r.chunks(), MANIFEST, lambda: whole_member(path, m.offset, m.size))
                 name, version, source, layers = rd.head  # type: ignore[misc]

@@ -45,7 +45,8 @@ from .bundle import (
     parse_manifest,
 )
 
-MAX_STREAMED = 1 << 30        # manifest.toml or the envelope read as a stream (the statement is held: < 768 MiB)
+MAX_MANIFEST = 1 << 30        # manifest.toml read as a stream (never held)
+MAX_ENVELOPE = 256 << 20      # the envelope read as a stream: its statement is held (at most 192 MiB)
 MODES = {b"0644": 0o644, b"0755": 0o755}
 
 

@@ -46,7 +46,7 @@ from .bundle import (
     TarReader,
 )
 from .statement import Record
-from .streaming import MAX_STREAMED, FileList, ListDigest, read_envelope, read_manifest, slices, whole_member
+from .streaming import MAX_ENVELOPE, MAX_MANIFEST, FileList, ListDigest, read_envelope, read_manifest, slices, whole_member
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
 PREWARM_BYTES = 64 << 20
@@ -330,8 +330,8 @@ def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any,
 
 
 def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
-    if m.size > MAX_STREAMED:
-        raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_STREAMED} bytes")
+    if m.size > MAX_MANIFEST:
+        raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
     chunks, whole, data = _member_source(path, r, m, res.regular)
     what = f"{label}: {MANIFEST}"
     rd = read_manifest(chunks, what, whole)
@@ -344,8 +344,8 @@ def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResul
 
 def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:
     """(Envelope, PAE), or the Malformed to raise when the members are parsed (in name order)."""
-    if m.size > MAX_STREAMED:
-        raise Malformed(f"{label}: {m.name} is larger than {MAX_STREAMED} bytes")
+    if m.size > MAX_ENVELOPE:
+        raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
     chunks, whole, _ = _member_source(path, r, m, r.fileno is not None)
     try:
         return read_envelope(chunks, m.size, f"{label}: {ENVELOPE}", whole)
