@@ -30,21 +30,15 @@ Everything is removed at the end unless --keep.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-from benchlib import CT, warm, write_random  # noqa: E402
-from benchlib import run as _run  # noqa: E402
-
-run = functools.partial(_run, sync_first=True)  # no run pays for the writeback of another
+from benchlib import CT, median_ms, scratch_env, signer_and_policy, timed, warm, write_random  # noqa: E402
 
 
 def main() -> int:
@@ -58,17 +52,8 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is not installed", file=sys.stderr)
             return 30
-    scratch = tempfile.mkdtemp(prefix="ct-airgap-bench-", dir="/tmp")
-    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="bench passphrase",
-               CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    try:
-        def ct(*a: str) -> None:
-            subprocess.run([CT, *a], env=env, check=True, stdout=subprocess.DEVNULL, cwd=scratch)
-
-        ct("keygen", "--id", "bench", "--suite", "CT-SIG-02")
-        ct("key", "export", "bench", "--public", "-o", "bench.pub")
-        ct("policy", "init", "--policy", "policy.json", "--key", "bench.pub")
+    with scratch_env("ct-airgap-bench-", args.keep) as (scratch, env):
+        ct = signer_and_policy(scratch, env)
         per = (args.size_mib << 20) // args.bundles
         names = []
         t0 = time.perf_counter()
@@ -94,35 +79,23 @@ def main() -> int:
         ref_import_plain = ["sh", "-c", tar_xf]
 
         # unmeasured first runs: bytecode cache, and the tarball the import runs read
-        w, _, code, err = run(export_argv, env, scratch)
-        assert code == 0, err
-        w, _, code, err = run([CT, "--home", os.path.join(scratch, "host0"), "import", tarball, "--verify",
-                               "--policy", "policy.json"], env, scratch)
-        assert code == 0, err
+        timed(export_argv, env, scratch, [])
+        timed([CT, "--home", os.path.join(scratch, "host0"), "import", tarball, "--verify", "--policy", "policy.json"],
+              env, scratch, [])
         shutil.rmtree(os.path.join(scratch, "host0"))
 
         rx, rxp, cx, ri, rip, ci, rss_x, rss_i = [], [], [], [], [], [], [], []
         for i in range(args.runs):
             for argv, times in ((ref_export, rx), (ref_export_plain, rxp)):
-                w, _r, code, err = run(argv, env, scratch)
-                assert code == 0, err
-                times.append(w)
+                timed(argv, env, scratch, times)
                 os.unlink(os.path.join(scratch, "ref.tar"))
-            w, r, code, err = run(export_argv, env, scratch)
-            assert code == 0, err
-            cx.append(w)
-            rss_x.append(r)
+            timed(export_argv, env, scratch, cx, rss_x)
             for argv, times in ((ref_import, ri), (ref_import_plain, rip)):
-                w, _r, code, err = run(argv, env, scratch)
-                assert code == 0, err
-                times.append(w)
+                timed(argv, env, scratch, times)
                 shutil.rmtree(os.path.join(scratch, "x"))
             host = os.path.join(scratch, f"host{i + 1}")
-            w, r, code, err = run([CT, "--home", host, "import", tarball, "--verify", "--policy", "policy.json"],
-                                  env, scratch)
-            assert code == 0, err
-            ci.append(w)
-            rss_i.append(r)
+            timed([CT, "--home", host, "import", tarball, "--verify", "--policy", "policy.json"], env, scratch,
+                  ci, rss_i)
             shutil.rmtree(host)
 
         ex = statistics.median(cx) / statistics.median(rx)
@@ -131,17 +104,14 @@ def main() -> int:
         im_plain = statistics.median(ci) / statistics.median(rip)
         px, pi = max(rss_x) / 1024, max(rss_i) / 1024
 
-        def ms(xs: list[float]) -> str:
-            return f"median {statistics.median(xs) * 1000:8.1f} ms   runs " + " ".join(f"{x * 1000:.0f}" for x in xs)
-
         print(f"bundles: {args.bundles}, {total / (1 << 20):.1f} MiB in all (packed and signed in {pack_s:.1f} s); "
               f"{args.runs} runs each, warm page cache, {os.cpu_count()} CPUs")
-        print(f"tar -cf + sync + openssl dgst   {ms(rx)}")
-        print(f"tar -cf + openssl dgst (no sync) {ms(rxp)}")
-        print(f"ct export --include-keys        {ms(cx)}")
-        print(f"openssl dgst + tar -xf + sync   {ms(ri)}")
-        print(f"openssl dgst + tar -xf (no sync) {ms(rip)}")
-        print(f"ct import --verify              {ms(ci)}")
+        print(f"tar -cf + sync + openssl dgst   {median_ms(rx)}")
+        print(f"tar -cf + openssl dgst (no sync) {median_ms(rxp)}")
+        print(f"ct export --include-keys        {median_ms(cx)}")
+        print(f"openssl dgst + tar -xf + sync   {median_ms(ri)}")
+        print(f"openssl dgst + tar -xf (no sync) {median_ms(rip)}")
+        print(f"ct import --verify              {median_ms(ci)}")
         ok = ex <= 1.0 and im <= 1.0 and px <= 64 and pi <= 64
         print(f"ratio export / durable reference  {ex:.3f}   (target <= 1.0)  {'PASS' if ex <= 1.0 else 'FAIL'}")
         print(f"ratio export / plain reference    {ex_plain:.3f}   (information: the reference does not fsync)")
@@ -150,11 +120,6 @@ def main() -> int:
         print(f"peak RSS ct export              {px:.1f} MiB   (target <= 64 MiB)  {'PASS' if px <= 64 else 'FAIL'}")
         print(f"peak RSS ct import              {pi:.1f} MiB   (target <= 64 MiB)  {'PASS' if pi <= 64 else 'FAIL'}")
         return 0 if ok else 1
-    finally:
-        if args.keep:
-            print(f"kept {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,20 +24,14 @@ at the end unless --keep.
 from __future__ import annotations
 
 import argparse
-import functools
 import os
 import random
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
-from benchlib import CT, warm  # noqa: E402
-from benchlib import run as _run  # noqa: E402
-
-run = functools.partial(_run, sync_first=True)
+from benchlib import CT, median_ms, run, scratch_env, signer_and_policy, timed, warm  # noqa: E402
 WORDS = ("def class return import from self None True False if else for in while with as try except raise "
          "yield lambda value result data index name path size count items config parse write read").split()
 
@@ -75,29 +69,15 @@ def main() -> int:
             print(f"{tool} is not installed", file=sys.stderr)
             return 30
     counts = [int(c) for c in args.counts.split(",")]
-    scratch = tempfile.mkdtemp(prefix="ct-manyfiles-bench-", dir="/tmp")
-    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="bench passphrase",
-               CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64")
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
     ok = True
-    try:
-        def ct(*a: str) -> None:
-            subprocess.run([CT, *a], env=env, check=True, stdout=subprocess.DEVNULL, cwd=scratch)
-
-        ct("keygen", "--id", "bench", "--suite", "CT-SIG-02")
-        ct("key", "export", "bench", "--public", "-o", "bench.pub")
-        ct("policy", "init", "--policy", "policy.json", "--key", "bench.pub")
+    with scratch_env("ct-manyfiles-bench-", args.keep) as (scratch, env):
+        signer_and_policy(scratch, env)
         print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start; "
               f"{args.runs} runs each, warm page cache; medians")
         for count in counts:
             ok &= bench_count(scratch, env, count, args.runs)
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end")
-        return 0 if ok else 1
-    finally:
-        if args.keep:
-            print(f"kept {scratch}")
-        else:
-            shutil.rmtree(scratch, ignore_errors=True)
+    return 0 if ok else 1
 
 
 def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> bool:
@@ -106,10 +86,9 @@ def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> boo
     total = make_tree(tree, count)
     made = time.perf_counter() - t0
     bundle = os.path.join(scratch, f"many-{count}.ctp")
-    w, pack_rss, code, err = run([CT, "pack", tree, "-o", bundle, "--key", "bench", "--name", "many",
-                                  "--version", "1"], env, scratch)
-    assert code == 0, err
-    pack_s = w
+    pack_s, pack_rss = [], []
+    timed([CT, "pack", tree, "-o", bundle, "--key", "bench", "--name", "many", "--version", "1"], env, scratch,
+          pack_s, pack_rss)
     shutil.rmtree(tree)
     warm(bundle)
     tarball = os.path.join(scratch, "airgap.tar")
@@ -119,46 +98,29 @@ def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> boo
     rss_v, rss_x, rss_i = [], [], []
     for i in range(runs):
         os.mkdir(x)
-        w, _r, code, err = run(["tar", "-xf", bundle, "-C", x], env, scratch)
-        assert code == 0, err
-        ref_tar.append(w)
-        w, _r, code, err = run(["sh", "-c", "find payload -type f -print0 | xargs -0 sha256sum > /dev/null"], env, x)
-        assert code == 0, err
-        ref_sha.append(w)
+        timed(["tar", "-xf", bundle, "-C", x], env, scratch, ref_tar)
+        timed(["sh", "-c", "find payload -type f -print0 | xargs -0 sha256sum > /dev/null"], env, x, ref_sha)
         shutil.rmtree(x)
-        w, r, code, err = run([CT, "verify", bundle], env, scratch)
-        assert code == 0, err
-        cv.append(w)
-        rss_v.append(r)
-        w, r, code, err = run([CT, "export", bundle, "-o", tarball, "--include-keys", "--policy", "policy.json"],
-                              env, scratch)
-        assert code == 0, err
-        cx.append(w)
-        rss_x.append(r)
+        timed([CT, "verify", bundle], env, scratch, cv, rss_v)
+        timed([CT, "export", bundle, "-o", tarball, "--include-keys", "--policy", "policy.json"], env, scratch,
+              cx, rss_x)
         host = os.path.join(scratch, f"host{i}")
-        w, r, code, err = run([CT, "--home", host, "import", tarball, "--verify", "--policy", "policy.json"],
-                              env, scratch)
-        assert code == 0, err
-        ci.append(w)
-        rss_i.append(r)
+        timed([CT, "--home", host, "import", tarball, "--verify", "--policy", "policy.json"], env, scratch, ci, rss_i)
         shutil.rmtree(host)
         os.unlink(tarball)
     ref = statistics.median([a + b for a, b in zip(ref_tar, ref_sha)])
     ratio = statistics.median(cv) / ref
-    mib = {"pack": pack_rss / 1024, "verify": max(rss_v) / 1024, "export": max(rss_x) / 1024,
+    mib = {"pack": pack_rss[0] / 1024, "verify": max(rss_v) / 1024, "export": max(rss_x) / 1024,
            "import": max(rss_i) / 1024}
-
-    def ms(xs: list[float]) -> str:
-        return f"median {statistics.median(xs) * 1000:8.0f} ms   runs " + " ".join(f"{v * 1000:.0f}" for v in xs)
 
     print(f"\n{count} files, {total / (1 << 20):.1f} MiB ({made:.1f} s to write); bundle "
           f"{os.path.getsize(bundle) / (1 << 20):.1f} MiB")
-    print(f"  ct pack (once)                 {pack_s * 1000:8.0f} ms   peak RSS {mib['pack']:.1f} MiB")
-    print(f"  tar -xf                        {ms(ref_tar)}")
-    print(f"  sha256sum of the files         {ms(ref_sha)}")
-    print(f"  ct verify                      {ms(cv)}")
-    print(f"  ct export --include-keys       {ms(cx)}")
-    print(f"  ct import --verify             {ms(ci)}")
+    print(f"  ct pack (once)                 {pack_s[0] * 1000:8.0f} ms   peak RSS {mib['pack']:.1f} MiB")
+    print(f"  tar -xf                        {median_ms(ref_tar)}")
+    print(f"  sha256sum of the files         {median_ms(ref_sha)}")
+    print(f"  ct verify                      {median_ms(cv)}")
+    print(f"  ct export --include-keys       {median_ms(cx)}")
+    print(f"  ct import --verify             {median_ms(ci)}")
     good = ratio <= 1.5
     print(f"  ratio verify / (tar -xf + sha256sum)  {ratio:.3f}   (target <= 1.5)  {'PASS' if good else 'FAIL'}")
     for what, v in mib.items():
