@@ -9,6 +9,7 @@ one: it rejects non-canonical S, small-order R and public keys.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from .errors import Malformed
 
@@ -37,27 +38,17 @@ def public_from_seed(seed: bytes | bytearray) -> bytes:
 _SODIUM: list = []
 
 
-def _sodium() -> tuple:
-    """(ffi, lib) of the system libsodium (the one the C library links), for detached signing and
-    verification over a buffer without copies (PyNaCl copies a message twice per call: a 10 MB
-    release statement would cost 20 MB more)."""
+def _sodium() -> Any:
+    """The system libsodium (the one the C library links), through ctypes, for detached signing and
+    verification of a buffer in place (PyNaCl copies a message twice per call: a 10 MB release
+    statement would cost 20 MB more).  ctypes, not cffi: no C declarations to parse at start-up."""
     if not _SODIUM:
-        from cffi import FFI
+        import ctypes
 
-        ffi = FFI()
-        ffi.cdef("""
-            int sodium_init(void);
-            int crypto_sign_seed_keypair(unsigned char *pk, unsigned char *sk, const unsigned char *seed);
-            int crypto_sign_detached(unsigned char *sig, unsigned long long *siglen_p, const unsigned char *m,
-                                     unsigned long long mlen, const unsigned char *sk);
-            int crypto_sign_verify_detached(const unsigned char *sig, const unsigned char *m,
-                                            unsigned long long mlen, const unsigned char *pk);
-            void sodium_memzero(void * const pnt, const size_t len);
-        """)
         lib = None
-        for name in ("libsodium.so.23", "libsodium.so.26", "libsodium.so", "libsodium.dylib", "sodium"):
+        for name in ("libsodium.so.23", "libsodium.so.26", "libsodium.so", "libsodium.dylib"):
             try:
-                lib = ffi.dlopen(name)
+                lib = ctypes.CDLL(name)
                 break
             except OSError:
                 continue
@@ -65,23 +56,45 @@ def _sodium() -> tuple:
             from .errors import Unavailable
 
             raise Unavailable("libsodium could not be loaded", "install libsodium (apt-get install libsodium23)")
-        _SODIUM.extend((ffi, lib))
-    return _SODIUM[0], _SODIUM[1]
+        p, ull = ctypes.c_void_p, ctypes.c_ulonglong
+        lib.crypto_sign_seed_keypair.argtypes = (p, p, p)
+        lib.crypto_sign_detached.argtypes = (p, p, p, ull, p)
+        lib.crypto_sign_verify_detached.argtypes = (p, p, ull, p)
+        lib.sodium_memzero.argtypes = (p, ctypes.c_size_t)
+        lib.sodium_memzero.restype = None
+        _SODIUM.append(lib)
+    return _SODIUM[0]
+
+
+def _in_place(message: Any) -> tuple[Any, int]:
+    """(pointer argument, length) of a buffer without copying it (bytes as they are; a writable buffer
+    such as a bytearray or a view of one through ctypes); other buffers are copied once."""
+    import ctypes
+
+    if isinstance(message, bytes):
+        return message, len(message)
+    view = memoryview(message).cast("B")
+    if view.readonly:
+        data = bytes(view)
+        return data, len(data)
+    return (ctypes.c_char * len(view)).from_buffer(view), len(view)
 
 
 def sign(seed: bytes | bytearray, message: bytes | bytearray | memoryview) -> bytes:
-    """RFC 8032 Ed25519 signature (deterministic) of ``message`` (any buffer; not copied)."""
-    ffi, lib = _sodium()
-    pk = ffi.new("unsigned char[32]")
-    sk = ffi.new("unsigned char[64]")
-    sig = ffi.new("unsigned char[64]")
+    """RFC 8032 Ed25519 signature (deterministic) of ``message`` (any buffer, read in place)."""
+    import ctypes
+
+    lib = _sodium()
+    pk = ctypes.create_string_buffer(32)
+    sk = ctypes.create_string_buffer(64)
+    sig = ctypes.create_string_buffer(SIGNATURE_SIZE)
     try:
         if lib.crypto_sign_seed_keypair(pk, sk, _seed(seed)) != 0:
             raise Malformed("ed25519 seed was refused")
-        m = ffi.from_buffer(message)
-        if lib.crypto_sign_detached(sig, ffi.NULL, m, len(m), sk) != 0:
+        m, n = _in_place(message)
+        if lib.crypto_sign_detached(sig, None, m, n, sk) != 0:
             raise Malformed("ed25519 signing failed")
-        return bytes(ffi.buffer(sig, SIGNATURE_SIZE))
+        return sig.raw
     finally:
         lib.sodium_memzero(sk, 64)
 
@@ -89,18 +102,17 @@ def sign(seed: bytes | bytearray, message: bytes | bytearray | memoryview) -> by
 def verify(public_key: bytes, message: bytes | bytearray | memoryview, signature: bytes) -> bool:
     """True only for a valid signature; wrong sizes and bad signatures give False.
 
-    libsodium's ``crypto_sign_verify_detached`` (what PyNaCl's ``verify`` calls underneath): strict,
-    the message is read in place."""
+    libsodium's ``crypto_sign_verify_detached`` (what PyNaCl's ``verify`` calls underneath): strict
+    (non-canonical S, small-order R and public keys refused); the message is read in place."""
     if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
         return False
     if len(public_key) != PUBLIC_SIZE or len(signature) != SIGNATURE_SIZE:
         return False
-    ffi, lib = _sodium()
     try:
-        m = ffi.from_buffer(message)
+        m, n = _in_place(message)
     except TypeError:
         return False
-    return lib.crypto_sign_verify_detached(bytes(signature), m, len(m), bytes(public_key)) == 0
+    return _sodium().crypto_sign_verify_detached(bytes(signature), m, n, bytes(public_key)) == 0
 
 
 # ----------------------------------------------------------------- X25519
