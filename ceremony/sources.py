@@ -469,7 +469,8 @@ def load_path(path: str) -> Source:
         return Source("file", {"kind": "file", "name": base}, files, [], _stem(base), "unversioned")
     if not stat.S_ISDIR(st.st_mode):
         raise Malformed(f"{path} is not a regular file or a directory", "pack a file, a directory or an image")
-    return Source("directory", {"kind": "directory", "name": base}, DirFiles(path), [], base, "unversioned")  # type: ignore[arg-type]
+    files = DirFiles(path)
+    return Source("directory", {"kind": "directory", "name": base}, files, [], base, "unversioned")  # type: ignore
 
 
 class DirFiles:

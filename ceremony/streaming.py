@@ -181,20 +181,15 @@ class ManifestReader:
             raise NotCanonical(0, "not canonical") from None
 
 
-def read_manifest(chunks: Iterable[Any], label: str, whole: Callable[[], bytes | None],
-                  on_file: Callable[[tuple[bytes, str, str, int, int]], None] | None = None) -> ManifestReader:
-    """Stream ``chunks`` of ``manifest.toml`` through a :class:`ManifestReader` (``on_file`` gets every
-    file).  Not canonical: the whole member (``whole()``, None when over ``MAX_META``) goes to
-    :func:`~cerro_torre.ceremony.bundle.parse_manifest`, whose error is raised."""
+def read_manifest(chunks: Iterable[Any], label: str, whole: Callable[[], bytes | None]) -> ManifestReader:
+    """Stream ``chunks`` of ``manifest.toml`` through a :class:`ManifestReader` (files checked and folded
+    into its digests, not kept).  Not canonical: the whole member (``whole()``, None when over
+    ``MAX_META``) goes to :func:`~cerro_torre.ceremony.bundle.parse_manifest`, whose error is raised."""
     rd = ManifestReader()
     try:
         for chunk in chunks:
-            for f in rd.feed(chunk):
-                if on_file is not None:
-                    on_file(f)
-        for f in rd.close():
-            if on_file is not None:
-                on_file(f)
+            rd.feed(chunk)
+        rd.close()
     except NotCanonical:
         data = whole()
         if data is None:
@@ -317,7 +312,7 @@ def iter_subjects(stmt: Any, pos: int) -> Iterator[tuple[bytes, str, str]]:
 
 
 class Subjects:
-    """A streamed statement's subjects: their count and digest; walked again on demand."""
+    """A streamed statement's subjects: their count and digest; walked again (in place) on demand."""
 
     def __init__(self, stmt: Any, start: int, count: int, digest: bytes) -> None:
         self.stmt = stmt
@@ -328,7 +323,14 @@ class Subjects:
     def __len__(self) -> int:
         return self.count
 
-    def __iter__(self) -> Iterator[tuple[bytes, str, str]]:
+    def __iter__(self) -> Iterator[Any]:
+        from .statement import Subject
+
+        for _raw, name, sha in self.iter_raw():
+            yield Subject(name, sha)
+
+    def iter_raw(self) -> Iterator[tuple[bytes, str, str]]:
+        """(name as UTF-8 bytes, name, sha256) of every subject, in order."""
         return iter_subjects(self.stmt, self.start)
 
 

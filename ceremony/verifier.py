@@ -46,7 +46,16 @@ from .bundle import (
     TarReader,
 )
 from .statement import Record
-from .streaming import MAX_ENVELOPE, MAX_MANIFEST, FileList, ListDigest, read_envelope, read_manifest, slices, whole_member
+from .streaming import (
+    MAX_ENVELOPE,
+    MAX_MANIFEST,
+    FileList,
+    ListDigest,
+    read_envelope,
+    read_manifest,
+    slices,
+    whole_member,
+)
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
 PREWARM_BYTES = 64 << 20
@@ -583,7 +592,8 @@ def _merge(res: VerifyResult, st: Any, marks: dict[str, str]) -> Any:
     ``marks`` gets the manifest paths whose payload member differs or is missing."""
     label = os.path.basename(res.path)
     oci = res.manifest.source.get("kind") in ("oci", "registry")
-    streams = [iter(st.subjects) if st is not None else iter(()), res.manifest.files.iter_raw(), _payload_again(res)]
+    subjects = st.subjects.iter_raw() if st is not None else iter(())
+    streams = [subjects, res.manifest.files.iter_raw(), _payload_again(res)]
     heads = [next(x, None) for x in streams]
     unsigned: list[CTError] = []
     unlisted: list[CTError] = []
