@@ -85,17 +85,18 @@ def main() -> int:
         shutil.rmtree(os.path.join(scratch, "host0"))
 
         rx, rxp, cx, ri, rip, ci, rss_x, rss_i = [], [], [], [], [], [], [], []
+        cpu: dict[str, list[float]] = {k: [] for k in ("rx", "cx", "ri", "ci")}
         for i in range(args.runs):
-            for argv, times in ((ref_export, rx), (ref_export_plain, rxp)):
-                timed(argv, env, scratch, times)
+            for argv, times, c in ((ref_export, rx, cpu["rx"]), (ref_export_plain, rxp, None)):
+                timed(argv, env, scratch, times, cpu=c)
                 os.unlink(os.path.join(scratch, "ref.tar"))
-            timed(export_argv, env, scratch, cx, rss_x)
-            for argv, times in ((ref_import, ri), (ref_import_plain, rip)):
-                timed(argv, env, scratch, times)
+            timed(export_argv, env, scratch, cx, rss_x, cpu["cx"])
+            for argv, times, c in ((ref_import, ri, cpu["ri"]), (ref_import_plain, rip, None)):
+                timed(argv, env, scratch, times, cpu=c)
                 shutil.rmtree(os.path.join(scratch, "x"))
             host = os.path.join(scratch, f"host{i + 1}")
             timed([CT, "--home", host, "import", tarball, "--verify", "--policy", "policy.json"], env, scratch,
-                  ci, rss_i)
+                  ci, rss_i, cpu["ci"])
             shutil.rmtree(host)
 
         ex = statistics.median(cx) / statistics.median(rx)
@@ -117,6 +118,9 @@ def main() -> int:
         print(f"ratio export / plain reference    {ex_plain:.3f}   (information: the reference does not fsync)")
         print(f"ratio import / durable reference  {im:.3f}   (target <= 1.0)  {'PASS' if im <= 1.0 else 'FAIL'}")
         print(f"ratio import / plain reference    {im_plain:.3f}   (information: the reference does not fsync)")
+        med = {k: statistics.median(v) for k, v in cpu.items()}
+        print(f"CPU seconds (user + system), medians, for information: export {med['cx']:.2f} vs durable reference "
+              f"{med['rx']:.2f}; import {med['ci']:.2f} vs {med['ri']:.2f}")
         print(f"peak RSS ct export              {px:.1f} MiB   (target <= 64 MiB)  {'PASS' if px <= 64 else 'FAIL'}")
         print(f"peak RSS ct import              {pi:.1f} MiB   (target <= 64 MiB)  {'PASS' if pi <= 64 else 'FAIL'}")
         return 0 if ok else 1

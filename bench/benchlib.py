@@ -12,8 +12,9 @@ CT = os.path.join(os.path.dirname(sys.executable), "ct")
 
 
 def run(argv: list[str], env: dict[str, str], cwd: str | None = None, *,
-        sync_first: bool = False) -> tuple[float, int, int, str]:
-    """(wall seconds, peak RSS KiB, exit code, stderr) of one child process.
+        sync_first: bool = False, cpu: list[float] | None = None) -> tuple[float, int, int, str]:
+    """(wall seconds, peak RSS KiB, exit code, stderr) of one child process; its CPU seconds (user +
+    system, its children included) are appended to ``cpu``.
 
     With ``sync_first`` dirty pages of earlier steps are written out first (untimed), so that
     no run pays for the writeback of another."""
@@ -27,6 +28,8 @@ def run(argv: list[str], env: dict[str, str], cwd: str | None = None, *,
     if p.stderr:
         p.stderr.close()
     p.returncode = os.waitstatus_to_exitcode(status)
+    if cpu is not None:
+        cpu.append(ru.ru_utime + ru.ru_stime)
     return wall, ru.ru_maxrss, p.returncode, err
 
 
@@ -80,10 +83,11 @@ def signer_and_policy(scratch: str, env: dict[str, str]):
     return ct
 
 
-def timed(argv: list[str], env: dict[str, str], cwd: str, times: list[float], rss: list[int] | None = None) -> None:
+def timed(argv: list[str], env: dict[str, str], cwd: str, times: list[float], rss: list[int] | None = None,
+          cpu: list[float] | None = None) -> None:
     """One measured run, after an untimed ``sync`` (no run pays for the writeback of another): its wall
-    time appended to ``times``, its peak RSS (KiB) to ``rss``; it must exit 0."""
-    wall, peak, code, err = run(argv, env, cwd, sync_first=True)
+    time appended to ``times``, its peak RSS (KiB) to ``rss``, its CPU seconds to ``cpu``; it must exit 0."""
+    wall, peak, code, err = run(argv, env, cwd, sync_first=True, cpu=cpu)
     assert code == 0, err
     times.append(wall)
     if rss is not None:

@@ -152,7 +152,7 @@ class ManifestReader:
             return None
         try:
             doc = tomllib.loads(sec.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        except (ValueError, RecursionError):    # UnicodeDecodeError, TOMLDecodeError, integers too long
             raise NotCanonical(self.size, "section is not TOML") from None
         if n == 1 and set(doc) == {"package"}:
             pkg = doc["package"]
