@@ -60,7 +60,7 @@ def scratch_env(prefix: str, keep: bool = False):
     import tempfile
 
     scratch = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
-    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="bench passphrase",
+    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="a bench passphrase, not a secret",
                CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from cerro_torre.suites.errors import HashMismatch, Malformed
+from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
 
@@ -174,7 +175,8 @@ class TarWriter:
             raise ValueError(f"member {name!r}: {n} bytes given, {size} announced")
         self.f.write(b"\0" * (-size % BLOCK))
 
-    def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE) -> str:
+    def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE,
+                   progress: Progress = NULL) -> str:
         """Copy exactly ``size`` bytes from ``src``; returns their sha256 hex.
 
         The source must hold exactly ``size`` bytes from its position (Malformed otherwise: it changed).
@@ -193,6 +195,7 @@ class TarWriter:
             h.update(mv[:n])
             self.f.write(mv[:n])
             left -= n
+            progress.advance(n)
         self.f.write(b"\0" * (-size % BLOCK))
         return h.hexdigest()
 
@@ -700,7 +703,7 @@ class PayloadFile(Record):
         self.sha256 = sha256
 
 
-def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
+def hash_stream(f: BinaryIO, size: int | None = None, progress: Progress = NULL) -> tuple[str, int]:
     """sha256 hex and byte count of ``f`` (up to ``size`` bytes), in 1 MiB chunks."""
     h = hashlib.sha256()
     total = 0
@@ -710,6 +713,7 @@ def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
             break
         h.update(data)
         total += len(data)
+        progress.advance(len(data))
     return h.hexdigest(), total
 
 
@@ -862,7 +866,7 @@ def sign_single(message: Any, statement: Any, key: Any, name: str, version: str)
 
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
-         key: Any = None) -> PackResult:
+         key: Any = None, progress: Progress = NULL) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
     ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
@@ -872,23 +876,39 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
     re-hashed and checked against them.  Memory does not grow with the number of files (the
     statement, which is signed whole, excepted)."""
-    from cerro_torre.suites.atomic import atomic_writer
-
-    from .statement import Envelope
-    from .streaming import FileList, PackLists
+    from .streaming import FileList
 
     name = name or source.default_name or "package"
     version = version or source.default_version or "unversioned"
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
+    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in files))   # hashed, then copied
+    try:
+        lists, statement, signer = _pack(files, out_path, folder, name, version, source, key, progress)
+    finally:
+        progress.done()
+    files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
+                          lists.manifest_size)
+    manifest = Manifest(name, version, source.info, files_list, source.layers)  # type: ignore[arg-type]
+    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer)
+
+
+def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
+          progress: Progress) -> tuple[Any, Any, Any]:
+    """:func:`pack`'s two passes; -> (PackLists, statement, signer)."""
+    from cerro_torre.suites.atomic import atomic_writer
+
+    from .statement import Envelope
+    from .streaming import PackLists
+
     with PackLists(folder, name, version, source.info, source.layers) as lists:
         for pf in files:
             check_path(pf.path, "payload path")
             sha = pf.sha256
             if not sha:
                 with pf.opener() as f:
-                    sha, n = hash_stream(f)
+                    sha, n = hash_stream(f, progress=progress)
                 if n != pf.size:
                     raise HashMismatch(f"{pf.path} changed size while it was being packed",
                                        "make sure nothing writes to the source, then pack again")
@@ -918,7 +938,7 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
                     raise HashMismatch(f"{path} changed while it was being packed",
                                        "make sure nothing writes to the source, then pack again")
                 with pf.opener() as src:
-                    if w.add_stream(PAYLOAD_DIR + path, size, src, mode) != sha:
+                    if w.add_stream(PAYLOAD_DIR + path, size, src, mode, progress) != sha:
                         raise HashMismatch(f"{path} changed while it was being packed",
                                            "make sure nothing writes to the source, then pack again")
             if next(written, None) is not None:
@@ -930,10 +950,7 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
                 else:
                     w.add_bytes(mname, members[mname])
             w.close()
-        files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
-                              lists.manifest_size)
-    manifest = Manifest(name, version, source.info, files_list, source.layers)  # type: ignore[arg-type]
-    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer)
+    return lists, statement, signer
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

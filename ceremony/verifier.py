@@ -32,6 +32,7 @@ from cerro_torre.suites.errors import (
     Malformed,
     SignatureInvalid,
 )
+from cerro_torre.suites.progress import NULL, Counted, Progress
 
 from .bundle import (
     ENVELOPE,
@@ -154,6 +155,7 @@ class VerifyResult:
         self.oci_suspects: list[tuple[str, str]] = []   # OCI blobs whose content is not their name
         self.marks: dict[str, str] | None = None        # manifest path -> MISMATCH / MISSING (others ok)
         self.regular = True                  # the bundle is a regular file (it can be read again)
+        self.label = os.path.basename(path)  # what messages call the bundle
         self.records: list[Any] = []
         self.key: Any = None                 # IdentityPublic of a single-holder signer
         self.stock: Any = None
@@ -201,6 +203,13 @@ class VerifyResult:
                     pass
         for f in self.manifest.files:
             yield f, self.marks.get(f.path, "ok")
+
+    def detach(self) -> None:
+        """The bundle file is about to go (a spooled standard input): hold its file list and their
+        marks in memory from now on."""
+        if self.manifest is not None:
+            rows = list(self.file_rows())
+            self.manifest.files = [f for f, _mark in rows]
 
     def drop_statement(self) -> None:
         """Let go of the statement buffer (megabytes for many files); what was learnt stays."""
@@ -259,13 +268,15 @@ class VerifyResult:
 
 # ====================================================================== verification
 
-def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None) -> VerifyResult:
-    """Verify ``path``; never raises for a bad bundle (the result holds the error)."""
+def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None,
+                  progress: Progress = NULL, label: str | None = None) -> VerifyResult:
+    """Verify ``path`` (named ``label`` in messages, default its file name); never raises for a bad
+    bundle (the result holds the error)."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
-    label = os.path.basename(path)
+    label = res.label = label or os.path.basename(path)
     try:
-        sig_members = _read(path, label, res)
+        sig_members = _read(path, label, res, progress)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
         if not e.hints:
@@ -284,7 +295,7 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult) -> dict[str, Any]:
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, Any]:
     """The one pass: manifest streamed and folded, payload hashed and folded, signature members kept
     (the envelope decoded straight into the buffer the signatures are over)."""
     sig_members: dict[str, Any] = {}
@@ -292,6 +303,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, Any]:
         raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
     with open(path, "rb") as f:
         res.size = os.fstat(f.fileno()).st_size
+        progress.start(f"verifying {label}", res.size)
         r = TarReader(f, label)
         res.regular = r.fileno is not None
         payload = ListDigest()
@@ -308,7 +320,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, Any]:
                 continue
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
-                h = hashlib.sha256()
+                h = Counted(hashlib.sha256(), progress)
                 n = r.hash_member(h)
                 digest = h.hexdigest()
                 payload.add(rel.encode("utf-8"), digest.encode(), n, m.mode)
@@ -325,6 +337,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, Any]:
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
         res.payload_list = payload.digest()
         res.payload_read = True
+    progress.done()
     return sig_members
 
 
@@ -562,7 +575,7 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
 def _payload_again(res: VerifyResult) -> Any:
     """(name bytes, name, sha256, size, mode) of every payload member, read and hashed again; stops
     quietly where the bundle is malformed (the structure step reported it)."""
-    label = os.path.basename(res.path)
+    label = res.label
     again = ListDigest()
     try:
         with open(res.path, "rb") as f:
@@ -590,7 +603,7 @@ def _merge(res: VerifyResult, st: Any, marks: dict[str, str]) -> Any:
     report, in the order ``ct verify`` has always reported them: by subject, then payload members
     nobody signed, then manifest entries nobody signed, then OCI blobs that are not their name.
     ``marks`` gets the manifest paths whose payload member differs or is missing."""
-    label = os.path.basename(res.path)
+    label = res.label
     oci = res.manifest.source.get("kind") in ("oci", "registry")
     subjects = st.subjects.iter_raw() if st is not None else iter(())
     streams = [subjects, res.manifest.files.iter_raw(), _payload_again(res)]
@@ -644,30 +657,57 @@ def _merge(res: VerifyResult, st: Any, marks: dict[str, str]) -> Any:
     yield from blobs
 
 
+def chain_step_lines(role: str, step: Any) -> list[str]:
+    """How one record of the chain was checked, for ``ct explain`` and the TUI: its role and verdict,
+    then the signatures of the epoch before (a rotation) and its own members'."""
+    from cerro_torre.suites.suite import counts_text
+
+    lines = [f"{role}: {'ok' if step.ok else step.note or 'failed'}"]
+    if step.by_previous is not None:
+        lines.append(f"signed by epoch {step.record.epoch - 1}: {counts_text(step.by_previous)}")
+    lines.append(f"signed by its members: {counts_text(step.own)}")
+    return lines
+
+
 def signer_rows(res: Any) -> list[dict]:
-    """Every signer of the set (or the single key) and whether it signed: the rows of
-    ``ct explain --signers`` (and the TUI's Verify screen)."""
+    """Who could sign this release and who did: the rows of ``ct explain --signers`` (and the TUI's
+    Verify screen).  Only the keys the release requirement counts are listed (a keyholder set's group
+    key and its members' ML-DSA keys, never their identity Ed25519 keys); ``signed`` is whether any
+    of a row's keys signed."""
     signed_ids = set()
     if res.release is not None:
         for r in res.release.per_alg.values():
             signed_ids |= set(r.signed)
+
+    def keys_of(pairs: list[tuple[str, str]]) -> dict[str, dict]:
+        return {alg: {"keyid": kid, "signed": kid in signed_ids} for alg, kid in pairs}
+
     out = []
     cur = res.chain.current if res.chain is not None else None
     if cur is not None:
-        if cur.group_public_key:
+        counted = {alg: set(req.keys) for alg, req in cur.requirements().items()}
+        if cur.group_public_key and "ed25519" in counted:
             out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
-                        "words": cur.fingerprint.words,
-                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
+                        "words": cur.fingerprint.words, "keys": keys_of([("ed25519", cur.group_keyid)])})
         for mem in cur.members:
-            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
-                    for alg in mem.identity.keys if alg != "x25519"}
+            pairs = [(alg, mem.identity.keyid(alg)) for alg in mem.identity.keys
+                     if mem.identity.keyid(alg) in counted.get(alg, ())]
             out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
-                        "words": mem.identity.fingerprint.words, "keys": keys})
-    elif res.key is not None or (res.signer and res.signer.get("kind") == "key"):
+                        "words": mem.identity.fingerprint.words, "keys": keys_of(pairs)})
+    elif res.key is not None:
         pub = res.key
-        if pub is not None:
-            keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
-                    for alg in pub.signing_algorithms()}
-            out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
-                        "words": pub.fingerprint.words, "keys": keys})
+        out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
+                    "words": pub.fingerprint.words,
+                    "keys": keys_of([(alg, pub.keyid(alg)) for alg in pub.signing_algorithms()])})
+    for row in out:
+        row["signed"] = any(k["signed"] for k in row["keys"].values())
     return out
+
+
+def signer_sections(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The rows of :func:`signer_rows` under "signed" and "did not sign" (empty sections left out);
+    members of a CT-SIG-01 set have no release key of their own: they sign through the group key."""
+    sections = (("signed", [r for r in rows if r["signed"]]),
+                ("did not sign", [r for r in rows if not r["signed"] and r["keys"]]),
+                ("sign through the group key only", [r for r in rows if not r["keys"]]))
+    return [(title, rs) for title, rs in sections if rs]
