@@ -163,6 +163,15 @@ def test_names_that_need_escapes_and_a_walk_in_byte_order(home, tmp_path):
     assert got[:3] == ["payload/a.txt", "payload/a/b", "payload/a0"]
     code, j = verify_json(home, path)
     assert code == 0 and sorted(f["path"] for f in j["files"]) == sorted(names)
+    # what pack wrote file by file is what the whole-list writers make (and the strict readers accept)
+    from cerro_torre.ceremony.statement import make_statement
+
+    items = members(path)
+    st = json.loads(statement_of(items))
+    assert make_statement([(x["name"], x["digest"]["sha256"]) for x in st["subject"]], st["predicate"]) \
+        == statement_of(items)
+    m = B.parse_manifest(items["manifest.toml"])
+    assert m.to_bytes() == items["manifest.toml"] and [f.path for f in m.files] == [g[len("payload/"):] for g in got]
 
 
 def test_a_manifest_read_again_must_be_the_one_verified(home, tmp_path):
