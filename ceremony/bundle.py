@@ -844,12 +844,13 @@ def release_predicate(name: str, version: str, source: dict[str, Any], manifest_
     }
 
 
-def sign_single(message: Any, statement: Any, key: Any, name: str, version: str) -> tuple[list[Any], Any]:
+def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]:
     """A single holder's DSSE signatures over ``message`` (the PAE of ``statement``; one per algorithm
     of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
     from cerro_torre.suites.suite import Signature
 
     from . import stockformats
+    from .streaming import read_statement
 
     sigs = key.sign(message)
     pub = key.public()
@@ -860,7 +861,7 @@ def sign_single(message: Any, statement: Any, key: Any, name: str, version: str)
         def sign_ed(msg: bytes) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(statement, name, version)
+        comment = stockformats.trusted_comment(read_statement(statement, "release statement"))
         stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
     return sigs, stock
 
@@ -922,7 +923,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
         members: dict[str, bytes] = {}
         signer = None
         if key is not None:
-            sigs, stock = sign_single(message, statement, key, name, version)
+            sigs, stock = sign_single(message, statement, key)
             env = env.with_signatures(sigs)
             signer = key.public()
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
@@ -976,7 +977,7 @@ def release_trusted_comment(bundle_path: str) -> str:
 
     parts = read_parts(bundle_path)
     env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
-    return stockformats.trusted_comment(env.payload, parts.manifest.name, parts.manifest.version)
+    return stockformats.trusted_comment(env.payload)
 
 
 def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: list[Any] = (),  # type: ignore[assignment]

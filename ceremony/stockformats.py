@@ -58,11 +58,19 @@ def keynum(public_key: bytes) -> bytes:
     return bytes.fromhex(keyid_of(public_key))[:8]
 
 
-def trusted_comment(statement: bytes, name: str, version: str) -> str:
-    """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line)."""
+def trusted_comment(statement: Any) -> str:
+    """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line),
+    built from the statement alone (its ``predicate.package``), never from anything else.
+
+    ``statement``: its bytes, or a parsed :class:`~cerro_torre.ceremony.statement.Statement` (the
+    verifier's, read as a stream: a statement of many files is not parsed a second time)."""
+    from .statement import Statement, parse_statement
+
+    st = statement if isinstance(statement, Statement) else parse_statement(statement)
+    name, version = st.package
     clean = lambda s: _SAFE.sub("_", s)[:100]  # noqa: E731
     return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:" \
-           f"{hashlib.sha256(statement).hexdigest()}"
+           f"{hashlib.sha256(st.raw).hexdigest()}"
 
 
 def _ssh_string(b: bytes) -> bytes:
