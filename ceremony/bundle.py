@@ -749,7 +749,7 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
                 elif m.size > MAX_MANIFEST:
                     raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
                 else:
-                    rd = read_manifest(r.chunks(), MANIFEST, lambda: whole_member(path, m.offset, m.size))
+                    rd = read_manifest(r.chunks(256 << 10), MANIFEST, lambda: whole_member(path, m.offset, m.size))
                 name, version, source, layers = rd.head  # type: ignore[misc]
                 files = FileList(rd.count, rd.total, rd.sha.hexdigest(), f"{label}: {MANIFEST}", path, m.offset,
                                  m.size, data)

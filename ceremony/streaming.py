@@ -33,7 +33,6 @@ from cerro_torre.suites.errors import Malformed
 from cerro_torre.suites.jsonstream import NotCanonical, expect, string_at, value_at
 
 from .bundle import (
-    CHUNK,
     FORMAT,
     FORMAT_VERSION,
     MAX_META,
@@ -236,11 +235,11 @@ class FileList:
                             "something is writing to the bundle; verify a copy that nothing changes")
 
 
-def file_chunks(path: str, offset: int, size: int) -> Iterator[bytes]:
+def file_chunks(path: str, offset: int, size: int, step: int = 256 << 10) -> Iterator[bytes]:
     """``size`` bytes of ``path`` from ``offset``, in chunks (a member's data, read again)."""
     with open(path, "rb", buffering=0) as f:
         while size > 0:
-            data = os.pread(f.fileno(), min(CHUNK, size), offset)
+            data = os.pread(f.fileno(), min(step, size), offset)
             if not data:
                 raise Malformed(f"{os.path.basename(path)} is truncated (member data cut short)")
             offset += len(data)
@@ -248,11 +247,11 @@ def file_chunks(path: str, offset: int, size: int) -> Iterator[bytes]:
             yield data
 
 
-def slices(data: bytes) -> Iterator[memoryview]:
-    """``data`` in CHUNK-sized views (a reader fed a whole member at once would split it all at once)."""
+def slices(data: bytes, size: int = 256 << 10) -> Iterator[memoryview]:
+    """``data`` in views of ``size`` bytes (a reader fed a whole member at once would split it all at once)."""
     view = memoryview(data)
-    for i in range(0, len(view), CHUNK):
-        yield view[i:i + CHUNK]
+    for i in range(0, len(view), size):
+        yield view[i:i + size]
 
 
 def whole_member(path: str, offset: int, size: int, limit: int = MAX_META) -> bytes | None:
@@ -409,8 +408,8 @@ def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, b
     n = PAE_ROOM
     carry = b""
     tail = None
-    for chunk in _then(head[pos:], chunks):
-        data = bytes(chunk)
+    pieces = _pieces(_then(head[pos:], chunks))
+    for data in pieces:
         q = data.find(b'"')
         if q >= 0:
             data, tail = data[:q], data[q + 1:]
@@ -437,7 +436,7 @@ def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, b
         out = binascii.a2b_base64(carry)
         buf[n:n + len(out)] = out
         n += len(out)
-    rest = tail + b"".join(map(bytes, chunks))
+    rest = tail + b"".join(pieces)
     del buf[n:]
     return buf, n - PAE_ROOM, rest
 
@@ -446,6 +445,15 @@ def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:
     if first:
         yield first
     yield from rest
+
+
+def _pieces(chunks: Iterable[Any], size: int = 64 << 10) -> Iterator[bytes]:
+    """The chunks as bytes of at most ``size`` (copies of a whole 1 MiB chunk would stack up on top of
+    the statement being decoded)."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for i in range(0, len(view), size):
+            yield bytes(view[i:i + size])
 
 
 # ====================================================================== writing the lists (ct pack)
@@ -517,7 +525,7 @@ class PackLists:
         self.manifest.seek(0)
         rd = ManifestReader()
         try:
-            while chunk := self.manifest.read(CHUNK):
+            while chunk := self.manifest.read(256 << 10):
                 yield from rd.feed(chunk)
             yield from rd.close()
         except NotCanonical as e:

@@ -346,7 +346,7 @@ def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any,
     current member: read again from the file when it is a regular one, else held (at most MAX_META,
     as always)."""
     if regular:
-        return r.chunks(), lambda: whole_member(path, m.offset, m.size), None
+        return r.chunks(256 << 10), lambda: whole_member(path, m.offset, m.size), None
     data = r.read_all(MAX_META, m.name)
     return slices(data), lambda: data, data
 
