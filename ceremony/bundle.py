@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from cerro_torre.suites.errors import HashMismatch, Malformed
+from cerro_torre.suites.errors import HashMismatch, Malformed, UsageError
 from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
@@ -589,16 +589,18 @@ class FileEntry(Record):
 
 
 class Manifest(Record):
-    __slots__ = ("name", "version", "source", "files", "layers", "format_version")
+    __slots__ = ("name", "version", "source", "files", "layers", "format_version", "artifacts")
 
     def __init__(self, name: str, version: str, source: dict[str, Any], files: list[FileEntry],
-                 layers: list[dict[str, Any]] | None = None, format_version: int = FORMAT_VERSION) -> None:
+                 layers: list[dict[str, Any]] | None = None, format_version: int = FORMAT_VERSION,
+                 artifacts: list[dict[str, Any]] | None = None) -> None:
         self.name = name
         self.version = version
         self.source = source
         self.files = files
         self.layers: list[dict[str, Any]] = list(layers or [])
         self.format_version = format_version
+        self.artifacts: list[dict[str, Any]] = list(artifacts or [])   # a release of several artifacts
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -612,10 +614,15 @@ class Manifest(Record):
             doc["files"] = [f.to_toml() for f in files]
         if self.layers:
             doc["layers"] = [dict(x) for x in self.layers]
+        if self.artifacts:
+            doc["artifacts"] = [dict(x) for x in self.artifacts]
         return doc
 
     def to_bytes(self) -> bytes:
         return canonical_toml(self.to_doc())
+
+    def file_map(self) -> dict[str, FileEntry]:
+        return {f.path: f for f in self.files}
 
     @property
     def total_size(self) -> int:
@@ -627,6 +634,13 @@ class Manifest(Record):
     def registry(self) -> str:
         r = self.source.get("registry", "")
         return r if isinstance(r, str) else ""
+
+    @property
+    def registries(self) -> list[str]:
+        """The registry of each artifact ('' for one without): one entry for a single-artifact bundle."""
+        if not self.artifacts:
+            return [self.registry]
+        return [a["registry"] if isinstance(a.get("registry"), str) else "" for a in self.artifacts]
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
@@ -648,7 +662,7 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
     if ver != FORMAT_VERSION:
         raise Malformed(f"unsupported bundle format version {ver!r} in {label}",
                         f"this ct reads format version {FORMAT_VERSION}; upgrade ct to read newer bundles")
-    allowed = {"format", "format_version", "package", "source", "files", "layers"}
+    allowed = {"format", "format_version", "package", "source", "files", "layers", "artifacts"}
     extra = set(doc) - allowed
     if extra:
         raise Malformed(f"{label}: unknown keys {', '.join(sorted(extra))}")
@@ -681,7 +695,11 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
     layers = doc.get("layers", [])
     if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
         raise Malformed(f"{label}: layers must be an array of tables")
-    m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver)
+    artifacts = doc.get("artifacts", [])
+    if not isinstance(artifacts, list) or not all(isinstance(x, dict) and isinstance(x.get("path"), str)
+                                                  and isinstance(x.get("kind"), str) for x in artifacts):
+        raise Malformed(f"{label}: artifacts must be an array of tables with a path and a kind")
+    m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver, artifacts)
     if m.to_bytes() != bytes(data):
         raise Malformed(f"{label} is not in canonical form",
                         "manifests are written by ct (spec/canonical.md); was it edited?")
@@ -753,7 +771,8 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
                 name, version, source, layers = rd.head  # type: ignore[misc]
                 files = FileList(rd.count, rd.total, rd.sha.hexdigest(), f"{label}: {MANIFEST}", path, m.offset,
                                  m.size, data)
-                manifest = Manifest(name, version, source, files, layers)  # type: ignore[arg-type]
+                manifest = Manifest(name, version, source, files, layers,  # type: ignore[arg-type]
+                                    artifacts=rd.artifacts)
                 continue
             if m.name.startswith(SIGNATURES_DIR):
                 if envelope or m.name != ENVELOPE:
@@ -822,26 +841,32 @@ class _MemberReader:
 # ====================================================================== packing and signing
 
 class PackResult(Record):
-    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer")
+    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer", "attestations")
 
     def __init__(self, path: str, manifest: Manifest, statement: bytes, files: int, size: int,
-                 signer: Any = None) -> None:
+                 signer: Any = None, attestations: list[str] | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.statement = statement
         self.files = files
         self.bytes = size
         self.signer = signer
+        self.attestations = list(attestations or [])   # predicate types
 
 
-def release_predicate(name: str, version: str, source: dict[str, Any], manifest_sha256: str) -> dict[str, Any]:
-    """The predicate of a release statement (spec/statement.md)."""
-    return {
+def release_predicate(name: str, version: str, source: dict[str, Any], manifest_sha256: str,
+                      attestations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The predicate of a release statement (spec/statement.md); ``attestations`` lists the
+    attestation statements it binds (spec/attestations.md)."""
+    pred = {
         "bundle": {"format": FORMAT, "format_version": FORMAT_VERSION},
         "manifest": {"name": MANIFEST, "sha256": manifest_sha256},
         "package": {"name": name, "version": version},
         "source": dict(source),
     }
+    if attestations:
+        pred["attestations"] = attestations
+    return pred
 
 
 def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]:
@@ -867,11 +892,13 @@ def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]
 
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
-         key: Any = None, progress: Progress = NULL) -> PackResult:
+         key: Any = None, progress: Progress = NULL,
+         attestations: Callable[[Manifest], list[tuple[str, dict[str, Any]]]] | None = None) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
-    ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
-    it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
+    ``key`` (an IdentityKey) signs the statement, the attestations and the stock-tool messages;
+    without it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
+    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation.
 
     Two passes over the files, one at a time: digests first (the manifest, which lists them,
     comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
@@ -886,24 +913,28 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     folder = os.path.dirname(os.path.abspath(out_path))
     progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in files))   # hashed, then copied
     try:
-        lists, statement, signer = _pack(files, out_path, folder, name, version, source, key, progress)
+        lists, statement, signer, atts = _pack(files, out_path, folder, name, version, source, key, progress,
+                                               attestations)
     finally:
         progress.done()
     files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
                           lists.manifest_size)
-    manifest = Manifest(name, version, source.info, files_list, source.layers)  # type: ignore[arg-type]
-    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer)
+    manifest = Manifest(name, version, source.info, files_list, source.layers,  # type: ignore[arg-type]
+                        artifacts=getattr(source, "artifacts", None))
+    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer, atts)
 
 
 def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
-          progress: Progress) -> tuple[Any, Any, Any]:
-    """:func:`pack`'s two passes; -> (PackLists, statement, signer)."""
+          progress: Progress, attestations: Any) -> tuple[Any, Any, Any, list[str]]:
+    """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .statement import Envelope
     from .streaming import PackLists
 
-    with PackLists(folder, name, version, source.info, source.layers) as lists:
+    from . import attest
+
+    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists:
         for pf in files:
             check_path(pf.path, "payload path")
             sha = pf.sha256
@@ -918,12 +949,22 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             if not v or _CTRL.search(v) or len(v) > 200:
                 raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
         lists.close()
-        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256))
+        att_statements = []
+        if attestations is not None:   # they list every subject too: the lists are read back whole here
+            subjects = [(path, sha) for _raw, path, sha, _size, _mode in lists.entries()]
+            att_statements = [attest.make(subjects, t, p) for t, p in attestations(lists.manifest_whole())]
+            del subjects
+        listing = attest.listing(att_statements)
+        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,
+                                                               listing))
         env = Envelope(statement)
-        members: dict[str, bytes] = {}
+        members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
+        if len(members) != len(att_statements):
+            raise UsageError("the same attestation is given twice", "give each --attest once")
         signer = None
         if key is not None:
             sigs, stock = sign_single(message, statement, key)
+            members = attest.with_signatures(members, key.sign)
             env = env.with_signatures(sigs)
             signer = key.public()
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
@@ -951,7 +992,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 else:
                     w.add_bytes(mname, members[mname])
             w.close()
-    return lists, statement, signer
+    return lists, statement, signer, [e["predicateType"] for e in listing]
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:
@@ -964,11 +1005,29 @@ def release_messages(bundle_path: str) -> dict[str, bytes]:
     from . import stockformats
     from .statement import Envelope
 
+    from . import attest
+
     parts = read_parts(bundle_path)
     if ENVELOPE not in parts.signature_members:
         raise Malformed(f"{os.path.basename(bundle_path)} has no {ENVELOPE}")
     env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
-    return {"dsse": env.pae(), **stockformats.first_pass_messages(env.payload)}
+    return {"dsse": env.pae(), **stockformats.first_pass_messages(env.payload),
+            **dict(attest.signing_messages(attestation_statements(parts)))}
+
+
+def attestation_statements(parts: BundleParts) -> list[bytes]:
+    """The attestation statements of a bundle, in the order its release statement lists them."""
+    from . import attest
+    from .statement import Envelope, parse_statement
+
+    release = parse_statement(Envelope.from_bytes(parts.signature_members[ENVELOPE]).payload)
+    out = []
+    for _ptype, digest in attest.listed(release):
+        name = f"{attest.ATT_DIR}{digest}.dsse.json"
+        if name not in parts.signature_members:
+            raise Malformed(f"attestation {digest} is listed by the release statement but not in the bundle")
+        out.append(Envelope.from_bytes(parts.signature_members[name], name).payload)
+    return out
 
 
 def release_trusted_comment(bundle_path: str) -> str:
@@ -981,10 +1040,11 @@ def release_trusted_comment(bundle_path: str) -> str:
 
 
 def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: list[Any] = (),  # type: ignore[assignment]
-                   key: Any = None, stock: Any = None) -> None:
+                   key: Any = None, stock: Any = None, attestations: dict[str, list[Any]] | None = None) -> None:
     """Write ``dst``: bundle ``src`` with ``signatures`` added to its DSSE envelope, the
     keyholder-set chain ``records`` (KeyholderSet objects) or the single signer's public
-    key ``key`` (IdentityPublic), and the stock-tool record ``stock`` (StockRecord)."""
+    key ``key`` (IdentityPublic), the stock-tool record ``stock`` (StockRecord), and
+    ``attestations`` (statement sha256 -> signatures) added to the attestation envelopes."""
     from cerro_torre.governance.keyholders import record_member_name
 
     from .statement import Envelope
@@ -999,4 +1059,11 @@ def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: l
         members[f"{KEYS_DIR}{key.id}.pub"] = key.to_file_bytes()
     if stock is not None:
         members[STOCK] = stock.to_bytes()
+    for digest, sigs in (attestations or {}).items():
+        from .attest import ATT_DIR
+
+        name = f"{ATT_DIR}{digest}.dsse.json"
+        if name not in members:
+            raise Malformed(f"the bundle has no attestation {digest}")
+        members[name] = Envelope.from_bytes(members[name], name).with_signatures(list(sigs)).to_bytes()
     rewrite_signatures(src, dst, members)

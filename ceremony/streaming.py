@@ -94,6 +94,7 @@ class ManifestReader:
         self.sections = 0
         self.tables: dict[str, dict[str, Any]] = {}
         self.layers: list[dict[str, Any]] = []
+        self.artifacts: list[dict[str, Any]] = []
         self.last: bytes | None = None
         self.count = 0
         self.total = 0
@@ -160,6 +161,13 @@ class ManifestReader:
             table = "package"
         elif n == 2 and set(doc) == {"source"} and isinstance(doc["source"].get("kind"), str):
             table = "source"
+        elif n > 2 and set(doc) == {"artifacts"} and len(doc["artifacts"]) == 1 and not self.count \
+                and not self.layers and isinstance(doc["artifacts"][0].get("path"), str) \
+                and isinstance(doc["artifacts"][0].get("kind"), str):
+            self.artifacts.append(doc["artifacts"][0])
+            if self._encode(sec, "[[artifacts]]", doc["artifacts"][0]) != sec:
+                raise NotCanonical(self.size, "artifact not canonical")
+            return None
         elif n > 2 and set(doc) == {"layers"} and len(doc["layers"]) == 1:
             self.layers.append(doc["layers"][0])
             if self._encode(sec, "[[layers]]", doc["layers"][0]) != sec:
@@ -333,6 +341,15 @@ class Subjects:
         return iter_subjects(self.stmt, self.start)
 
 
+def subjects_digest(subjects: Iterable[Any]) -> bytes:
+    """The :class:`ListDigest` of (name, sha256) of Subject objects: what a streamed statement's
+    ``subjects.digest`` is, for a statement parsed whole (an attestation's)."""
+    d = ListDigest()
+    for s in subjects:
+        d.add(s.name.encode("utf-8"), s.sha256.encode())
+    return d.digest()
+
+
 def read_statement(stmt: Any, what: str) -> Any:
     """A :class:`~cerro_torre.ceremony.statement.Statement` over the buffer ``stmt`` (not copied): the
     predicate parsed, the subjects checked (canonical, sorted, unique) and folded into a digest,
@@ -468,7 +485,7 @@ class PackLists:
     ``make_statement`` make of the whole lists (``spec/vectors/bundle`` checks it)."""
 
     def __init__(self, folder: str, name: str, version: str, source: dict[str, Any],
-                 layers: list[dict[str, Any]]) -> None:
+                 layers: list[dict[str, Any]], artifacts: list[dict[str, Any]] | None = None) -> None:
         import tempfile
 
         from .bundle import canonical_toml
@@ -480,8 +497,11 @@ class PackLists:
         self.count = 0
         self.total = 0
         self.last: bytes | None = None
-        self._put(canonical_toml({"format": FORMAT, "format_version": FORMAT_VERSION,
-                                  "package": {"name": name, "version": version}, "source": dict(source)})[:-1])
+        head: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                "package": {"name": name, "version": version}, "source": dict(source)}
+        if artifacts:
+            head["artifacts"] = [dict(a) for a in artifacts]    # [[artifacts]] sort before [[files]]
+        self._put(canonical_toml(head)[:-1])
 
     def _put(self, data: bytes) -> None:
         self.sha.update(data)
@@ -515,6 +535,13 @@ class PackLists:
         self.subjects.flush()
         self.manifest_size = self.manifest.tell()
         self.manifest_sha256 = self.sha.hexdigest()
+
+    def manifest_whole(self) -> Any:
+        """The manifest written, as a whole :class:`Manifest` (for callers that want every file at once)."""
+        from .bundle import parse_manifest
+
+        self.manifest.seek(0)
+        return parse_manifest(self.manifest.read())
 
     def manifest_file(self) -> Any:
         self.manifest.seek(0)
