@@ -908,6 +908,8 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
 
     name = name or source.default_name or "package"
     version = version or source.default_version or "unversioned"
+    if attestations is not None and not isinstance(source.files, list):
+        source.files = list(source.files)  # attestations (SBOM, provenance) read every file's digest from it
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
@@ -944,6 +946,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 if n != pf.size:
                     raise HashMismatch(f"{pf.path} changed size while it was being packed",
                                        "make sure nothing writes to the source, then pack again")
+                pf.sha256 = sha
             lists.add(pf.path, sha, pf.size, pf.mode)
         for what, v in (("--name", name), ("--version", version)):
             if not v or _CTRL.search(v) or len(v) > 200:

@@ -87,10 +87,20 @@ def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
 def sha256sums(statement: bytes) -> bytes:
     """``SHA256SUMS`` of the statement's subjects, in the BSD form ``signify -C`` checks:
     ``SHA256 (<name>) = <hex>`` LF, one line per subject in the statement's (sorted) order."""
-    from .statement import parse_statement
+    from cerro_torre.suites.jsonstream import NotCanonical
 
-    st = parse_statement(statement, "statement", predicate_type=None)
-    return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
+    from .statement import parse_statement
+    from .streaming import iter_subjects, read_statement_head
+
+    try:   # a release statement as ct writes it: its subjects walked in place (it can list 100,000)
+        _predicate, start = read_statement_head(statement)
+        out = bytearray()
+        for raw, _name, sha in iter_subjects(statement, start):
+            out += b"SHA256 (%s) = %s\n" % (raw, sha.encode())
+        return out  # type: ignore[return-value]
+    except NotCanonical:
+        st = parse_statement(bytes(statement), "statement", predicate_type=None)
+        return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
 
 
 def first_pass_messages(statement: bytes) -> dict[str, bytes]:
