@@ -952,10 +952,12 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             if not v or _CTRL.search(v) or len(v) > 200:
                 raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
         lists.close()
+        specs = [] if attestations is None else \
+            attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
         att_statements = []
-        if attestations is not None:   # they list every subject too: the lists are read back whole here
+        if specs:   # attestations list every subject too: the subjects are read back whole here
             subjects = [(path, sha) for _raw, path, sha, _size, _mode in lists.entries()]
-            att_statements = [attest.make(subjects, t, p) for t, p in attestations(lists.manifest_whole())]
+            att_statements = [attest.make(subjects, t, p) for t, p in specs]
             del subjects
         listing = attest.listing(att_statements)
         message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,

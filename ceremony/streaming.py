@@ -536,12 +536,14 @@ class PackLists:
         self.manifest_size = self.manifest.tell()
         self.manifest_sha256 = self.sha.hexdigest()
 
-    def manifest_whole(self) -> Any:
-        """The manifest written, as a whole :class:`Manifest` (for callers that want every file at once)."""
-        from .bundle import parse_manifest
+    def manifest_read(self, name: str, version: str, source: dict[str, Any], artifacts: Any) -> Any:
+        """The manifest written, as a :class:`Manifest` whose files are read from the temporary file on
+        demand (Linux: through /proc/self/fd)."""
+        from .bundle import Manifest
 
-        self.manifest.seek(0)
-        return parse_manifest(self.manifest.read())
+        files = FileList(self.count, self.total, self.manifest_sha256, "manifest.toml",
+                         f"/proc/self/fd/{self.manifest.fileno()}", 0, self.manifest_size)
+        return Manifest(name, version, source, files, self.layers, artifacts=artifacts)  # type: ignore[arg-type]
 
     def manifest_file(self) -> Any:
         self.manifest.seek(0)
