@@ -482,6 +482,9 @@ class DirFiles:
     def __init__(self, root: str) -> None:
         self.root = root
 
+    def __len__(self) -> int:
+        return sum(1 for _ in self)     # a walk: callers that need the count of a large tree pay for it
+
     def __iter__(self) -> Iterator[PayloadFile]:
         found = False
         for pf in self._walk(self.root, ""):
