@@ -253,6 +253,8 @@ class VerifyResult:
         return "not checked"
 
     def to_json(self, files: bool = True) -> dict[str, Any]:
+        """The ``ct verify --json`` document (``spec/verify-json.schema.json``); its ``files`` are an
+        iterator over the bundle's manifest, read again on demand."""
         m = self.manifest
         err = self.error
         out: dict[str, Any] = {
@@ -269,9 +271,9 @@ class VerifyResult:
             out["package"] = {"name": m.name, "version": m.version}
             out["source"] = m.source
             out["manifest_sha256"] = self.manifest_sha256
-            if files:
-                out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
-                                 "verified": mark == "ok"} for f, mark in self.file_rows()]
+            if files:   # an iterator: the CLI writes it one file at a time (cli.main.write_json)
+                out["files"] = ({"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
+                                 "verified": mark == "ok"} for f, mark in self.file_rows())
             out["layers"] = m.layers
         if self.statement is not None:
             out["statement_sha256"] = self.statement_sha256
