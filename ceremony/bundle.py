@@ -23,6 +23,7 @@ duplicates, paths that escape the bundle, truncation and trailing data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -746,9 +747,11 @@ class BundleParts(Record):
         self.signature_members = signature_members
 
 
-def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
+def read_parts(path: str, *, statements: bool = True) -> BundleParts:
     """Read a bundle's manifest and signature members, skipping the payload (structure checked).
-    ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
+    ``statements=False`` skips the DSSE envelopes too, the release's and the attestations' (each names
+    every file; ``ct export`` needs none of them)."""
+    from .attest import ATT_DIR
     from .streaming import MAX_MANIFEST, FileList, read_manifest, slices, whole_member
 
     label = os.path.basename(path)
@@ -775,7 +778,7 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
                                     artifacts=rd.artifacts)
                 continue
             if m.name.startswith(SIGNATURES_DIR):
-                if envelope or m.name != ENVELOPE:
+                if statements or m.name != ENVELOPE and not m.name.startswith(ATT_DIR):
                     sigs[m.name] = r.read_all(MAX_META, m.name)
             elif not m.name.startswith(PAYLOAD_DIR):
                 raise Malformed(f"{label}: unexpected member {m.name!r}")
@@ -893,23 +896,24 @@ def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
          key: Any = None, progress: Progress = NULL,
-         attestations: Callable[[Manifest], list[tuple[str, dict[str, Any]]]] | None = None) -> PackResult:
+         attestations: Callable[[Manifest], list[tuple[str, Any]]] | None = None) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
     ``key`` (an IdentityKey) signs the statement, the attestations and the stock-tool messages;
     without it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
-    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation.
+    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation: a dict, or
+    its canonical JSON; the manifest's files are read again from a temporary file on demand.
 
     Two passes over the files, one at a time: digests first (the manifest, which lists them,
     comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
-    re-hashed and checked against them.  Memory does not grow with the number of files (the
-    statement, which is signed whole, excepted)."""
+    re-hashed and checked against them.  Each statement (every attestation's, then the release's)
+    is laid out from the temporary list of subjects, signed, and its envelope written out before
+    the next one is made: memory does not grow with the number of files, but for the one statement
+    being signed (about 130 bytes a file)."""
     from .streaming import FileList
 
     name = name or source.default_name or "package"
     version = version or source.default_version or "unversioned"
-    if attestations is not None and not isinstance(source.files, list):
-        source.files = list(source.files)  # attestations (SBOM, provenance) read every file's digest from it
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
@@ -934,9 +938,8 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
     from .statement import Envelope
     from .streaming import PackLists
 
-    from . import attest
-
-    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists:
+    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists, \
+            contextlib.ExitStack() as temps:
         for pf in files:
             check_path(pf.path, "payload path")
             sha = pf.sha256
@@ -954,22 +957,18 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
         lists.close()
         specs = [] if attestations is None else \
             attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
-        att_statements = []
-        if specs:   # attestations list every subject too: the subjects are read back whole here
-            subjects = [(path, sha) for _raw, path, sha, _size, _mode in lists.entries()]
-            att_statements = [attest.make(subjects, t, p) for t, p in specs]
-            del subjects
-        listing = attest.listing(att_statements)
+        members: dict[str, Any] = {}       # name -> bytes, or (temporary file, size) of an attestation envelope
+        listing = []
+        for ptype, predicate in specs:
+            members.update(_attestation_member(lists, ptype, predicate, key, folder, temps, listing))
+            if len(members) != len(listing):
+                raise UsageError("the same attestation is given twice", "give each --attest once")
         message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,
                                                                listing))
         env = Envelope(statement)
-        members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
-        if len(members) != len(att_statements):
-            raise UsageError("the same attestation is given twice", "give each --attest once")
         signer = None
         if key is not None:
             sigs, stock = sign_single(message, statement, key)
-            members = attest.with_signatures(members, key.sign)
             env = env.with_signatures(sigs)
             signer = key.public()
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
@@ -992,12 +991,38 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 raise HashMismatch("the source changed while it was being packed (a file was added)",
                                    "make sure nothing writes to the source, then pack again")
             for mname in sorted([*members, ENVELOPE], key=sort_key):
+                data = members.get(mname)
                 if mname == ENVELOPE:
                     w.add_chunks(ENVELOPE, env.byte_size(), env.iter_bytes())
+                elif isinstance(data, tuple):
+                    data[0].seek(0)
+                    w.add_stream(mname, data[1], data[0])
                 else:
-                    w.add_bytes(mname, members[mname])
+                    w.add_bytes(mname, data)
             w.close()
     return lists, statement, signer, [e["predicateType"] for e in listing]
+
+
+def _attestation_member(lists: Any, ptype: str, predicate: Any, key: Any, folder: str, temps: Any,
+                        listing: list[dict[str, Any]]) -> dict[str, Any]:
+    """One attestation statement laid out over every file, signed by ``key`` (every algorithm), its
+    envelope written to a temporary file beside the bundle; its entry appended to ``listing`` (what
+    the release statement binds).  -> {member name: (temporary file, size)}"""
+    import tempfile
+
+    from . import attest
+    from .statement import Envelope
+
+    message, statement = lists.statement(predicate, attest.check_type(ptype))
+    digest = hashlib.sha256(statement).hexdigest()
+    env = Envelope(statement)
+    if key is not None:
+        env = env.with_signatures(key.sign(message))
+    tmp = temps.enter_context(tempfile.TemporaryFile(dir=folder, prefix=".ct-attestation-"))
+    for chunk in env.iter_bytes():
+        tmp.write(chunk)
+    listing.append({"predicateType": ptype, "digest": {"sha256": digest}})
+    return {f"{attest.ATT_DIR}{digest}.dsse.json": (tmp, env.byte_size())}
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

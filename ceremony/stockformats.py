@@ -93,7 +93,7 @@ def sha256sums(statement: bytes) -> bytes:
     from .streaming import iter_subjects, read_statement_head
 
     try:   # a release statement as ct writes it: its subjects walked in place (it can list 100,000)
-        _predicate, start = read_statement_head(statement)
+        _predicate, _type, start = read_statement_head(statement)
         out = bytearray()
         for raw, _name, sha in iter_subjects(statement, start):
             out += b"SHA256 (%s) = %s\n" % (raw, sha.encode())

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from cerro_torre.suites.errors import Malformed
-from cerro_torre.suites.jsonstream import NotCanonical, expect, string_at, value_at
+from cerro_torre.suites.jsonstream import NotCanonical, expect, skip_value, string_at, value_at
 
 from .bundle import (
     FORMAT,
@@ -272,22 +272,32 @@ _SUBJECT = re.compile(rb'\{"digest":\{"sha256":"([0-9a-f]{64})"\},"name":')
 
 
 def statement_prefix(predicate_type: str) -> tuple[bytes, bytes]:
+    """The bytes of a canonical statement before its predicate, and those between the predicate and the
+    first subject."""
+    from cerro_torre.suites.encoding import canonical_json
+
     from .statement import STATEMENT_TYPE
 
     return (b'{"_type":"' + STATEMENT_TYPE.encode() + b'","predicate":',
-            b',"predicateType":"' + predicate_type.encode() + b'","subject":[')
+            b',"predicateType":' + canonical_json(predicate_type) + b',"subject":[')
 
 
-def read_statement_head(stmt: Any) -> tuple[dict[str, Any], int]:
-    """(predicate, position of the first subject) of a canonical release statement."""
+def read_statement_head(stmt: Any, release: bool = True) -> tuple[Any, str, int]:
+    """(predicate, predicate type, position of the first subject) of a canonical release statement;
+    ``release`` False: of any predicate type (an attestation), its predicate checked but not built
+    (None is returned for it: an SBOM's can list 10,000 files)."""
     from .statement import PREDICATE_TYPE
 
     head, mid = statement_prefix(PREDICATE_TYPE)
     pos = expect(stmt, 0, head)
-    predicate, pos = value_at(stmt, pos)
-    if not isinstance(predicate, dict):
+    if stmt[pos:pos + 1] != b"{":
         raise NotCanonical(pos, "predicate must be an object")
-    return predicate, expect(stmt, pos, mid)
+    if release:
+        predicate, pos = value_at(stmt, pos)
+        return predicate, PREDICATE_TYPE, expect(stmt, pos, mid)
+    pos = expect(stmt, skip_value(stmt, pos, max_len=MAX_META), b',"predicateType":')
+    _raw, ptype, pos = string_at(stmt, pos)
+    return None, ptype, expect(stmt, pos, b',"subject":[')
 
 
 def iter_subjects(stmt: Any, pos: int) -> Iterator[tuple[bytes, str, str]]:
@@ -341,31 +351,24 @@ class Subjects:
         return iter_subjects(self.stmt, self.start)
 
 
-def subjects_digest(subjects: Iterable[Any]) -> bytes:
-    """The :class:`ListDigest` of (name, sha256) of Subject objects: what a streamed statement's
-    ``subjects.digest`` is, for a statement parsed whole (an attestation's)."""
-    d = ListDigest()
-    for s in subjects:
-        d.add(s.name.encode("utf-8"), s.sha256.encode())
-    return d.digest()
-
-
-def read_statement(stmt: Any, what: str) -> Any:
+def read_statement(stmt: Any, what: str, release: bool = True) -> Any:
     """A :class:`~cerro_torre.ceremony.statement.Statement` over the buffer ``stmt`` (not copied): the
     predicate parsed, the subjects checked (canonical, sorted, unique) and folded into a digest,
-    not kept.  Not canonical: the strict whole-document parser's error (``parse_statement``)."""
+    not kept.  ``release`` False: any predicate type (an attestation), its predicate checked but not
+    built (``predicate`` is None).  Not canonical: the strict whole-document parser's error
+    (``parse_statement``)."""
     from .statement import PREDICATE_TYPE, Statement, parse_statement
 
     try:
-        predicate, start = read_statement_head(stmt)
+        predicate, ptype, start = read_statement_head(stmt, release)
         d = ListDigest()
         for raw, _name, sha in iter_subjects(stmt, start):
             d.add(raw, sha.encode())
     except NotCanonical:
-        if len(stmt) <= MAX_META:
-            parse_statement(bytes(stmt), what)   # raises the precise error
+        if len(stmt) <= MAX_META:   # raises the precise error
+            parse_statement(bytes(stmt), what, predicate_type=PREDICATE_TYPE if release else None)
         raise Malformed(f"{what} is not canonical JSON", "statements are written by ct; was it edited?") from None
-    return Statement(Subjects(stmt, start, d.count, d.digest()), predicate, PREDICATE_TYPE, stmt)
+    return Statement(Subjects(stmt, start, d.count, d.digest()), predicate, ptype, stmt)
 
 
 # ====================================================================== the DSSE envelope
@@ -534,6 +537,7 @@ class PackLists:
         self.manifest.flush()
         self.subjects.flush()
         self.manifest_size = self.manifest.tell()
+        self.subjects_size = self.subjects.tell()
         self.manifest_sha256 = self.sha.hexdigest()
 
     def manifest_read(self, name: str, version: str, source: dict[str, Any], artifacts: Any) -> Any:
@@ -560,25 +564,30 @@ class PackLists:
         except NotCanonical as e:
             raise Malformed(f"the manifest ct wrote does not read back ({e})") from None
 
-    def statement(self, predicate: dict[str, Any]) -> tuple[memoryview, memoryview]:
-        """(PAE, statement): the statement laid out inside the DSSE PAE buffer, so that it is held once."""
+    def statement(self, predicate: dict[str, Any] | bytes | bytearray, predicate_type: str = "") -> tuple[memoryview, memoryview]:
+        """(PAE, statement): the statement over every file, laid out inside the DSSE PAE buffer so that it
+        is held once; a release statement, or with ``predicate_type`` an attestation's.  ``predicate`` is
+        a dict, or its canonical JSON (an SBOM's, made a file at a time)."""
         from cerro_torre.suites.encoding import canonical_json
 
         from .statement import PAYLOAD_TYPE, PREDICATE_TYPE
 
-        head, mid = statement_prefix(PREDICATE_TYPE)
-        head += canonical_json(predicate) + mid
-        size = self.subjects.tell()
-        n = len(head) + size + 2
+        head, mid = statement_prefix(predicate_type or PREDICATE_TYPE)
+        pred = predicate if isinstance(predicate, (bytes, bytearray)) else canonical_json(predicate)
+        size = self.subjects_size
+        n = len(head) + len(pred) + len(mid) + size + 2
         t = PAYLOAD_TYPE.encode()
         prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)   # suites.encoding.pae, without the body
         buf = bytearray(len(prefix) + n)
         view = memoryview(buf)
-        at = len(prefix) + len(head)
-        view[:at] = prefix + head
+        at = 0
+        for piece in (prefix, head, pred, mid):
+            view[at:at + len(piece)] = piece
+            at += len(piece)
+        end = at + size
         self.subjects.seek(0)
-        while at < len(prefix) + len(head) + size:
-            got = self.subjects.readinto(view[at:len(prefix) + len(head) + size])
+        while at < end:
+            got = self.subjects.readinto(view[at:end])
             if not got:
                 raise Malformed("the subjects ct wrote do not read back")
             at += got

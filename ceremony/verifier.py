@@ -58,10 +58,10 @@ from .streaming import (
     MAX_MANIFEST,
     FileList,
     ListDigest,
+    file_chunks,
     read_envelope,
     read_manifest,
     slices,
-    subjects_digest,
     whole_member,
 )
 
@@ -145,20 +145,40 @@ class Problem(Record):
 
 
 class Attestation(Record):
-    """An attestation of the bundle: its statement, envelope, and whether its own signature verified."""
+    """An attestation of the bundle: its predicate type, the sha256 of its statement (its member's name),
+    the :class:`~cerro_torre.ceremony.streaming.ListDigest` of its subjects, its signatures, and whether
+    they verified.  The statement itself is not kept (it names every file, like the release statement):
+    :meth:`read` reads the member again."""
 
-    __slots__ = ("predicate_type", "sha256", "statement", "envelope", "signed")
+    __slots__ = ("predicate_type", "sha256", "subjects", "signatures", "signed", "member", "data")
 
-    def __init__(self, predicate_type: str, sha256: str, statement: Any, envelope: Any) -> None:
+    def __init__(self, predicate_type: str, sha256: str, subjects: bytes, signatures: list[Any],
+                 member: tuple[str, str, int, int], data: bytes | None = None) -> None:
         self.predicate_type = predicate_type
         self.sha256 = sha256
-        self.statement = statement
-        self.envelope = envelope
+        self.subjects = subjects
+        self.signatures = signatures
         self.signed: bool | None = None      # None: not checked (or a set without an Ed25519 group key)
+        self.member = member                 # (label, bundle path, offset, size) of the envelope member
+        self.data = data                     # the member, when the bundle cannot be read twice
+
+    def read(self) -> tuple[Any, Any]:
+        """(Envelope, its PAE) read again from the bundle; Malformed when the statement is not the one
+        verified (the bundle changed meanwhile)."""
+        label, path, offset, size = self.member
+        data = self.data
+        what = f"{label}: {ATT_DIR}{self.sha256}.dsse.json"
+        chunks = slices(data) if data is not None else file_chunks(path, offset, size)
+        env, pae = read_envelope(chunks, size, what, (lambda: data) if data is not None else
+                                 (lambda: whole_member(path, offset, size)))
+        if hashlib.sha256(env.payload).hexdigest() != self.sha256:
+            raise Malformed(f"{label} changed while it was being verified",
+                            "something is writing to the bundle; verify a copy that nothing changes")
+        return env, pae
 
     def to_json(self) -> dict[str, Any]:
         return {"predicate_type": self.predicate_type, "sha256": self.sha256, "signed": self.signed,
-                "signatures": len(self.envelope.signatures)}
+                "signatures": len(self.signatures)}
 
 
 class VerifyResult:
@@ -355,6 +375,8 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                     res.oci_suspects.append((rel, digest))
             elif m.name == ENVELOPE:
                 sig_members[m.name] = _read_envelope(path, label, r, m)
+            elif m.name.startswith(ATT_DIR):
+                sig_members[m.name] = _read_attestation(path, label, r, m)
             elif m.name.startswith(SIGNATURES_DIR):
                 sig_members[m.name] = r.read_all(MAX_META, m.name)
             else:
@@ -402,6 +424,30 @@ def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:
         return e        # the reader skips what was not read
 
 
+def _read_attestation(path: str, label: str, r: TarReader, m: Any) -> Any:
+    """The :class:`Attestation` of an attestation member (its statement decoded, checked and let go),
+    or the Malformed to raise when the members are parsed (in name order)."""
+    from .streaming import read_statement
+
+    what = f"{label}: {m.name}"
+    if m.size > MAX_ENVELOPE:
+        raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
+    regular = r.fileno is not None
+    chunks, whole, data = _member_source(path, r, m, regular)
+    try:
+        digest = digest_of_member(m.name)
+        if digest is None:
+            raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
+        env, _pae = read_envelope(chunks, m.size, what, whole)
+        if hashlib.sha256(env.payload).hexdigest() != digest:
+            raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
+        st = read_statement(env.payload, f"{what}: statement", release=False)
+    except Malformed as e:
+        return e        # the reader skips what was not read
+    return Attestation(st.predicate_type, digest, st.subjects.digest, list(env.signatures),
+                       (label, path, m.offset, m.size), data)
+
+
 def _blob_mismatch(rel: str, digest: str) -> bool:
     import re
 
@@ -425,7 +471,9 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
             res.statement = read_statement(res.envelope.payload, f"{label}: release statement")
             res.statement_sha256 = hashlib.sha256(res.statement.raw).hexdigest()
         elif name.startswith(ATT_DIR):
-            res.attestations.append(_parse_attestation(name, data, what))
+            if isinstance(data, Malformed):
+                raise data
+            res.attestations.append(data)
         elif name == STOCK:
             from .stockformats import StockRecord
 
@@ -454,19 +502,6 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
     res.records.sort(key=lambda r: r.epoch)
     order = {d: i for i, (_t, d) in enumerate(listed(res.statement))}
     res.attestations.sort(key=lambda a: (order.get(a.sha256, len(order)), a.sha256))
-
-
-def _parse_attestation(name: str, data: bytes, what: str) -> Attestation:
-    from .statement import Envelope, parse_statement
-
-    digest = digest_of_member(name)
-    if digest is None:
-        raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
-    env = Envelope.from_bytes(data, what)
-    if hashlib.sha256(env.payload).hexdigest() != digest:
-        raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
-    st = parse_statement(env.payload, f"{what}: statement", predicate_type=None)
-    return Attestation(st.predicate_type, digest, st, env)
 
 
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
@@ -577,16 +612,22 @@ def _check_attestation_signatures(label: str, res: VerifyResult, ed_key: bytes |
     here: its attestations are covered by the release statement's digests only."""
     from cerro_torre.suites.suite import verify_signature
 
-    for att in res.attestations:
-        msg = att.envelope.pae()
+    if res.key is None and ed_key is None:
+        return
+    for att in res.attestations:   # one statement read again at a time (each names every file)
+        try:
+            env, msg = att.read()
+        except Malformed as e:
+            res.fail("structure", e)
+            return
+        att.signatures = list(env.signatures)
         if res.key is not None:
-            att.signed = res.key.verify(msg, list(att.envelope.signatures)).ok
-        elif ed_key is not None:
+            att.signed = res.key.verify(msg, att.signatures).ok
+        else:
             kid = _keyid(ed_key)
             att.signed = any(s.alg == "ed25519" and s.keyid == kid and verify_signature("ed25519", ed_key, msg, s.sig)
-                             for s in att.envelope.signatures)
-        else:
-            continue
+                             for s in att.signatures)
+        del env, msg
         if not att.signed:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: attestation {att.predicate_type} ({att.sha256[:16]}…) has no valid signature by the "
@@ -751,7 +792,7 @@ def _check_attestation_binding(label: str, res: VerifyResult) -> None:
                 "an attestation was removed; get a clean copy of the bundle"))
         elif have[d].predicate_type != t:
             res.fail("integrity", HashMismatch(f"{label}: attestation {d[:16]}… is not of the signed type {t}"))
-        elif subjects_digest(have[d].statement.subjects) != res.statement.subjects.digest:
+        elif have[d].subjects != res.statement.subjects.digest:
             res.fail("integrity", HashMismatch(
                 f"{label}: attestation {t} ({d[:16]}…) names other subjects than the release statement",
                 "the bundle is inconsistent; it was not made by ct pack"))

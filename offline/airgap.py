@@ -513,7 +513,7 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
         if f_ in folded:
             raise UsageError(f"bundle names {os.path.basename(folded[f_])!r} and {fn!r} differ only by case or "
                              "Unicode normalization", "the disconnected host refuses such names; rename one of them")
-        parts = B.read_parts(path, envelope=False)
+        parts = B.read_parts(path, statements=False)
         size = os.stat(path).st_size
         seen_paths[real] = path
         names[name] = path
