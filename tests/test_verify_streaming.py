@@ -112,18 +112,38 @@ def test_every_difference_is_named_in_the_order_it_always_was(home, tmp_path):
 
 
 def test_more_files_than_the_old_member_limit_held(home, tmp_path, monkeypatch):
-    """manifest.toml and the envelope used to be read whole, at most MAX_META bytes each (16 MiB: a
-    bundle of ~100,000 files could be packed but not verified).  Streamed, they may be larger."""
+    """manifest.toml, the envelopes and the attestations used to be read whole, at most MAX_META bytes
+    each (16 MiB: at 100,000 files `ct pack` with its default SBOM and provenance failed, "… is larger
+    than 16777216 bytes").  Streamed, they may be larger: pack (default attestations), verify, explain,
+    ct attestations, export and import --verify of a bundle whose every statement is over the limit."""
+    from cerro_torre.ceremony import statement as S
+    from cerro_torre.ceremony import streaming
+
     src = tree(tmp_path / "src", {f"src/m{i // 10}/file_{i:04d}.py": b"x = %d\n" % i for i in range(300)})
-    path = pack(home, src, str(tmp_path / "many.ctp"), "--no-sbom", "--no-provenance")  # attestations are read whole
-    items = members(path)
     limit = 4096
-    assert len(items["manifest.toml"]) > limit and len(items["signatures/release.dsse.json"]) > limit
-    monkeypatch.setattr(B, "MAX_META", limit)
-    monkeypatch.setattr(V, "MAX_META", limit)
+    for mod in (B, V, S, streaming):
+        monkeypatch.setattr(mod, "MAX_META" if mod is not S else "MAX_ENVELOPE", limit)
+    path = pack(home, src, str(tmp_path / "many.ctp"))
+    items = members(path)
+    atts = [n for n in items if n.startswith("signatures/attestations/")]
+    assert len(atts) == 2
+    for name in ["manifest.toml", "signatures/release.dsse.json", *atts]:
+        assert len(items[name]) > limit, name
     code, out, err = ct("--home", home, "verify", path)
     assert (code, err) == (0, "")
     assert "  payload     300 file(s), 2.2 KiB, every sha256 matches" in out.splitlines()
+    assert ct("--home", home, "explain", path)[0] == 0
+    code, _, err = ct("--home", home, "attestations", path, "-o", str(tmp_path / "atts"))
+    assert (code, err) == (0, "")
+    assert sorted(os.listdir(tmp_path / "atts"))[0].startswith("slsa.dev-provenance-v1.")
+    assert ct("--home", home, "key", "export", "rel", "--public", "-o", str(tmp_path / "rel.pub"))[0] == 0
+    pol = str(tmp_path / "policy.json")
+    assert ct("--home", home, "policy", "init", "--policy", pol, "--key", str(tmp_path / "rel.pub"))[0] == 0
+    tar = str(tmp_path / "airgap.tar")
+    code, _, err = ct("--home", home, "export", path, "-o", tar, "--include-keys", "--policy", pol)
+    assert (code, err) == (0, "")
+    code, out, err = ct("--home", str(tmp_path / "host"), "import", tar, "--verify", "--policy", pol)
+    assert (code, err) == (0, ""), out
 
 
 def test_an_envelope_not_laid_out_as_ct_writes_it_is_still_read(home, tmp_path):
