@@ -94,6 +94,13 @@ def timed(argv: list[str], env: dict[str, str], cwd: str, times: list[float], rs
         rss.append(peak)
 
 
+def own_peak_mib() -> float:
+    """This process's peak RSS (VmHWM): Linux keeps it in the ru_maxrss of every child started after
+    (vfork + exec), so a child's figure is never below it."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+
+
 def median_ms(xs: list[float]) -> str:
     """``median   123.4 ms   runs 120 123 130``"""
     import statistics
