@@ -436,17 +436,26 @@ class TarReader:
 
     # -- member data
     def chunks(self, chunk: int = CHUNK) -> Iterator[memoryview]:
-        """The current member's remaining data, in chunks (valid until the next chunk)."""
-        buf = bytearray(min(chunk, max(self._left, 1)))
+        """The current member's remaining data, in chunks (valid until the next chunk).
+
+        A source with a ``read_view(n)`` method lends its own buffers (a view of at most ``n`` bytes, valid
+        until the next call): ``ct import`` stages and hashes what the verifier reads from them."""
+        read_view = getattr(self.f, "read_view", None)
+        buf = bytearray(min(chunk, max(self._left, 1)) if read_view is None else 0)
         mv = memoryview(buf)
         while self._left:
-            n = self.f.readinto(mv[:min(self._left, len(buf))])  # type: ignore[attr-defined]
+            if read_view is not None:
+                view = read_view(min(self._left, chunk))
+                n = len(view)
+            else:
+                n = self.f.readinto(mv[:min(self._left, len(buf))])  # type: ignore[attr-defined]
+                view = mv[:n]
             if not n:
                 raise Malformed(f"{self.label} is truncated (member data cut short)",
                                 "the file was cut short in transfer; copy it again")
             self.pos += n
             self._left -= n
-            yield mv[:n]
+            yield view
 
     def hash_member(self, h: Any) -> int:
         """Feed the current member's remaining data to ``h``; returns the byte count.

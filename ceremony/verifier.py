@@ -316,14 +316,19 @@ class VerifyResult:
 # ====================================================================== verification
 
 def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None,
-                  progress: Progress = NULL, label: str | None = None) -> VerifyResult:
+                  progress: Progress = NULL, label: str | None = None, stream: Any = None) -> VerifyResult:
     """Verify ``path`` (named ``label`` in messages, default its file name); never raises for a bad
-    bundle (the result holds the error)."""
+    bundle (the result holds the error).
+
+    ``stream``: the bundle as a file object read once, front to back, that leaves every byte it gives
+    at ``path`` (and puts there whatever was given once its ``flush()`` returns): ``ct import`` stages
+    the bundle it reads from the tarball as the verifier reads it.  ``path`` is read again for what a
+    bundle file is read again for (a file listing, the differences, each attestation's signature)."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
     label = res.label = label or os.path.basename(path)
     try:
-        sig_members = _read(path, label, res, progress)
+        sig_members = _read(path, label, res, progress, stream)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
         if not e.hints:
@@ -342,17 +347,19 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, Any]:
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, stream: Any = None) -> dict[str, Any]:
     """The one pass: manifest streamed and folded, payload hashed and folded, signature members kept
     (the envelope decoded straight into the buffer the signatures are over)."""
+    import contextlib
+
     sig_members: dict[str, Any] = {}
-    if os.path.isdir(path):
+    if stream is None and os.path.isdir(path):
         raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
-    with open(path, "rb") as f:
-        res.size = os.fstat(f.fileno()).st_size
+    with contextlib.nullcontext(stream) if stream is not None else open(path, "rb") as f:
+        res.size = stream.size if stream is not None else os.fstat(f.fileno()).st_size
         progress.start(f"verifying {label}", res.size)
         r = TarReader(f, label)
-        res.regular = r.fileno is not None
+        res.regular = r.fileno is not None or stream is not None
         payload = ListDigest()
         oci = False
         for m in r:
@@ -360,7 +367,7 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                 if m.name != MANIFEST:
                     raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}",
                                     "is this a .ctp bundle? (ct bundles start with manifest.toml)")
-                _read_manifest(path, label, r, m, res)
+                _read_manifest(path, label, r, m, res, stream)
                 oci = res.manifest.source.get("kind") in ("oci", "registry")
                 if res.manifest.files.total_size >= PREWARM_BYTES:
                     _prewarm()  # overlap the crypto imports with hashing a large payload
@@ -374,9 +381,9 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                 if oci and _blob_mismatch(rel, digest):
                     res.oci_suspects.append((rel, digest))
             elif m.name == ENVELOPE:
-                sig_members[m.name] = _read_envelope(path, label, r, m)
+                sig_members[m.name] = _read_envelope(path, label, r, m, stream)
             elif m.name.startswith(ATT_DIR):
-                sig_members[m.name] = _read_attestation(path, label, r, m)
+                sig_members[m.name] = _read_attestation(path, label, r, m, stream)
             elif m.name.startswith(SIGNATURES_DIR):
                 sig_members[m.name] = r.read_all(MAX_META, m.name)
             else:
@@ -386,24 +393,33 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
         res.payload_list = payload.digest()
         res.payload_read = True
+        if stream is not None:
+            stream.flush()      # what is read again from path is there
     progress.done()
     return sig_members
 
 
-def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any, Any, bytes | None]:
+def _member_source(path: str, r: TarReader, m: Any, stream: Any = None) -> tuple[Any, Any, bytes | None]:
     """(chunks now, the whole member again (None over MAX_META), the data when held) of the reader's
-    current member: read again from the file when it is a regular one, else held (at most MAX_META,
-    as always)."""
-    if regular:
+    current member: read again from ``path`` when it is a regular file or a ``stream`` leaves it there
+    (the rest of the member is first read through), else held (at most MAX_META, as always)."""
+    if stream is not None:
+        def whole() -> bytes | None:
+            for _ in r.chunks():
+                pass
+            stream.flush()
+            return whole_member(path, m.offset, m.size)
+        return r.chunks(256 << 10), whole, None
+    if r.fileno is not None:
         return r.chunks(256 << 10), lambda: whole_member(path, m.offset, m.size), None
     data = r.read_all(MAX_META, m.name)
     return slices(data), lambda: data, data
 
 
-def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
+def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult, stream: Any) -> None:
     if m.size > MAX_MANIFEST:
         raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
-    chunks, whole, data = _member_source(path, r, m, res.regular)
+    chunks, whole, data = _member_source(path, r, m, stream)
     what = f"{label}: {MANIFEST}"
     rd = read_manifest(chunks, what, whole)
     name, version, source, layers = rd.head
@@ -413,18 +429,18 @@ def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResul
     res.manifest = Manifest(name, version, source, files, layers, artifacts=rd.artifacts)  # type: ignore[arg-type]
 
 
-def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:
+def _read_envelope(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
     """(Envelope, PAE), or the Malformed to raise when the members are parsed (in name order)."""
     if m.size > MAX_ENVELOPE:
         raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
-    chunks, whole, _ = _member_source(path, r, m, r.fileno is not None)
+    chunks, whole, _ = _member_source(path, r, m, stream)
     try:
         return read_envelope(chunks, m.size, f"{label}: {ENVELOPE}", whole)
     except Malformed as e:
         return e        # the reader skips what was not read
 
 
-def _read_attestation(path: str, label: str, r: TarReader, m: Any) -> Any:
+def _read_attestation(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
     """The :class:`Attestation` of an attestation member (its statement decoded, checked and let go),
     or the Malformed to raise when the members are parsed (in name order)."""
     from .streaming import read_statement
@@ -432,8 +448,7 @@ def _read_attestation(path: str, label: str, r: TarReader, m: Any) -> Any:
     what = f"{label}: {m.name}"
     if m.size > MAX_ENVELOPE:
         raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
-    regular = r.fileno is not None
-    chunks, whole, data = _member_source(path, r, m, regular)
+    chunks, whole, data = _member_source(path, r, m, stream)
     try:
         digest = digest_of_member(m.name)
         if digest is None:
