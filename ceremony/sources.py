@@ -464,7 +464,7 @@ def load_path(path: str) -> Source:
         st = os.stat(path)
     if stat.S_ISREG(st.st_mode):
         check_path(base, "file name")
-        digest, n = _hash_file(path)
+        digest, n = _hash_file(path, os.path.abspath(path).replace(os.sep, "/"), path)
         files = [PayloadFile(base, n, _mode_of(st), _file_opener(path), digest)]
         return Source("file", {"kind": "file", "name": base}, files, [], _stem(base), "unversioned")
     if not stat.S_ISDIR(st.st_mode):
@@ -482,7 +482,7 @@ def load_path(path: str) -> Source:
             if not stat.S_ISREG(lst.st_mode):
                 raise Malformed(f"{full} is not a regular file", "bundles carry regular files only")
             check_path(rel, "file name")
-            digest, n = _hash_file(full)
+            digest, n = _hash_file(full, rel, path)
             files.append(PayloadFile(rel, n, _mode_of(lst), _file_opener(full), digest))
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
     if not files:
@@ -490,8 +490,20 @@ def load_path(path: str) -> Source:
     return Source("directory", {"kind": "directory", "name": base}, files, [], base, "unversioned")
 
 
-def _hash_file(path: str) -> tuple[str, int]:
+def _hash_file(path: str, name: str, top: str) -> tuple[str, int]:
+    """sha256 and size of ``path``; refuses (exit 64) a keyholder's secret (``name``: its path under the
+    packed folder ``top``), which must never leave its home in a bundle."""
+    from cerro_torre.keys.keyfile import HEAD_SIZE, home_of, private_material
+
     with open(path, "rb") as f:
+        kind = private_material(name, f.peek(HEAD_SIZE)[:HEAD_SIZE])
+        if kind is not None:
+            home = home_of(name)
+            where = f" of the keyholder home {os.path.join(top, home) if home != '.' else top}" if home else ""
+            raise UsageError(f"refusing to pack {path}: it is {kind}{where}",
+                             "private keys, FROST shares and nonces never leave the keyholder's machine; "
+                             "pack a folder that holds only the release (move the home out of it, or keep "
+                             "CT_HOME elsewhere)")
         return hash_stream(f)
 
 

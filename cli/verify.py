@@ -36,28 +36,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_explain")
 
 
-def load_policy(ctx: Context) -> Any:
-    from cerro_torre.governance.policy import Policy
-
-    path = getattr(ctx.args, "policy", None)
-    if path:
-        return Policy.load(path)
-    default = os.path.join(ctx.home, "policy.json")
-    if os.path.isfile(default):
-        return Policy.load(default)
-    return None
-
-
 def _run(ctx: Context) -> Any:
-    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    """Verify with this home's trust: an explicit ``--policy`` (policy-only trust), else the policy a
+    host's store pinned, else ``HOME/policy.json``; the epochs the home verified narrow it."""
+    from cerro_torre.ceremony.verifier import verify_bundle
+    from cerro_torre.offline.airgap import resolve_trust
+    from cerro_torre.offline.store import Store
     from cerro_torre.suites.errors import NotFound
 
     path = ctx.args.bundle
     if not os.path.exists(path):
         raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file")
-    policy = load_policy(ctx)
-    trust = trust_from(ctx.home, policy)
-    return verify_bundle(path, trust, policy)
+    policy, trust, _pin = resolve_trust(Store(ctx.home).load(), ctx.home, getattr(ctx.args, "policy", None))
+    res = verify_bundle(path, trust, policy)
+    if policy is not None and not policy.path:
+        res.policy_label = f"the policy pinned in {os.path.join(ctx.home, 'store')}"
+    return res
 
 
 def _report_error(ctx: Context, err: Any) -> None:
@@ -78,8 +72,12 @@ def _signer_line(s: dict) -> str:
 def cmd_verify(ctx: Context) -> int:
     from cerro_torre.suites.suite import counts_text
 
+    from cerro_torre.ceremony.verifier import record_verified
+
     res = _run(ctx)
     err = res.error
+    if err is None:
+        record_verified(res, ctx.home)
     if ctx.json:
         ctx.emit_json(res.to_json())
         if err is not None:
@@ -98,6 +96,10 @@ def cmd_verify(ctx: Context) -> int:
         first, last = res.chain.steps[0].record, res.chain.steps[-1].record
         ctx.out(f"  chain       epoch {first.epoch} (pinned) -> epoch {last.epoch}, "
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
+        fwd = res.chain.forward
+        if fwd is not None and fwd.status == "kept":
+            ctx.out(f"  closed      epoch {last.epoch} was closed by epoch {fwd.closed_by.epoch} "
+                    f"({fwd.closed_by.fingerprint.hex}), which kept this release")
     if res.stock is not None:
         ctx.out("  stock       signify, minisign and ssh signatures verified")
     ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
@@ -167,6 +169,14 @@ def cmd_explain(ctx: Context) -> int:
             if step.by_previous is not None:
                 detail = f"by previous: {counts_text(step.by_previous)}; " + detail
             out(f"             {role}; {detail}; {'ok' if step.ok else step.note or 'failed'}")
+    fwd = res.chain.forward if res.chain is not None else None
+    if fwd is not None and fwd.newest is not None:
+        n = fwd.newest
+        line = f"epochs      newest known: epoch {n.epoch} ({' '.join(n.fingerprint[i:i + 4] for i in range(0, 16, 4))}, " \
+               f"{n.source})"
+        if fwd.status == "kept":
+            line += f"; epoch {fwd.closed_by.epoch} closed epoch {fwd.closed_by.epoch - 1} and kept this release"
+        out(line)
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")

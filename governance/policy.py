@@ -4,6 +4,7 @@ Canonical JSON::
 
     {"type": "ct-policy", "version": 1,
      "roots":      [FINGERPRINT, ...],   pinned keyholder sets (sha256 hex of the record body)
+     "checkpoints": [BODY, ...],         pinned later epochs: keyholder-set record bodies, by (name, epoch)
      "keys":       [FINGERPRINT, ...],   pinned single-holder identity keys (sha256 hex of the .pub JSON)
      "suites":     [SUITE, ...],         allowed suites; [] = any
      "signers":    [GLOB, ...],          allowed signer names (set name or key id); [] = any
@@ -25,21 +26,27 @@ from cerro_torre.suites.encoding import Record, canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed, PolicyRejected
 from cerro_torre.suites.suite import SUITES
 
+from .keyholders import KeyholderSet
+
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-_FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+_FIELDS = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
 
 
 class Policy(Record):
-    __slots__ = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "path")
-    _eq = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+    __slots__ = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold",
+                 "path")
+    _eq = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
 
     def __init__(self, roots: list[str] | None = None, keys: list[str] | None = None,
                  suites: list[str] | None = None, signers: list[str] | None = None,
                  registries: list[str] | None = None, min_epoch: int = 0, min_threshold: int = 1,
-                 path: str = "") -> None:
+                 path: str = "", checkpoints: list[KeyholderSet] | None = None) -> None:
         self.roots: list[str] = list(roots or [])
+        # later epochs pinned (spec/keyholder-set.md §Checkpoints): a chain must agree with them, and the
+        # closing list of each tells which releases of the epoch before it stay valid
+        self.checkpoints: list[KeyholderSet] = list(checkpoints or [])
         self.keys: list[str] = list(keys or [])
         self.suites: list[str] = list(suites or [])
         self.signers: list[str] = list(signers or [])
@@ -49,8 +56,10 @@ class Policy(Record):
         self.path = path
 
     def to_json(self) -> dict[str, Any]:
+        cps = {(r.name, r.epoch): r for r in self.checkpoints}
         return {"type": POLICY_TYPE, "version": POLICY_VERSION,
                 "roots": sorted(set(self.roots)), "keys": sorted(set(self.keys)),
+                "checkpoints": [cps[k].body() for k in sorted(cps)],
                 "suites": sorted(set(self.suites)), "signers": sorted(set(self.signers)),
                 "registries": sorted(set(self.registries)),
                 "min_epoch": self.min_epoch, "min_threshold": self.min_threshold}
@@ -85,6 +94,18 @@ class Policy(Record):
             if not _HEX64.match(fp):
                 raise Malformed(f"{what}: pinned fingerprint {fp!r} must be 64 lowercase hex digits",
                                 "pin with 'ct policy add-root KEYHOLDERS.json'")
+        cps = d.get("checkpoints", [])
+        if not isinstance(cps, list):
+            raise Malformed(f"{what}: checkpoints must be a list of keyholder-set record bodies")
+        p.checkpoints = [KeyholderSet.from_body(b, f"{what}: checkpoint {i}") for i, b in enumerate(cps)]
+        keys = [(r.name, r.epoch) for r in p.checkpoints]
+        if keys != sorted(set(keys)):
+            raise Malformed(f"{what}: checkpoints must be sorted by set name and epoch, one per epoch")
+        for a, b in zip(p.checkpoints, p.checkpoints[1:]):
+            if (a.name, a.epoch + 1) == (b.name, b.epoch) and b.previous != (a.epoch, a.fingerprint.full_hex):
+                raise Malformed(f"{what}: checkpoint epoch {b.epoch} of {b.name!r} does not follow its checkpoint "
+                                f"epoch {a.epoch} ({a.fingerprint.hex}): the policy pins a fork",
+                                "keep the checkpoint the cooperative confirms and remove the other")
         for s in p.suites:
             if s not in SUITES:
                 raise Malformed(f"{what}: unknown suite {s!r}", "valid suites: " + ", ".join(SUITES))

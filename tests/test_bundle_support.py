@@ -254,3 +254,11 @@ def write_members(path: str, items: list[tuple[str, bytes]], *, sort: bool = Tru
             f.write(B.member_header(name, len(data), mode_of.get(name, B.MODE_FILE)))
             f.write(data + b"\0" * (-len(data) % 512))
         f.write(b"\0" * 1024)
+
+
+def statement_sha256(bundle_path: str) -> str:
+    """The sha256 of a bundle's release statement (the DSSE payload): what a rotation's closed_releases lists."""
+    from cerro_torre.ceremony.statement import Envelope
+
+    parts = B.read_parts(bundle_path)
+    return hashlib.sha256(Envelope.from_bytes(parts.signature_members[B.ENVELOPE]).payload).hexdigest()
