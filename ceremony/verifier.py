@@ -554,6 +554,22 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
                     "the image layout inside the bundle is corrupt"))
 
 
+def epochs_text(res: Any) -> str | None:
+    """What the forward-only rules found (``ct explain``'s and the TUI's "epochs" line), or None."""
+    fwd = res.chain.forward if res.chain is not None else None
+    if fwd is None or fwd.newest is None:
+        return None
+    from cerro_torre.governance.trust import short
+
+    n = fwd.newest
+    text = f"newest known: epoch {n.epoch} ({short(n.fingerprint)}, {n.source})"
+    if fwd.status == "kept":
+        text += f"; epoch {fwd.closed_by.epoch} closed epoch {fwd.closed_by.epoch - 1} and kept this release"
+    elif fwd.status == "refused":
+        text += "; this chain ends at a closed epoch"
+    return text
+
+
 def signer_rows(res: Any) -> list[dict]:
     """Every signer of the set (or the single key) and whether it signed: the rows of
     ``ct explain --signers`` (and the TUI's Verify screen)."""

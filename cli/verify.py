@@ -108,7 +108,7 @@ def cmd_verify(ctx: Context) -> int:
 
 
 def cmd_explain(ctx: Context) -> int:
-    from cerro_torre.ceremony.verifier import signer_rows
+    from cerro_torre.ceremony.verifier import epochs_text, signer_rows
     from cerro_torre.suites.suite import counts_text
 
     res = _run(ctx)
@@ -169,14 +169,9 @@ def cmd_explain(ctx: Context) -> int:
             if step.by_previous is not None:
                 detail = f"by previous: {counts_text(step.by_previous)}; " + detail
             out(f"             {role}; {detail}; {'ok' if step.ok else step.note or 'failed'}")
-    fwd = res.chain.forward if res.chain is not None else None
-    if fwd is not None and fwd.newest is not None:
-        n = fwd.newest
-        line = f"epochs      newest known: epoch {n.epoch} ({' '.join(n.fingerprint[i:i + 4] for i in range(0, 16, 4))}, " \
-               f"{n.source})"
-        if fwd.status == "kept":
-            line += f"; epoch {fwd.closed_by.epoch} closed epoch {fwd.closed_by.epoch - 1} and kept this release"
-        out(line)
+    epochs = epochs_text(res)
+    if epochs:
+        out(f"epochs      {epochs}")
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")

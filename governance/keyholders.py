@@ -498,6 +498,33 @@ def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime 
     return ChainResult(steps, chain[0], last, None, fwd)
 
 
+def epoch_changes(prev: KeyholderSet, rec: KeyholderSet) -> list[str]:
+    """What a rotation changed, one line each (empty: nothing but the epoch): members added and removed
+    (by id and identity fingerprint), threshold, suite, validity, and the releases it kept."""
+    out = []
+    before = {m.id: m.identity.fingerprint for m in prev.members}
+    after = {m.id: m.identity.fingerprint for m in rec.members}
+    for mid in sorted(set(after) - set(before)):
+        out.append(f"+ member {mid} ({after[mid].hex})")
+    for mid in sorted(set(before) - set(after)):
+        out.append(f"- member {mid} ({before[mid].hex})")
+    for mid in sorted(set(before) & set(after)):
+        if before[mid] != after[mid]:
+            out.append(f"~ member {mid}: new identity key {after[mid].hex} (was {before[mid].hex})")
+    if (prev.threshold, len(prev.members)) != (rec.threshold, len(rec.members)):
+        out.append(f"~ threshold {prev.threshold} of {len(prev.members)} -> {rec.threshold} of {len(rec.members)}")
+    if prev.suite != rec.suite:
+        out.append(f"~ suite {prev.suite} -> {rec.suite}")
+    if prev.group_public_key != rec.group_public_key:
+        out.append(f"~ group key {prev.group_keyid or 'none'} -> {rec.group_keyid or 'none'}")
+    if prev.expires != rec.expires:
+        out.append(f"~ expires {prev.expires} -> {rec.expires}")
+    if rec.closed_releases is not None:
+        out.append(f"= kept {len(rec.closed_releases)} release(s) of epoch {prev.epoch}; "
+                   f"epoch {prev.epoch} signs nothing more")
+    return out
+
+
 def load_records(paths: list[str]) -> list[KeyholderSet]:
     out = []
     for p in paths:

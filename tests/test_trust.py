@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 
 import pytest
 from test_bundle_support import Coop
@@ -594,3 +595,95 @@ def test_export_checks_every_bundle_before_writing(rotated, tmp_path):
                                    f"epoch 2, fingerprint {w.r2.fingerprint.hex})")
     assert err.splitlines()[-1] == (f"hint: checked against policy {w.policy}: the host would refuse it; carry it "
                                     "anyway with --allow-unverified")
+
+
+def test_key_list_shows_shares_with_their_status(tmp_path, lineage):
+    c1, c2, _c3, _f2, r1, r2, _r3, _fork2 = lineage
+    from test_bundle_support import ct
+
+    home = str(tmp_path / "h")
+    _share(home, c1.dealer, 0)
+    _share(home, c2.dealer, 1)
+    TrustStore(home).add([r1, r2])
+    code, out, err = ct("--home", home, "key", "list")
+    assert (code, err.splitlines()[0]) == (0, f"no keys in {home}/keys")
+    assert out.splitlines() == [
+        "FROST shares",
+        f"  {'GROUP KEYID':<32}  KEYHOLDER SET  STATUS",
+        f"  {r1.group_keyid}  coop epoch 1   retired (keyholder set 'coop' epoch 1 was superseded by epoch 2 "
+        f"(fingerprint {r2.fingerprint.hex}))",
+        f"  {r2.group_keyid}  coop epoch 2   active"]
+    code, out, _ = ct("--home", home, "--json", "key", "list")
+    j = json.loads(out)["shares"]
+    assert [(s["group_keyid"], s["status"], s["set"]["epoch"]) for s in j] == [
+        (r1.group_keyid, "retired", 1), (r2.group_keyid, "active", 2)]
+
+
+# ================================================================== the TUI
+
+def test_tui_verify_records_the_epoch_then_refuses_the_rollback(rotated, tmp_path, monkeypatch):
+    import asyncio
+    import shutil
+
+    from test_tui_support import fill, screen_text, settle
+
+    from cerro_torre.tui.app import CTApp
+
+    w = rotated
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / "home"
+    home.mkdir()
+    shutil.copy(w.policy, home / "policy.json")
+
+    async def go():
+        app = CTApp(str(home), mode="verify", cwd=str(w.root), qr_autoplay=False)
+        async with app.run_test(size=(100, 30)) as pilot:
+            await settle(pilot, app)
+            for bundle, verdict in (("c.ctp", "VALID"), ("b.ctp", "VALID"), ("c.ctp", "INVALID: ct verify exits 4")):
+                await pilot.press("o")
+                await pilot.pause()
+                await fill(pilot, app, {"path": bundle})
+                await settle(pilot, app)
+                text = str(app.screen.query_one("#verdict").render())
+                assert text.startswith(verdict), (bundle, text)
+            assert text.split("\n")[1] == _rollback_error(w)[0]
+            assert "epochs      newest known: epoch 2" in screen_text(app)
+    asyncio.run(go())
+    assert TrustStore(str(home)).checkpoints("coop") == {1: w.r1.fingerprint.full_hex, 2: w.r2.fingerprint.full_hex}
+
+
+def test_tui_keys_show_retired_shares_and_governance_shows_what_a_rotation_changed(lineage, tmp_path, monkeypatch):
+    import asyncio
+
+    from test_tui_support import screen_text, settle
+
+    from cerro_torre.tui.app import CTApp
+
+    c1, c2, _c3, _f2, r1, r2, _r3, _fork2 = lineage
+    monkeypatch.setenv("HOME", str(tmp_path))
+    home = str(tmp_path / "home")
+    _share(home, c1.dealer, 0)
+    _share(home, c2.dealer, 1)
+    TrustStore(home).add([r1, r2])
+
+    async def go():
+        app = CTApp(home, mode="keys", cwd=str(tmp_path), qr_autoplay=False)
+        async with app.run_test(size=(110, 36)) as pilot:
+            await settle(pilot, app)
+            text = screen_text(app)
+            assert re.search(rf"{r1.group_keyid}\s+coop epoch 1\s+retired", text), text
+            assert re.search(rf"{r2.group_keyid}\s+coop epoch 2\s+active", text), text
+            assert (f"retired {ShareStore(home).list()[0].retired_at}: keyholder set 'coop' "
+                    f"epoch 1 was superseded by epoch 2 (fingerprint {r2.fingerprint.hex}); this home no longer "
+                    "signs with it") in " ".join(text.split())
+            await pilot.press("f6")                      # the epochs this home verified
+            await settle(pilot, app)
+            text = " ".join(screen_text(app).split())
+            assert "chain ok: keyholder set 'coop' epoch 2" in text
+            assert "changes from epoch 1:" in text
+            for m in c2.keys:
+                assert f"+ member {m.id} ({m.public().fingerprint.hex})" in text
+            for m in c1.keys:
+                assert f"- member {m.id} ({m.public().fingerprint.hex})" in text
+            assert "= kept 1 release(s) of epoch 1; epoch 1 signs nothing more" in text
+    asyncio.run(go())
