@@ -86,12 +86,12 @@ done
 run "$CT" ceremony collect sg-2-package2.ctm sg-3-alice.ctm sg-3-bob.ctm --bundle release.ctp \
     -o release-signed.ctp --transcript sg-transcript.ctm
 
-step "9. anyone verifies the release against the pinned policy"
-run "$CT" verify release-signed.ctp --policy policy.json
-run "$CT" explain release-signed.ctp --signers --policy policy.json
+step "9. anyone verifies the release against the pinned policy (the verifier's home remembers the epoch it saw)"
+run "$CT" --home home-verifier verify release-signed.ctp --policy policy.json
+run "$CT" --home home-verifier explain release-signed.ctp --signers --policy policy.json
 
 step "10. the group signature also verifies with stock tools (OpenBSD signify, minisign, OpenSSH)"
-run "$CT" signature export release-signed.ctp --format all -o stock
+run "$CT" --home home-verifier signature export release-signed.ctp --policy policy.json --format all -o stock
 (cd stock && ls)
 cd stock
 run signify-openbsd -V -p release-signed.signify.pub -x release-signed.statement.json.sig -m release-signed.statement.json

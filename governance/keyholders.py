@@ -13,10 +13,13 @@ Rules a verifier applies, walking from the record it pinned:
    (``ed25519``: the FROST group signature under its group key;
    ``ml-dsa-87``: k distinct members' ML-DSA-87 signatures);
 2. record N+1 also meets the threshold of record N (per N's suite), names N
-   by epoch and fingerprint in ``previous``, and has a higher epoch;
+   by epoch and fingerprint in ``previous``, has the next epoch and the same name;
 3. the chain is at most :data:`MAX_CHAIN` records long;
-4. the last record — the set that signs releases — is not expired (and its
-   validity has begun).
+4. given what the verifier knows (``governance.trust.Knowledge``): no record
+   disagrees with a checkpoint (a fork), and a chain ending at a closed epoch
+   signed a release its rotation kept (``closed_releases``);
+5. the last record — the set that signs releases — is not expired (and its
+   validity has begun), unless its rotation kept the release.
 """
 
 from __future__ import annotations
