@@ -139,8 +139,8 @@ def cmd_init(ctx: Context) -> int:
         pol.roots.append(fp)
         pinned.append(("root", desc))
     for c in a.checkpoint:
-        rec = _checkpoint_of(c, pol)
-        pol.checkpoints.append(rec)
+        rec = _record(c)
+        pol.add_checkpoint(rec, c)
         pinned.append(("checkpoint", f"{rec.describe()}, words {rec.fingerprint.words}"))
     for k in a.key:
         fp, desc = _fingerprint_of(k, "public key")
@@ -195,47 +195,24 @@ def cmd_add_root(ctx: Context) -> int:
     return _add(ctx, "roots", fp, f"root {desc}")
 
 
-def _checkpoint_of(arg: str, pol: Any) -> Any:
-    """The record of ``arg``, checked: a later epoch, signed by its own threshold, not a fork of the
-    policy's other checkpoints."""
-    from cerro_torre.governance.keyholders import MAX_RECORD, KeyholderSet, classify
-    from cerro_torre.governance.trust import Known, Lineage, fork_error
-    from cerro_torre.suites.errors import NotFound, UsageError
+def _record(arg: str) -> Any:
+    from cerro_torre.governance.keyholders import MAX_RECORD, KeyholderSet
+    from cerro_torre.suites.errors import NotFound
 
     if not os.path.isfile(arg):
         raise NotFound(f"file not found: {arg}", "give the record file (KEYHOLDERS.json) of the epoch to pin")
     with open(arg, "rb") as f:
-        rec = KeyholderSet.from_bytes(f.read(MAX_RECORD + 1), arg)
-    if rec.previous is None:
-        raise UsageError(f"{rec.describe()} is a root", f"pin it with 'ct policy add-root {arg}'")
-    own = rec.evaluate(rec.message(), list(rec.signatures))
-    if not own.ok:
-        raise classify(own, f"{rec.describe()} is not signed by its own threshold", rec.member_by_keyid(),
-                       "the record was altered or is incomplete; get it from the cooperative",
-                       "the signatures are by keys outside the set")
-    lin = Lineage(rec.name)
-    for r in pol.checkpoints:
-        if r.name == rec.name:
-            lin.add(Known(r.name, r.epoch, r.fingerprint.full_hex, pol.label, r))
-    err = lin.forks_in([rec], arg)
-    nxt = lin.by_epoch.get(rec.epoch + 1)
-    if err is None and nxt is not None and nxt.record.previous != (rec.epoch, rec.fingerprint.full_hex):
-        err = fork_error(rec.name, rec.epoch, nxt.record.previous[1],
-                         f"named as previous by epoch {nxt.epoch} in {pol.label}", rec.fingerprint.full_hex, arg)
-    if err is not None:
-        raise err
-    return rec
+        return KeyholderSet.from_bytes(f.read(MAX_RECORD + 1), arg)
 
 
 def cmd_add_checkpoint(ctx: Context) -> int:
     from cerro_torre.governance.policy import Policy
 
     pol = _load(ctx)
-    rec = _checkpoint_of(ctx.args.record, pol)
+    rec = _record(ctx.args.record)
+    changed = pol.add_checkpoint(rec, ctx.args.record)
     fp = rec.fingerprint
-    changed = all(r.fingerprint != fp for r in pol.checkpoints)
     if changed:
-        pol.checkpoints.append(rec)
         Policy.from_bytes(pol.to_bytes(), pol.path)
         _write(pol.path, pol)
     if ctx.json:

@@ -116,6 +116,35 @@ class Policy(Record):
             setattr(p, name, v)
         return p
 
+    def add_checkpoint(self, rec: KeyholderSet, what: str) -> bool:
+        """Pin a later epoch's record (``what``: where it came from); False when it is pinned already.
+
+        Refused: a root (UsageError), a record that does not meet its own threshold (exit 2/3), a fork of
+        the policy's other checkpoints (exit 3)."""
+        from cerro_torre.suites.errors import UsageError
+
+        from .keyholders import classify
+        from .trust import Known, Lineage
+
+        if rec.previous is None:
+            raise UsageError(f"{rec.describe()} is a root", f"pin it with 'ct policy add-root {what}'")
+        own = rec.evaluate(rec.message(), list(rec.signatures))
+        if not own.ok:
+            raise classify(own, f"{rec.describe()} is not signed by its own threshold", rec.member_by_keyid(),
+                           "the record was altered or is incomplete; get it from the cooperative",
+                           "the signatures are by keys outside the set")
+        lin = Lineage(rec.name)
+        for r in self.checkpoints:
+            if r.name == rec.name:
+                lin.add(Known(r.name, r.epoch, r.fingerprint.full_hex, self.label, r))
+        err = lin.conflict(rec, what)
+        if err is not None:
+            raise err
+        if rec.epoch in lin.by_epoch:
+            return False
+        self.checkpoints.append(rec)
+        return True
+
     @classmethod
     def load(cls, path: str) -> Policy:
         from cerro_torre.suites.errors import NotFound

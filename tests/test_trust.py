@@ -708,3 +708,24 @@ def test_every_test_the_threat_model_names_exists():
             tree = ast.parse(open(os.path.join(root, path), encoding="utf-8").read())
             names[path] = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         assert name in names[path], f"{path}::{name}"
+
+
+def test_add_checkpoint_refuses_a_root_and_an_unsigned_record(rotated, tmp_path):
+    w = rotated
+    pol = str(tmp_path / "p.json")
+    assert ct_("policy", "init", "--policy", pol)[0] == 0
+    code, _, err = ct_("policy", "add-checkpoint", str(w.root / "r1.json"), "--policy", pol)
+    assert (code, err.splitlines()) == (64, [f"error: {w.r1.describe()} is a root",
+                                             f"hint: pin it with 'ct policy add-root {w.root / 'r1.json'}'"])
+    unsigned = tmp_path / "u.json"
+    unsigned.write_bytes(w.c2.unsigned.to_bytes())
+    code, _, err = ct_("policy", "add-checkpoint", str(unsigned), "--policy", pol)
+    assert code == 2
+    assert err.splitlines()[0] == (f"error: {w.c2.unsigned.describe()} is not signed by its own threshold: "
+                                   "ed25519 0 of 1; ml-dsa-87 0 of 2")
+    code, out, _ = ct_("--json", "policy", "add-checkpoint", str(w.root / "r2.json"), "--policy", pol)
+    assert code == 0 and json.loads(out)["changed"] is True
+    code, out, _ = ct_("policy", "add-checkpoint", str(w.root / "r2.json"), "--policy", pol)
+    assert code == 0 and out.startswith("already present: checkpoint")
+    code, out, _ = ct_("policy", "show", "--policy", pol)
+    assert f"  checkpoints    coop epoch 2 {w.r2.fingerprint.full_hex}" in out.splitlines()
