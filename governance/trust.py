@@ -357,13 +357,16 @@ class TrustStore:
         """Store the records of a verified chain and advance the checkpoints (refusing a fork); mark
         retired the home's shares of every set a stored record supersedes.  Returns the records that
         were new to this home."""
+        def fresh(cps: dict[str, dict[int, str]]) -> list[KeyholderSet]:
+            return [r for r in records if cps.get(r.name, {}).get(r.epoch) != r.fingerprint.full_hex]
+
         records = list(records)
-        if not records:
-            return []
+        if not fresh(self._read()):
+            return []           # known already: nothing to check, nothing written (no lock, no folder)
         with self._locked():
             cps = self._read()
-            self._check(cps, records, what)
-            new = [r for r in records if cps.get(r.name, {}).get(r.epoch) is None]
+            self._check(cps, fresh(cps), what)
+            new = fresh(cps)
             if not new:
                 return []
             seen: set[tuple[str, int]] = set()
