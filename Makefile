@@ -6,7 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux docker-registry skopeo \
                 signify-openbsd minisign openssh-client openssl tar
-NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
+APT_PACKAGES += man-db zsh
+NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/ed25519_vt.c suites/frost/ed25519_vt.h \
+              suites/frost/_build.py
 
 .PHONY: all setup apt venv test test-c test-py demo bench clean
 
@@ -29,15 +31,19 @@ $(VENV)/.installed: pyproject.toml setup.py $(NATIVE_SRC)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-venv: apt $(VENV)/.installed
+venv: apt $(VENV)/.installed $(VENV)/share/man/man1/ct.1
+
+# `man ct` with .venv/bin on PATH (a wheel installs it as data; an editable install does not)
+$(VENV)/share/man/man1/ct.1: $(VENV)/.installed
+	@mkdir -p $(@D) && ln -sf $(abspath man/ct.1) $@
 
 setup: venv
 
 tests/c/test_frost: tests/c/test_frost.c $(NATIVE_SRC)
-	$(CC) -O1 -g -Wall -Wextra -Werror -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c -lsodium
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c suites/frost/ed25519_vt.c -lsodium
 
 tests/c/test_frost_ct: tests/c/test_frost.c $(NATIVE_SRC)
-	$(CC) -O1 -g -Wall -Wextra -Werror -DFROST_CTGRIND -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c -lsodium
+	$(CC) -O1 -g -Wall -Wextra -Werror -DFROST_CTGRIND -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c suites/frost/ed25519_vt.c -lsodium
 
 # the C library's own tests, under valgrind memcheck; then the constant-time check
 # (secrets marked undefined: any branch or index on them is a valgrind error)
@@ -58,3 +64,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/c/test_frost tests/c/test_frost_ct suites/frost/_native*.so
+
+# the manual page, generated from ct's parser (tests/test_journey.py checks it is current)
+.PHONY: man
+man: venv
+	$(PY) man/generate.py man/ct.1

@@ -77,7 +77,7 @@ def cmd_export(ctx: Context) -> int:
     from cerro_torre.offline.airgap import resolve_trust
     from cerro_torre.offline.store import Store
 
-    policy, trust, _pin = resolve_trust(Store(ctx.home).load(), ctx.home, a.policy)
+    policy, trust, _pin = resolve_trust(Store(ctx.home).load(), ctx.home, a.policy or ctx.config.default_policy)
     res = verify_bundle(a.bundle, trust, policy)
     if res.error is not None:
         e = res.error
