@@ -70,11 +70,17 @@ class KeysScreen(CTScreen):
     @work(thread=True, group="keys-list", exclusive=True)
     def _load(self) -> None:
         try:
+            from cerro_torre.governance.trust import TrustStore
             from cerro_torre.keys.shares import ShareStore
 
             home = self.ct.make_home()
             entries = home.list_keys()
             shares = ShareStore(self.ct.home).list()
+            store = TrustStore(self.ct.home)
+            for e in shares:       # the records of the shares' sets, which this home keeps
+                rec = store.get(e.fingerprint) if e.fingerprint else None
+                if rec is not None:
+                    self.ct.remember_records([rec], store.record_path(rec.name, rec.epoch, e.fingerprint))
             default = home.default() if entries else None
         except Exception as e:  # noqa: BLE001
             self.post_failure("list", e)
