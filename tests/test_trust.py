@@ -671,8 +671,8 @@ def test_tui_keys_show_retired_shares_and_governance_shows_what_a_rotation_chang
         async with app.run_test(size=(110, 36)) as pilot:
             await settle(pilot, app)
             text = screen_text(app)
-            assert re.search(rf"{r1.group_keyid}\s+coop epoch 1\s+retired", text), text
-            assert re.search(rf"{r2.group_keyid}\s+coop epoch 2\s+active", text), text
+            assert re.search(rf"{r1.group_keyid}\s+coop epoch 1, 2 of 3\s+retired", text), text
+            assert re.search(rf"{r2.group_keyid}\s+coop epoch 2, 2 of 3\s+active", text), text
             assert (f"retired {ShareStore(home).list()[0].retired_at}: keyholder set 'coop' "
                     f"epoch 1 was superseded by epoch 2 (fingerprint {r2.fingerprint.hex}); this home no longer "
                     "signs with it") in " ".join(text.split())
