@@ -149,7 +149,7 @@ done
 
 step "17. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
 run "$CT" policy add-checkpoint keyholders-2.json --policy policy.json
-run "$CT" verify release-signed.ctp --policy policy.json
+run "$CT" --home home-verifier verify release-signed.ctp --policy policy.json
 
 step "18. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
 run "$CT" pack cerro-torre-src.tar.gz -o rogue.ctp --name cerro-torre --version 0.2.0
@@ -164,8 +164,8 @@ done
 run "$CT" ceremony collect rg-1-package.ctm rg-2-alice-backup.ctm rg-2-carol.ctm --bundle rogue.ctp -o rogue-signed.ctp
 
 step "19. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
-printf '$ %s\n' "$CT verify rogue-signed.ctp --policy policy.json"
-if "$CT" verify rogue-signed.ctp --policy policy.json; then
+printf '$ %s\n' "$CT --home home-verifier verify rogue-signed.ctp --policy policy.json"
+if "$CT" --home home-verifier verify rogue-signed.ctp --policy policy.json; then
   echo "demo: the old set's release was accepted" >&2
   exit 1
 else
