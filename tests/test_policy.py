@@ -76,7 +76,7 @@ def test_policy_init_show_add(tmp_path):
     assert code == 0
     pol = json.loads(out)["policy"]
     assert pol == {"type": "ct-policy", "version": 1, "roots": [rec.fingerprint.full_hex], "keys": [],
-                   "checkpoints": [], "suites": ["CT-SIG-02"], "signers": ["coop*"], "registries": ["docker.io/library/*"],
+                   "suites": ["CT-SIG-02"], "signers": ["coop*"], "registries": ["docker.io/library/*"],
                    "min_epoch": 0, "min_threshold": 2}
     code, out, _ = ct("--home", home, "policy", "show")
     assert "  signers        coop*" in out.splitlines()
