@@ -277,7 +277,8 @@ def test_signify_checks_the_payload_files_with_sha256sums(tmp_path, bundles):
     # the payload files, as the release holds them
     code, _, err = ct("unpack", bundles["group"], "-o", exp, "--policy", _pin(tmp_path, bundles["coop"]))
     assert (code, err) == (0, "")
-    code, stdout, err = ct("signature", "export", bundles["group"], "--format", "sha256sums", "-o", exp)
+    code, stdout, err = ct("signature", "export", bundles["group"], "--format", "sha256sums", "-o", exp,
+                           "--policy", bundles["policy"])
     assert (code, err) == (0, "")
     assert "  signify -C -p group.signify.pub -x SHA256SUMS.sig   (in the folder of the payload files)" \
         in stdout.splitlines()
