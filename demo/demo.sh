@@ -249,7 +249,7 @@ fi
 step "22. epoch 2 (alice and dave) signs release 0.3.0; its users pin the group key in signify"
 run "$CT" pack cerro-torre-src.tar.gz -o release3.ctp --name cerro-torre --version 0.3.0
 sign3 release3.ctp release3-signed.ctp alice dave keyholders.json keyholders-2.json
-run "$CT" signature export release3-signed.ctp --format signify -o pinned
+run "$CT" signature export release3-signed.ctp --policy policy.json --format signify -o pinned
 
 step "23. bob's laptop is lost (nothing suggests it was stolen): a keep-key rotation removes bob, adds erin"
 run "$CT" --home home-erin keygen --id erin
@@ -280,7 +280,7 @@ step "24. epoch 3 (alice and erin) signs release 0.4.0; signify verifies it with
 run "$CT" pack cerro-torre-src.tar.gz -o release4.ctp --name cerro-torre --version 0.4.0
 sign3 release4.ctp release4-signed.ctp alice erin keyholders.json keyholders-2.json keyholders-3.json
 run "$CT" verify release4-signed.ctp --policy policy.json
-run "$CT" signature export release4-signed.ctp --format signify -o stock4
+run "$CT" signature export release4-signed.ctp --policy policy.json --format signify -o stock4
 run signify-openbsd -V -p pinned/release3-signed.signify.pub -x stock4/release4-signed.statement.json.sig \
     -m stock4/release4-signed.statement.json
 
