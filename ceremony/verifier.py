@@ -355,8 +355,17 @@ def verify_parts(path: str, parts: Any, trust: Trust | None, policy: Any = None,
     label = os.path.basename(path)
     res.manifest = parts.manifest
     res.manifest_sha256 = parts.manifest.files.sha256
+    from .streaming import read_envelope, slices
+
+    members: dict[str, Any] = dict(parts.signature_members)
+    if ENVELOPE in members:        # as the streaming reader hands it over: (Envelope, PAE), or the error
+        raw = members[ENVELOPE]
+        try:
+            members[ENVELOPE] = read_envelope(slices(raw), len(raw), f"{label}: {ENVELOPE}", lambda: raw)
+        except Malformed as e:
+            members[ENVELOPE] = e
     try:
-        _parse_signature_members(label, parts.signature_members, res)
+        _parse_signature_members(label, members, res)
     except Malformed as e:
         res.fail("structure", e)
         return res
@@ -526,7 +535,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
         from cerro_torre.governance.keyholders import walk_chain
 
         chain = walk_chain(res.records, trust.roots, now, known=trust.knowledge,
-                           release=hashlib.sha256(env.payload).hexdigest(), what=f"{label}'s chain")
+                           release=res.statement_sha256, what=f"{label}'s chain")
         res.chain = chain
         cur = chain.current
         if cur is not None:

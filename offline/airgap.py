@@ -1230,7 +1230,7 @@ def _check_bundles(label: str, staged: list[Staged], trust: Any, meta: Meta) -> 
     for s in chained:
         res = s.result
         fork, fwd = known.judge([st.record for st in res.chain.steps],
-                                hashlib.sha256(res.envelope.payload).hexdigest(), f"{s.extra}'s chain")
+                                res.statement_sha256, f"{s.extra}'s chain")
         err = fork or fwd.error
         if err is not None:
             raise type(err)(f"{label}: {s.extra}: {err.message}", *err.hints)
