@@ -28,10 +28,10 @@ import mmap
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from cerro_torre.suites.encoding import parse_toml, typed
 from cerro_torre.suites.errors import HashMismatch, Malformed
 
 from .statement import Record
@@ -599,14 +599,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
     """Parse and check a manifest: canonical bytes, known format version, sane entries."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Malformed(f"{label} is not UTF-8") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise Malformed(f"{label} is not valid TOML: {e}") from None
+    doc = parse_toml(data, label, limit=MAX_META)
     if doc.get("format") != FORMAT:
         raise Malformed(f"{label}: format is {doc.get('format')!r}, not {FORMAT!r}", "is this a .ctp bundle?")
     ver = doc.get("format_version")
@@ -626,7 +619,7 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
         raise Malformed(f"{label}: [source] must have a kind")
     files: list[FileEntry] = []
     seen: set[str] = set()
-    for i, f in enumerate(doc.get("files", [])):
+    for i, f in enumerate(typed(doc.get("files", []), "list of objects", f"{label}: files")):
         if not isinstance(f, dict) or set(f) != {"path", "sha256", "size", "mode"}:
             raise Malformed(f"{label}: files[{i}] must have exactly path, sha256, size and mode")
         path = f["path"]

@@ -38,13 +38,13 @@ class Context:
         self.home = resolve_home(getattr(args, "home", None))
 
     def out(self, text: str = "") -> None:
-        """Human output (suppressed under --json)."""
+        """Human output (suppressed under --json), every line made safe for a terminal (``safe``)."""
         if not self.json:
-            self.stdout.write(text + "\n")
+            self.stdout.write(safe(text) + "\n")
 
     def note(self, text: str) -> None:
-        """Progress and warnings for humans, on stderr."""
-        self.stderr.write(text + "\n")
+        """Progress and warnings for humans, on stderr (made safe like ``out``)."""
+        self.stderr.write(safe(text) + "\n")
 
     def emit_json(self, obj: Any) -> None:
         import json
@@ -55,6 +55,17 @@ class Context:
         from .passphrase import read_passphrase
 
         return read_passphrase(self, purpose, confirm=confirm)
+
+
+def safe(text: str) -> str:
+    """``text`` with every line passed through ``suites.encoding.printable``: whatever untrusted names,
+    versions, ids or paths it holds, no control character, escape sequence, bidi override or lone
+    surrogate reaches the terminal.  Error lines, hints and human output all go through it."""
+    if text.isprintable():
+        return text
+    from cerro_torre.suites.encoding import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
 
 
 def resolve_home(explicit: str | None) -> str:
@@ -83,12 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _report(ctx_stderr: TextIO, exc: BaseException) -> None:
+    from cerro_torre.suites.encoding import printable
     from cerro_torre.suites.errors import CTError
 
-    if isinstance(exc, CTError):
-        ctx_stderr.write(f"error: {exc.message}\n")
+    if isinstance(exc, CTError):  # one line each, whatever the message holds
+        ctx_stderr.write(f"error: {printable(exc.message)}\n")
         for h in exc.hints:
-            ctx_stderr.write(f"hint: {h}\n")
+            ctx_stderr.write(f"hint: {printable(h)}\n")
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
@@ -131,12 +143,21 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: Te
             _report(stderr, exc)
             return exc.exit_code
         if isinstance(exc, OSError) and exc.filename:
-            stderr.write(f"error: {exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}\n")
+            stderr.write(f"error: {exc.strerror.lower() if exc.strerror else 'i/o error'}: {_describe(exc.filename)}\n")
             stderr.write("hint: check the path and its permissions\n")
             return 21 if isinstance(exc, FileNotFoundError) else 74
-        stderr.write(f"error: internal error: {type(exc).__name__}: {exc}\n")
+        stderr.write(f"error: internal error: {type(exc).__name__}: {_describe(exc)}\n")
         stderr.write("hint: run again with -v for a traceback, and report it\n")
         return 70
+
+
+def _describe(exc: object) -> str:
+    from cerro_torre.suites.encoding import printable
+
+    try:
+        return printable(str(exc))
+    except Exception:  # noqa: BLE001 - str() of an exception can itself fail (e.g. a 5,000-digit integer)
+        return "(no description)"
 
 
 def entry() -> NoReturn:

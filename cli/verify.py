@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import TYPE_CHECKING, Any
 
-from cerro_torre.suites.encoding import human_size
+from cerro_torre.suites.encoding import human_size, printable
 
 from .commands import common
 
@@ -61,9 +61,9 @@ def _run(ctx: Context) -> Any:
 
 
 def _report_error(ctx: Context, err: Any) -> None:
-    ctx.stderr.write(f"error: {err.message}\n")
+    ctx.stderr.write(f"error: {printable(err.message)}\n")
     for h in err.hints:
-        ctx.stderr.write(f"hint: {h}\n")
+        ctx.stderr.write(f"hint: {printable(h)}\n")
 
 
 def _signer_line(s: dict) -> str:
