@@ -8,7 +8,7 @@ APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux 
                 signify-openbsd minisign openssh-client openssl tar
 NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
 
-.PHONY: all setup apt venv test test-c test-py demo bench clean
+.PHONY: all setup apt venv test test-c test-py demo bench clean fuzz
 
 all: test
 
@@ -52,6 +52,15 @@ test: setup test-c test-py
 
 demo: setup
 	bash demo/demo.sh
+
+# coverage-guided fuzzing (fuzz/README.md): every target FUZZ_S seconds, one after another; fails on a finding
+FUZZ_S ?= 60
+$(VENV)/.fuzz-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,fuzz]'
+	@touch $@
+
+fuzz: setup $(VENV)/.fuzz-installed
+	$(PY) fuzz/run.py --seconds $(FUZZ_S)
 
 bench: setup
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from cerro_torre.governance.keyholders import KeyholderSet
+from cerro_torre.suites.encoding import field, typed
 from cerro_torre.suites.errors import CeremonyError, UsageError
 
 from . import keygen, signing
@@ -34,8 +35,9 @@ def expected(msg: Message) -> dict[str, Any]:
     if msg.round in ("round2", "request"):
         return {"next": "step", "who": sorted(set(new) | set(plan.old)), "need": len(new)}
     if msg.round == "package":
-        s = msg.payload["signers"]
-        who = sorted(set(s["new"]) | set(s["old"]))
+        s = typed(msg.payload.get("signers"), "object", "package: signers")
+        who = sorted(set(field(s, "new", "list of strings", "package signers"))
+                     | set(field(s, "old", "list of strings", "package signers")))
         return {"next": "step", "who": who, "need": len(who)}
     raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
 

@@ -31,10 +31,10 @@ import datetime as _dt
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc
+from cerro_torre.governance.keyholders import RECORD_TYPE, RECORD_VERSION, KeyholderSet, Member, format_time, now_utc
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e, parse_json
+from cerro_torre.suites.encoding import b64d, b64e, field, parse_json, typed
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
@@ -169,9 +169,7 @@ def plan_of(msg: Message) -> Plan:
         raise Malformed(f"not a keygen or rotation ceremony ({req.kind})")
     p = req.payload
     people = participants(req)
-    t = p.get("template")
-    if not isinstance(t, dict):
-        raise Malformed("keygen request has no template")
+    t = _template(p.get("template"))
     prev = None
     if p.get("previous_record") is not None:
         from cerro_torre.suites.encoding import canonical_json
@@ -179,11 +177,35 @@ def plan_of(msg: Message) -> Plan:
         prev = KeyholderSet.from_bytes(canonical_json(p["previous_record"]) + b"\n", "previous keyholder set")
     if (prev is None) != (req.kind == KIND_KEYGEN):
         raise Malformed("a rotation request needs the previous record, a keygen request none")
-    new = {m["id"]: m["index"] for m in t.get("members", [])}
+    new = {m["id"]: m["index"] for m in t["members"]}
     for mid in new:
         if mid not in people:
             raise Malformed(f"member {mid!r} is not a participant")
-    return Plan(req, t, people, new, prev, p.get("dealer"))
+    dealer = p.get("dealer")
+    if dealer is not None:
+        typed(dealer, "object", "keygen request: dealer")
+        field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
+        field(dealer, "shares", "object", "keygen request: dealer")
+    return Plan(req, t, people, new, prev, dealer)
+
+
+def _template(t: Any) -> dict[str, Any]:
+    """A request's template: a record body less the FROST keys, checked by the record's own rules (so
+    every field has its type and range before anything reads it)."""
+    what = "keygen request template"
+    typed(t, "object", what)
+    members = typed(t.get("members"), "list of objects", f"{what}: members")
+    if set(t) != _TEMPLATE_KEYS or any(set(m) != {"id", "index", "identity"} for m in members):
+        raise Malformed(f"{what} must have exactly {', '.join(sorted(_TEMPLATE_KEYS))}, "
+                        "and each member id, index and identity")
+    algs = get_suite(t["suite"]).algorithms
+    placeholder = b64e(bytes(32)) if "ed25519" in algs else None
+    KeyholderSet.from_body({**t, "type": RECORD_TYPE, "version": RECORD_VERSION, "group_public_key": placeholder,
+                            "members": [{**m, "verification_share": placeholder} for m in members]}, what)
+    return t
+
+
+_TEMPLATE_KEYS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous"}
 
 
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
@@ -319,6 +341,8 @@ def _package_view(plan: Plan, package: Message) -> tuple[KeyholderSet, dict[str,
     signers = package.payload.get("signers")
     if not isinstance(signers, dict) or set(signers) != {"new", "old"}:
         raise Malformed("package has no signer lists")
+    for group in ("new", "old"):
+        field(signers, group, "list of strings", "package signers")
     confirms = {r.sender: r for r in replies_in(package)}
     transcript = _chain(package, "round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
     differ = sorted(mid for mid, r in confirms.items() if r.payload.get("record") != record.fingerprint.full_hex
@@ -367,7 +391,7 @@ def _finish(plan: Plan, package: Message, replies: list[Message]) -> KeyholderSe
         gpk = pkp.group_public_key
         sigs.append(Signature("ed25519", keyid_of(gpk), sig))
     for _, r in sorted(got.items()):
-        for s in r.payload.get("signatures", []):
+        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
             sigs.append(Signature.from_json(s))
     signed = record.with_signatures(sigs)
     own = signed.evaluate(message, list(signed.signatures))
@@ -500,7 +524,7 @@ def _derive_share(plan: Plan, msg: Message, me: IdentityKey, secrets: dict[str, 
         for r in replies_in(msg):
             if r.sender == me.id:
                 continue
-            sealed = r.payload["shares"].get(str(plan.new[me.id]))
+            sealed = typed(r.payload.get("shares"), "object", f"round-2 shares from {r.sender}").get(str(plan.new[me.id]))
             try:
                 received[plan.new[r.sender]] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
             except Malformed:

@@ -47,7 +47,7 @@ def chain_of(msg: Message) -> list[Message]:
     """Every coordinator message from the request to ``msg``, oldest first."""
     out = [msg]
     while out[-1].round != "request":
-        out.append(parse_embedded(out[-1].payload["previous"], f"message before {out[-1].round}"))
+        out.append(parse_embedded(out[-1].payload.get("previous"), f"message before {out[-1].round}"))
         if len(out) > 32:
             raise Malformed("ceremony message chain is too long")
     return out[::-1]

@@ -28,7 +28,7 @@ from typing import Callable
 from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
+from cerro_torre.suites.encoding import b64d, b64e, canonical_json, field, parse_json, typed
 from cerro_torre.suites.errors import (
     CeremonyError,
     Malformed,
@@ -136,15 +136,16 @@ def plan_of(msg: Message) -> SignPlan:
     req = request_of(msg)
     if req.kind != KIND:
         raise Malformed(f"not a signing ceremony ({req.kind})")
-    p = req.payload
-    try:
-        recs = [KeyholderSet.from_bytes(canonical_json(r) + b"\n", "keyholder-set record") for r in p["records"]]
-        rel = p["release"]
-        statement = b64d(rel["statement"], "statement")
-        plan = SignPlan(req, sorted(recs, key=lambda r: r.epoch), statement, rel["name"], rel["version"],
-                        list(p["signers"]), bool(p["stock"]))
-    except (KeyError, TypeError):
-        raise Malformed("signing request is missing fields", "it was not made by 'ct ceremony sign'") from None
+    p, what = req.payload, "signing request"
+    recs = [KeyholderSet.from_bytes(canonical_json(r) + b"\n", "keyholder-set record")
+            for r in field(p, "records", "list of objects", what)]
+    if not recs:
+        raise Malformed(f"{what} carries no keyholder-set record", "it was not made by 'ct ceremony sign'")
+    rel = field(p, "release", "object", what)
+    statement = b64d(rel.get("statement"), "statement")
+    plan = SignPlan(req, sorted(recs, key=lambda r: r.epoch), statement,
+                    field(rel, "name", "string", f"{what}: release"), field(rel, "version", "string", f"{what}: release"),
+                    list(field(p, "signers", "list of strings", what)), field(p, "stock", "boolean", what))
     parse_statement(plan.statement)
     members = {m.id: m.identity.to_bytes() for m in plan.group.members}
     from .protocol import participants
@@ -232,8 +233,8 @@ def collect(msg: Message, replies: list[Message]) -> Message | Signed:
         signers = _package_signers(plan, _of(msg, "package"))
         got = gather(msg, replies, "share2", people, set(signers))
         comms = _commitments(plan, signers)
-        first = msg.payload["first"]
-        second = stockformats.second_pass_messages(b64d(first["minisign"], "minisign signature"), plan.comment)
+        first = typed(msg.payload.get("first"), "object", "package2: first")
+        second = stockformats.second_pass_messages(b64d(first.get("minisign"), "minisign signature"), plan.comment)
         (name, m2), = second.items()
         shares = {plan.index[mid]: [frost.SignatureShare.from_bytes(b64d(r.payload.get("share"), f"{mid} share"))]
                   for mid, r in got.items()}
@@ -271,10 +272,10 @@ def _of(msg: Message, rnd: str) -> Message:
 
 def _result(plan: SignPlan, done: Message, first: dict[str, str], second: dict[str, bytes] | None) -> Signed:
     gpk = plan.group.group_public_key
-    dsse = b64d(first["dsse"], "dsse signature")
+    dsse = b64d(first.get("dsse"), "dsse signature")
     sigs = [Signature("ed25519", keyid_of(gpk), dsse)]
     for r in replies_in(_of(done, "package2") if plan.stock else done):
-        for s in r.payload.get("signatures", []):
+        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
             sigs.append(Signature.from_json(s))
     msg = pae(PAYLOAD_TYPE, plan.statement)
     res = plan.group.evaluate(msg, sigs)
