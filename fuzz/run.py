@@ -20,6 +20,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# libFuzzer dictionaries: tokens that let mutations change a value's type or a field's name
+DICTS = {"manifest": "toml.dict", "tar": None, "airgap_tar": None, "qr": None}
 
 
 def one(target: str, libfuzzer_args: list[str]) -> None:
@@ -40,6 +42,7 @@ def one(target: str, libfuzzer_args: list[str]) -> None:
     os.makedirs(os.path.join(HERE, "findings"), exist_ok=True)
     argv = [sys.argv[0], f"-artifact_prefix={os.path.join(HERE, 'findings', target)}-",
             "-print_final_stats=1", "-rss_limit_mb=4096", "-timeout=60", "-max_len=262144",
+            *([f"-dict={os.path.join(HERE, DICTS.get(target, 'json.dict'))}"] if DICTS.get(target, 1) else []),
             *libfuzzer_args, work, os.path.join(HERE, "corpus", target)]
     atheris.Setup(argv, test_one)
     atheris.Fuzz()
