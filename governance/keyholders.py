@@ -21,6 +21,7 @@ Rules a verifier applies, walking from the record it pinned:
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import re
 from dataclasses import dataclass, field
@@ -116,8 +117,20 @@ class KeyholderSet:
     group_public_key: bytes | None
     members: tuple[Member, ...]
     previous: tuple[int, str] | None = None          # (epoch, fingerprint hex) of the previous set
+    # sha256 hex of each release statement the previous epoch signed before this rotation closed it
+    # (sorted, unique); None exactly for a root.  Left None on a rotation record, it becomes () —
+    # the rotation then keeps none of the previous epoch's releases.
+    closed_releases: tuple[str, ...] | None = None
     signatures: tuple[Signature, ...] = field(default=(), compare=False)
     _body: bytes | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.previous is None:
+            if self.closed_releases:
+                raise ValueError("a root keyholder set closes no releases")
+            object.__setattr__(self, "closed_releases", None)
+        else:
+            object.__setattr__(self, "closed_releases", tuple(sorted(set(self.closed_releases or ()))))
 
     # ---------------------------------------------------------- encoding
     def body(self) -> dict[str, Any]:
@@ -127,6 +140,7 @@ class KeyholderSet:
             "group_public_key": b64e(self.group_public_key) if self.group_public_key else None,
             "members": [m.to_json() for m in sorted(self.members, key=lambda m: m.index)],
             "previous": {"epoch": self.previous[0], "fingerprint": self.previous[1]} if self.previous else None,
+            "closed_releases": list(self.closed_releases) if self.closed_releases is not None else None,
         }
 
     def body_bytes(self) -> bytes:
@@ -151,8 +165,11 @@ class KeyholderSet:
         for s in sigs:
             if s not in merged:
                 merged.append(s)
-        return KeyholderSet(self.name, self.epoch, self.suite, self.threshold, self.created, self.expires,
-                            self.group_public_key, self.members, self.previous, tuple(merged))
+        return dataclasses.replace(self, signatures=tuple(merged))
+
+    def closes(self, statement_sha256: str) -> bool:
+        """Whether this rotation kept the previous epoch's release with this statement digest."""
+        return self.closed_releases is not None and statement_sha256 in self.closed_releases
 
     # ---------------------------------------------------------- requirements
     def requirements(self) -> dict[str, Requirement]:
@@ -224,7 +241,7 @@ class KeyholderSet:
     @classmethod
     def from_body(cls, b: Any, what: str = "keyholder-set record") -> KeyholderSet:
         keys = {"type", "version", "name", "epoch", "suite", "threshold", "created", "expires",
-                "group_public_key", "members", "previous"}
+                "group_public_key", "members", "previous", "closed_releases"}
         if not isinstance(b, dict) or b.get("type") != RECORD_TYPE:
             raise Malformed(f"{what} is not a keyholder-set record")
         if b.get("version") != RECORD_VERSION:
@@ -296,7 +313,22 @@ class KeyholderSet:
                     or not isinstance(prev["fingerprint"], str) or not _HEX64.match(prev["fingerprint"]):
                 raise Malformed(f"{what}: previous must be {{epoch, fingerprint (64 hex)}} or null")
             prev = (prev["epoch"], prev["fingerprint"])
-        return cls(name, epoch, suite, k, created, expires, gpk, tuple(members), prev)
+            if prev[0] != epoch - 1:
+                raise Malformed(f"{what}: epoch {epoch} names epoch {prev[0]} as its previous set; "
+                                f"a rotation follows epoch {epoch - 1}")
+        elif epoch != 1:
+            raise Malformed(f"{what}: epoch {epoch} has no previous set; only the root (epoch 1) has none")
+        closed = b["closed_releases"]
+        if prev is None:
+            if closed is not None:
+                raise Malformed(f"{what}: closed_releases must be null for a root (epoch 1)")
+        else:
+            if not isinstance(closed, list) or not all(isinstance(x, str) and _HEX64.match(x) for x in closed):
+                raise Malformed(f"{what}: closed_releases must be a list of sha256 digests (64 lowercase hex)")
+            if closed != sorted(set(closed)):
+                raise Malformed(f"{what}: closed_releases must be sorted and without duplicates")
+            closed = tuple(closed)
+        return cls(name, epoch, suite, k, created, expires, gpk, tuple(members), prev, closed)
 
 
 # ====================================================================== chain walk
@@ -325,16 +357,18 @@ class ChainStep(Record):
 
 class ChainResult(Record):
     """The walk: its steps, the pinned record, the current (last) record — the set that signs
-    releases — and the error, if any."""
+    releases — the error, if any, and the verdict of the forward-only rules (``governance.trust.Forward``,
+    None when the walk was given no knowledge)."""
 
-    __slots__ = ("steps", "pinned", "current", "error")
+    __slots__ = ("steps", "pinned", "current", "error", "forward")
 
     def __init__(self, steps: list[ChainStep], pinned: KeyholderSet | None, current: KeyholderSet | None,
-                 error: CTError | None = None) -> None:
+                 error: CTError | None = None, forward: Any = None) -> None:
         self.steps = steps
         self.pinned = pinned
         self.current = current
         self.error = error
+        self.forward = forward
 
     @property
     def ok(self) -> bool:
@@ -370,8 +404,14 @@ def classify(result: SuiteResult, what: str, names: dict[str, str], hint_bad: st
 
 
 def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime | None = None,
-               max_len: int = MAX_CHAIN) -> ChainResult:
-    """Check ``records`` (sorted by epoch) from the first one whose fingerprint is pinned."""
+               max_len: int = MAX_CHAIN, *, known: Any = None, release: str | None = None,
+               what: str = "the bundle's chain") -> ChainResult:
+    """Check ``records`` (sorted by epoch) from the first one whose fingerprint is pinned.
+
+    ``known`` (a ``governance.trust.Knowledge``): what the verifier knows of the lineage; the chain is
+    then also checked for forks, and ``release`` (the sha256 of the release statement the last record
+    signed, if any) against the closing rule — an expired last record does not matter when the
+    rotation that closed it kept the release."""
     now = now or now_utc()
     if not records:
         return ChainResult([], None, None, KeyNotTrusted("the bundle carries no keyholder-set record"))
@@ -380,10 +420,18 @@ def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime 
             f"keyholder chain has {len(records)} records; the limit is {max_len}",
             "a verifier refuses longer chains; pin a more recent epoch as root"))
     for a, b in zip(records, records[1:]):
+        if b.name != a.name:
+            return ChainResult([], None, None, Malformed(
+                f"keyholder chain mixes sets {a.name!r} and {b.name!r}; a set's name never changes",
+                "the chain was spliced from different cooperatives' records; get the chain from the cooperative"))
         if b.epoch <= a.epoch:
             return ChainResult([], None, None, Malformed(
                 f"keyholder chain: epoch {b.epoch} follows epoch {a.epoch}; epochs only increase",
                 "the chain in the bundle is out of order or replays an old epoch"))
+        if b.epoch != a.epoch + 1:
+            return ChainResult([], None, None, Malformed(
+                f"keyholder chain: epoch {b.epoch} follows epoch {a.epoch}; the record of epoch {a.epoch + 1} "
+                "is missing", "a chain carries every record from its first epoch to its last"))
     start = next((i for i, r in enumerate(records) if r.fingerprint.full_hex in pinned), None)
     last = records[-1]
     if start is None:
@@ -424,19 +472,30 @@ def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime 
                 ignore=prev.own_keyids() if prev is not None else frozenset()))
         step.ok = True
         prev = rec
-    if now >= last.expires_at():
+    fwd = None
+    if known is not None:
+        try:
+            fork, fwd = known.judge(records, release, what)
+        except CTError as e:
+            fork = e
+        if fork is not None:
+            steps[-1].ok = False
+            steps[-1].note = "fork"
+            return ChainResult(steps, chain[0], last, fork, fwd)
+    kept = fwd is not None and fwd.status == "kept" and release is not None
+    if now >= last.expires_at() and not kept:
         steps[-1].ok = False
         steps[-1].note = "expired"
         return ChainResult(steps, chain[0], last, KeyNotTrusted(
             f"{last.describe()} expired at {last.expires}",
-            "the cooperative must rotate to a new epoch; get a bundle signed by the current keyholder set"))
+            "the cooperative must rotate to a new epoch; get a bundle signed by the current keyholder set"), fwd)
     if now < last.created_at():
         steps[-1].ok = False
         steps[-1].note = "not yet valid"
         return ChainResult(steps, chain[0], last, KeyNotTrusted(
             f"{last.describe()} is not valid before {last.created}",
-            "check this machine's clock"))
-    return ChainResult(steps, chain[0], last)
+            "check this machine's clock"), fwd)
+    return ChainResult(steps, chain[0], last, None, fwd)
 
 
 def load_records(paths: list[str]) -> list[KeyholderSet]:

@@ -142,7 +142,8 @@ class Coop:
 
     def __init__(self, name: str = "coop", n: int = 3, k: int = 2, suite: str = "CT-SIG-02", epoch: int = 1,
                  previous: KeyholderSet | None = None, created: str = "2024-01-01T00:00:00Z",
-                 expires: str = "2099-01-01T00:00:00Z", prefix: str = "m") -> None:
+                 expires: str = "2099-01-01T00:00:00Z", prefix: str = "m",
+                 closed_releases: tuple[str, ...] | None = None) -> None:
         self.suite = suite
         self.k = k
         self.algs = SUITES[suite].algorithms
@@ -153,7 +154,8 @@ class Coop:
                         for i, key in enumerate(self.keys, start=1))
         prev = (previous.epoch, previous.fingerprint.full_hex) if previous is not None else None
         self.unsigned = KeyholderSet(name, epoch, suite, k, created, expires,
-                                     self.dealer.group_public_key if self.dealer else None, members, prev)
+                                     self.dealer.group_public_key if self.dealer else None, members, prev,
+                                     closed_releases)
         self.record = self.unsigned
 
     @property

@@ -203,7 +203,7 @@ def test_invalid_signature_on_a_record_is_exit_2(chain):
     s = sigs[i]
     sigs[i] = Signature(s.alg, s.keyid, bytes([s.sig[0] ^ 1]) + s.sig[1:])
     forged = KeyholderSet(r2.name, r2.epoch, r2.suite, r2.threshold, r2.created, r2.expires, r2.group_public_key,
-                          r2.members, r2.previous, tuple(sigs))
+                          r2.members, r2.previous, signatures=tuple(sigs))
     res = walk_chain([r1, forged], {r1.fingerprint.full_hex}, NOW)
     assert res.error.exit_code == 2
     assert f"ed25519 0 of 1 (invalid: group of coop epoch 1)" in res.error.message

@@ -170,13 +170,15 @@ def keyholder_chain_vector() -> dict:
     c1 = Coop(name="vector-coop", n=3, k=2, created="2025-01-01T00:00:00Z", expires="2030-01-01T00:00:00Z",
               prefix="a")
     r1 = c1.self_signed()
+    kept = hashlib.sha256(b"a release statement epoch 1 signed before the rotation").hexdigest()
     c2 = Coop(name="vector-coop", n=3, k=2, epoch=2, previous=r1, created="2026-01-01T00:00:00Z",
-              expires="2036-01-01T00:00:00Z", prefix="b")
+              expires="2036-01-01T00:00:00Z", prefix="b", closed_releases=(kept,))
     r2 = c1.rotate_to(c2)
     fp1, fp2 = r1.fingerprint.full_hex, r2.fingerprint.full_hex
     return {
-        "description": "a signed two-epoch chain (CT-SIG-02, 2 of 3); verdicts of the rotation rules "
-                       "for several pins and clocks (spec/keyholder-set.md #Rotation rules)",
+        "description": "a signed two-epoch chain (CT-SIG-02, 2 of 3; epoch 2 closes epoch 1 keeping one "
+                       "release); verdicts of the rotation rules for several pins and clocks "
+                       "(spec/keyholder-set.md #Rotation rules)",
         "records": [r1.to_bytes().decode(), r2.to_bytes().decode()],
         "cases": [
             {"pinned": [fp1], "now": "2027-01-01T00:00:00Z", "expect": 0, "current_epoch": 2},
