@@ -31,7 +31,7 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from cerro_torre.suites.encoding import parse_toml, typed
+from cerro_torre.suites.encoding import field, parse_toml, typed
 from cerro_torre.suites.errors import HashMismatch, Malformed
 
 from .statement import Record
@@ -636,9 +636,13 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
         if f["mode"] not in ("0644", "0755"):
             raise Malformed(f"{label}: files[{i}].mode must be \"0644\" or \"0755\"")
         files.append(FileEntry(path, f["sha256"], f["size"], int(f["mode"], 8)))
-    layers = doc.get("layers", [])
-    if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
-        raise Malformed(f"{label}: layers must be an array of tables")
+    layers = typed(doc.get("layers", []), "list of objects", f"{label}: layers")
+    for i, layer in enumerate(layers):
+        field(layer, "digest", "string", f"{label}: layers[{i}]")
+        field(layer, "size", "integer", f"{label}: layers[{i}]")
+        for k in ("media_type", "platform"):
+            if k in layer:
+                field(layer, k, "string", f"{label}: layers[{i}]")
     m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver)
     if m.to_bytes() != bytes(data):
         raise Malformed(f"{label} is not in canonical form",

@@ -282,3 +282,17 @@ def test_error_lines_escape_untrusted_text(tmp_path, unsigned):
     code, out, err = ct("--home", str(tmp_path / "h"), "verify", _bundle(tmp_path, mem))
     assert code == 10
     assert all(x.isprintable() for x in err.splitlines())
+
+
+@pytest.mark.parametrize("layer,said", [
+    ('digest = "sha256:aa"\n', "layers[0]: size must be an integer"),
+    ('digest = "sha256:aa"\nplatform = ["linux"]\nsize = 1\n', "layers[0]: platform must be a string"),
+], ids=["no size", "platform list"])
+def test_explain_layers_of_the_wrong_type(tmp_path, unsigned, layer, said):
+    """`ct explain --layers` formats a layer's size and platform: a missing size or a list used to raise."""
+    mem = dict(unsigned)
+    mem[B.MANIFEST] = unsigned[B.MANIFEST] + b"\n[[layers]]\n" + layer.encode()
+    path = _bundle(tmp_path, mem)
+    code, out, err = ct("--home", str(tmp_path / "h"), "explain", "--layers", path)
+    assert (code, err) == (0, "")
+    assert f"status      MALFORMED (exit 10): x.ctp: manifest.toml: {said}" in out.splitlines()
