@@ -190,22 +190,18 @@ def plan_of(msg: Message) -> Plan:
 
 
 def _template(t: Any) -> dict[str, Any]:
-    """A request's template: a record body less the FROST keys, checked by the record's own rules (so
+    """A request's template: a record body less its FROST keys, checked by the record's own rules (so
     every field has its type and range before anything reads it)."""
     what = "keygen request template"
     typed(t, "object", what)
     members = typed(t.get("members"), "list of objects", f"{what}: members")
-    if set(t) != _TEMPLATE_KEYS or any(set(m) != {"id", "index", "identity"} for m in members):
-        raise Malformed(f"{what} must have exactly {', '.join(sorted(_TEMPLATE_KEYS))}, "
-                        "and each member id, index and identity")
-    algs = get_suite(t["suite"]).algorithms
+    algs = get_suite(t.get("suite")).algorithms
     placeholder = b64e(bytes(32)) if "ed25519" in algs else None
-    KeyholderSet.from_body({**t, "type": RECORD_TYPE, "version": RECORD_VERSION, "group_public_key": placeholder,
+    closed = None if t.get("previous") is None else []  # (a template need not carry it)
+    KeyholderSet.from_body({"closed_releases": closed, **t, "type": RECORD_TYPE, "version": RECORD_VERSION,
+                            "group_public_key": placeholder,
                             "members": [{**m, "verification_share": placeholder} for m in members]}, what)
     return t
-
-
-_TEMPLATE_KEYS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous"}
 
 
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
