@@ -237,31 +237,22 @@ def test_ceremony_status_of_fields_of_the_wrong_type(tmp_path, payload, said):
 
 # ---------------------------------------------------------------------- keys and policies
 
+# the command, with {f} for the hostile file; the document's name in the error line
+KEY_AND_POLICY = [
+    (("--home", "{d}/h", "key", "import", "{f}"), "public key file {f}"),
+    (("policy", "show", "--policy", "{f}"), "policy {f}"),
+    (("policy", "init", "--root", "{f}", "--policy", "{d}/p.json"), "{f}"),
+]
+
+
+@pytest.mark.parametrize("argv,doc", KEY_AND_POLICY, ids=["key import", "policy show", "policy init --root"])
 @pytest.mark.parametrize("name,text,said", JSON_CASES, ids=JSON_IDS)
-def test_key_import_of_a_hostile_file(tmp_path, name, text, said):
-    path = tmp_path / "k.pub"
+def test_keys_and_policies_of_a_hostile_file(tmp_path, argv, doc, name, text, said):
+    path = tmp_path / "in.json"
     path.write_bytes(text.encode())
-    code, out, err = ct("--home", str(tmp_path / "h"), "key", "import", str(path))
+    code, out, err = ct(*(a.format(d=tmp_path, f=path) for a in argv))
     assert (code, out) == (10, "")
-    assert only_error(err) == f"error: public key file {path} is not valid JSON: {said}"
-
-
-@pytest.mark.parametrize("name,text,said", JSON_CASES, ids=JSON_IDS)
-def test_policy_show_of_a_hostile_policy(tmp_path, name, text, said):
-    path = tmp_path / "p.json"
-    path.write_bytes(text.encode())
-    code, out, err = ct("policy", "show", "--policy", str(path))
-    assert (code, out) == (10, "")
-    assert only_error(err) == f"error: policy {path} is not valid JSON: {said}"
-
-
-@pytest.mark.parametrize("name,text,said", JSON_CASES, ids=JSON_IDS)
-def test_policy_init_with_a_hostile_root(tmp_path, name, text, said):
-    path = tmp_path / "keyholders.json"
-    path.write_bytes(text.encode())
-    code, out, err = ct("policy", "init", "--root", str(path), "--policy", str(tmp_path / "p.json"))
-    assert (code, out) == (10, "")
-    assert only_error(err) == f"error: {path} is not valid JSON: {said}"
+    assert only_error(err) == f"error: {doc.format(f=path)} is not valid JSON: {said}"
     assert not (tmp_path / "p.json").exists()
 
 
