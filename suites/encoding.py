@@ -78,7 +78,7 @@ def _no_dupes(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
         if k in out:
-            raise _Refused(f"duplicate key {printable(k)!r}", "a key may appear once in an object")
+            raise _Refused(f"duplicate key {k[:64]!r}", "a key may appear once in an object")
         out[k] = v
     return out
 

@@ -287,3 +287,14 @@ def test_explain_layers_of_the_wrong_type(tmp_path, unsigned, layer, said):
     code, out, err = ct("--home", str(tmp_path / "h"), "explain", "--layers", path)
     assert (code, err) == (0, "")
     assert f"status      MALFORMED (exit 10): x.ctp: manifest.toml: {said}" in out.splitlines()
+
+
+def test_fuzz_finding_control_character_in_a_policy_field_name(tmp_path):
+    """Found by the `policy` target on main: an unknown field's name went raw into the error line."""
+    src = os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "policy",
+                       "regress-found-control-char-in-field-name")
+    path = tmp_path / "p.json"
+    path.write_bytes(open(src, "rb").read())
+    code, out, err = ct("policy", "show", "--policy", str(path))
+    assert (code, out) == (10, "")
+    assert only_error(err) == f"error: policy {path} has unknown fields: min_ep\\x7fch, signeri"
