@@ -2,6 +2,7 @@
 
     python fuzz/run.py [--seconds N] [TARGET ...]      every target (or those named), N seconds each,
                                                         one after the other; exit 1 on any finding
+    python fuzz/run.py --runs N [TARGET ...]           the same, N executions each (no time limit)
     python fuzz/run.py --one TARGET [libFuzzer args]   one target in this process (what the above runs)
 
 Each target starts from its committed corpus ``fuzz/corpus/<target>/`` (seeds and regression inputs)
@@ -48,7 +49,7 @@ def one(target: str, libfuzzer_args: list[str]) -> None:
     atheris.Fuzz()
 
 
-def run_all(names: list[str], seconds: int) -> int:
+def run_all(names: list[str], seconds: int, runs: int = 0) -> int:
     sys.path.insert(0, HERE)
     import targets
 
@@ -57,7 +58,8 @@ def run_all(names: list[str], seconds: int) -> int:
     failed = []
     for t in names:
         t0 = time.monotonic()
-        p = subprocess.run([sys.executable, __file__, "--one", t, f"-max_total_time={seconds}"],
+        limit = f"-runs={runs}" if runs else f"-max_total_time={seconds}"
+        p = subprocess.run([sys.executable, __file__, "--one", t, limit],
                            capture_output=True, text=True, errors="replace")
         log = p.stdout + p.stderr
         with open(os.path.join(HERE, ".work", f"{t}.log"), "w") as f:
@@ -85,10 +87,11 @@ def main() -> int:
         return 0
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--runs", type=int, default=0, help="executions per target instead of a time limit")
     ap.add_argument("targets", nargs="*")
     a = ap.parse_args()
     os.makedirs(os.path.join(HERE, ".work"), exist_ok=True)
-    return run_all(a.targets, a.seconds)
+    return run_all(a.targets, a.seconds, a.runs)
 
 
 if __name__ == "__main__":
