@@ -289,12 +289,23 @@ def test_explain_layers_of_the_wrong_type(tmp_path, unsigned, layer, said):
     assert f"status      MALFORMED (exit 10): x.ctp: manifest.toml: {said}" in out.splitlines()
 
 
-def test_fuzz_finding_control_character_in_a_policy_field_name(tmp_path):
-    """Found by the `policy` target on main: an unknown field's name went raw into the error line."""
-    src = os.path.join(os.path.dirname(__file__), "..", "fuzz", "corpus", "policy",
-                       "regress-found-control-char-in-field-name")
-    path = tmp_path / "p.json"
-    path.write_bytes(open(src, "rb").read())
-    code, out, err = ct("policy", "show", "--policy", str(path))
+FOUND = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus")
+
+
+@pytest.mark.parametrize("corpus,argv,line", [
+    # found by the `policy` target on main: an unknown field's name went raw into the error line
+    ("policy/regress-found-control-char-in-field-name", ("policy", "show", "--policy", "{f}"),
+     "error: policy {f} has unknown fields: min_ep\\x7fch, signeri"),
+    # found by the `public_key` target on main: a bidi override in a field name, raw
+    ("public_key/regress-found-bidi-in-field-name", ("--home", "{d}/h", "key", "import", "{f}"),
+     "error: public key file {f} has unexpected fields: suite, s\\u202euite"),
+    # found by the `status` target on main: a lone surrogate in a relayed reply (UnicodeEncodeError, exit 70)
+    ("status/regress-found-surrogate-in-message", ("ceremony", "status", "{f}"),
+     "error: message {f} is not valid JSON: a string holds a lone UTF-16 surrogate (not Unicode text)"),
+], ids=["policy", "public_key", "status"])
+def test_fuzz_findings(tmp_path, corpus, argv, line):
+    path = tmp_path / "input"
+    path.write_bytes(open(os.path.join(FOUND, corpus), "rb").read())
+    code, out, err = ct(*(a.format(d=tmp_path, f=path) for a in argv))
     assert (code, out) == (10, "")
-    assert only_error(err) == f"error: policy {path} has unknown fields: min_ep\\x7fch, signeri"
+    assert only_error(err) == line.format(f=path)
