@@ -213,7 +213,15 @@ def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
 
 
 def _round1_packages(plan: Plan, round1: Message) -> dict[str, frost.DkgRound1Package]:
-    return {r.sender: _r1_package(r, plan.new[r.sender]) for r in replies_in(round1)}
+    return {r.sender: _r1_package(r, _new_index(plan, r)) for r in replies_in(round1)}
+
+
+def _new_index(plan: Plan, reply: Message) -> int:
+    """The FROST identifier in the new set of a reply's sender (who may be a participant outside it)."""
+    if reply.sender not in plan.new:
+        raise CeremonyError(f"the {reply.round} reply from {reply.sender!r} comes from outside the new set",
+                            "only new members send DKG packages and shares; refuse this message")
+    return plan.new[reply.sender]
 
 
 def _chain(msg: Message, rnd: str) -> Message:
@@ -520,9 +528,10 @@ def _derive_share(plan: Plan, msg: Message, me: IdentityKey, secrets: dict[str, 
         for r in replies_in(msg):
             if r.sender == me.id:
                 continue
+            idx = _new_index(plan, r)
             sealed = typed(r.payload.get("shares"), "object", f"round-2 shares from {r.sender}").get(str(plan.new[me.id]))
             try:
-                received[plan.new[r.sender]] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
+                received[idx] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
             except Malformed:
                 raise CeremonyError(f"the round-2 share from {r.sender!r} does not open",
                                     "that keyholder's reply is faulty or was altered") from None

@@ -309,3 +309,29 @@ def test_fuzz_findings(tmp_path, corpus, argv, line):
     code, out, err = ct(*(a.format(d=tmp_path, f=path) for a in argv))
     assert (code, out) == (10, "")
     assert only_error(err) == line.format(f=path)
+
+
+def test_rotation_round2_relaying_shares_from_a_removed_member(tmp_path):
+    """A coordinator relays, in a rotation's round-2 message, a (validly signed) shares reply from a member
+    the rotation removes: the keyholder refuses it by name (it used to be a KeyError, exit 70)."""
+    from ceremony_sim import PASS, Sim
+
+    from cerro_torre.ceremony import keygen
+    from cerro_torre.ceremony.protocol import make_bulletin, make_reply
+    from cerro_torre.suites.errors import CeremonyError
+
+    sim = Sim(str(tmp_path), ["alice", "bob", "carol"])
+    rec1 = sim.keygen(["alice", "bob", "carol"], 2)
+    req = keygen.open_keygen("coop", [sim.publics[n] for n in ("alice", "bob")], 2, previous=rec1)
+    round1 = sim.round(req, ["alice", "bob"])
+    replies = [sim.step(n, round1) for n in ("alice", "bob")]
+    carol = sim.holders["carol"].home.load_private("carol", PASS)
+    from cerro_torre.keys.identity import seal_to
+    from cerro_torre.suites.encoding import b64e
+
+    sealed = {"1": b64e(seal_to(sim.publics["alice"], bytes(32))), "2": b64e(seal_to(sim.publics["bob"], bytes(32)))}
+    forged = make_reply(round1, "shares", "carol", {"shares": sealed}).signed_by(carol)
+    round2 = make_bulletin(round1, "round2", replies + [forged], {})
+    with pytest.raises(CeremonyError) as e:
+        sim.step("alice", round2)
+    assert e.value.message == "the shares reply from 'carol' comes from outside the new set"
