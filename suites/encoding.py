@@ -55,14 +55,13 @@ def canonical_json(obj: Any) -> bytes:
 #
 # Every parser of untrusted input reads its document with parse_json or parse_toml (never json.loads or
 # tomllib directly): any input ends in one Malformed (exit 10) that names the document, never a
-# traceback.  The limits (spec/canonical.md "Limits"):
+# traceback.  The limits (spec/canonical.md, "Reading untrusted JSON and TOML"):
 
 MAX_DOCUMENT = 16 << 20      # bytes; a caller may pass a smaller limit
 MAX_DEPTH = 128              # nesting of arrays/objects (tables), the top level counting as 1
 MIN_INT, MAX_INT = -2 ** 63, 2 ** 64 - 1   # integers: what a 64-bit field holds, signed or unsigned
 _INT_DIGITS = len(str(MAX_INT))
 _INT_HINT = "integers lie within -2^63 .. 2^64-1"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -143,8 +142,7 @@ def parse_json(data: bytes | bytearray | memoryview | str, what: str = "document
     try:
         doc = json.loads(text, object_pairs_hook=_no_dupes, parse_float=_no_float,
                          parse_constant=_no_float, parse_int=_int)
-        if _SURROGATE_ESCAPE.search(text) or isinstance(doc, (dict, list)):
-            _walk(doc)
+        _walk(doc)
         return doc
     except json.JSONDecodeError as e:
         raise Malformed(f"{what} is not valid JSON: {e.msg} at line {e.lineno} column {e.colno}",
