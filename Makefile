@@ -6,6 +6,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux docker-registry skopeo \
                 signify-openbsd minisign openssh-client openssl tar
+APT_PACKAGES += man-db zsh
 NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
 
 .PHONY: all setup apt venv test test-c test-py demo bench clean fuzz
@@ -29,7 +30,11 @@ $(VENV)/.installed: pyproject.toml setup.py $(NATIVE_SRC)
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
-venv: apt $(VENV)/.installed
+venv: apt $(VENV)/.installed $(VENV)/share/man/man1/ct.1
+
+# `man ct` with .venv/bin on PATH (a wheel installs it as data; an editable install does not)
+$(VENV)/share/man/man1/ct.1: $(VENV)/.installed
+	@mkdir -p $(@D) && ln -sf $(abspath man/ct.1) $@
 
 setup: venv
 
@@ -69,3 +74,8 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) build *.egg-info tests/c/test_frost tests/c/test_frost_ct suites/frost/_native*.so
+
+# the manual page, generated from ct's parser (tests/test_journey.py checks it is current)
+.PHONY: man
+man: venv
+	$(PY) man/generate.py man/ct.1

@@ -57,7 +57,7 @@ def main() -> int:
             print(f"{tool} is not installed", file=sys.stderr)
             return 30
     scratch = tempfile.mkdtemp(prefix="ct-airgap-bench-", dir="/tmp")
-    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="bench passphrase",
+    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="a bench passphrase, not a secret",
                CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     try:

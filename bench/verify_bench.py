@@ -41,7 +41,7 @@ def main() -> int:
         print("openssl is not installed", file=sys.stderr)
         return 30
     scratch = tempfile.mkdtemp(prefix="ct-verify-bench-", dir="/tmp")
-    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="bench passphrase",
+    env = dict(os.environ, CT_HOME=os.path.join(scratch, "home"), CT_PASSPHRASE="a bench passphrase, not a secret",
                CT_TESTING="1", CT_TEST_ARGON2_MEMORY_KIB="64")
     # as installed: Python may cache bytecode (some sandboxes set PYTHONDONTWRITEBYTECODE)
     env.pop("PYTHONDONTWRITEBYTECODE", None)

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO
 
 from cerro_torre.suites.encoding import field, parse_toml, typed
 from cerro_torre.suites.errors import HashMismatch, Malformed
+from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
 
@@ -159,7 +160,8 @@ class TarWriter:
         self.f.write(data)
         self.f.write(b"\0" * (-len(data) % BLOCK))
 
-    def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE) -> str:
+    def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE,
+                   progress: Progress = NULL) -> str:
         """Copy exactly ``size`` bytes from ``src``; returns their sha256 hex.
 
         The source must hold exactly ``size`` bytes from its position (Malformed otherwise: it changed).
@@ -178,6 +180,7 @@ class TarWriter:
             h.update(mv[:n])
             self.f.write(mv[:n])
             left -= n
+            progress.advance(n)
         self.f.write(b"\0" * (-size % BLOCK))
         return h.hexdigest()
 
@@ -665,7 +668,7 @@ class PayloadFile(Record):
         self.sha256 = sha256
 
 
-def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
+def hash_stream(f: BinaryIO, size: int | None = None, progress: Progress = NULL) -> tuple[str, int]:
     """sha256 hex and byte count of ``f`` (up to ``size`` bytes), in 1 MiB chunks."""
     h = hashlib.sha256()
     buf = bytearray(CHUNK)
@@ -678,18 +681,19 @@ def hash_stream(f: BinaryIO, size: int | None = None) -> tuple[str, int]:
             break
         h.update(mv[:n])
         total += n
+        progress.advance(n)
     return h.hexdigest(), total
 
 
 def write_bundle(out: BinaryIO, manifest_bytes: bytes, files: list[PayloadFile],
-                 signature_members: dict[str, bytes]) -> None:
+                 signature_members: dict[str, bytes], progress: Progress = NULL) -> None:
     """Write a whole bundle to ``out``.  Each payload file is re-hashed while it is
     copied and must match ``sha256`` (HashMismatch otherwise: the source changed)."""
     w = TarWriter(out)
     w.add_bytes(MANIFEST, manifest_bytes)
     for pf in sorted(files, key=lambda p: sort_key(p.path)):
         with pf.opener() as src:
-            got = w.add_stream(PAYLOAD_DIR + pf.path, pf.size, src, pf.mode)
+            got = w.add_stream(PAYLOAD_DIR + pf.path, pf.size, src, pf.mode, progress)
         if pf.sha256 and got != pf.sha256:
             raise HashMismatch(f"{pf.path} changed while it was being packed",
                                "make sure nothing writes to the source, then pack again")
@@ -841,7 +845,7 @@ def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[An
 
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
-         key: Any = None) -> PackResult:
+         key: Any = None, progress: Progress = NULL) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
     ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
@@ -852,11 +856,12 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
 
     entries = []
     total = 0
+    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in source.files))
     for pf in source.files:
         check_path(pf.path, "payload path")
         if not pf.sha256:
             with pf.opener() as f:
-                pf.sha256, n = hash_stream(f)
+                pf.sha256, n = hash_stream(f, progress=progress)
             if n != pf.size:
                 raise HashMismatch(f"{pf.path} changed size while it was being packed",
                                    "make sure nothing writes to the source, then pack again")
@@ -885,7 +890,8 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
             members[STOCK] = stock.to_bytes()
     members[ENVELOPE] = env.to_bytes()
     with atomic_writer(out_path) as out:
-        write_bundle(out, manifest_bytes, source.files, members)
+        write_bundle(out, manifest_bytes, source.files, members, progress)
+    progress.done()
     return PackResult(out_path, manifest, statement, len(entries), total, signer)
 
 

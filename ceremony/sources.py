@@ -462,9 +462,8 @@ def load_path(path: str) -> Source:
         st = os.stat(path)
     if stat.S_ISREG(st.st_mode):
         check_path(base, "file name")
-        digest, n = _hash_file(path)
-        files = [PayloadFile(base, n, _mode_of(st), _file_opener(path), digest)]
-        return Source("file", {"kind": "file", "name": base}, files, [], _stem(base), "unversioned")
+        files = [PayloadFile(base, st.st_size, _mode_of(st), _file_opener(path), "")]  # ct pack hashes it
+        return Source("file", {"kind": "file", "name": base}, files, [], *guess_name_version(base))
     if not stat.S_ISDIR(st.st_mode):
         raise Malformed(f"{path} is not a regular file or a directory", "pack a file, a directory or an image")
     files: list[PayloadFile] = []
@@ -480,22 +479,46 @@ def load_path(path: str) -> Source:
             if not stat.S_ISREG(lst.st_mode):
                 raise Malformed(f"{full} is not a regular file", "bundles carry regular files only")
             check_path(rel, "file name")
-            digest, n = _hash_file(full)
-            files.append(PayloadFile(rel, n, _mode_of(lst), _file_opener(full), digest))
+            files.append(PayloadFile(rel, lst.st_size, _mode_of(lst), _file_opener(full), ""))
         dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
     if not files:
         raise Malformed(f"{path} holds no files", "there is nothing to pack")
-    return Source("directory", {"kind": "directory", "name": base}, files, [], base, "unversioned")
+    return Source("directory", {"kind": "directory", "name": base}, files, [], *guess_name_version(base, True))
 
 
-def _hash_file(path: str) -> tuple[str, int]:
-    with open(path, "rb") as f:
-        return hash_stream(f)
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar",
+                    ".zip", ".deb", ".rpm", ".gz", ".xz", ".zst", ".bz2")
+_RPM_ARCH = re.compile(r"\.(noarch|src|x86_64|aarch64|i[3-6]86|armv7hl|ppc64le|s390x|riscv64)\Z")
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,7}\Z")
+_NAME_VERSION = re.compile(r"(?P<name>.+?)[-_]v?(?P<version>[0-9][0-9A-Za-z.+~_-]*)\Z")
 
 
-def _stem(name: str) -> str:
-    stem = name.split(".", 1)[0]
-    return stem or name
+def guess_name_version(filename: str, is_dir: bool = False) -> tuple[str, str]:
+    """``coop-tools-1.2.0.tar.gz`` -> ("coop-tools", "1.2.0"): the package name and version a file or
+    folder name suggests ("unversioned" when it names none).  Archive suffixes are dropped; the version
+    starts at the first '-' or '_' followed by a digit (a leading 'v' is dropped); Debian's
+    ``name_version_arch.deb`` and RPM's ``name-version-release.arch.rpm`` drop the architecture."""
+    stem = filename
+    suffix = ""
+    if not is_dir:
+        low = filename.lower()
+        suffix = next((x for x in ARCHIVE_SUFFIXES if low.endswith(x) and len(x) < len(filename)), "")
+        if suffix:
+            stem = filename[:-len(suffix)]
+        elif _EXTENSION.search(filename.lstrip(".")):
+            stem = _EXTENSION.sub("", filename)  # readme.txt -> readme (but hello-1.0 stays)
+    if suffix == ".deb" and stem.count("_") == 2:
+        name, version, _arch = stem.split("_")
+        return (name, version) if name and version else (stem, "unversioned")
+    if suffix == ".rpm":
+        stem = _RPM_ARCH.sub("", stem)
+        parts = stem.rsplit("-", 2)
+        if len(parts) == 3 and all(parts) and parts[1][:1].isdigit():
+            return parts[0], f"{parts[1]}-{parts[2]}"
+    m = _NAME_VERSION.match(stem)
+    if m:
+        return m.group("name"), m.group("version")
+    return stem or filename, "unversioned"
 
 
 # ====================================================================== registry (skopeo)

@@ -32,6 +32,7 @@ from cerro_torre.suites.errors import (
     Malformed,
     SignatureInvalid,
 )
+from cerro_torre.suites.progress import NULL, Counted, Progress
 
 from .bundle import (
     ENVELOPE,
@@ -219,13 +220,15 @@ class VerifyResult:
 
 # ====================================================================== verification
 
-def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None) -> VerifyResult:
-    """Verify ``path``; never raises for a bad bundle (the result holds the error)."""
+def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None,
+                  progress: Progress = NULL, label: str | None = None) -> VerifyResult:
+    """Verify ``path`` (named ``label`` in messages, default its file name); never raises for a bad
+    bundle (the result holds the error)."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
-    label = os.path.basename(path)
+    label = label or os.path.basename(path)
     try:
-        sig_members = _read(path, label, res)
+        sig_members = _read(path, label, res, progress)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
         if not e.hints:
@@ -244,12 +247,13 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, bytes]:
     sig_members: dict[str, bytes] = {}
     if os.path.isdir(path):
         raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
     with open(path, "rb") as f:
         res.size = os.fstat(f.fileno()).st_size
+        progress.start(f"verifying {label}", res.size)
         r = TarReader(f, label)
         files: dict[str, Any] = {}
         for m in r:
@@ -266,7 +270,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
                 continue
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
-                h = hashlib.sha256()
+                h = Counted(hashlib.sha256(), progress)
                 n = r.hash_member(h)
                 res.computed[rel] = (h.hexdigest(), n, m.mode)
             elif m.name.startswith(SIGNATURES_DIR):
@@ -277,6 +281,7 @@ def _read(path: str, label: str, res: VerifyResult) -> dict[str, bytes]:
         if res.manifest is None:
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
         del files
+    progress.done()
     return sig_members
 
 
@@ -489,30 +494,57 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
                     "the image layout inside the bundle is corrupt"))
 
 
+def chain_step_lines(role: str, step: Any) -> list[str]:
+    """How one record of the chain was checked, for ``ct explain`` and the TUI: its role and verdict,
+    then the signatures of the epoch before (a rotation) and its own members'."""
+    from cerro_torre.suites.suite import counts_text
+
+    lines = [f"{role}: {'ok' if step.ok else step.note or 'failed'}"]
+    if step.by_previous is not None:
+        lines.append(f"signed by epoch {step.record.epoch - 1}: {counts_text(step.by_previous)}")
+    lines.append(f"signed by its members: {counts_text(step.own)}")
+    return lines
+
+
 def signer_rows(res: Any) -> list[dict]:
-    """Every signer of the set (or the single key) and whether it signed: the rows of
-    ``ct explain --signers`` (and the TUI's Verify screen)."""
+    """Who could sign this release and who did: the rows of ``ct explain --signers`` (and the TUI's
+    Verify screen).  Only the keys the release requirement counts are listed (a keyholder set's group
+    key and its members' ML-DSA keys, never their identity Ed25519 keys); ``signed`` is whether any
+    of a row's keys signed."""
     signed_ids = set()
     if res.release is not None:
         for r in res.release.per_alg.values():
             signed_ids |= set(r.signed)
+
+    def keys_of(pairs: list[tuple[str, str]]) -> dict[str, dict]:
+        return {alg: {"keyid": kid, "signed": kid in signed_ids} for alg, kid in pairs}
+
     out = []
     cur = res.chain.current if res.chain is not None else None
     if cur is not None:
-        if cur.group_public_key:
+        counted = {alg: set(req.keys) for alg, req in cur.requirements().items()}
+        if cur.group_public_key and "ed25519" in counted:
             out.append({"id": f"{cur.name}@{cur.epoch}", "role": "group", "fingerprint": cur.fingerprint.hex,
-                        "words": cur.fingerprint.words,
-                        "keys": {"ed25519": {"keyid": cur.group_keyid, "signed": cur.group_keyid in signed_ids}}})
+                        "words": cur.fingerprint.words, "keys": keys_of([("ed25519", cur.group_keyid)])})
         for mem in cur.members:
-            keys = {alg: {"keyid": mem.identity.keyid(alg), "signed": mem.identity.keyid(alg) in signed_ids}
-                    for alg in mem.identity.keys if alg != "x25519"}
+            pairs = [(alg, mem.identity.keyid(alg)) for alg in mem.identity.keys
+                     if mem.identity.keyid(alg) in counted.get(alg, ())]
             out.append({"id": mem.id, "role": f"member {mem.index}", "fingerprint": mem.identity.fingerprint.hex,
-                        "words": mem.identity.fingerprint.words, "keys": keys})
-    elif res.key is not None or (res.signer and res.signer.get("kind") == "key"):
+                        "words": mem.identity.fingerprint.words, "keys": keys_of(pairs)})
+    elif res.key is not None:
         pub = res.key
-        if pub is not None:
-            keys = {alg: {"keyid": pub.keyid(alg), "signed": pub.keyid(alg) in signed_ids}
-                    for alg in pub.signing_algorithms()}
-            out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
-                        "words": pub.fingerprint.words, "keys": keys})
+        out.append({"id": pub.id, "role": "key", "fingerprint": pub.fingerprint.hex,
+                    "words": pub.fingerprint.words,
+                    "keys": keys_of([(alg, pub.keyid(alg)) for alg in pub.signing_algorithms()])})
+    for row in out:
+        row["signed"] = any(k["signed"] for k in row["keys"].values())
     return out
+
+
+def signer_sections(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The rows of :func:`signer_rows` under "signed" and "did not sign" (empty sections left out);
+    members of a CT-SIG-01 set have no release key of their own: they sign through the group key."""
+    sections = (("signed", [r for r in rows if r["signed"]]),
+                ("did not sign", [r for r in rows if not r["signed"] and r["keys"]]),
+                ("sign through the group key only", [r for r in rows if not r["keys"]]))
+    return [(title, rs) for title, rs in sections if rs]

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--include-keys", action="store_true",
                    help="carry the keyholder-set chain, the policy and public keys (public material only)")
     p.add_argument("--policy", metavar="P.json",
-                   help="policy to carry (default with --include-keys: HOME/policy.json when present)")
+                   help="policy to carry (default with --include-keys: the config's default_policy, "
+                        "else HOME/policy.json when present)")
     p.add_argument("--keyholders", action="append", default=[], metavar="KEYHOLDERS.json",
                    help="with --include-keys: also carry this keyholder-set record (repeatable)")
     p.add_argument("--key", action="append", default=[], metavar="ID|FILE.pub",
@@ -70,16 +71,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler="cerro_torre.cli.airgap:cmd_store_pin")
 
 
-def _progress(ctx: Context, total: int, label: str) -> Any:
-    from cerro_torre.offline.airgap import Progress
-
-    try:
-        tty = bool(ctx.stderr.isatty())
-    except (AttributeError, ValueError):
-        tty = False
-    return Progress(ctx.stderr, total, label, tty and not ctx.json)
-
-
 def _fp(hex64: str) -> str:
     return " ".join(hex64[i:i + 4] for i in range(0, 16, 4))
 
@@ -98,10 +89,11 @@ def cmd_export(ctx: Context) -> int:
     bundles = [(b, b) for b in a.bundles]
     if a.manifest:
         bundles += A.read_manifest(a.manifest)
-    plan = A.plan_export(bundles, include_keys=a.include_keys, policy_path=a.policy, home=ctx.home,
+    policy = a.policy or (ctx.config.default_policy if a.include_keys else None)
+    plan = A.plan_export(bundles, include_keys=a.include_keys, policy_path=policy, home=ctx.home,
                          keyholder_files=a.keyholders, key_args=a.key)
     res = A.write_export(plan, a.output, verify_after_write=a.verify_after_write,
-                         progress=_progress(ctx, plan.total, "export"))
+                         progress=ctx.progress())
     for n in res.notes:
         ctx.note(n)
     if ctx.json:
@@ -134,18 +126,18 @@ def cmd_export(ctx: Context) -> int:
 
 def cmd_import(ctx: Context) -> int:
     from cerro_torre.offline import airgap as A
-    from cerro_torre.suites.errors import CTError
+    from cerro_torre.suites.errors import Malformed
 
     a = ctx.args
     max_size = A.parse_size(a.max_member_size)
-    size = os.path.getsize(a.tarball) if os.path.isfile(a.tarball) else 0
+    ctx.json_context.update({"tarball": a.tarball, "changed": False})
     try:
-        res = A.import_tarball(a.tarball, ctx.home, policy_path=a.policy, max_member_size=max_size,
-                               progress=_progress(ctx, size, "import"))
-    except CTError as e:
-        if ctx.json:
-            ctx.emit_json({"tarball": a.tarball, "ok": False, "changed": False, "exit_code": e.exit_code,
-                           "error": e.message, "hints": list(e.hints)})
+        res = A.import_tarball(a.tarball, ctx.home, policy_path=a.policy or ctx.config.default_policy,
+                               max_member_size=max_size, progress=ctx.progress())
+    except Malformed:
+        if A.sniff(a.tarball) == "bundle":
+            raise Malformed(f"{os.path.basename(a.tarball)} is a .ctp bundle, not an airgap tarball",
+                            f"this is a bundle: use 'ct verify {a.tarball}'") from None
         raise
     for n in res.notes:
         ctx.note(n)

@@ -40,7 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("-o", "--output", required=True, metavar="REQ")
     s.set_defaults(handler=H + "cmd_sign")
 
-    r = common(cs.add_parser("rotate", help="coordinator: open a rotation to a new keyholder set"))
+    r = common(cs.add_parser(
+        "rotate", help="coordinator: open a rotation to a new keyholder set",
+        description="Open a rotation of the keyholder set OLD.json to epoch N+1: remove members (a lost "
+                    "machine, someone leaving), add members, change k.  The new set runs a DKG (a new group "
+                    "key) and the outgoing set's threshold signs the new record with it, so verifiers walk "
+                    "from the root they pinned.  Keyholders answer with 'ct ceremony step', the coordinator "
+                    "collects until keyholders.json of epoch N+1.  'ct help rotate' is the whole guide.",
+        epilog="example: ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm"))
     r.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
     r.add_argument("--add", action="append", default=[], metavar="X.pub", help="a new member's public key")
     r.add_argument("--remove", action="append", default=[], metavar="ID", help="a member to retire")
@@ -264,7 +271,11 @@ def cmd_step(ctx: Context) -> int:
         out.flush()
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             raise CeremonyError("refused by the keyholder", "nothing was signed or stored")
-    reply = kh.answer(pending, ctx.passphrase(f"key '{pending.member}'"))
+    def answer(pw: bytes) -> Any:
+        with ctx.progress().task(f"answering as '{pending.member}' (Argon2id unlocks)"):
+            return kh.answer(pending, pw)
+
+    reply = ctx.unlock(f"key '{pending.member}'", answer)
     _write(ctx, a.output, reply.to_bytes())
     crashpoints.hit("reply-written")
     if ctx.json:

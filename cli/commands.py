@@ -18,6 +18,7 @@ TOPICS = {
     "exit-codes": "cerro_torre.cli.info:topic_exit_codes",
     "suites": "cerro_torre.cli.info:topic_suites",
     "environment": "cerro_torre.cli.info:topic_environment",
+    "rotate": "cerro_torre.cli.info:topic_rotate",
 }
 
 

@@ -20,6 +20,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler="cerro_torre.cli.info:cmd_help")
     p = common(sub.add_parser("doctor", help="check backends and run known-answer self-tests"))
     p.set_defaults(handler="cerro_torre.cli.info:cmd_doctor")
+    p = common(sub.add_parser(
+        "completion", help="print a shell completion script (bash or zsh)",
+        description="Print the completion script for SHELL on stdout (made by shtab from ct's own parser).",
+        epilog="bash: ct completion bash > ~/.local/share/bash-completion/completions/ct   "
+               "zsh: ct completion zsh > ~/.zfunc/_ct (with fpath+=~/.zfunc before compinit)"))
+    p.add_argument("shell", metavar="SHELL", choices=("bash", "zsh"), help="bash or zsh")
+    p.set_defaults(handler="cerro_torre.cli.info:cmd_completion")
 
 
 def cmd_version(ctx: Context) -> int:
@@ -42,7 +49,7 @@ def cmd_help(ctx: Context) -> int:
     parser = build_parser()
     words = list(ctx.args.topic)
     if not words:
-        parser.print_help(ctx.stdout)
+        ctx.stdout.write(parser.format_help())  # print_help would hide a closed pipe
         return 0
     name = " ".join(words)
     if name in TOPICS:
@@ -56,13 +63,25 @@ def cmd_help(ctx: Context) -> int:
             known = sorted(set(_command_names(parser)) | set(TOPICS))
             raise UsageError(f"no help for {name!r}", "topics: " + ", ".join(known))
         node = subs[0].choices[w]
-    node.print_help(ctx.stdout)
+    ctx.stdout.write(node.format_help())
     return 0
 
 
 def _command_names(parser: argparse.ArgumentParser) -> list[str]:
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return list(subs[0].choices) if subs else []
+
+
+def cmd_completion(ctx: Context) -> int:
+    import shtab
+
+    from .main import build_parser
+
+    if ctx.json:
+        ctx.emit_json({"shell": ctx.args.shell, "script": shtab.complete(build_parser(), shell=ctx.args.shell)})
+    else:
+        ctx.stdout.write(shtab.complete(build_parser(), shell=ctx.args.shell))
+    return 0
 
 
 def topic_exit_codes() -> str:
@@ -88,10 +107,63 @@ Signature suites:
 def topic_environment() -> str:
     return """\
 Environment:
-  CT_HOME          keyholder home (same as --home); default $XDG_DATA_HOME/cerro-torre
+  CT_HOME          keyholder home (same as --home); default: the config's home,
+                   else $XDG_DATA_HOME/cerro-torre (default ~/.local/share/cerro-torre)
   CT_PASSPHRASE    passphrase for sealed keys, for automation (else --passphrase-file, else a prompt)
-  XDG_CONFIG_HOME  config is read from $XDG_CONFIG_HOME/cerro/config.toml (default ~/.config)
-  NO_COLOR         no colour in output
+  XDG_CONFIG_HOME  the config file is $XDG_CONFIG_HOME/cerro-torre/config.toml (default ~/.config);
+                   the old cerro/config.toml is read, with a warning, while the new one does not exist
+  NO_COLOR         no colour (unless the config says color = "always")
+  TMPDIR           where 'ct verify -' and 'ct explain -' spool standard input
+
+Config file (TOML, every key optional; command-line flags and CT_HOME come first).
+A file that is not TOML, an unknown key or a wrong value is refused (exit 10), never skipped:
+  home = "~/keys/ct"           keyholder home, after --home and CT_HOME
+  default_key = "alice"        the default key: what 'ct key export --public' exports without an ID
+                               and 'ct key list' marks with *; it wins over 'ct key default'
+  default_policy = "~/p.json"  the policy of verify, explain, import, export --include-keys and
+                               'ct policy ...' when --policy is not given (instead of HOME/policy.json)
+  output = "text"              "json": every command as if --json were given
+  color = "auto"               "always" or "never"; auto: colour on a terminal unless NO_COLOR is set
+                               (QR codes drawn in the terminal, ct tui)
+"""
+
+
+def topic_rotate() -> str:
+    return """\
+A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set.
+
+One share alone never signs: a release needs k of the n keyholders, so one
+lost share is not a lost release key.  It is a smaller margin (n - k shares
+may be lost before nothing can be signed), and a stolen machine is a share
+in someone else's hands behind one passphrase.  Act soon:
+
+1. Tell the cooperative.  Stolen or possibly copied (not just broken or
+   wiped): treat the share as compromised and rotate before the next release.
+2. The coordinator opens a rotation of the current record, removing the
+   keyholder and adding a replacement if there is one (--threshold K to
+   change k):
+     ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm
+3. The members of the new set answer every round, and at least k of the
+   old set (the one who left is not needed) answer the rounds that carry
+   the old set's signature:
+     ct ceremony step rot.ctm -o rot-alice.ctm
+     ct ceremony collect rot.ctm rot-*.ctm -o rot1.ctm      (and so on)
+   The last collect writes the record of epoch N+1, valid only when signed
+   by k of epoch N and by k of epoch N+1, per algorithm.  Compare its
+   fingerprint words across the air gap as for any ceremony.
+4. Carry the new record to verifiers: bundles signed by epoch N+1 carry
+   the chain; 'ct export --include-keys --keyholders NEW.json' carries it to
+   disconnected hosts.  Verifiers keep the root they pinned and walk the chain.
+5. Once every verifier has the new record, raise the policy's minimum
+   epoch so that the old set no longer counts:
+     ct policy set min-epoch N+1
+6. A rotation runs a new DKG: the group key changes.  Give users of the
+   stock-tool forms (signify, minisign, ssh) the new public key
+   ('ct signature export' of a release of epoch N+1).
+
+Coming: repairing a lost share and refreshing shares without changing the
+group key, and 'ct ceremony rotate --keep-key' (reshare to the new set, same
+group key, so stock-tool pins survive).  This guide will say when they exist.
 """
 
 

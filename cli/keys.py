@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import TYPE_CHECKING
 
 from .commands import common, passphrase_flags
@@ -23,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--id", required=True, metavar="NAME", help="key id: [a-z0-9][a-z0-9._-]{0,63}")
     p.add_argument("--suite", default="CT-SIG-02", metavar="SUITE",
                    help="CT-SIG-01 (Ed25519), CT-SIG-02 (hybrid, default) or CT-SIG-03 (ML-DSA-87)")
+    p.add_argument("--allow-weak-passphrase", action="store_true",
+                   help="accept a very weak passphrase (refused otherwise, exit 20; weak and fair ones are "
+                        "accepted with a warning); for throwaway keys only")
     p.set_defaults(handler="cerro_torre.cli.keys:cmd_keygen")
 
     p = common(sub.add_parser("key", help="list, import, export and trust keys"))
@@ -37,9 +41,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(handler="cerro_torre.cli.keys:cmd_import")
 
     q = common(ksub.add_parser("export", help="write a public key file (private keys are never exported)"))
-    q.add_argument("key_id", metavar="ID")
+    q.add_argument("key_id", metavar="ID", nargs="?",
+                   help="the key (default: the default key, see 'ct key default' and the config's default_key)")
     q.add_argument("--public", action="store_true", help="export the public key (required)")
-    q.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    q.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of stdout (an existing FILE is refused, exit 22)")
+    q.add_argument("--force", action="store_true", help="replace FILE if it exists")
     q.set_defaults(handler="cerro_torre.cli.keys:cmd_export")
 
     q = common(ksub.add_parser("default", help="make ID the default signing key"))
@@ -72,8 +79,16 @@ def cmd_keygen(ctx: Context) -> int:
 
         raise AlreadyExists(f"key {key_id!r} already exists in {home.keys_dir}",
                             "choose another --id; existing keys are never overwritten")
-    passphrase = ctx.passphrase(f"new key '{key_id}'", confirm=True)
-    pub = home.generate_key(key_id, suite, passphrase)
+    from cerro_torre.keys.passphrase import check_new
+
+    def strong_enough(pw: bytes) -> tuple[bytes, str | None]:
+        return pw, check_new(pw.decode("utf-8", "replace"), allow_weak=ctx.args.allow_weak_passphrase)
+
+    passphrase, warning = ctx.unlock(f"new key '{key_id}'", strong_enough, confirm=True)
+    if warning:
+        ctx.note(warning)
+    with ctx.progress().task(f"generating and sealing key '{key_id}' (Argon2id)"):
+        pub = home.generate_key(key_id, suite, passphrase)
     fp = pub.fingerprint
     path = home.pub_path(key_id)
     if ctx.json:
@@ -90,9 +105,17 @@ def cmd_keygen(ctx: Context) -> int:
     return 0
 
 
+def _default_key(ctx: Context, home) -> str | None:
+    """The config's default_key, else the home's ('ct key default')."""
+    return ctx.config.default_key or home.default()
+
+
 def cmd_list(ctx: Context) -> int:
+    import dataclasses
+
     home = _home(ctx)
-    entries = home.list_keys()
+    default = _default_key(ctx, home)
+    entries = [dataclasses.replace(e, default=e.id == default) for e in home.list_keys()]
     if ctx.json:
         ctx.emit_json({"home": home.path, "keys": [e.to_json() for e in entries]})
         return 0
@@ -143,15 +166,24 @@ def cmd_export(ctx: Context) -> int:
     key_id = ctx.args.key_id
     if not ctx.args.public:
         raise UsageError("private keys are never exported",
-                         f"use 'ct key export {key_id} --public' to export the public key")
+                         f"use 'ct key export {key_id or 'ID'} --public' to export the public key")
     from cerro_torre.keys.identity import validate_id
 
-    validate_id(key_id)
     home = _home(ctx)
+    if key_id is None:
+        key_id = _default_key(ctx, home)
+        if key_id is None:
+            raise UsageError("no key named and no default key",
+                             "name one (ct key list), or set one with 'ct key default ID'")
+    validate_id(key_id)
     pub = home.public(key_id)
     data = pub.to_file_bytes()
     out = ctx.args.output
     if out:
+        if os.path.lexists(out) and not ctx.args.force:
+            from cerro_torre.suites.errors import AlreadyExists
+
+            raise AlreadyExists(f"{out} exists", "choose another -o, or pass --force to replace it")
         atomic_write(out, data, mode=0o644)
         if ctx.json:
             ctx.emit_json({"id": pub.id, "suite": pub.suite, "fingerprint": pub.fingerprint.to_json(),
@@ -177,6 +209,9 @@ def cmd_default(ctx: Context) -> int:
         ctx.emit_json({"default": key_id})
     else:
         ctx.out(f"default key: {key_id}")
+    cfg = ctx.config
+    if cfg.default_key and cfg.default_key != key_id:
+        ctx.note(f"warning: default_key = {cfg.default_key!r} in {cfg.path} wins over this home's default")
     return 0
 
 

@@ -16,26 +16,34 @@ from typing import Any, NoReturn, TextIO
 from . import commands
 
 USAGE_EXIT = 64
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell shows for a writer whose reader went away
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors in our one-line + hint form and exit 64."""
+    """argparse, with usage errors as a UsageError (one line + hint, exit 64, JSON under --json)."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message}\nhint: run '{self.prog} --help' for usage\n")
-        raise SystemExit(USAGE_EXIT)
+        from cerro_torre.suites.errors import UsageError
+
+        raise UsageError(message, f"run '{self.prog} --help' for usage")
 
 
 class Context:
     """What every command handler gets: where the home is, how to print."""
 
-    def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO) -> None:
+    def __init__(self, args: argparse.Namespace, stdout: TextIO, stderr: TextIO, config: Any = None) -> None:
+        from .config import Config
+
         self.args = args
-        self.json: bool = bool(getattr(args, "json", False))
+        self.config = config if config is not None else Config()
+        self.json: bool = bool(getattr(args, "json", False)) or self.config.output == "json"
         self.verbose: bool = bool(getattr(args, "verbose", False))
         self.stdout = stdout
         self.stderr = stderr
-        self.home = resolve_home(getattr(args, "home", None))
+        self.home = resolve_home(getattr(args, "home", None), self.config.home)
+        self.emitted = False  # a JSON document went to stdout already
+        self.json_context: dict[str, Any] = {}  # fields a handler adds to the JSON error object
+        self._progress: list[Any] = []
 
     def out(self, text: str = "") -> None:
         """Human output (suppressed under --json), every line made safe for a terminal (``safe``)."""
@@ -43,24 +51,70 @@ class Context:
             self.stdout.write(safe(text) + "\n")
 
     def note(self, text: str) -> None:
-        """Progress and warnings for humans, on stderr (made safe like ``out``)."""
+        """Warnings for humans, on stderr (made safe like ``out``; progress bars, which draw with
+        control characters, write to ``self.stderr`` themselves)."""
         self.stderr.write(safe(text) + "\n")
 
     def emit_json(self, obj: Any) -> None:
         import json
 
         self.stdout.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        self.emitted = True
 
     def passphrase(self, purpose: str, *, confirm: bool = False) -> bytes:
         from .passphrase import read_passphrase
 
         return read_passphrase(self, purpose, confirm=confirm)
 
+    def unlock(self, purpose: str, use: Any, *, confirm: bool = False) -> Any:
+        """``use(passphrase)``; at a terminal prompt a wrong passphrase gets three tries in all."""
+        from .passphrase import unlock
+
+        return unlock(self, purpose, use, confirm=confirm)
+
+    def policy_path(self) -> str | None:
+        """--policy, else the config's default_policy, else HOME/policy.json when present."""
+        explicit = getattr(self.args, "policy", None)
+        if explicit:
+            return explicit
+        if self.config.default_policy:
+            return self.config.default_policy
+        default = os.path.join(self.home, "policy.json")
+        return default if os.path.isfile(default) else None
+
+    def color(self, stream: Any) -> bool:
+        """Colour on ``stream``: the config's color, else NO_COLOR / TERM=dumb / a terminal."""
+        if self.config.color != "auto":
+            return self.config.color == "always"
+        if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+            return False
+        return _isatty(stream)
+
+    def progress(self) -> Any:
+        """A suites.progress.Progress drawn on stderr when it is a terminal and not --json, else silent."""
+        from .progress import TerminalProgress
+
+        p = TerminalProgress(self.stderr, enabled=_isatty(self.stderr) and not self.json)
+        self._progress.append(p)
+        return p
+
+    def end_progress(self) -> None:
+        """Clear any progress line (before an error is printed)."""
+        for p in self._progress:
+            p.done()
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
 
 def safe(text: str) -> str:
     """``text`` with every line passed through ``suites.encoding.printable``: whatever untrusted names,
     versions, ids or paths it holds, no control character, escape sequence, bidi override or lone
-    surrogate reaches the terminal.  Error lines, hints and human output all go through it."""
+    surrogate reaches the terminal.  Human output goes through it; error lines through ``printable``."""
     if text.isprintable():
         return text
     from cerro_torre.suites.encoding import printable
@@ -68,12 +122,15 @@ def safe(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-def resolve_home(explicit: str | None) -> str:
+def resolve_home(explicit: str | None, configured: str | None = None) -> str:
+    """--home, else $CT_HOME, else the config's home, else $XDG_DATA_HOME/cerro-torre."""
     if explicit:
         return os.path.abspath(explicit)
     env = os.environ.get("CT_HOME")
     if env:
         return os.path.abspath(env)
+    if configured:
+        return os.path.abspath(configured)
     data = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
     return os.path.join(data, "cerro-torre")
 
@@ -84,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Cerro Torre: threshold-signed software releases, airgap-first.",
         epilog="Run 'ct help TOPIC' for a command or one of: " + ", ".join(sorted(commands.TOPICS)),
     )
-    parser.add_argument("--home", metavar="DIR", help="keyholder home (default $CT_HOME or $XDG_DATA_HOME/cerro-torre)")
+    parser.add_argument("--home", metavar="DIR",
+                        help="keyholder home (default $CT_HOME, the config's home, or $XDG_DATA_HOME/cerro-torre)")
     parser.add_argument("--json", action="store_true", help="write only JSON to stdout")
     parser.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     parser.add_argument("--version", action="store_true", help=argparse.SUPPRESS)
@@ -93,75 +151,139 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _report(ctx_stderr: TextIO, exc: BaseException) -> None:
-    from cerro_torre.suites.encoding import printable
-    from cerro_torre.suites.errors import CTError
+def _json_asked(argv: list[str]) -> bool:
+    """--json on the command line (before a '--'), or output = "json" in a readable config."""
+    words = argv[:argv.index("--")] if "--" in argv else argv
+    if "--json" in words:
+        return True
+    from .config import load
 
-    if isinstance(exc, CTError):  # one line each, whatever the message holds
-        ctx_stderr.write(f"error: {printable(exc.message)}\n")
-        for h in exc.hints:
-            ctx_stderr.write(f"hint: {printable(h)}\n")
+    try:
+        return load().output == "json"
+    except Exception:  # noqa: BLE001 - a broken config is reported when a command runs
+        return False
+
+
+def _fail(stdout: TextIO, stderr: TextIO, code: int, message: str, hints: tuple[str, ...] | list[str],
+          as_json: bool, extra: dict[str, Any] | None = None) -> int:
+    """The one way an error leaves ct: ``error:``/``hint:`` lines on stderr, and under --json the
+    error object on stdout: {"ok": false, "exit_code", "error", "hints", ...}.  Each line is one line,
+    untrusted text in it escaped (``suites.encoding.printable``)."""
+    from cerro_torre.suites.encoding import printable
+
+    stderr.write(f"error: {printable(message)}\n")
+    for h in hints:
+        stderr.write(f"hint: {printable(h)}\n")
+    if as_json:
+        import json
+
+        doc = {**(extra or {}), "ok": False, "exit_code": code, "error": message, "hints": list(hints)}
+        stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    return code
+
+
+def _silence_stdout(stdout: TextIO) -> None:
+    """After a closed pipe: point stdout's descriptor at /dev/null so the flush at exit stays quiet."""
+    try:
+        fd = stdout.fileno()
+    except (AttributeError, ValueError, OSError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     """Run `ct` with ``argv``; return the exit code (never raises for user errors)."""
     stdout = stdout or sys.stdout
     stderr = stderr or sys.stderr
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _main(argv, stdout, stderr)
+    except BrokenPipeError:
+        _silence_stdout(stdout)
+        return CLOSED_PIPE
+
+
+def _main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    from cerro_torre.suites.errors import CTError, UsageError
+
     parser = build_parser()
-    old_err = sys.stderr
-    sys.stderr = stderr
+    old_out, old_err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
     try:
         try:
             args = parser.parse_args(argv)
-        except SystemExit as e:
+        except SystemExit as e:  # --help
             return int(e.code or 0)
+        except UsageError as e:
+            return _fail(stdout, stderr, e.exit_code, e.message, e.hints, _json_asked(argv))
     finally:
-        sys.stderr = old_err
+        sys.stdout, sys.stderr = old_out, old_err
     if args.version:
         args.command = "version"
         args.handler = "cerro_torre.cli.info:cmd_version"
     if not args.command:
-        parser.print_help(stdout)
-        return 0
-    ctx = Context(args, stdout, stderr)
+        as_json = _json_asked(argv)
+        if not as_json:
+            parser.print_help(stderr)
+        return _fail(stdout, stderr, USAGE_EXIT, "no command given",
+                     ("run 'ct help' for the commands, 'ct help TOPIC' for one of them",), as_json)
+    config = None
+    if args.command != "help":  # the help stays readable whatever the config holds
+        from .config import load
+
+        try:
+            config = load()
+        except CTError as e:
+            return _fail(stdout, stderr, e.exit_code, e.message, e.hints, _json_asked(argv))
+        if config.warning:
+            stderr.write(safe(config.warning) + "\n")
+    ctx = Context(args, stdout, stderr, config)
     module_name, func_name = args.handler.split(":")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
         code = handler(ctx)
         return int(code or 0)
     except KeyboardInterrupt:
-        stderr.write("error: interrupted\n")
-        return 130
+        ctx.end_progress()
+        return _fail(stdout, stderr, 130, "interrupted", (), ctx.json and not ctx.emitted, ctx.json_context)
+    except BrokenPipeError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the one place errors become exit codes
-        from cerro_torre.suites.errors import CTError
-
-        if ctx.verbose:
+        ctx.end_progress()
+        if ctx.verbose and not isinstance(exc, UsageError):
             import traceback
 
             traceback.print_exception(exc, file=stderr)
+        as_json = ctx.json and not ctx.emitted
         if isinstance(exc, CTError):
-            _report(stderr, exc)
-            return exc.exit_code
+            return _fail(stdout, stderr, exc.exit_code, exc.message, exc.hints, as_json, ctx.json_context)
         if isinstance(exc, OSError) and exc.filename:
-            stderr.write(f"error: {exc.strerror.lower() if exc.strerror else 'i/o error'}: {_describe(exc.filename)}\n")
-            stderr.write("hint: check the path and its permissions\n")
-            return 21 if isinstance(exc, FileNotFoundError) else 74
-        stderr.write(f"error: internal error: {type(exc).__name__}: {_describe(exc)}\n")
-        stderr.write("hint: run again with -v for a traceback, and report it\n")
-        return 70
+            return _fail(stdout, stderr, 21 if isinstance(exc, FileNotFoundError) else 74,
+                         f"{exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}",
+                         ("check the path and its permissions",), as_json, ctx.json_context)
+        return _fail(stdout, stderr, 70, f"internal error: {type(exc).__name__}: {_describe(exc)}",
+                     ("run again with -v for a traceback, and report it",), as_json, ctx.json_context)
 
 
-def _describe(exc: object) -> str:
-    from cerro_torre.suites.encoding import printable
-
+def _describe(exc: BaseException) -> str:
     try:
-        return printable(str(exc))
+        return str(exc)
     except Exception:  # noqa: BLE001 - str() of an exception can itself fail (e.g. a 5,000-digit integer)
         return "(no description)"
 
 
 def entry() -> NoReturn:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout(sys.stdout)
+        code = CLOSED_PIPE
+    sys.exit(code)
 
 
 if __name__ == "__main__":

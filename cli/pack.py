@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cerro_torre.suites.encoding import human_size
 
@@ -23,11 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     passphrase_flags(p)
     p.add_argument("source", metavar="SOURCE")
-    p.add_argument("-o", "--output", required=True, metavar="OUT.ctp", help="bundle to write (atomically)")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.ctp",
+                   help="bundle to write (atomically; an existing file is refused, exit 22)")
+    p.add_argument("--force", action="store_true", help="replace OUT.ctp if it exists")
     p.add_argument("--key", metavar="ID", help="sign with this key of the home (all algorithms of its suite)")
-    p.add_argument("--name", metavar="N", help="package name (default: from the image name or file name)")
+    p.add_argument("--name", metavar="N",
+                   help="package name (default: from the image name, or the file or folder name: "
+                        "coop-tools-1.2.0.tar.gz is coop-tools)")
     p.add_argument("--version", dest="pkg_version", metavar="V",
-                   help="package version (default: from the image tag, else 'unversioned')")
+                   help="package version (default: from the image tag or the file or folder name, "
+                        "coop-tools-1.2.0.tar.gz is 1.2.0; else 'unversioned')")
     p.set_defaults(handler="cerro_torre.cli.pack:cmd_pack")
 
 
@@ -39,6 +44,15 @@ def cmd_pack(ctx: Context) -> int:
     from cerro_torre.ceremony.sources import open_source
 
     args = ctx.args
+    out = args.output
+    if os.path.isdir(out):
+        from cerro_torre.suites.errors import UsageError
+
+        raise UsageError(f"{out} is a directory", "give -o the path of the .ctp file to write")
+    if os.path.lexists(out) and not args.force:
+        from cerro_torre.suites.errors import AlreadyExists
+
+        raise AlreadyExists(f"{out} exists", "choose another -o, or pass --force to replace it")
     key = None
     if args.key:
         from cerro_torre.keys.home import Home
@@ -49,15 +63,15 @@ def cmd_pack(ctx: Context) -> int:
         params, allow_weak = params_from_env()
         home = Home(ctx.home, params=params, allow_weak=allow_weak)
         home.public(args.key)  # NotFound before asking for a passphrase
-        key = home.load_private(args.key, ctx.passphrase(f"key '{args.key}'"))
-    out = args.output
-    if os.path.isdir(out):
-        from cerro_torre.suites.errors import UsageError
 
-        raise UsageError(f"{out} is a directory", "give -o the path of the .ctp file to write")
+        def unlock(pw: bytes) -> Any:
+            with ctx.progress().task(f"unlocking key '{args.key}' (Argon2id)"):
+                return home.load_private(args.key, pw)
+
+        key = ctx.unlock(f"key '{args.key}'", unlock)
     try:
         with open_source(args.source) as source:
-            res = pack(source, out, name=args.name, version=args.pkg_version, key=key)
+            res = pack(source, out, name=args.name, version=args.pkg_version, key=key, progress=ctx.progress())
     finally:
         if key is not None:
             key.wipe()

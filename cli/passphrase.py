@@ -1,16 +1,35 @@
-"""Reading passphrases: --passphrase-file, then $CT_PASSPHRASE, then a prompt."""
+"""Reading passphrases: --passphrase-file, then $CT_PASSPHRASE, then a prompt.
+
+At the prompt a wrong passphrase gets three tries in all (as gpg and ssh);
+from a file or the environment it fails at once (exit 20).  Ctrl-D at the
+prompt is "no passphrase given" (exit 20).
+"""
 
 from __future__ import annotations
 
 import getpass
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
-from cerro_torre.suites.errors import NotFound, UsageError
+from cerro_torre.suites.errors import NotFound, UsageError, WrongPassphrase
 
 if TYPE_CHECKING:
     from .main import Context
+
+TRIES = 3
+
+
+def _prompted(ctx: Context) -> bool:
+    return not getattr(ctx.args, "passphrase_file", None) and os.environ.get("CT_PASSPHRASE") is None
+
+
+def _ask(prompt: str) -> str:
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise WrongPassphrase("no passphrase given",
+                              "type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE") from None
 
 
 def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> bytes:
@@ -33,11 +52,26 @@ def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> byt
         raise UsageError(f"a passphrase is needed for {purpose} and there is no terminal to ask on",
                          "use --passphrase-file FILE or set CT_PASSPHRASE")
     while True:
-        first = getpass.getpass(f"passphrase for {purpose}: ")
+        first = _ask(f"passphrase for {purpose}: ")
         if not first:
             ctx.note("the passphrase cannot be empty")
             continue
-        if confirm and getpass.getpass("again: ") != first:
+        if confirm and _ask("again: ") != first:
             ctx.note("the two passphrases differ; try again")
             continue
         return first.encode("utf-8")
+
+
+def unlock(ctx: Context, purpose: str, use: Callable[[bytes], Any], *, confirm: bool = False) -> Any:
+    """``use(passphrase)``, asking again after a WrongPassphrase at the prompt (three tries in all)."""
+    tries = TRIES if _prompted(ctx) else 1
+    attempt = 1
+    while True:
+        passphrase = read_passphrase(ctx, purpose, confirm=confirm)
+        try:
+            return use(passphrase)
+        except WrongPassphrase as e:
+            if attempt >= tries:
+                raise
+            ctx.note(f"{e.message}; try again ({tries - attempt} left)")
+        attempt += 1

@@ -1,4 +1,4 @@
-"""`ct policy init|add-signer|add-registry|add-root|show`."""
+"""`ct policy init|add-signer|add-registry|add-root|set|show`."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ if TYPE_CHECKING:
     from .main import Context
 
 
+# `ct policy set KEY VALUE`: the key on the command line -> (field, lowest value)
+SETTABLE = {"min-epoch": ("min_epoch", 0), "min-threshold": ("min_threshold", 1)}
+
+
 def _policy_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", metavar="FILE", help="policy file (default: HOME/policy.json)")
+    p.add_argument("--policy", metavar="FILE",
+                   help="policy file (default: the config's default_policy, else HOME/policy.json)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,13 +59,23 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("root", metavar="KEYHOLDERS.json|FINGERPRINT")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_root")
 
+    q = common(psub.add_parser(
+        "set", help="change a number of the policy: min-epoch N or min-threshold K",
+        description="Set min-epoch (the lowest keyholder-set epoch accepted; raise it after a rotation, once "
+                    "every verifier has the new record, so the old epochs no longer count) or min-threshold "
+                    "(the lowest k accepted).  The rest of the policy is kept."))
+    _policy_flag(q)
+    q.add_argument("key", metavar="KEY", choices=tuple(SETTABLE), help="min-epoch or min-threshold")
+    q.add_argument("value", metavar="VALUE", help="a whole number (min-epoch >= 0, min-threshold >= 1)")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_set")
+
     q = common(psub.add_parser("show", help="print the policy"))
     _policy_flag(q)
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_show")
 
 
 def _path(ctx: Context) -> str:
-    return ctx.args.policy or os.path.join(ctx.home, "policy.json")
+    return ctx.args.policy or ctx.config.default_policy or os.path.join(ctx.home, "policy.json")
 
 
 def _write(path: str, policy: Any) -> None:
@@ -175,6 +190,31 @@ def cmd_add_registry(ctx: Context) -> int:
 def cmd_add_root(ctx: Context) -> int:
     fp, desc = _fingerprint_of(ctx.args.root, "keyholder-set")
     return _add(ctx, "roots", fp, f"root {desc}")
+
+
+def cmd_set(ctx: Context) -> int:
+    from cerro_torre.governance.policy import Policy
+    from cerro_torre.suites.errors import UsageError
+
+    key, raw = ctx.args.key, ctx.args.value
+    field, low = SETTABLE[key]
+    if not raw.isdigit() or len(raw) > 18 or int(raw) < low:
+        raise UsageError(f"{key} must be a whole number >= {low}, got {raw!r}")
+    value = int(raw)
+    pol = _load(ctx)
+    old = getattr(pol, field)
+    changed = old != value
+    if changed:
+        setattr(pol, field, value)
+        Policy.from_bytes(pol.to_bytes(), pol.path)
+        _write(pol.path, pol)
+    if ctx.json:
+        ctx.emit_json({"path": pol.path, "changed": changed, "policy": pol.to_json()})
+    elif changed:
+        ctx.out(f"{key}: {old} -> {value} in {pol.path}")
+    else:
+        ctx.out(f"{key} is already {value} in {pol.path} (nothing changed)")
+    return 0
 
 
 def cmd_show(ctx: Context) -> int:

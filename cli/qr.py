@@ -67,14 +67,6 @@ def _read_input(path: str) -> bytes:
         return f.read()
 
 
-def _use_color(stream) -> bool:
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("TERM") == "dumb":
-        return False
-    return _isatty(stream)
-
-
 def _isatty(stream) -> bool:
     try:
         return bool(stream.isatty())
@@ -140,7 +132,7 @@ def _show_terminal(ctx: Context, codes: list, info: dict, fps: float, loops: int
 
     out = ctx.stdout
     tty = _isatty(out)
-    color = _use_color(out)
+    color = ctx.color(out)  # the config's color, else NO_COLOR / TERM=dumb / a terminal
     pictures = [qr.render_matrix(c.get_matrix(), color=color) for c in codes]
     n = len(pictures)
     short = info["sha256"][:16]

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from cerro_torre.suites.encoding import human_size, printable
+from cerro_torre.suites.encoding import human_size
 
 from .commands import common
 
@@ -14,24 +19,33 @@ if TYPE_CHECKING:
     from .main import Context
 
 
+EXIT_TEXT = ("Exit 0 valid, 1 hash mismatch, 2 signature invalid, 3 key not trusted, 4 policy rejection, "
+             "10 malformed bundle.")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify", help="verify a .ctp bundle (exit 0 valid, 1 hash, 2 signature, 3 trust, 4 policy, 10 malformed)",
         description="Verify every payload digest, every signature, the keyholder chain from the pinned root "
-                    "and the policy.  Exit 0 valid, 1 hash mismatch, 2 signature invalid, 3 key not trusted, "
-                    "4 policy rejection, 10 malformed bundle.")
+                    "and the policy.  BUNDLE '-' reads the bundle from standard input (spooled to a "
+                    "temporary file).  " + EXIT_TEXT)
     common(p)
-    p.add_argument("bundle", metavar="BUNDLE.ctp")
-    p.add_argument("--policy", metavar="P.json", help="policy to apply (default: HOME/policy.json when present)")
+    p.add_argument("bundle", metavar="BUNDLE.ctp", help="the bundle, or '-' for standard input")
+    p.add_argument("--policy", metavar="P.json",
+                   help="policy to apply (default: the config's default_policy, else HOME/policy.json when present)")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_verify")
 
     p = sub.add_parser("explain", help="show what a bundle holds, who signed it and why it is (not) trusted",
                        description="Package, provenance, subjects and digests, signatures with fingerprints, "
-                                   "the trust chain and its status.")
+                                   "the trust chain and its status.  The whole report is printed whatever "
+                                   "the verdict, and explain exits with the code 'ct verify' would: "
+                                   + EXIT_TEXT + "  BUNDLE '-' reads standard input.")
     common(p)
-    p.add_argument("bundle", metavar="BUNDLE.ctp")
-    p.add_argument("--policy", metavar="P.json", help="policy to apply (default: HOME/policy.json when present)")
-    p.add_argument("--signers", action="store_true", help="detail every signer: member, key ids, fingerprints")
+    p.add_argument("bundle", metavar="BUNDLE.ctp", help="the bundle, or '-' for standard input")
+    p.add_argument("--policy", metavar="P.json",
+                   help="policy to apply (default: the config's default_policy, else HOME/policy.json when present)")
+    p.add_argument("--signers", action="store_true",
+                   help="who signed and who did not: the group key and each member's counted keys")
     p.add_argument("--layers", action="store_true", help="list the image layers")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_explain")
 
@@ -39,31 +53,55 @@ def register(sub: argparse._SubParsersAction) -> None:
 def load_policy(ctx: Context) -> Any:
     from cerro_torre.governance.policy import Policy
 
-    path = getattr(ctx.args, "policy", None)
-    if path:
-        return Policy.load(path)
-    default = os.path.join(ctx.home, "policy.json")
-    if os.path.isfile(default):
-        return Policy.load(default)
-    return None
+    path = ctx.policy_path()
+    return Policy.load(path) if path else None
+
+
+@contextlib.contextmanager
+def _bundle_file(ctx: Context) -> Iterator[str]:
+    """The bundle's path; for '-', standard input spooled to a temporary file (1 MiB at a time)."""
+    from cerro_torre.suites.errors import NotFound, UsageError
+
+    path = ctx.args.bundle
+    if path != "-":
+        if not os.path.exists(path):
+            raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file")
+        yield path
+        return
+    stdin = sys.stdin.buffer
+    if stdin.isatty():
+        raise UsageError("'-' reads the bundle from standard input, which is a terminal",
+                         "pipe or redirect the bundle: ct verify - < BUNDLE.ctp")
+    fd, tmp = tempfile.mkstemp(prefix="ct-stdin-", suffix=".ctp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            shutil.copyfileobj(stdin, f, 1 << 20)
+        yield tmp
+    finally:
+        os.unlink(tmp)
 
 
 def _run(ctx: Context) -> Any:
-    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
-    from cerro_torre.suites.errors import NotFound
+    from cerro_torre.ceremony.verifier import Problem, trust_from, verify_bundle
+    from cerro_torre.offline.airgap import sniff
+    from cerro_torre.suites.errors import Malformed
 
-    path = ctx.args.bundle
-    if not os.path.exists(path):
-        raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file")
     policy = load_policy(ctx)
     trust = trust_from(ctx.home, policy)
-    return verify_bundle(path, trust, policy)
+    stdin = ctx.args.bundle == "-"
+    with _bundle_file(ctx) as path:
+        res = verify_bundle(path, trust, policy, progress=ctx.progress(), label="stdin" if stdin else None)
+        if res.failed_step == "structure" and sniff(path) == "airgap":
+            res.problems = [Problem("structure", Malformed(
+                f"{'stdin' if stdin else os.path.basename(path)} is an airgap tarball, not a bundle",
+                f"this is an airgap tarball: use 'ct import {'AIRGAP.tar' if stdin else path} --verify'"))]
+    if stdin:
+        res.path = "-"
+    return res
 
 
-def _report_error(ctx: Context, err: Any) -> None:
-    ctx.stderr.write(f"error: {printable(err.message)}\n")
-    for h in err.hints:
-        ctx.stderr.write(f"hint: {printable(h)}\n")
+def _name(res: Any) -> str:
+    return "stdin" if res.path == "-" else os.path.basename(res.path)
 
 
 def _signer_line(s: dict) -> str:
@@ -82,15 +120,13 @@ def cmd_verify(ctx: Context) -> int:
     err = res.error
     if ctx.json:
         ctx.emit_json(res.to_json())
-        if err is not None:
-            _report_error(ctx, err)
-            return err.exit_code
-        return 0
     if err is not None:
         raise err
+    if ctx.json:
+        return 0
     m = res.manifest
     total = sum(f.size for f in m.files)
-    ctx.out(f"ok: {os.path.basename(res.path)} is valid")
+    ctx.out(f"ok: {_name(res)} is valid")
     ctx.out(f"  package     {m.name} {m.version}")
     ctx.out(f"  signed by   {_signer_line(res.signer)}")
     ctx.out(f"  signatures  {counts_text(res.release)}")
@@ -106,25 +142,26 @@ def cmd_verify(ctx: Context) -> int:
 
 
 def cmd_explain(ctx: Context) -> int:
-    from cerro_torre.ceremony.verifier import signer_rows
+    from cerro_torre.ceremony.verifier import chain_step_lines, signer_rows, signer_sections
     from cerro_torre.suites.suite import counts_text
 
     res = _run(ctx)
     err = res.error
+    code = err.exit_code if err is not None else 0
     if ctx.json:
         data = res.to_json()
         if ctx.args.signers:
             data["signers"] = signer_rows(res)
         ctx.emit_json(data)
-        return 0
+        return code
     out = ctx.out
     m = res.manifest
-    out(f"bundle      {os.path.basename(res.path)} ({human_size(res.size)})")
+    out(f"bundle      {_name(res)} ({human_size(res.size)})")
     if m is None:
-        out(f"status      MALFORMED (exit {err.exit_code}): {err.message}")
+        out(f"status      MALFORMED (ct verify exits {err.exit_code}): {err.message}")
         for h in err.hints:
             out(f"            hint: {h}")
-        return 0
+        return code
     out(f"package     {m.name} {m.version}")
     src = m.source
     out(f"source      {src.get('kind')}" + "".join(
@@ -163,19 +200,19 @@ def cmd_explain(ctx: Context) -> int:
             role = "pinned root" if i == 0 else f"rotated from epoch {res.chain.steps[i - 1].record.epoch}"
             out(f"  epoch {r.epoch:<4} {r.name}  {r.suite}  {r.threshold} of {len(r.members)}  "
                 f"fingerprint {r.fingerprint.hex}  expires {r.expires}")
-            detail = f"own: {counts_text(step.own)}"
-            if step.by_previous is not None:
-                detail = f"by previous: {counts_text(step.by_previous)}; " + detail
-            out(f"             {role}; {detail}; {'ok' if step.ok else step.note or 'failed'}")
+            for line in chain_step_lines(role, step):
+                out("             " + line)
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")
     if ctx.args.signers:
         out("signers")
-        for s in signer_rows(res):
-            out(f"  {s['id']:<16} {s['role']:<8} fingerprint {s['fingerprint']}  words {s['words']}")
-            for alg, info in s["keys"].items():
-                out(f"      {alg:<10} keyid {info['keyid']}  {'signed' if info['signed'] else 'did not sign'}")
+        for title, rows in signer_sections(signer_rows(res)):
+            out(f"  {title}")
+            for s in rows:
+                out(f"    {s['id']:<16} {s['role']:<9} fingerprint {s['fingerprint']}  words {s['words']}")
+                for alg, info in s["keys"].items():
+                    out(f"        {alg:<10} keyid {info['keyid']}")
     out(f"trust from  {res.policy_label or 'this home only (no policy)'}")
     from cerro_torre.ceremony.verifier import STEPS
 
@@ -186,7 +223,7 @@ def cmd_explain(ctx: Context) -> int:
         out(f"status      INVALID (ct verify exits {err.exit_code}): {err.message}")
         for h in err.hints:
             out(f"            hint: {h}")
-    return 0
+    return code
 
 
 def args_layers(ctx: Context) -> bool:

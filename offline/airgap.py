@@ -27,8 +27,6 @@ import contextlib
 import hashlib
 import os
 import re
-import sys
-import time
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +36,7 @@ from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony.bundle import BLOCK, CHUNK, TarReader, member_header, sort_key
 from cerro_torre.suites.atomic import fsync_dir
 from cerro_torre.suites.encoding import canonical_json, human_size, parse_json
+from cerro_torre.suites.progress import NULL, Progress
 from cerro_torre.suites.errors import (
     CTError,
     HashMismatch,
@@ -187,33 +186,21 @@ class _Writeback:
             self.done = self.pos
 
 
-class Progress:
-    """A one-line progress bar on a terminal (stderr); silent otherwise."""
-
-    def __init__(self, stream: Any, total: int, label: str, enabled: bool) -> None:
-        self.stream, self.total, self.label, self.enabled = stream, max(total, 1), label, enabled
-        self.done = 0
-        self.last = 0.0
-        self.shown = False
-
-    def add(self, n: int) -> None:
-        self.done += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.last < 0.1 and self.done < self.total:
-            return
-        self.last = now
-        frac = min(self.done / self.total, 1.0)
-        bar = "#" * int(frac * 30)
-        self.stream.write(f"\r{self.label} [{bar:<30}] {frac * 100:5.1f}%  {human(self.done)} of {human(self.total)} ")
-        self.stream.flush()
-        self.shown = True
-
-    def close(self) -> None:
-        if self.enabled and self.shown:
-            self.stream.write("\r" + " " * 79 + "\r")
-            self.stream.flush()
+def sniff(path: str) -> str | None:
+    """What kind of ct file ``path`` looks like from its first tar member: "bundle" (manifest.toml),
+    "airgap" (airgap/... or index.json), or None (not a tar ct writes, or unreadable).  Only for hints."""
+    try:
+        with open(path, "rb") as f:
+            first = next(iter(TarReader(f, os.path.basename(path))), None)
+    except (CTError, OSError, ValueError):
+        return None
+    if first is None:
+        return None
+    if first.name == B.MANIFEST:
+        return "bundle"
+    if first.name.startswith("airgap/") or first.name == INDEX_NAME:
+        return "airgap"
+    return None
 
 
 def _pool() -> Any:
@@ -371,7 +358,7 @@ class _Writer:
         self.f.write(data)
         self.wb.advance(len(data))
         self._end(len(data))
-        self.progress.add(len(data))
+        self.progress.advance(len(data))
         return hashlib.sha256(data).hexdigest()
 
     def add_file(self, name: str, path: str, size: int) -> str:
@@ -405,7 +392,7 @@ class _Writer:
                     if self.wb.pos - self.wb.done >= WRITEBACK_STEP:
                         self.f.flush()
                         self.wb.advance(0)
-                    self.progress.add(n)
+                    self.progress.advance(n)
                     i ^= 1
             finally:
                 for fu in futs:
@@ -633,7 +620,8 @@ def write_export(plan: ExportPlan, out_path: str, *, verify_after_write: bool | 
         raise UsageError(f"{out_path} is a directory", "give the path of the tarball to write, e.g. -o airgap.tar")
     removable = is_removable(folder)
     check = removable if verify_after_write is None else verify_after_write
-    progress = progress or Progress(sys.stderr, 0, "", False)
+    progress = progress or NULL
+    progress.start(f"writing {os.path.basename(out_path)}", plan.total)
     entries: list[Entry] = []
     with atomic_writer(out_path) as f:
         w = _Writer(f, progress)
@@ -658,7 +646,7 @@ def write_export(plan: ExportPlan, out_path: str, *, verify_after_write: bool | 
             with contextlib.suppress(OSError, AttributeError):
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
             check_written(f"/proc/self/fd/{f.fileno()}", os.path.basename(out_path), entries, index)
-    progress.close()
+    progress.done()
     return ExportResult(out_path, entries, size, hashlib.sha256(index).hexdigest(), removable, check, plan.notes)
 
 
@@ -859,7 +847,7 @@ def stage_member(r: AirgapReader, spath: str, pool: Any, progress: Progress) -> 
             futs[i] = pool.submit(h.update, chunk)
             _write_all(fd, chunk)
             wb.advance(n)
-            progress.add(n)
+            progress.advance(n)
             i = (i + 1) % len(bufs)
     finally:
         for fu in futs:
@@ -982,7 +970,7 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
     home_existed = os.path.isdir(home)
     store_existed = os.path.isdir(store.path)
     res = ImportResult(path, store.path)
-    progress = progress or Progress(sys.stderr, 0, "", False)
+    progress = progress or NULL
     try:
         with store.locked():
             state = store.load()
@@ -1026,7 +1014,7 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
 
                 shutil.rmtree(staging, ignore_errors=True)
     except BaseException as e:
-        progress.close()
+        progress.done()
         if not store_existed:
             with contextlib.suppress(OSError):
                 os.rmdir(store.path)
@@ -1038,7 +1026,7 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
             res.error = err
             raise err from None
         raise
-    progress.close()
+    progress.done()
     _import_keys(home, staged, res)
     return res
 
@@ -1056,7 +1044,7 @@ def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_memb
     verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct-airgap-verify")
     try:
         with open(path, "rb") as f:
-            progress.total = max(os.fstat(f.fileno()).st_size, 1)
+            progress.start(f"importing {label}", os.fstat(f.fileno()).st_size)
             with contextlib.suppress(OSError, AttributeError):
                 os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             r = AirgapReader(f, label, max_member_size)
@@ -1082,7 +1070,7 @@ def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_memb
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                progress.add(len(data))
+                progress.advance(len(data))
                 staged.append(Staged(m.name, kind, extra, m.size, hashlib.sha256(data).hexdigest(), spath, data=data))
         for st, fut in checks:
             st.result = fut.result()

@@ -60,7 +60,8 @@ class CeremonyError(CTError):
 
 
 class WrongPassphrase(CTError):
-    """A sealed key file did not open with the passphrase given (exit 20)."""
+    """A sealed key file did not open with the passphrase given, none was given, or a new one is too
+    weak (exit 20)."""
 
     exit_code = 20
 
@@ -104,11 +105,12 @@ EXIT_CODES: dict[int, str] = {
     4: "policy rejection: the policy forbids the suite, signer, registry or epoch",
     10: "malformed input: bundle, message, key file, tarball or JSON cannot be parsed",
     11: "ceremony error: replayed, misdirected or out-of-order message, nonce reuse",
-    20: "wrong passphrase for a sealed key file",
+    20: "passphrase: wrong for a sealed key file, none given at the prompt, or too weak for a new key",
     21: "not found: a key id, file or record does not exist",
     22: "already exists: refusing to overwrite",
     30: "unavailable: a backend or external tool is not installed",
     64: "usage: the command line is wrong",
     70: "self-test failed, or internal error (run with -v and report it)",
     130: "interrupted",
+    141: "closed pipe: the program reading the output stopped (as for a process killed by SIGPIPE)",
 }

@@ -141,6 +141,7 @@ class AlgResult:
     invalid: tuple[str, ...]  # keyids in the requirement with signatures and none that verified
     unknown: tuple[str, ...]  # keyids not in the requirement (not verified, never counted)
     missing: int              # max(0, threshold - len(signed))
+    listed: int = field(default=0, compare=False)  # keys in the requirement (the n of "k of n")
 
     @property
     def ok(self) -> bool:
@@ -226,13 +227,17 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
             invalid=invalid,
             unknown=tuple(unknown),
             missing=max(0, req.threshold - len(signed)),
+            listed=len(req.keys),
         )
     ignored = tuple(sorted({s.alg for s in signatures if s.alg not in suite.algorithms}))
     return SuiteResult(suite=suite.name, per_alg=per_alg, ignored=ignored)
 
 
 def counts_text(result: SuiteResult | None) -> str:
-    """``ed25519 1 of 1, ml-dsa-87 2 of 2`` (or ``not checked``)."""
+    """``ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 5 required, 5 valid`` (or ``not checked``):
+    k of n required (n keys in the set), m valid signatures present."""
     if result is None:
         return "not checked"
-    return ", ".join(f"{alg} {len(r.signed)} of {r.threshold}" for alg, r in result.per_alg.items())
+    return "; ".join(f"{alg} {r.threshold} of {r.listed} required, {len(r.signed)} valid"
+                     + (f", {len(r.invalid)} invalid" if r.invalid else "")
+                     for alg, r in result.per_alg.items())

@@ -613,12 +613,12 @@ def test_progress_bar_on_a_terminal_only(world: World, tmp_path):
     assert main(["export", world.bundles["big.ctp"], "-o", str(tmp_path / "p.tar")], stdout=io.StringIO(),
                 stderr=tty) == 0
     shown = tty.getvalue()
-    assert "\rexport [" in shown and "100.0%" in shown and "3.0 MiB of 3.0 MiB" in shown
-    assert shown.endswith("\r")                       # the bar is wiped at the end
+    assert "\rwriting p.tar [" in shown and "] 100%  3.0 MiB of 3.0 MiB" in shown
+    assert shown.endswith("\r\x1b[K")                 # the bar is wiped at the end
     tty = _Tty()
     assert main(["--home", str(tmp_path / "h"), "import", str(tmp_path / "p.tar"), "--verify", "--policy",
                  world.policy], stdout=io.StringIO(), stderr=tty) == 0
-    assert "\rimport [" in tty.getvalue()
+    assert "\rimporting p.tar [" in tty.getvalue()
     tty = _Tty()                                      # --json: no bar
     assert main(["--json", "export", world.bundles["big.ctp"], "-o", str(tmp_path / "q.tar")],
                 stdout=io.StringIO(), stderr=tty) == 0

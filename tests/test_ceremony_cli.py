@@ -23,7 +23,7 @@ from cerro_torre.cli.main import main
 from cerro_torre.suites.encoding import canonical_json
 
 NAMES = ["alice", "bob", "carol"]
-ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "pw"}
+ENV = {"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "256", "CT_PASSPHRASE": "a test passphrase, not a secret"}
 
 
 def ct(*argv: str) -> tuple[int, str, str]:
@@ -227,7 +227,7 @@ def test_verify_signed_bundle(cer):
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == "ok: app-signed.ctp is valid"
-    assert "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2" in lines
+    assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid" in lines
     assert "  stock       signify, minisign and ssh signatures verified" in lines
     assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 1, 1 record(s)") for line in lines)
 
@@ -430,3 +430,20 @@ def test_dealer_from_the_command_line(cer, monkeypatch, tmp_path):
     with open("dealt.json", "rb") as f:
         rec = KeyholderSet.from_bytes(f.read())
     assert (rec.epoch, rec.threshold, [m.id for m in rec.members]) == (1, 2, ["alice", "bob"])
+
+
+def test_json_errors_of_ceremony_commands(cer, tmp_path):
+    """Every --json error is the JSON error object on stdout (issue 13), ceremonies included."""
+    d = cer["dir"]
+    code, out, err = ct("--json", "--home", d / "h" / "alice", "ceremony", "step", d / "s0.ctm",
+                        "-o", tmp_path / "again.ctm", "--yes")
+    assert code == 11
+    doc = json.loads(out)
+    assert (doc["ok"], doc["exit_code"]) == (False, 11)
+    assert doc["error"] == f"'alice' already answered this request message of ceremony {msg_of(d / 's0.ctm').ceremony}"
+    assert err.splitlines()[-2:] == [f"error: {doc['error']}", f"hint: {doc['hints'][0]}"]
+    code, out, _ = ct("--json", "ceremony", "collect", d / "s2.ctm", d / "s2-alice.ctm", d / "s2-carol.ctm",
+                      "-o", tmp_path / "signed.ctp")
+    assert code == 64 and json.loads(out) == {
+        "ok": False, "exit_code": 64, "error": "the last signing collect needs the bundle",
+        "hints": ["add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)"]}

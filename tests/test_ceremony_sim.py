@@ -183,7 +183,7 @@ def test_sign_with_stock_forms(world, tmp_path):
     assert (code, err) == (0, ""), stdout
     assert stdout.splitlines()[0] == f"ok: {out.name} is valid"
     assert "  stock       signify, minisign and ssh signatures verified" in stdout.splitlines()
-    assert "  signatures  ed25519 1 of 1, ml-dsa-87 3 of 3" in stdout.splitlines()
+    assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 5 required, 3 valid" in stdout.splitlines()
 
 
 def test_sign_without_stock_forms(world, tmp_path):
@@ -281,7 +281,7 @@ def test_bundle_signed_by_epoch_2_verifies_from_root_1(world, rotated, tmp_path)
     lines = stdout.splitlines()
     assert lines[0] == f"ok: {out.name} is valid"
     assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 2, 2 record(s)") for line in lines), lines
-    assert "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2" in lines
+    assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 5 required, 2 valid" in lines
 
 
 def test_bundle_signed_by_epoch_2_without_chain_is_not_trusted(world, rotated, tmp_path):

@@ -106,10 +106,10 @@ def test_keygen_without_test_flag_uses_full_argon2(home, monkeypatch):
 def test_keygen_passphrase_file(home, tmp_path, monkeypatch):
     monkeypatch.delenv("CT_PASSPHRASE")
     pf = tmp_path / "pp"
-    pf.write_text("from a file\n")
+    pf.write_text("read from a file, first line only\n")
     code, _, err = ct("--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01", "--passphrase-file", str(pf))
     assert (code, err) == (0, "")
-    Home(home, allow_weak=True).load_private("alice", b"from a file")
+    Home(home, allow_weak=True).load_private("alice", b"read from a file, first line only")
 
 
 def test_keygen_no_passphrase_source(home, monkeypatch):
@@ -266,7 +266,12 @@ def test_export_public_stdout_file_json(home, tmp_path):
     assert dest.read_bytes() == stored
     code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "--json")
     assert json.loads(out) == json.loads(stored)
-    code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json")
+    code, out, err = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json")
+    assert code == 22 and err.splitlines() == [f"error: {dest} exists",
+                                               "hint: choose another -o, or pass --force to replace it"]
+    assert json.loads(out) == {"ok": False, "exit_code": 22, "error": f"{dest} exists",
+                               "hints": ["choose another -o, or pass --force to replace it"]}
+    code, out, _ = ct("--home", home, "key", "export", "alice", "--public", "-o", str(dest), "--json", "--force")
     assert json.loads(out)["path"] == str(dest)
 
 
@@ -358,7 +363,7 @@ def test_trust_changes_are_logged(tmp_path, monkeypatch):
 
     monkeypatch.setenv("CT_TESTING", "1")
     monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
-    monkeypatch.setenv("CT_PASSPHRASE", "pw")
+    monkeypatch.setenv("CT_PASSPHRASE", "a test passphrase, not a secret")
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     assert main(["--home", b, "keygen", "--id", "bob"], stdout=io.StringIO(), stderr=io.StringIO()) == 0
     assert main(["--home", a, "key", "import", str(tmp_path / "b" / "keys" / "bob.pub")],

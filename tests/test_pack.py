@@ -154,7 +154,7 @@ def test_pack_file_and_directory(tmp_path):
     code, stdout, err = ct("--json", "pack", str(tmp_path / "tool-1.2.bin"), "-o", str(tmp_path / "f.ctp"))
     assert (code, err) == (0, "")
     j = json.loads(stdout)
-    assert j["package"] == {"name": "tool-1", "version": "unversioned"} and j["files"] == 1
+    assert j["package"] == {"name": "tool", "version": "1.2"} and j["files"] == 1
     assert j["signed_by"] is None
     d = tmp_path / "dir"
     (d / "a").mkdir(parents=True)

@@ -39,7 +39,7 @@ def test_verify_signed_by_the_packer_home(signed):
     assert lines[0] == "ok: hello.ctp is valid"
     assert lines[1] == "  package     hello 1.0"
     assert lines[2].startswith("  signed by   key 'alice' (CT-SIG-02), fingerprint ")
-    assert lines[3] == "  signatures  ed25519 1 of 1, ml-dsa-87 1 of 1"
+    assert lines[3] == "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 1 of 1 required, 1 valid"
     assert lines[4] == "  stock       signify, minisign and ssh signatures verified"
 
 
@@ -130,15 +130,19 @@ def test_explain_layers_and_signers(signed):
     assert sum(1 for ln in lines if ln.endswith("  ok        oci-layout")) == 1
     assert any(re.fullmatch(r"  ed25519    keyid [0-9a-f]{32}  alice", ln) for ln in lines)
     assert any(re.fullmatch(r"  ml-dsa-87  keyid [0-9a-f]{32}  alice", ln) for ln in lines)
-    assert any(re.fullmatch(r"  alice            key      fingerprint [0-9a-f ]{19}  words( [a-z]+){6}", ln)
-               for ln in lines)
+    i = lines.index("signers")
+    assert lines[i + 1] == "  signed"
+    assert re.fullmatch(r"    alice            key       fingerprint [0-9a-f ]{19}  words( [a-z]+){6}", lines[i + 2])
+    assert re.fullmatch(r"        ed25519    keyid [0-9a-f]{32}", lines[i + 3])
+    assert re.fullmatch(r"        ml-dsa-87  keyid [0-9a-f]{32}", lines[i + 4])
+    assert lines[i + 5].startswith("trust from  ")
     assert lines[-2] == "checks      structure ok, trust ok, signatures ok, policy none, integrity ok"
     assert lines[-1] == "status      valid (ct verify exits 0)"
 
 
 def test_explain_shows_why_a_bundle_is_not_trusted(signed):
     code, out, err = ct("--home", signed["verifier"], "explain", signed["bundle"])
-    assert (code, err) == (0, "")   # explaining succeeded, whatever the verdict
+    assert (code, err) == (3, "")   # the whole report, and the code ct verify exits with
     lines = out.splitlines()
     assert lines[-3] == "checks      structure ok, trust failed, signatures not checked, policy not checked, integrity ok"
     assert lines[-2].startswith("status      INVALID (ct verify exits 3): hello.ctp: signer key 'alice' (")
@@ -157,8 +161,8 @@ def test_explain_json_with_signers(signed):
 def test_explain_malformed_bundle(tmp_path):
     (tmp_path / "junk.ctp").write_bytes(b"not a tar at all")
     code, out, _ = ct("explain", str(tmp_path / "junk.ctp"))
-    assert code == 0
-    assert out.splitlines()[1:] == ["status      MALFORMED (exit 10): junk.ctp is not a tar archive",
+    assert code == 10
+    assert out.splitlines()[1:] == ["status      MALFORMED (ct verify exits 10): junk.ctp is not a tar archive",
                                     "            hint: is this a .ctp bundle?"]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from test_bundle_support import Coop, ct, cheap_env, error_lines, make_payload_dir, pack_unsigned
@@ -53,7 +54,7 @@ def test_group_signed_bundle_verifies(tmp_path, coop, unsigned):
     assert lines[0] == "ok: signed.ctp is valid"
     assert lines[2] == (f"  signed by   keyholder set 'coop' epoch 1 (CT-SIG-02, 2 of 3), fingerprint "
                         f"{coop.record.fingerprint.hex}")
-    assert lines[3] == "  signatures  ed25519 1 of 1, ml-dsa-87 2 of 2"
+    assert lines[3] == "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid"
     assert lines[4] == "  chain       epoch 1 (pinned) -> epoch 1, 1 record(s), expires 2099-01-01T00:00:00Z"
     assert lines[5] == "  stock       signify, minisign and ssh signatures verified"
 
@@ -65,7 +66,7 @@ def test_any_k_of_n_members_can_sign(tmp_path, coop, unsigned):
         coop.sign_bundle(unsigned, out, [coop.record], ids=ids)
         code, stdout, _ = ct("verify", out, "--policy", pol)
         assert code == 0, ids
-        assert f"ml-dsa-87 {len(ids)} of 2" in stdout
+        assert f"ml-dsa-87 2 of 3 required, {len(ids)} valid" in stdout  # never "3 of 2"
 
 
 def test_unpinned_set_is_exit_3(tmp_path, coop, unsigned):
@@ -130,8 +131,8 @@ def test_ct_sig_01_and_ct_sig_03_sets(tmp_path, unsigned):
         c.sign_bundle(unsigned, out, [c.record])
         code, stdout, err = ct("verify", out, "--policy", pin(tmp_path, c.record))
         assert (code, err) == (0, ""), suite
-        assert ("ed25519 1 of 1" in stdout) == (suite == "CT-SIG-01")
-        assert ("ml-dsa-87 2 of 2" in stdout) == (suite == "CT-SIG-03")
+        assert ("ed25519 1 of 1 required, 1 valid" in stdout) == (suite == "CT-SIG-01")
+        assert ("ml-dsa-87 2 of 2 required, 2 valid" in stdout) == (suite == "CT-SIG-03")
     # CT-SIG-03 has no Ed25519 signature: nothing for stock tools
     code, _, err = ct("signature", "export", str(tmp_path / "CT-SIG-03.ctp"), "--format", "minisign",
                       "-o", str(tmp_path / "exp"))
@@ -150,16 +151,28 @@ def test_rotated_chain(tmp_path, coop, unsigned):
     code, stdout, err = ct("verify", out, "--policy", pol)
     assert (code, err) == (0, "")
     assert "  chain       epoch 1 (pinned) -> epoch 2, 2 record(s), expires 2099-01-01T00:00:00Z" in stdout
-    assert "ml-dsa-87 3 of 3" in stdout
+    assert "ml-dsa-87 3 of 4 required, 3 valid" in stdout
     code, stdout, _ = ct("explain", out, "--policy", pol, "--signers")
     lines = stdout.splitlines()
     i = lines.index("trust chain")
     assert lines[i + 1].startswith(f"  epoch 1    coop  CT-SIG-02  2 of 3  fingerprint {coop.record.fingerprint.hex}")
-    assert lines[i + 2] == "             pinned root; own: ed25519 1 of 1, ml-dsa-87 2 of 2; ok"
-    assert lines[i + 4] == ("             rotated from epoch 1; by previous: ed25519 1 of 1, ml-dsa-87 2 of 2; "
-                            "own: ed25519 1 of 1, ml-dsa-87 3 of 3; ok")
-    members = [ln for ln in lines if ln.startswith("  n") and "member" in ln]
-    assert len(members) == 4
+    assert lines[i + 2:i + 4] == [
+        "             pinned root: ok",
+        "             signed by its members: ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid"]
+    assert lines[i + 4].startswith(f"  epoch 2    coop  CT-SIG-02  3 of 4  fingerprint {r2.fingerprint.hex}")
+    assert lines[i + 5:i + 8] == [
+        "             rotated from epoch 1: ok",
+        "             signed by epoch 1: ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid",
+        "             signed by its members: ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 4 required, 3 valid"]
+    # --signers: who signed and who did not, only the keys that count (no member's identity Ed25519 key)
+    j = lines.index("signers")
+    body = lines[j + 1:next(n for n, ln in enumerate(lines) if ln.startswith("trust from"))]
+    assert body[0] == "  signed"
+    assert re.fullmatch(r"    coop@2           group     fingerprint [0-9a-f ]{19}  words( [a-z]+){6}", body[1])
+    assert re.fullmatch(r"        ed25519    keyid [0-9a-f]{32}", body[2])
+    assert all("ed25519" not in ln for ln in body[3:])
+    members = [ln for ln in body if re.match(r"    n\d", ln)]
+    assert len(members) == 4 and all("member" in ln for ln in members)
     # the old set signing after the rotation: its keys are no longer the release key
     old = str(tmp_path / "old.ctp")
     coop.sign_bundle(unsigned, old, [coop.record, r2])

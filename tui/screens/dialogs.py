@@ -1,7 +1,8 @@
 """One small form dialog for every question the TUI asks: paths, passphrases, ceremony parameters.
 
 Fields are one line each (compact inputs) so the largest form fits 80x24.
-Enter moves to the next field and submits from the last one; Ctrl+S submits
+Enter moves to the next field and submits from the last one (on a choice
+too: space or the arrows open its list); Ctrl+S submits
 from anywhere; Esc cancels.  The focused field's label is shown in reverse
 video, which stays visible under ``NO_COLOR``.
 """
@@ -30,6 +31,19 @@ class Field:
     kind: str = "text"            # text | password | path | select
     options: list[tuple[str, str]] = field(default_factory=list)   # (shown, value) for select
     placeholder: str = ""
+
+
+class FormSelect(Select):
+    """A choice in a form: Enter moves to the next field like every other field (the footer says so);
+    space or the arrow keys open the list."""
+
+    BINDINGS = [
+        Binding("enter", "next_field", "Next", show=False),
+        Binding("down,space,up", "show_overlay", "Show menu", show=False),
+    ]
+
+    def action_next_field(self) -> None:
+        self.screen.next_field(self.id or "")  # type: ignore[attr-defined]
 
 
 class FormDialog(ModalScreen[dict[str, str] | None]):
@@ -67,7 +81,7 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
     def _widget(self, f: Field) -> Any:
         wid = f"field-{f.name}"
         if f.kind == "select":
-            return Select(f.options, value=f.value or f.options[0][1], allow_blank=False, compact=True, id=wid)
+            return FormSelect(f.options, value=f.value or f.options[0][1], allow_blank=False, compact=True, id=wid)
         return Input(f.value, placeholder=f.placeholder, password=f.kind == "password", compact=True, id=wid,
                      suggester=PathSuggester(self.cwd) if f.kind == "path" else None)
 
@@ -87,8 +101,12 @@ class FormDialog(ModalScreen[dict[str, str] | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        self.next_field(event.input.id or "")
+
+    def next_field(self, widget_id: str) -> None:
+        """Enter on a field: focus the next one, or submit from the last."""
         ids = [f"field-{f.name}" for f in self.fields]
-        i = ids.index(event.input.id) if event.input.id in ids else len(ids) - 1
+        i = ids.index(widget_id) if widget_id in ids else len(ids) - 1
         if i == len(ids) - 1:
             self.action_submit()
         else:

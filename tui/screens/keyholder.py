@@ -99,6 +99,7 @@ class KeyholderScreen(CTScreen):
         self.source = ""
         self.reply: Any = None
         self.reply_path = ""
+        self.opening = ""
 
     def body(self) -> ComposeResult:
         yield Static("Answer a ceremony", id="kh-title", classes="title")
@@ -139,6 +140,7 @@ class KeyholderScreen(CTScreen):
     def load(self, path: str) -> None:
         self.pending = None
         self.reply = None
+        self.opening = path
         self.query_one("#kh-outcome", Static).update("")
         qr_source = is_qr_source(path, self.ct.resolve)
         self.busy(f"reading QR images in {path}" if qr_source else f"reading and checking {path}")
@@ -252,6 +254,15 @@ class KeyholderScreen(CTScreen):
 
         if message.what == "answer" and isinstance(message.error, WrongPassphrase):
             self.query_one("#kh-outcome", Static).update("wrong passphrase: press a to try again")
+        if message.what == "load":  # nothing of the previous message stays on screen: it is not loaded
+            from ..messages import error_lines
+
+            self.query_one("#kh-title", Static).update("Answer a ceremony")
+            self.query_one("#kh-status", Static).update(Text(
+                f"could not open {self.shown(self.opening)}: {error_lines(message.error)[0]}; "
+                "press o to open another message", no_wrap=False))
+            self.query_one("#kh-compare").display = False
+            self.query_one("#kh-summary", Static).update("")
 
     def on_reply_written(self, m: ReplyWritten) -> None:
         self.idle()

@@ -153,6 +153,9 @@ class KeysScreen(CTScreen):
         if self.refuse_while_busy():
             return
 
+        from cerro_torre.keys.passphrase import check_new, estimate
+        from cerro_torre.suites.errors import WrongPassphrase
+
         def check(v: dict[str, str]) -> str | None:
             if not v["id"].strip():
                 return "a key id is needed: [a-z0-9][a-z0-9._-]{0,63}"
@@ -160,6 +163,10 @@ class KeysScreen(CTScreen):
                 return "the passphrase cannot be empty"
             if v["passphrase"] != v["again"]:
                 return "the two passphrases differ; try again"
+            try:  # the rule of 'ct keygen' (keys.passphrase): a very weak one is refused
+                check_new(v["passphrase"])
+            except WrongPassphrase as e:
+                return f"{e.message}: {estimate(v['passphrase'])[2]}"
             return None
 
         dlg = FormDialog(

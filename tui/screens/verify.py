@@ -13,7 +13,7 @@ import hashlib
 import os
 from typing import Any
 
-from cerro_torre.ceremony.verifier import signer_rows
+from cerro_torre.ceremony.verifier import chain_step_lines, signer_rows, signer_sections
 from cerro_torre.suites.encoding import human_size, printable
 from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
 from cerro_torre.suites.suite import counts_text as alg_counts
@@ -101,21 +101,18 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
         for i, step in enumerate(res.chain.steps):
             r = step.record
             role = "pinned root" if i == 0 else f"rotated from epoch {res.chain.steps[i - 1].record.epoch}"
-            detail = f"own: {alg_counts(step.own)}"
-            if step.by_previous is not None:
-                detail = f"by previous: {alg_counts(step.by_previous)}; " + detail
             epochs.append((f"epoch {r.epoch:<4} {r.name}  {r.suite}  {r.threshold} of {len(r.members)}  "
                            f"fingerprint {r.fingerprint.hex}  expires {r.expires}",
-                           [(f"{role}; {detail}; {'ok' if step.ok else step.note or 'failed'}", [])]))
+                           [(line, []) for line in chain_step_lines(role, step)]))
         kids.append(("trust chain", epochs))
     if res.stock is not None:
         kids.append((f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}",
                      [(f"trusted comment: {res.stock.trusted_comment}", [])]))
     people: list[Node] = []
-    for s in signers(res):
-        people.append((f"{s['id']:<16} {s['role']:<8} fingerprint {s['fingerprint']}  words {s['words']}",
-                       [(f"{alg:<10} keyid {info['keyid']}  {'signed' if info['signed'] else 'did not sign'}", [])
-                        for alg, info in s["keys"].items()]))
+    for title, rows in signer_sections(signers(res)):
+        people.append((title, [(f"{s['id']:<16} {s['role']:<9} fingerprint {s['fingerprint']}  words {s['words']}",
+                                [(f"{alg:<10} keyid {info['keyid']}", []) for alg, info in s["keys"].items()])
+                               for s in rows]))
     kids.append(("signers", people))
     kids.append((f"trust from  {res.policy_label or 'this home only (no policy)'}", []))
     kids.append(("checks      " + ", ".join(f"{s} {res.step_status(s)}" for s in STEPS), []))
@@ -273,12 +270,19 @@ class VerifyScreen(CTScreen):
                  "store as it was.  Ctrl+S imports; Esc cancels.",
             cwd=self.ct.cwd, dialog_id="import-dialog"), go)
 
+    def _progress(self) -> Any:
+        """Hashing progress on the busy line (called in the worker thread)."""
+        from ..widgets.busy import BusyProgress
+
+        return BusyProgress(lambda text: self.app.call_from_thread(self.busy, text))
+
     @work(thread=True, group="verify", exclusive=True)
     def _import(self, path: str, policy_path: str | None) -> None:
         try:
             from cerro_torre.offline import airgap
 
-            res = airgap.import_tarball(self.ct.path_arg(path), self.ct.home, policy_path=policy_path)
+            res = airgap.import_tarball(self.ct.path_arg(path), self.ct.home, policy_path=policy_path,
+                                        progress=self._progress())
             self.post_message(Verified(path, res, kind="tarball", extra=list(res.notes)))
         except Exception as e:  # noqa: BLE001
             self.post_failure("import", e)
@@ -305,7 +309,8 @@ class VerifyScreen(CTScreen):
             policy = Policy.load(policy_path) if policy_path else None
             if policy is not None:
                 policy.path = self.shown(policy_path)  # the label names the file as this screen shows it
-            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy)
+            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy,
+                                progress=self._progress())
             self.post_message(Verified(path, res))
         except Exception as e:  # noqa: BLE001
             self.post_failure("verify", e)

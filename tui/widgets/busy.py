@@ -9,7 +9,9 @@ timer runs only while something is busy, so an idle screen does no work.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
+from cerro_torre.suites.progress import Progress
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.timer import Timer
@@ -72,3 +74,24 @@ class Busy(Horizontal):
         if self._timer is not None:
             self._timer.pause()
         return time.monotonic() - self._start if self._start else 0.0
+
+
+class BusyProgress(Progress):
+    """The work's :class:`suites.progress.Progress` (the API ``ct`` draws on stderr) shown on the
+    busy line: ``show(text)`` is called with the label and the percentage, at most five times a
+    second (a worker passes ``lambda t: app.call_from_thread(screen.busy, t)``)."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self.show = show
+        self.label, self.total, self.count, self.last = "", 0, 0, 0.0
+
+    def start(self, label: str, total: int = 0) -> None:
+        self.label, self.total, self.count, self.last = label, total, 0, 0.0
+        self.show(label)
+
+    def advance(self, n: int) -> None:
+        self.count += n
+        now = time.monotonic()
+        if self.total and now - self.last >= 0.2:
+            self.last = now
+            self.show(f"{self.label}: {min(100, self.count * 100 // self.total)}%")
