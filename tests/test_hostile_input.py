@@ -118,7 +118,7 @@ def test_verify_and_explain_of_a_hostile_statement(tmp_path, unsigned, name, tex
     code, out, err = ct("--home", str(tmp_path / "h"), "verify", path)
     assert (code, out, only_error(err)) == (10, "", line)
     code, out, err = ct("--home", str(tmp_path / "h"), "explain", path)
-    assert (code, err) == (0, "")
+    assert (code, err) == (10, "")
     assert f"status      INVALID (ct verify exits 10): {line[len('error: '):]}" in out.splitlines()
 
 
@@ -156,8 +156,8 @@ def test_verify_and_explain_of_a_hostile_manifest(tmp_path, unsigned, toml, said
     code, out, err = ct("--home", str(tmp_path / "h"), "verify", path)
     assert (code, out, only_error(err)) == (10, "", line)
     code, out, err = ct("--home", str(tmp_path / "h"), "explain", path)
-    assert (code, err) == (0, "")
-    assert f"status      MALFORMED (exit 10): {line[len('error: '):]}" in out.splitlines()
+    assert (code, err) == (10, "")
+    assert f"status      MALFORMED (ct verify exits 10): {line[len('error: '):]}" in out.splitlines()
 
 
 def test_manifest_files_of_the_wrong_type(tmp_path, unsigned):
@@ -175,7 +175,7 @@ def test_explain_escapes_untrusted_names(tmp_path):
     out = str(tmp_path / "n.ctp")
     pack_unsigned(src, out, name="app\u202e", version="1.0\u2066")
     code, text, err = ct("--home", str(tmp_path / "h"), "explain", out)
-    assert code == 0
+    assert code == 2  # unsigned
     assert "package     app\\u202e 1.0\\u2066" in text.splitlines()
     assert any(x.endswith("  READ\\u202eME.txt") for x in text.splitlines())
     assert all(x.isprintable() for x in text.splitlines())
@@ -285,8 +285,8 @@ def test_explain_layers_of_the_wrong_type(tmp_path, unsigned, layer, said):
     mem[B.MANIFEST] = unsigned[B.MANIFEST] + b"\n[[layers]]\n" + layer.encode()
     path = _bundle(tmp_path, mem)
     code, out, err = ct("--home", str(tmp_path / "h"), "explain", "--layers", path)
-    assert (code, err) == (0, "")
-    assert f"status      MALFORMED (exit 10): x.ctp: manifest.toml: {said}" in out.splitlines()
+    assert (code, err) == (10, "")
+    assert f"status      MALFORMED (ct verify exits 10): x.ctp: manifest.toml: {said}" in out.splitlines()
 
 
 FOUND = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "corpus")
