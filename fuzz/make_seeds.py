@@ -122,7 +122,7 @@ def from_vectors(s: Seeds) -> None:
 
 
 def from_ct(s: Seeds, work: str) -> None:
-    os.environ.update({"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "64", "CT_PASSPHRASE": "fuzz seeds"})
+    os.environ.update({"CT_TESTING": "1", "CT_TEST_ARGON2_MEMORY_KIB": "64", "CT_PASSPHRASE": "throwaway fuzz seed keys of no value"})
     os.chdir(work)
     names = ["alice", "bob", "carol"]
     for n in names:
