@@ -7,7 +7,8 @@ PY     := $(VENV)/bin/python
 APT_PACKAGES := build-essential pkg-config libsodium-dev libzbar0 valgrind tmux docker-registry skopeo \
                 signify-openbsd minisign openssh-client openssl tar
 APT_PACKAGES += man-db zsh
-NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/_build.py
+NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/ed25519_vt.c suites/frost/ed25519_vt.h \
+              suites/frost/_build.py
 
 .PHONY: all setup apt venv test test-c test-py demo bench clean fuzz
 
@@ -39,10 +40,10 @@ $(VENV)/share/man/man1/ct.1: $(VENV)/.installed
 setup: venv
 
 tests/c/test_frost: tests/c/test_frost.c $(NATIVE_SRC)
-	$(CC) -O1 -g -Wall -Wextra -Werror -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c -lsodium
+	$(CC) -O1 -g -Wall -Wextra -Werror -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c suites/frost/ed25519_vt.c -lsodium
 
 tests/c/test_frost_ct: tests/c/test_frost.c $(NATIVE_SRC)
-	$(CC) -O1 -g -Wall -Wextra -Werror -DFROST_CTGRIND -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c -lsodium
+	$(CC) -O1 -g -Wall -Wextra -Werror -DFROST_CTGRIND -Isuites/frost -o $@ tests/c/test_frost.c suites/frost/frost.c suites/frost/ed25519_vt.c -lsodium
 
 # the C library's own tests, under valgrind memcheck; then the constant-time check
 # (secrets marked undefined: any branch or index on them is a valgrind error)

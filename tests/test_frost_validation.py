@@ -115,13 +115,24 @@ def test_torsioned_point_rejected(group, torsion):
     with pytest.raises(frost.FrostError) as e:
         frost.aggregate(MSG, commitments, shares, pkp)
     assert str(e.value) == "binding commitment of participant 2 is not a point of the prime-order subgroup"
-    # a torsioned verifying share in the public key package
+    # a torsioned verifying share in the public key package: aggregate uses
+    # the verifying shares only when the signature fails, share verification
+    # always
     vs = dict(pkp.verifying_shares)
     vs[4] = torsioned(vs[4], torsion)
+    bad_pkp = frost.PublicKeyPackage(pkp.group_public_key, vs, 3)
     commitments, shares = signed_round(group, [1, 2, 4])
     with pytest.raises(frost.FrostError) as e:
-        frost.aggregate(MSG, commitments, shares, frost.PublicKeyPackage(pkp.group_public_key, vs, 3))
+        frost.verify_signature_share(MSG, commitments, shares[2], bad_pkp)
     assert str(e.value) == "verifying share of participant 4 is not a point of the prime-order subgroup"
+    shares[0] = frost.SignatureShare(1, le(1))
+    with pytest.raises(frost.FrostError) as e:
+        frost.aggregate(MSG, commitments, shares, bad_pkp)
+    assert str(e.value) == "verifying share of participant 4 is not a point of the prime-order subgroup"
+    with pytest.raises(frost.FrostError) as e:
+        frost.PublicKeyPackage.from_bytes(bad_pkp.to_bytes())
+    assert str(e.value) == ("public key package verifying share of participant 4 is not a point "
+                            "of the prime-order subgroup")
 
 
 @pytest.mark.parametrize("point", [NONCANON_IDENTITY, NONCANON_Y3], ids=["p+1", "p+3"])
@@ -341,18 +352,24 @@ def test_every_bad_signature_share_is_named(group):
     assert str(e.value) == "signature shares from participants 1, 4 are invalid"
 
 
-def test_shares_summing_to_a_valid_signature_are_still_blamed(group):
-    """Two colluders shift a value between their shares: the sum is a valid
-    signature, but aggregate verifies every share and names both."""
+def test_shares_summing_to_a_valid_signature(group):
+    """Aggregate checks the shares one by one only when the signature fails
+    (as the Zcash Foundation's frost-core does): two colluders shifting a
+    value between their shares still produce the valid signature, and each
+    shifted share fails on its own."""
     _, _, pkp = group
     commitments, shares = signed_round(group, [2, 3, 5])
+    good = frost.aggregate(MSG, commitments, shares, pkp)
     delta = le(12345)
     a = sodium.crypto_core_ed25519_scalar_add(shares[0].share, delta)
     b = sodium.crypto_core_ed25519_scalar_sub(shares[1].share, delta)
     shifted = [frost.SignatureShare(2, a), frost.SignatureShare(3, b), shares[2]]
-    with pytest.raises(frost.InvalidSignatureShare) as e:
-        frost.aggregate(MSG, commitments, shifted, pkp)
-    assert e.value.identifiers == (2, 3)
+    assert frost.aggregate(MSG, commitments, shifted, pkp) == good
+    assert frost.verify(pkp.group_public_key, MSG, good)
+    for s in shifted[:2]:
+        with pytest.raises(frost.InvalidSignatureShare) as e:
+            frost.verify_signature_share(MSG, commitments, s, pkp)
+        assert e.value.identifiers == (s.identifier,)
 
 
 def test_dealer_share_verification(group):

@@ -13,6 +13,11 @@ Signing
     ``commit`` (round 1) -> ``sign`` (round 2) -> ``aggregate`` (coordinator,
     identifiable abort) -> ``verify``.  The signature is a plain RFC 8032
     Ed25519 signature under the group public key.
+Membership changes that keep the group key
+    refresh (``refresh_deal`` -> ``refresh_finish``), reshare to a new set
+    and threshold (``reshare_deal`` -> ``reshare_finish``), repair of a lost
+    share by helpers (``repair_part1`` -> ``repair_part2`` ->
+    ``repair_part3``); each names the participants whose messages fail.
 
 Secrets held in Python objects (signing shares, coefficients, nonces) cannot
 be reliably wiped from memory; ``SigningNonces`` keeps its bytes in one
@@ -23,7 +28,7 @@ usable once per process.  Durable single use is the nonce store's job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import ClassVar, Iterable, Mapping, Sequence
 
 from ..errors import CeremonyError, Malformed, SignatureInvalid
 from ._native import ffi as _ffi
@@ -38,6 +43,10 @@ __all__ = [
     "DkgRound1Package", "DkgRound1Secret", "DkgRound2Secret",
     "SigningNonces", "SigningCommitments", "SignatureShare", "BindingFactor",
     "trusted_dealer_keygen", "vss_public_key_package", "dkg_part1", "dkg_part2", "dkg_part3", "dkg_public_key_package",
+    "RefreshPackage", "ResharePackage", "RepairCommitments",
+    "refresh_deal", "refresh_public_key_package", "refresh_finish",
+    "reshare_deal", "reshare_public_key_package", "reshare_finish",
+    "repair_part1", "repair_part2", "repair_part3",
     "commit", "sign", "verify_signature_share", "aggregate", "verify",
     "compute_binding_factors", "validate_point", "validate_scalar",
 ]
@@ -62,6 +71,9 @@ _TAG_SIGNATURE_SHARE = 0x06
 _TAG_DKG_ROUND1_PACKAGE = 0x07
 _TAG_DKG_ROUND1_SECRET = 0x08
 _TAG_DKG_ROUND2_SECRET = 0x09
+_TAG_REFRESH_PACKAGE = 0x0A
+_TAG_RESHARE_PACKAGE = 0x0B
+_TAG_REPAIR_COMMITMENTS = 0x0C
 
 
 # --------------------------------------------------------------------------
@@ -112,18 +124,19 @@ class InvalidProof(_Blame, SignatureInvalid):
 
 
 class InvalidSecretShare(_Blame, SignatureInvalid):
-    """Secret shares that do not match their sender's commitment;
-    ``identifiers`` are the senders at fault (DKG), or the share's owner for
-    ``SecretShare.verify`` (exit 2)."""
+    """Secret shares (or dealings: a refresh, reshare or repair message) that
+    do not match their sender's commitment; ``identifiers`` are the senders
+    at fault, or the share's owner for ``SecretShare.verify`` (exit 2)."""
 
-    def __init__(self, identifiers: Iterable[int], message: str | None = None) -> None:
+    def __init__(self, identifiers: Iterable[int], message: str | None = None,
+                 hint: str = "the key generation must be restarted without them") -> None:
         self.identifiers = tuple(sorted(identifiers))
         plural = len(self.identifiers) != 1
         super().__init__(
             message
             or f"secret share{'s' if plural else ''} from {_who(self.identifiers)} "
             f"{'are' if plural else 'is'} invalid",
-            "the key generation must be restarted without them",
+            hint,
         )
 
 
@@ -253,6 +266,19 @@ class _Reader:
 
     def scalar(self, what: str) -> bytes:
         return _scalar(self.take(32), f"{self.what} {what}")
+
+    def points_by_id(self, n: int, what: str) -> dict[int, bytes]:
+        """n x (id(32) | point(32)), identifiers strictly increasing; what(i)
+        names the point of participant i in errors."""
+        out: dict[int, bytes] = {}
+        last = 0
+        for _ in range(n):
+            i = self.identifier()
+            if i <= last:
+                raise FrostError(f"{self.what} identifiers are not strictly increasing")
+            last = i
+            out[i] = self.point(what.format(i))
+        return out
 
     def end(self) -> None:
         if self.pos != len(self.data):
@@ -419,15 +445,7 @@ class PublicKeyPackage:
         r = _Reader(data, _TAG_PUBLIC_KEY_PACKAGE, "public key package")
         pk = r.point("group public key")
         t = r.u16()
-        n = r.u16()
-        shares: dict[int, bytes] = {}
-        last = 0
-        for _ in range(n):
-            i = r.identifier()
-            if i <= last:
-                raise FrostError("public key package identifiers are not strictly increasing")
-            last = i
-            shares[i] = r.point(f"verifying share of participant {i}")
+        shares = r.points_by_id(r.u16(), "verifying share of participant {}")
         r.end()
         return cls(pk, shares, t)
 
@@ -818,6 +836,576 @@ def dkg_public_key_package(round1_packages: Iterable[DkgRound1Package],
 
 
 # --------------------------------------------------------------------------
+# membership changes that keep the group key: refresh, reshare, repair
+
+def _ids(values: Iterable[object], what: str) -> list[int]:
+    """A non-empty, duplicate-free identifier list, sorted."""
+    if isinstance(values, (bytes, bytearray, memoryview, str)) or not isinstance(values, Iterable):
+        raise FrostError(f"{what} must be a sequence of identifiers")
+    ids = [_identifier(i, f"{what} identifier") for i in values]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise FrostError(f"{what} name participant {dup} twice")
+    if not 1 <= len(ids) <= MAX_PARTICIPANTS:
+        raise FrostError(f"{what} has {len(ids)} participants, expected 1 to {MAX_PARTICIPANTS}")
+    return sorted(ids)
+
+
+def _by_sender(shares: object, senders: Sequence[int], what: str) -> bytes:
+    """The secret shares received, one from each sender, flattened in order."""
+    if not isinstance(shares, Mapping):
+        raise FrostError(f"{what} must be a mapping of sender identifier to share")
+    got = {_identifier(i, "sender identifier"): v for i, v in shares.items()}
+    for i in got:
+        if i not in senders:
+            raise FrostError(f"unexpected {what} from participant {i}")
+    for i in senders:
+        if i not in got:
+            raise FrostError(f"no {what} from participant {i}")
+    return b"".join(_bytes(got[i], 32, f"{what} from participant {i}") for i in senders)
+
+
+def _packages(packages: Iterable[object], cls: type, senders: Sequence[int], t: int,
+              what: str) -> list:
+    """One package of type cls from each sender, t commitment points each, in sender order."""
+    by_id: dict[int, object] = {}
+    for p in packages:
+        if not isinstance(p, cls):
+            raise FrostError(f"expected {cls.__name__}, not {type(p).__name__}")
+        if p.identifier in by_id:
+            raise FrostError(f"two {what}s from participant {p.identifier}")
+        if p.identifier not in senders:
+            raise FrostError(f"{what} from participant {p.identifier}, who is not a dealer here")
+        if len(p.commitment) != t:
+            raise FrostError(f"{what} from participant {p.identifier} has {len(p.commitment)} "
+                             f"commitment points, expected {t}")
+        by_id[p.identifier] = p
+    for i in senders:
+        if i not in by_id:
+            raise FrostError(f"no {what} from participant {i}")
+    return [by_id[i] for i in senders]
+
+
+def _culprits(culprits, n_culprits) -> list[int]:
+    return [culprits[k] for k in range(n_culprits[0])]
+
+
+def _dealings_invalid(ids: Iterable[int], kind: str, hint: str) -> InvalidSecretShare:
+    ids = sorted(ids)
+    plural = len(ids) != 1
+    return InvalidSecretShare(
+        ids, f"{kind}{'s' if plural else ''} from {_who(ids)} {'are' if plural else 'is'} invalid",
+        hint)
+
+
+def _check_member(key_package: object, pkp: object) -> tuple[KeyPackage, PublicKeyPackage]:
+    if not isinstance(key_package, KeyPackage):
+        raise FrostError(f"expected KeyPackage, not {type(key_package).__name__}")
+    if not isinstance(pkp, PublicKeyPackage):
+        raise FrostError(f"expected PublicKeyPackage, not {type(pkp).__name__}")
+    if key_package.group_public_key != pkp.group_public_key:
+        raise FrostError("key package and public key package have different group keys")
+    if key_package.identifier not in pkp.verifying_shares:
+        raise FrostError(f"participant {key_package.identifier} is not in the public key package")
+    if key_package.min_signers != pkp.min_signers:
+        raise FrostError(f"key package threshold {key_package.min_signers} differs from the public "
+                         f"key package's {pkp.min_signers}")
+    return key_package, pkp
+
+
+def _wipe(buf, n: int) -> None:
+    _ffi.memmove(buf, bytes(n), n)
+
+
+def _verifying_shares(ids: Sequence[int], buf) -> dict[int, bytes]:
+    raw = bytes(_ffi.buffer(buf))
+    return {i: raw[32 * k:32 * k + 32] for k, i in enumerate(ids)}
+
+
+@dataclass(frozen=True)
+class _Dealing:
+    """The public part of a dealing: the dealer and the commitment to its
+    polynomial (t points).  Encoding: tag | id(32) | t(u16) | t x point(32)."""
+
+    identifier: int
+    commitment: tuple[bytes, ...]
+
+    _TAG: ClassVar[int]
+    _WHAT: ClassVar[str]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identifier", _identifier(self.identifier))
+        c = _points(self.commitment, f"{self._WHAT} commitment")
+        if not 2 <= len(c) <= MAX_PARTICIPANTS:
+            raise FrostError(f"{self._WHAT} commitment has {len(c)} points, expected 2 to {MAX_PARTICIPANTS}")
+        object.__setattr__(self, "commitment", c)
+
+    def to_bytes(self) -> bytes:
+        return (bytes([self._TAG]) + _id_enc(self.identifier)
+                + _u16(len(self.commitment)) + b"".join(self.commitment))
+
+    @classmethod
+    def _constant_term(cls, r: _Reader) -> bytes:
+        return r.point("commitment point 0")
+
+    @classmethod
+    def from_bytes(cls, data: bytes):
+        r = _Reader(data, cls._TAG, f"{cls._WHAT} package")
+        ident = r.identifier()
+        t = r.u16()
+        if not 2 <= t <= MAX_PARTICIPANTS:
+            raise FrostError(f"{cls._WHAT} package encoding has {t} commitment points")
+        c = (cls._constant_term(r),) + tuple(r.point(f"commitment point {k}") for k in range(1, t))
+        r.end()
+        return cls(ident, c)
+
+
+@dataclass(frozen=True)
+class RefreshPackage(_Dealing):
+    """A member's refresh dealing, public part (broadcast to every member):
+    the commitment to its polynomial with constant term zero, whose first
+    point is therefore the identity.
+
+    Encoding: 0x0A | id(32) | t(u16) | t x point(32), point 0 the identity
+    encoding 01 00 .. 00 (the only place an identity is accepted).
+    """
+
+    _TAG = _TAG_REFRESH_PACKAGE
+    _WHAT = "refresh"
+
+    @classmethod
+    def _constant_term(cls, r: _Reader) -> bytes:
+        if r.take(32) != _IDENTITY:
+            raise FrostError("refresh package commitment point 0 is not the identity",
+                             "a refresh deals a sharing of zero")
+        return _IDENTITY
+
+
+@dataclass(frozen=True)
+class ResharePackage(_Dealing):
+    """An old member's reshare dealing, public part (broadcast to every new
+    member): the commitment to its polynomial of degree t' - 1 whose
+    constant term is its Lagrange-weighted share lambda_i s_i, so that the
+    first point must equal [lambda_i]Y_i.
+
+    Encoding: 0x0B | id(32) | t'(u16) | t' x point(32).
+    """
+
+    _TAG = _TAG_RESHARE_PACKAGE
+    _WHAT = "reshare"
+
+
+@dataclass(frozen=True)
+class RepairCommitments:
+    """A helper's repair broadcast (to the other helpers and the member
+    being repaired): the commitments [delta_j]B to the delta it sent each
+    helper j.  They sum to [zeta_i]Y_i, zeta_i its Lagrange coefficient at
+    the lost member's identifier.
+
+    Encoding: 0x0C | id(32) | lost_identifier(32) | h(u16) |
+    h x (helper id(32) | point(32)), helper ids increasing.
+    """
+
+    identifier: int
+    lost_identifier: int
+    commitments: dict[int, bytes]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "identifier", _identifier(self.identifier))
+        object.__setattr__(self, "lost_identifier", _identifier(self.lost_identifier, "lost identifier"))
+        if not isinstance(self.commitments, Mapping):
+            raise FrostError("repair commitments must be a mapping of helper identifier to point")
+        c = {}
+        for i in sorted(_identifier(i, "helper identifier") for i in self.commitments):
+            c[i] = _bytes(self.commitments[i], 32, f"repair commitment for helper {i}")
+        if not 2 <= len(c) <= MAX_PARTICIPANTS or self.identifier not in c:
+            raise FrostError("repair commitments need an entry for every helper, this one included")
+        object.__setattr__(self, "commitments", c)
+
+    @property
+    def helpers(self) -> tuple[int, ...]:
+        return tuple(self.commitments)
+
+    def to_bytes(self) -> bytes:
+        return (bytes([_TAG_REPAIR_COMMITMENTS]) + _id_enc(self.identifier)
+                + _id_enc(self.lost_identifier) + _u16(len(self.commitments))
+                + b"".join(_id_enc(i) + p for i, p in self.commitments.items()))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RepairCommitments:
+        r = _Reader(data, _TAG_REPAIR_COMMITMENTS, "repair commitments")
+        ident = r.identifier()
+        lost = r.identifier()
+        c = r.points_by_id(r.u16(), "point for helper {}")
+        r.end()
+        return cls(ident, lost, c)
+
+
+def _dealt(cls: type, dealer: int, comm, t: int, shares, recipients: Sequence[int]):
+    """A dealing from C output: (cls package, {recipient: share})."""
+    c = tuple(bytes(comm[32 * j:32 * j + 32]) for j in range(t))
+    return cls(dealer, c), {i: bytes(shares[32 * k:32 * k + 32]) for k, i in enumerate(recipients)}
+
+
+_REFRESH = ("refresh dealing", "run the refresh again without them")
+_RESHARE = ("reshare dealing", "run the reshare again with other old members in their place")
+_REPAIR = ("repair message", "run the repair again with other helpers")
+
+
+def refresh_deal(key_package: KeyPackage,
+                 public_key_package: PublicKeyPackage) -> tuple[RefreshPackage, dict[int, bytes]]:
+    """Refresh, every member: deal a sharing of zero to all members of the
+    group (``public_key_package``), itself included.
+
+    Returns the broadcast ``RefreshPackage`` and ``{member: share}``; each
+    share must reach its member encrypted and authenticated (this member's
+    own share stays here)."""
+    kp, pkp = _check_member(key_package, public_key_package)
+    ids = list(pkp.verifying_shares)
+    n, t = len(ids), pkp.min_signers
+    shares = _ffi.new("unsigned char[]", 32 * n)
+    comm = _ffi.new("unsigned char[]", 32 * t)
+    try:
+        rc = _lib.frost_refresh_deal(shares, comm, _ffi.new("uint32_t[]", ids), n, t)
+        if rc != _lib.FROST_OK:
+            raise _fail(rc, "refresh")
+        return _dealt(RefreshPackage, kp.identifier, comm, t, shares, ids)
+    finally:
+        _wipe(shares, 32 * n)
+
+
+def _refresh_inputs(pkp: PublicKeyPackage, packages: Iterable[RefreshPackage]):
+    ids = list(pkp.verifying_shares)
+    pkgs = _packages(packages, RefreshPackage, ids, pkp.min_signers, "refresh package")
+    return (ids, _ffi.new("uint32_t[]", ids), b"".join(pkp.verifying_shares.values()),
+            b"".join(b"".join(p.commitment) for p in pkgs))
+
+
+def _raise_refresh(rc: int, culprits, n_culprits, pkp: PublicKeyPackage, what: str) -> None:
+    if rc == _lib.FROST_ERR_INVALID_SHARE:
+        raise _dealings_invalid(_culprits(culprits, n_culprits), *_REFRESH)
+    if rc == _lib.FROST_ERR_BAD_POINT:
+        for i, y in pkp.verifying_shares.items():
+            _point(y, f"verifying share of participant {i}")
+        raise FrostError("refreshed verifying share is the identity element")
+    raise _fail(rc, what)
+
+
+def refresh_public_key_package(public_key_package: PublicKeyPackage,
+                               packages: Iterable[RefreshPackage]) -> PublicKeyPackage:
+    """Refresh, anyone (the coordinator, a member cross-checking): the
+    group's new PublicKeyPackage from the old one and every member's
+    ``RefreshPackage``.  The group key is unchanged.  Raises
+    InvalidSecretShare naming every member whose package is malformed."""
+    if not isinstance(public_key_package, PublicKeyPackage):
+        raise FrostError(f"expected PublicKeyPackage, not {type(public_key_package).__name__}")
+    pkp = public_key_package
+    ids, c_ids, ver, comms = _refresh_inputs(pkp, packages)
+    n = len(ids)
+    out = _ffi.new("unsigned char[]", 32 * n)
+    culprits = _ffi.new("uint32_t[]", n)
+    n_culprits = _ffi.new("size_t *")
+    rc = _lib.frost_refresh_public_key_package(out, culprits, n_culprits, c_ids, ver, n, comms,
+                                               pkp.min_signers)
+    if rc != _lib.FROST_OK:
+        _raise_refresh(rc, culprits, n_culprits, pkp, "refresh")
+    return PublicKeyPackage(pkp.group_public_key, _verifying_shares(ids, out), pkp.min_signers)
+
+
+def refresh_finish(key_package: KeyPackage, public_key_package: PublicKeyPackage,
+                   packages: Iterable[RefreshPackage],
+                   shares: Mapping[int, bytes]) -> tuple[KeyPackage, PublicKeyPackage]:
+    """Refresh, every member: verify the dealing of every member (its
+    ``RefreshPackage`` and the share it sent us, our own included) and add
+    the shares to our signing share.  Returns the new KeyPackage and the
+    group's new PublicKeyPackage (same group key, new verifying shares).
+    Raises InvalidSecretShare naming every member whose dealing fails;
+    FrostError if our share does not match our verifying share."""
+    kp, pkp = _check_member(key_package, public_key_package)
+    ids, c_ids, ver, comms = _refresh_inputs(pkp, packages)
+    flat = _by_sender(shares, ids, "refresh share")
+    n = len(ids)
+    share = _ffi.new("unsigned char[32]")
+    out = _ffi.new("unsigned char[]", 32 * n)
+    culprits = _ffi.new("uint32_t[]", n)
+    n_culprits = _ffi.new("size_t *")
+    try:
+        rc = _lib.frost_refresh_finish(share, out, culprits, n_culprits, kp.identifier,
+                                       kp.signing_share, c_ids, ver, n, comms, flat,
+                                       pkp.min_signers)
+        if rc == _lib.FROST_ERR_MISMATCH:
+            raise FrostError(f"signing share of participant {kp.identifier} does not match its "
+                             "verifying share in the public key package")
+        if rc != _lib.FROST_OK:
+            _raise_refresh(rc, culprits, n_culprits, pkp, "refresh")
+        verifying = _verifying_shares(ids, out)
+        return (KeyPackage(kp.identifier, bytes(share), verifying[kp.identifier],
+                           pkp.group_public_key, pkp.min_signers),
+                PublicKeyPackage(pkp.group_public_key, verifying, pkp.min_signers))
+    finally:
+        _wipe(share, 32)
+
+
+def reshare_deal(key_package: KeyPackage, signers: Iterable[int], new_identifiers: Iterable[int],
+                 new_min_signers: int) -> tuple[ResharePackage, dict[int, bytes]]:
+    """Reshare, each old member of ``signers`` (a qualified subset of the
+    old group, at least its threshold, this member included): deal its
+    Lagrange-weighted share to the new members ``new_identifiers`` with the
+    new threshold.  Returns the broadcast ``ResharePackage`` and
+    ``{new member: share}`` (each sent encrypted and authenticated)."""
+    if not isinstance(key_package, KeyPackage):
+        raise FrostError(f"expected KeyPackage, not {type(key_package).__name__}")
+    kp = key_package
+    old = _ids(signers, "signers")
+    new = _ids(new_identifiers, "new members")
+    n, t = _thresholds(len(new), new_min_signers)
+    if kp.identifier not in old:
+        raise FrostError(f"participant {kp.identifier} is not among the signers")
+    if len(old) < kp.min_signers:
+        raise FrostError(f"{len(old)} signers, fewer than the old threshold {kp.min_signers}")
+    shares = _ffi.new("unsigned char[]", 32 * n)
+    comm = _ffi.new("unsigned char[]", 32 * t)
+    try:
+        rc = _lib.frost_reshare_deal(shares, comm, kp.identifier, kp.signing_share, kp.min_signers,
+                                     _ffi.new("uint32_t[]", old), len(old),
+                                     _ffi.new("uint32_t[]", new), n, t)
+        if rc == _lib.FROST_ERR_BAD_SCALAR:
+            raise FrostError("signing share is not a canonical non-zero scalar")
+        if rc != _lib.FROST_OK:
+            raise _fail(rc, "reshare")
+        return _dealt(ResharePackage, kp.identifier, comm, t, shares, new)
+    finally:
+        _wipe(shares, 32 * n)
+
+
+def _reshare_inputs(pkp: object, signers: Iterable[int], new_identifiers: Iterable[int],
+                    new_min_signers: int, packages: Iterable[ResharePackage]):
+    if not isinstance(pkp, PublicKeyPackage):
+        raise FrostError(f"expected PublicKeyPackage, not {type(pkp).__name__}")
+    old = _ids(signers, "signers")
+    new = _ids(new_identifiers, "new members")
+    _, t = _thresholds(len(new), new_min_signers)
+    if len(old) < pkp.min_signers:
+        raise FrostError(f"{len(old)} signers, fewer than the old threshold {pkp.min_signers}")
+    for i in old:
+        if i not in pkp.verifying_shares:
+            raise FrostError(f"signer {i} is not in the public key package")
+    pkgs = _packages(packages, ResharePackage, old, t, "reshare package")
+    return (old, new, t, b"".join(pkp.verifying_shares[i] for i in old),
+            b"".join(b"".join(p.commitment) for p in pkgs))
+
+
+def _raise_reshare(rc: int, culprits, n_culprits, pkp: PublicKeyPackage) -> None:
+    if rc == _lib.FROST_ERR_INVALID_SHARE:
+        raise _dealings_invalid(_culprits(culprits, n_culprits), *_RESHARE)
+    if rc == _lib.FROST_ERR_MISMATCH:
+        raise FrostError("the reshare dealings do not sum to the group public key",
+                         "the public key package's verifying shares are inconsistent")
+    if rc == _lib.FROST_ERR_BAD_POINT:
+        _point(pkp.group_public_key, "group public key")
+        for i, y in pkp.verifying_shares.items():
+            _point(y, f"verifying share of participant {i}")
+        raise FrostError("a reshared verifying share is the identity element")
+    raise _fail(rc, "reshare")
+
+
+def reshare_public_key_package(public_key_package: PublicKeyPackage, signers: Iterable[int],
+                               new_identifiers: Iterable[int], new_min_signers: int,
+                               packages: Iterable[ResharePackage]) -> PublicKeyPackage:
+    """Reshare, anyone: the new group's PublicKeyPackage from the old one and
+    every dealer's ``ResharePackage``, after checking each dealing's
+    constant term against the old verifying shares (InvalidSecretShare names
+    every failing dealer) and that the group key is unchanged."""
+    pkp = public_key_package
+    old, new, t, ver, comms = _reshare_inputs(pkp, signers, new_identifiers, new_min_signers,
+                                              packages)
+    out = _ffi.new("unsigned char[]", 32 * len(new))
+    culprits = _ffi.new("uint32_t[]", len(old))
+    n_culprits = _ffi.new("size_t *")
+    rc = _lib.frost_reshare_public_key_package(
+        out, culprits, n_culprits, pkp.group_public_key, pkp.min_signers,
+        _ffi.new("uint32_t[]", old), ver, len(old), _ffi.new("uint32_t[]", new), len(new), comms, t)
+    if rc != _lib.FROST_OK:
+        _raise_reshare(rc, culprits, n_culprits, pkp)
+    return PublicKeyPackage(pkp.group_public_key, _verifying_shares(new, out), t)
+
+
+def reshare_finish(identifier: int, public_key_package: PublicKeyPackage, signers: Iterable[int],
+                   new_identifiers: Iterable[int], new_min_signers: int,
+                   packages: Iterable[ResharePackage],
+                   shares: Mapping[int, bytes]) -> tuple[KeyPackage, PublicKeyPackage]:
+    """Reshare, each new member ``identifier``: verify every dealing (its
+    ``ResharePackage`` against the old group's verifying shares, and the
+    share it sent us against the package), sum the shares.  Returns the new
+    KeyPackage and the new group's PublicKeyPackage, whose group key is the
+    old one.  InvalidSecretShare names every failing dealer."""
+    pkp = public_key_package
+    me = _identifier(identifier)
+    old, new, t, ver, comms = _reshare_inputs(pkp, signers, new_identifiers, new_min_signers,
+                                              packages)
+    if me not in new:
+        raise FrostError(f"participant {me} is not among the new members")
+    flat = _by_sender(shares, old, "reshare share")
+    share = _ffi.new("unsigned char[32]")
+    out = _ffi.new("unsigned char[]", 32 * len(new))
+    culprits = _ffi.new("uint32_t[]", len(old))
+    n_culprits = _ffi.new("size_t *")
+    try:
+        rc = _lib.frost_reshare_finish(
+            share, out, culprits, n_culprits, me, pkp.group_public_key, pkp.min_signers,
+            _ffi.new("uint32_t[]", old), ver, len(old), _ffi.new("uint32_t[]", new), len(new),
+            comms, flat, t)
+        if rc != _lib.FROST_OK:
+            _raise_reshare(rc, culprits, n_culprits, pkp)
+        verifying = _verifying_shares(new, out)
+        return (KeyPackage(me, bytes(share), verifying[me], pkp.group_public_key, t),
+                PublicKeyPackage(pkp.group_public_key, verifying, t))
+    finally:
+        _wipe(share, 32)
+
+
+def repair_part1(key_package: KeyPackage, helpers: Iterable[int],
+                 lost_identifier: int) -> tuple[RepairCommitments, dict[int, bytes]]:
+    """Repair, each helper: split this member's Lagrange-weighted share
+    (at the lost member's identifier) into random deltas, one per helper.
+    ``helpers`` (at least the threshold, this member included, the lost
+    member not) must be the same list for every helper.  Returns the
+    broadcast ``RepairCommitments`` and ``{helper: delta}`` (sent encrypted
+    and authenticated; this helper's own delta stays here)."""
+    if not isinstance(key_package, KeyPackage):
+        raise FrostError(f"expected KeyPackage, not {type(key_package).__name__}")
+    kp = key_package
+    hs = _ids(helpers, "helpers")
+    lost = _identifier(lost_identifier, "lost identifier")
+    if kp.identifier not in hs:
+        raise FrostError(f"participant {kp.identifier} is not among the helpers")
+    if lost in hs:
+        raise FrostError(f"participant {lost} cannot help repair its own share")
+    if len(hs) < kp.min_signers:
+        raise FrostError(f"{len(hs)} helpers, fewer than the threshold {kp.min_signers}")
+    h = len(hs)
+    deltas = _ffi.new("unsigned char[]", 32 * h)
+    comm = _ffi.new("unsigned char[]", 32 * h)
+    try:
+        rc = _lib.frost_repair_part1(deltas, comm, kp.identifier, kp.signing_share, kp.min_signers,
+                                     _ffi.new("uint32_t[]", hs), h, lost)
+        if rc == _lib.FROST_ERR_BAD_SCALAR:
+            raise FrostError("signing share is not a canonical non-zero scalar")
+        if rc != _lib.FROST_OK:
+            raise _fail(rc, "repair")
+        points = {i: bytes(comm[32 * k:32 * k + 32]) for k, i in enumerate(hs)}
+        return (RepairCommitments(kp.identifier, lost, points),
+                {i: bytes(deltas[32 * k:32 * k + 32]) for k, i in enumerate(hs)})
+    finally:
+        _wipe(deltas, 32 * h)
+
+
+def _repair_inputs(pkp: object, commitments: Iterable[RepairCommitments]):
+    if not isinstance(pkp, PublicKeyPackage):
+        raise FrostError(f"expected PublicKeyPackage, not {type(pkp).__name__}")
+    rows = list(commitments)
+    for r in rows:
+        if not isinstance(r, RepairCommitments):
+            raise FrostError(f"expected RepairCommitments, not {type(r).__name__}")
+    if not rows:
+        raise FrostError("no repair commitments")
+    hs = list(rows[0].helpers)
+    lost = rows[0].lost_identifier
+    for r in rows:
+        if r.lost_identifier != lost:
+            raise FrostError(f"repair commitments from participant {r.identifier} are for "
+                             f"participant {r.lost_identifier}, not {lost}")
+        if list(r.helpers) != hs:
+            raise FrostError(f"repair commitments from participant {r.identifier} name other helpers")
+    rows = _packages_by_id(rows, hs)
+    if len(hs) < pkp.min_signers:
+        raise FrostError(f"{len(hs)} helpers, fewer than the threshold {pkp.min_signers}")
+    for i in hs + [lost]:
+        if i not in pkp.verifying_shares:
+            raise FrostError(f"participant {i} is not in the public key package")
+    flat = b"".join(b"".join(r.commitments.values()) for r in rows)
+    return hs, lost, _ffi.new("uint32_t[]", hs), b"".join(pkp.verifying_shares[i] for i in hs), flat
+
+
+def _packages_by_id(rows: Sequence[RepairCommitments], hs: Sequence[int]) -> list[RepairCommitments]:
+    by_id: dict[int, RepairCommitments] = {}
+    for r in rows:
+        if r.identifier in by_id:
+            raise FrostError(f"two repair commitments from participant {r.identifier}")
+        by_id[r.identifier] = r
+    for i in hs:
+        if i not in by_id:
+            raise FrostError(f"no repair commitments from participant {i}")
+    return [by_id[i] for i in hs]
+
+
+def _raise_repair(rc: int, culprits, n_culprits, pkp: PublicKeyPackage) -> None:
+    if rc == _lib.FROST_ERR_INVALID_SHARE:
+        raise _dealings_invalid(_culprits(culprits, n_culprits), *_REPAIR)
+    if rc == _lib.FROST_ERR_BAD_POINT:
+        for i, y in pkp.verifying_shares.items():
+            _point(y, f"verifying share of participant {i}")
+    raise _fail(rc, "repair")
+
+
+def repair_part2(key_package: KeyPackage, public_key_package: PublicKeyPackage,
+                 commitments: Iterable[RepairCommitments], deltas: Mapping[int, bytes]) -> bytes:
+    """Repair, each helper: check every helper's ``RepairCommitments`` and
+    the delta it sent us, and sum the deltas into sigma, the 32-byte secret
+    for the lost member (sent encrypted and authenticated).
+    InvalidSecretShare names every helper whose message fails."""
+    kp, pkp = _check_member(key_package, public_key_package)
+    hs, lost, c_hs, ver, flat = _repair_inputs(pkp, commitments)
+    if kp.identifier not in hs:
+        raise FrostError(f"participant {kp.identifier} is not among the helpers")
+    got = _by_sender(deltas, hs, "repair delta")
+    sigma = _ffi.new("unsigned char[32]")
+    culprits = _ffi.new("uint32_t[]", len(hs))
+    n_culprits = _ffi.new("size_t *")
+    try:
+        rc = _lib.frost_repair_part2(sigma, culprits, n_culprits, kp.identifier, pkp.min_signers,
+                                     c_hs, ver, len(hs), lost, flat, got)
+        if rc != _lib.FROST_OK:
+            _raise_repair(rc, culprits, n_culprits, pkp)
+        return bytes(sigma)
+    finally:
+        _wipe(sigma, 32)
+
+
+def repair_part3(identifier: int, public_key_package: PublicKeyPackage,
+                 commitments: Iterable[RepairCommitments],
+                 sigmas: Mapping[int, bytes]) -> KeyPackage:
+    """Repair, the lost member ``identifier``: check every helper's
+    commitments and sigma, sum the sigmas, and check the restored share
+    against our verifying share in ``public_key_package`` (the group's
+    record).  Returns our KeyPackage.  InvalidSecretShare names every
+    failing helper; FrostError if the share does not match the record."""
+    if not isinstance(public_key_package, PublicKeyPackage):
+        raise FrostError(f"expected PublicKeyPackage, not {type(public_key_package).__name__}")
+    pkp = public_key_package
+    me = _identifier(identifier)
+    hs, lost, c_hs, ver, flat = _repair_inputs(pkp, commitments)
+    if lost != me:
+        raise FrostError(f"repair commitments are for participant {lost}, not {me}")
+    got = _by_sender(sigmas, hs, "repair sigma")
+    share = _ffi.new("unsigned char[32]")
+    culprits = _ffi.new("uint32_t[]", len(hs))
+    n_culprits = _ffi.new("size_t *")
+    try:
+        rc = _lib.frost_repair_part3(share, culprits, n_culprits, me, pkp.verifying_shares[me],
+                                     pkp.min_signers, c_hs, ver, len(hs), flat, got)
+        if rc == _lib.FROST_ERR_MISMATCH:
+            raise FrostError(f"repaired share does not match the verifying share of participant {me}",
+                             "the helpers' verifying shares and the record disagree")
+        if rc != _lib.FROST_OK:
+            _raise_repair(rc, culprits, n_culprits, pkp)
+        return KeyPackage(me, bytes(share), pkp.verifying_shares[me], pkp.group_public_key,
+                          pkp.min_signers)
+    finally:
+        _wipe(share, 32)
+
+
+# --------------------------------------------------------------------------
 # signing
 
 @dataclass(frozen=True)
@@ -1118,12 +1706,16 @@ def verify_signature_share(message: bytes, commitments: Sequence[SigningCommitme
 
 def aggregate(message: bytes, commitments: Sequence[SigningCommitments],
               shares: Iterable[SignatureShare], public_key_package: PublicKeyPackage) -> bytes:
-    """Coordinator: verify every share, aggregate, verify the result.
+    """Coordinator: aggregate the shares and verify the signature; only if
+    it fails, verify every share to name the culprits.
 
     Returns the 64-byte signature (a plain RFC 8032 Ed25519 signature under
     the group public key).  Raises InvalidSignatureShare naming every signer
-    whose share is invalid; FrostError for malformed input or a share
-    missing, duplicated or from outside the commitment list.
+    whose share is invalid (when the signature fails); SignatureInvalid if
+    every share is valid but the signature is not (the public key package
+    is inconsistent); FrostError for malformed input or a share missing,
+    duplicated or from outside the commitment list.  Shares that sum to a
+    valid signature are accepted, as in the Zcash Foundation's frost-core.
     """
     if not isinstance(public_key_package, PublicKeyPackage):
         raise FrostError(f"expected PublicKeyPackage, not {type(public_key_package).__name__}")

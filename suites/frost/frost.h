@@ -1,5 +1,7 @@
 /* frost.h - FROST(Ed25519, SHA-512) threshold Schnorr signatures (RFC 9591)
- * over libsodium's Ed25519 group and scalar API.
+ * over libsodium, and membership changes that keep the group key: refresh,
+ * repair (repairable threshold scheme) and reshare to a new set and
+ * threshold.
  *
  * Conventions
  *  - Every function returns FROST_OK (0) or a frost_error code.  Outputs are
@@ -19,8 +21,13 @@
  *    holds internally is wiped before it returns.
  *  - libsodium is initialised on first use; FROST_ERR_INIT if that fails.
  *  - Nothing here is variable-time in a secret.  Public-data computations
- *    (verification, aggregation) may branch on public data.
- * Spec of encodings, DKG proof and validation rules: spec/frost.md.
+ *    (points, verification, aggregation) are variable time.
+ *  - A "dealing" is a VSS sharing one participant makes for others: a
+ *    secret share (32 bytes) for each recipient, to be sent encrypted and
+ *    authenticated, and a public commitment (t points), broadcast.  Culprit
+ *    lists name the dealers (or helpers) whose dealing fails a check.
+ * Spec of encodings, DKG proof, membership changes and validation rules:
+ * spec/frost.md.
  */
 #ifndef FROST_H
 #define FROST_H
@@ -55,7 +62,8 @@ typedef enum {
     FROST_ERR_INVALID_SIGNATURE_SHARE = 12,/* signature share fails (culprits named) */
     FROST_ERR_INVALID_SIGNATURE = 13,      /* signature does not verify */
     FROST_ERR_NO_MEMORY = 14,              /* allocation failed */
-    FROST_ERR_INTERNAL = 15                /* a libsodium operation failed unexpectedly */
+    FROST_ERR_INTERNAL = 15,               /* a libsodium operation failed unexpectedly */
+    FROST_ERR_MISMATCH = 16                /* key material inconsistent with the group's public keys */
 } frost_error;
 
 /* A participant's round-one commitment, as sent to the coordinator. */
@@ -294,14 +302,16 @@ int frost_verify_signature_share(uint32_t identifier, const unsigned char *signa
                                  const frost_commitment *commitments, size_t n,
                                  const unsigned char *group_public_key);
 
-/** Verify every signature share, then aggregate them (RFC 9591 5.3) and
- *  verify the result.
+/** Aggregate the signature shares (RFC 9591 5.3) and verify the result;
+ *  only if it fails, verify every share (5.4) to name the culprits.  The
+ *  verifying shares are decoded and validated only then.
  *
  *  Returns: FROST_OK; FROST_ERR_INVALID_SIGNATURE_SHARE with every failing
  *           signer in culprits; FROST_ERR_INVALID_SIGNATURE if all shares
  *           pass but the signature does not (verifying shares inconsistent
  *           with the group key); FROST_ERR_PARAMS (n < min_signers);
- *           identifier errors; FROST_ERR_BAD_POINT; FROST_ERR_NO_MEMORY.
+ *           identifier errors; FROST_ERR_BAD_POINT (for a verifying share:
+ *           only when the signature fails); FROST_ERR_NO_MEMORY.
  *  Out:     signature:        64 bytes R || z, a plain RFC 8032 signature.
  *           culprits:         capacity n; failing signers, increasing.
  *           n_culprits:       number written.
@@ -328,6 +338,220 @@ int frost_aggregate(unsigned char *signature, uint32_t *culprits, size_t *n_culp
  */
 int frost_verify(const unsigned char *signature, const unsigned char *msg, size_t msg_len,
                  const unsigned char *group_public_key);
+
+/* ---- refresh: new shares of the same secret for the same members ----------
+ * Every member deals a VSS sharing of zero to all members (itself included);
+ * each member adds what it receives to its share.  The group key stays, the
+ * verifying shares change, old and new shares do not combine. */
+
+/** Refresh, dealer: a random polynomial with constant term zero, evaluated
+ *  for every member.
+ *
+ *  Returns: FROST_OK; FROST_ERR_PARAMS unless 2 <= min_signers <= n <=
+ *           FROST_MAX_PARTICIPANTS; identifier errors.
+ *  Out:     shares:      n x 32 bytes, g(identifiers[k]) at k (secret).
+ *           commitment:  min_signers x 32 bytes, [b_j]B; commitment[0] is
+ *                        the identity encoding (01 00 .. 00).
+ *  In:      identifiers: the n members, increasing.
+ *           min_signers: the group's threshold (unchanged by a refresh).
+ */
+int frost_refresh_deal(unsigned char *shares, unsigned char *commitment,
+                       const uint32_t *identifiers, size_t n, size_t min_signers);
+
+/** Refresh, anyone: the new verifying shares from the old ones and every
+ *  member's refresh commitment, Y'_m = Y_m + sum_k sum_j [m^j]C_{k,j}.
+ *
+ *  Returns: FROST_OK; FROST_ERR_INVALID_SHARE with every dealer whose
+ *           commitment is malformed or whose constant term is not the
+ *           identity in culprits; FROST_ERR_BAD_POINT for an invalid old
+ *           verifying share; FROST_ERR_PARAMS; identifier errors.
+ *  Out:     new_verifying_shares: n x 32 bytes, of identifiers[k] at k.
+ *           culprits:         capacity n; failing dealers, increasing.
+ *           n_culprits:       number written.
+ *  In:      identifiers:      the n members (dealers and recipients), increasing.
+ *           verifying_shares: n x 32 bytes, their current verifying shares.
+ *           commitments:      n x min_signers x 32 bytes, of identifiers[k] at k.
+ *           min_signers:      the group's threshold.
+ */
+int frost_refresh_public_key_package(unsigned char *new_verifying_shares,
+                                     uint32_t *culprits, size_t *n_culprits,
+                                     const uint32_t *identifiers,
+                                     const unsigned char *verifying_shares, size_t n,
+                                     const unsigned char *commitments, size_t min_signers);
+
+/** Refresh, member: verify every dealing addressed to us, add the shares
+ *  to our signing share, and derive everyone's new verifying share.
+ *
+ *  Returns: FROST_OK; FROST_ERR_INVALID_SHARE with every failing dealer
+ *           (bad commitment, or a share not matching it) in culprits;
+ *           FROST_ERR_MISMATCH if the new share does not match our new
+ *           verifying share (our old share did not match our old verifying
+ *           share); FROST_ERR_UNKNOWN_IDENTIFIER; FROST_ERR_BAD_SCALAR;
+ *           FROST_ERR_BAD_POINT; FROST_ERR_PARAMS; identifier errors.
+ *  Out:     new_signing_share:    32 bytes (secret).
+ *           new_verifying_shares: n x 32 bytes, of identifiers[k] at k.
+ *           culprits:             capacity n; failing dealers, increasing.
+ *           n_culprits:           number written.
+ *  In:      identifier:       own identifier, one of identifiers.
+ *           signing_share:    32 bytes, our current share (secret).
+ *           identifiers, verifying_shares, n, commitments, min_signers: as
+ *                             for frost_refresh_public_key_package.
+ *           shares:           n x 32 bytes, the share identifiers[k] dealt to
+ *                             us (our own dealing's at our index) (secret).
+ */
+int frost_refresh_finish(unsigned char *new_signing_share, unsigned char *new_verifying_shares,
+                         uint32_t *culprits, size_t *n_culprits,
+                         uint32_t identifier, const unsigned char *signing_share,
+                         const uint32_t *identifiers, const unsigned char *verifying_shares,
+                         size_t n, const unsigned char *commitments, const unsigned char *shares,
+                         size_t min_signers);
+
+/* ---- reshare: the same secret to a new set of members and threshold -------
+ * Each old member i of a qualified subset S (|S| >= old threshold) deals a
+ * VSS sharing of lambda_i s_i (its Lagrange-weighted share) to the new
+ * members, with new threshold t'.  The dealing's constant-term commitment
+ * must be [lambda_i]Y_i; the new shares are the sums; the group key is kept. */
+
+/** Reshare, old member of S: deal lambda_i * s_i to the new members.
+ *
+ *  Returns: FROST_OK; FROST_ERR_PARAMS unless min_signers <= n_signers and
+ *           2 <= new_min_signers <= new_n <= FROST_MAX_PARTICIPANTS;
+ *           identifier errors; FROST_ERR_UNKNOWN_IDENTIFIER (identifier not
+ *           in signers); FROST_ERR_BAD_SCALAR.
+ *  Out:     shares:      new_n x 32 bytes, for new_identifiers[k] at k (secret).
+ *           commitment:  new_min_signers x 32 bytes; commitment[0] = [lambda_i s_i]B.
+ *  In:      identifier, signing_share (secret), min_signers: our key package.
+ *           signers:     S, n_signers identifiers, increasing, with ours.
+ *           new_identifiers: the new_n new members, increasing.
+ *           new_min_signers: the new threshold.
+ */
+int frost_reshare_deal(unsigned char *shares, unsigned char *commitment,
+                       uint32_t identifier, const unsigned char *signing_share,
+                       size_t min_signers, const uint32_t *signers, size_t n_signers,
+                       const uint32_t *new_identifiers, size_t new_n, size_t new_min_signers);
+
+/** Reshare, anyone: check every dealer's commitment against the old
+ *  group's verifying shares and derive the new verifying shares.
+ *
+ *  Returns: FROST_OK; FROST_ERR_INVALID_SHARE with every dealer whose
+ *           commitment is malformed or whose constant term is not
+ *           [lambda_i]Y_i in culprits; FROST_ERR_MISMATCH if the dealings
+ *           do not sum to the group key (the old verifying shares do not
+ *           interpolate to it); FROST_ERR_BAD_POINT; FROST_ERR_PARAMS;
+ *           identifier errors.
+ *  Out:     new_verifying_shares: new_n x 32 bytes, of new_identifiers[k] at k.
+ *           culprits:        capacity n_signers; failing dealers, increasing.
+ *           n_culprits:      number written.
+ *  In:      group_public_key, min_signers: the old group's.
+ *           signers:         S, increasing.
+ *           signer_verifying_shares: n_signers x 32 bytes, Y of signers[k] at k.
+ *           new_identifiers, new_n, new_min_signers: the new group.
+ *           commitments:     n_signers x new_min_signers x 32 bytes, of signers[k] at k.
+ */
+int frost_reshare_public_key_package(unsigned char *new_verifying_shares,
+                                     uint32_t *culprits, size_t *n_culprits,
+                                     const unsigned char *group_public_key, size_t min_signers,
+                                     const uint32_t *signers,
+                                     const unsigned char *signer_verifying_shares,
+                                     size_t n_signers,
+                                     const uint32_t *new_identifiers, size_t new_n,
+                                     const unsigned char *commitments, size_t new_min_signers);
+
+/** Reshare, new member: verify every dealing addressed to us, sum the
+ *  shares into our new signing share, derive the new verifying shares.
+ *
+ *  Returns: as frost_reshare_public_key_package, and FROST_ERR_INVALID_SHARE
+ *           also names dealers whose share does not match their
+ *           commitment; FROST_ERR_UNKNOWN_IDENTIFIER (not a new member).
+ *  Out:     new_signing_share:    32 bytes (secret).
+ *           new_verifying_shares: new_n x 32 bytes.
+ *           culprits, n_culprits: as frost_reshare_public_key_package.
+ *  In:      identifier:  own identifier, one of new_identifiers.
+ *           shares:      n_signers x 32 bytes, dealt to us by signers[k] (secret).
+ *           the rest:    as frost_reshare_public_key_package.
+ */
+int frost_reshare_finish(unsigned char *new_signing_share, unsigned char *new_verifying_shares,
+                         uint32_t *culprits, size_t *n_culprits, uint32_t identifier,
+                         const unsigned char *group_public_key, size_t min_signers,
+                         const uint32_t *signers, const unsigned char *signer_verifying_shares,
+                         size_t n_signers, const uint32_t *new_identifiers, size_t new_n,
+                         const unsigned char *commitments, const unsigned char *shares,
+                         size_t new_min_signers);
+
+/* ---- repair: helpers restore a lost member's share (RTS) ------------------
+ * Helpers H (|H| >= threshold, the lost member r not among them): helper i
+ * splits zeta_i s_i (zeta_i its Lagrange coefficient at x = r) into |H|
+ * random deltas, one per helper, and broadcasts their commitments [delta]B;
+ * helper j sums the deltas it received into sigma_j; r sums the sigmas.
+ * Every step is checked against the commitments, so culprits are named. */
+
+/** Repair, part 1 (helper): deltas summing to zeta_i * s_i.
+ *
+ *  Returns: FROST_OK; FROST_ERR_PARAMS (n_helpers < min_signers);
+ *           identifier errors (lost_identifier among helpers is
+ *           FROST_ERR_DUPLICATE_IDENTIFIER); FROST_ERR_UNKNOWN_IDENTIFIER
+ *           (identifier not a helper); FROST_ERR_BAD_SCALAR.
+ *  Out:     deltas:            n_helpers x 32 bytes, for helpers[k] at k (secret;
+ *                              ours at our index).
+ *           delta_commitments: n_helpers x 32 bytes, [deltas[k]]B (broadcast).
+ *  In:      identifier, signing_share (secret), min_signers: our key package.
+ *           helpers:           n_helpers identifiers, increasing, with ours.
+ *           lost_identifier:   the member whose share is restored.
+ */
+int frost_repair_part1(unsigned char *deltas, unsigned char *delta_commitments,
+                       uint32_t identifier, const unsigned char *signing_share,
+                       size_t min_signers, const uint32_t *helpers, size_t n_helpers,
+                       uint32_t lost_identifier);
+
+/** Repair, part 2 (helper): check every helper's commitments and the delta
+ *  it sent us, and sum the deltas into sigma (for the lost member).
+ *
+ *  Returns: FROST_OK; FROST_ERR_INVALID_SHARE with every helper whose
+ *           commitments are malformed or do not sum to [zeta_k]Y_k, or whose
+ *           delta does not match its commitment, in culprits;
+ *           FROST_ERR_BAD_POINT (a verifying share); FROST_ERR_PARAMS;
+ *           identifier errors; FROST_ERR_UNKNOWN_IDENTIFIER.
+ *  Out:     sigma:       32 bytes (secret).
+ *           culprits:    capacity n_helpers; failing helpers, increasing.
+ *           n_culprits:  number written.
+ *  In:      identifier:  own identifier, one of helpers.
+ *           min_signers: the group's threshold.
+ *           helpers, n_helpers, lost_identifier: as for part 1.
+ *           helper_verifying_shares: n_helpers x 32 bytes, Y of helpers[k] at k.
+ *           delta_commitments: n_helpers x n_helpers x 32 bytes: row k is
+ *                        helpers[k]'s delta_commitments.
+ *           deltas:      n_helpers x 32 bytes, the delta helpers[k] sent us (secret).
+ */
+int frost_repair_part2(unsigned char *sigma, uint32_t *culprits, size_t *n_culprits,
+                       uint32_t identifier, size_t min_signers, const uint32_t *helpers,
+                       const unsigned char *helper_verifying_shares, size_t n_helpers,
+                       uint32_t lost_identifier, const unsigned char *delta_commitments,
+                       const unsigned char *deltas);
+
+/** Repair, part 3 (lost member): check the commitments and every sigma
+ *  against them, sum the sigmas and check the result against our
+ *  verifying share in the group's record.
+ *
+ *  Returns: FROST_OK; FROST_ERR_INVALID_SHARE with every helper whose
+ *           commitments are malformed or inconsistent, or whose sigma does
+ *           not match the sum of its column, in culprits;
+ *           FROST_ERR_MISMATCH if the restored share does not match
+ *           verifying_share; FROST_ERR_BAD_POINT; FROST_ERR_PARAMS;
+ *           identifier errors.
+ *  Out:     signing_share: 32 bytes (secret).
+ *           culprits:      capacity n_helpers; failing helpers, increasing.
+ *           n_culprits:    number written.
+ *  In:      lost_identifier: own identifier.
+ *           verifying_share: 32 bytes, our verifying share in the record.
+ *           min_signers, helpers, helper_verifying_shares, n_helpers,
+ *           delta_commitments: as for part 2.
+ *           sigmas:        n_helpers x 32 bytes, from helpers[k] at k (secret).
+ */
+int frost_repair_part3(unsigned char *signing_share, uint32_t *culprits, size_t *n_culprits,
+                       uint32_t lost_identifier, const unsigned char *verifying_share,
+                       size_t min_signers, const uint32_t *helpers,
+                       const unsigned char *helper_verifying_shares, size_t n_helpers,
+                       const unsigned char *delta_commitments, const unsigned char *sigmas);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@
  *      suites/frost/frost.c -lsodium && valgrind -q --error-exitcode=1 /tmp/test_frost_ct
  */
 #include "frost.h"
+#include "ed25519_vt.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -252,10 +253,26 @@ static void test_vector(const vector *v) {
     EXPECT(sodium_is_zero(sig, 64));
     EXPECT_RC(frost_verify_signature_share(3, z + 32, yv + 32, v->msg, 4, list, 2, v->pk),
               FROST_ERR_INVALID_SIGNATURE_SHARE);
-    z[5] ^= 1;
+    z[6] ^= 1;
     EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
               FROST_ERR_INVALID_SIGNATURE_SHARE);
     EXPECT(n_culprits == 2 && culprits[0] == 1 && culprits[1] == 3);
+    /* aggregate checks the shares one by one only when the signature fails:
+     * two shares shifted by opposite amounts still make the valid signature */
+    memcpy(z, v->sig_share[0], 32);
+    memcpy(z + 32, v->sig_share[1], 32);
+    {
+        unsigned char delta[32] = {0x39, 0x30}, t[32];
+        crypto_core_ed25519_scalar_add(t, z, delta);
+        memcpy(z, t, 32);
+        crypto_core_ed25519_scalar_sub(t, z + 32, delta);
+        memcpy(z + 32, t, 32);
+    }
+    EXPECT_RC(frost_aggregate(sig, culprits, &n_culprits, v->msg, 4, list, 2, z, yv, v->pk, 2),
+              FROST_OK);
+    EXPECT(memcmp(sig, v->sig, 64) == 0);
+    EXPECT_RC(frost_verify_signature_share(1, z, yv, v->msg, 4, list, 2, v->pk),
+              FROST_ERR_INVALID_SIGNATURE_SHARE);
 
     /* a modified signature or message does not verify */
     memcpy(sig, v->sig, 64);
@@ -479,6 +496,305 @@ static void test_dkg(void) {
     sodium_memzero(signing, sizeof signing);
 }
 
+/* ---- the variable-time arithmetic against libsodium ----------------------- */
+
+static void random_point(unsigned char *p) {
+    unsigned char s[32];
+    crypto_core_ed25519_scalar_random(s);
+    if (crypto_scalarmult_ed25519_base_noclamp(p, s) != 0) {
+        failures++;
+    }
+}
+
+static void test_vt(void) {
+    static const unsigned char order8[32] = {
+        0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f,
+        0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a};
+    unsigned char p[32], q[32], r[32], e[32], s[32], torsion[8][32];
+    unsigned char sc[40 * 32], pts[40 * 32], acc[32];
+    vt_point P, Q, R, many[40];
+    int i, k, agree = 0, trials = 0;
+
+    /* the base point, and B + B */
+    vt_base(&P);
+    vt_encode(e, &P);
+    memset(s, 0, 32);
+    s[0] = 1;
+    EXPECT(crypto_scalarmult_ed25519_base_noclamp(r, s) == 0 && memcmp(e, r, 32) == 0);
+    /* the eight points of small order: T8, 2T8, ..., 8T8 = O */
+    memcpy(torsion[0], order8, 32);
+    for (k = 1; k < 8; k++) {
+        EXPECT(crypto_core_ed25519_add(torsion[k], torsion[k - 1], order8) == 0);
+    }
+    for (k = 0; k < 8; k++) {
+        EXPECT(vt_decode(&R, torsion[k]));
+        EXPECT(!vt_decode_valid(&R, torsion[k]));
+        EXPECT(!crypto_core_ed25519_is_valid_point(torsion[k]));
+    }
+    for (i = 0; i < 300; i++) {
+        random_point(p);
+        random_point(q);
+        EXPECT(vt_decode_valid(&P, p) && vt_decode_valid(&Q, q));
+        vt_encode(e, &P);
+        EXPECT(memcmp(e, p, 32) == 0);
+        vt_add(&R, &P, &Q);
+        vt_encode(e, &R);
+        EXPECT(crypto_core_ed25519_add(r, p, q) == 0 && memcmp(e, r, 32) == 0);
+        vt_sub(&R, &P, &Q);
+        vt_encode(e, &R);
+        EXPECT(crypto_core_ed25519_sub(r, p, q) == 0 && memcmp(e, r, 32) == 0);
+        {   /* [x]P for a 32-bit x */
+            uint32_t x;
+            randombytes_buf(&x, sizeof x);
+            x |= 1;
+            memset(s, 0, 32);
+            memcpy(s, &x, 4); /* little-endian machines; checked by the result */
+            vt_mul_u32(&R, &P, (uint32_t)s[0] | (uint32_t)s[1] << 8 | (uint32_t)s[2] << 16 |
+                                   (uint32_t)s[3] << 24);
+            vt_encode(e, &R);
+            EXPECT(crypto_scalarmult_ed25519_noclamp(r, s, p) == 0 && memcmp(e, r, 32) == 0);
+        }
+        /* P + T for every torsion point T: on the curve, outside the subgroup */
+        for (k = 0; k < 7; k++) {
+            EXPECT(crypto_core_ed25519_add(r, p, torsion[k]) == 0);
+            EXPECT(vt_decode(&R, r) && !vt_decode_valid(&R, r));
+            EXPECT(!crypto_core_ed25519_is_valid_point(r));
+        }
+        /* random strings: the same verdict as libsodium */
+        randombytes_buf(r, 32);
+        if (i % 3 == 0) { /* y in [p, 2^255): not canonical */
+            memset(r + 1, 0xff, 30);
+            r[31] |= 0x7f;
+            r[0] |= 0xed;
+        }
+        agree += vt_decode_valid(&R, r) == crypto_core_ed25519_is_valid_point(r);
+        trials++;
+    }
+    for (i = 0; i < 1000; i++) { /* more random strings: about 1 in 16 is a valid element */
+        randombytes_buf(r, 32);
+        agree += vt_decode_valid(&R, r) == crypto_core_ed25519_is_valid_point(r);
+        trials++;
+    }
+    EXPECT(agree == trials);
+    /* multi-scalar multiplication against a sum of libsodium multiplications */
+    for (k = 0; k < 40; k++) {
+        crypto_core_ed25519_scalar_random(sc + 32 * k);
+        random_point(pts + 32 * k);
+        EXPECT(vt_decode_valid(&many[k], pts + 32 * k));
+        EXPECT(crypto_scalarmult_ed25519_noclamp(r, sc + 32 * k, pts + 32 * k) == 0);
+        if (k == 0) {
+            memcpy(acc, r, 32);
+        } else {
+            EXPECT(crypto_core_ed25519_add(acc, acc, r) == 0);
+        }
+    }
+    EXPECT(vt_msm(&R, sc, many, 40) == 0);
+    vt_encode(e, &R);
+    EXPECT(memcmp(e, acc, 32) == 0);
+    EXPECT(vt_msm(&R, sc, many, 0) == 0 && vt_is_identity(&R));
+}
+
+/* ---- refresh, reshare, repair ------------------------------------------------ */
+
+/* a t-of-n dealer group with identifiers 1..n */
+static void make_group(unsigned char *shares, unsigned char *pk, unsigned char *ver,
+                       uint32_t *ids, size_t n, size_t t) {
+    unsigned char vss[8 * 32];
+    size_t k;
+    for (k = 0; k < n; k++) {
+        ids[k] = (uint32_t)(k + 1);
+    }
+    EXPECT_RC(frost_dealer_keygen(shares, vss, pk, ids, n, t, NULL, NULL), FROST_OK);
+    EXPECT_RC(frost_public_key_package(pk, ver, ids, n, vss, 1, t), FROST_OK);
+}
+
+/* sign msg with the signers at positions who[0..m) of (ids, shares, ver) */
+static int sign_with(const unsigned char *shares, const unsigned char *ver, const uint32_t *ids,
+                     const int *who, size_t m, const unsigned char *pk, size_t t) {
+    static const unsigned char msg[] = "kept key";
+    frost_nonces nonces[8];
+    frost_commitment list[8];
+    unsigned char z[8 * 32], yv[8 * 32], sig[64];
+    uint32_t culprits[8];
+    size_t k, n_culprits;
+    for (k = 0; k < m; k++) {
+        EXPECT_RC(frost_commit(&nonces[k], &list[k], ids[who[k]], shares + 32 * who[k], NULL, NULL),
+                  FROST_OK);
+        memcpy(yv + 32 * k, ver + 32 * who[k], 32);
+    }
+    for (k = 0; k < m; k++) {
+        EXPECT_RC(frost_sign(z + 32 * k, &nonces[k], msg, sizeof msg, list, m, ids[who[k]],
+                             shares + 32 * who[k], pk, t), FROST_OK);
+    }
+    return frost_aggregate(sig, culprits, &n_culprits, msg, sizeof msg, list, m, z, yv, pk, t) ==
+               FROST_OK &&
+           crypto_sign_verify_detached(sig, msg, sizeof msg, pk) == 0;
+}
+
+static void test_refresh(void) {
+    uint32_t ids[5], culprits[5];
+    unsigned char shares[5 * 32], pk[32], ver[5 * 32], comm[5][3 * 32], dealt[5][5 * 32];
+    unsigned char received[5 * 32], fresh[5 * 32], fresh_ver[5][5 * 32], pub_ver[5 * 32];
+    size_t n_culprits;
+    int i, k;
+    static const int first[3] = {0, 1, 2}, last[3] = {2, 3, 4};
+
+    make_group(shares, pk, ver, ids, 5, 3);
+    for (i = 0; i < 5; i++) {
+        EXPECT_RC(frost_refresh_deal(dealt[i], comm[i], ids, 5, 3), FROST_OK);
+        EXPECT(comm[i][0] == 1 && sodium_is_zero(comm[i] + 1, 31)); /* C_0 = identity */
+    }
+    EXPECT_RC(frost_refresh_public_key_package(pub_ver, culprits, &n_culprits, ids, ver, 5,
+                                               &comm[0][0], 3), FROST_OK);
+    for (i = 0; i < 5; i++) {
+        for (k = 0; k < 5; k++) {
+            memcpy(received + 32 * k, dealt[k] + 32 * i, 32);
+        }
+        EXPECT_RC(frost_refresh_finish(fresh + 32 * i, fresh_ver[i], culprits, &n_culprits, ids[i],
+                                       shares + 32 * i, ids, ver, 5, &comm[0][0], received, 3),
+                  FROST_OK);
+        EXPECT(memcmp(fresh_ver[i], pub_ver, sizeof pub_ver) == 0);
+        EXPECT(memcmp(fresh + 32 * i, shares + 32 * i, 32) != 0);
+        if (i == 1) { /* dealer 4 sends a bad share, dealer 5 a bad commitment */
+            received[32 * 3] ^= 1;
+            comm[4][32 * 2 + 3] ^= 4;
+            EXPECT_RC(frost_refresh_finish(fresh + 32 * i, fresh_ver[i], culprits, &n_culprits,
+                                           ids[i], shares + 32 * i, ids, ver, 5, &comm[0][0],
+                                           received, 3), FROST_ERR_INVALID_SHARE);
+            EXPECT(n_culprits == 2 && culprits[0] == 4 && culprits[1] == 5);
+            EXPECT(sodium_is_zero(fresh + 32 * i, 32));
+            received[32 * 3] ^= 1;
+            comm[4][32 * 2 + 3] ^= 4;
+            EXPECT_RC(frost_refresh_finish(fresh + 32 * i, fresh_ver[i], culprits, &n_culprits,
+                                           ids[i], shares + 32 * i, ids, ver, 5, &comm[0][0],
+                                           received, 3), FROST_OK);
+        }
+        sodium_memzero(received, sizeof received);
+    }
+    EXPECT(sign_with(fresh, pub_ver, ids, first, 3, pk, 3));
+    EXPECT(sign_with(fresh, pub_ver, ids, last, 3, pk, 3));
+    {   /* a dealer whose constant term is not the identity is named */
+        unsigned char one[32] = {1};
+        EXPECT(crypto_scalarmult_ed25519_base_noclamp(comm[2], one) == 0);
+        EXPECT_RC(frost_refresh_public_key_package(pub_ver, culprits, &n_culprits, ids, ver, 5,
+                                                   &comm[0][0], 3), FROST_ERR_INVALID_SHARE);
+        EXPECT(n_culprits == 1 && culprits[0] == 3);
+    }
+    sodium_memzero(shares, sizeof shares);
+    sodium_memzero(dealt, sizeof dealt);
+    sodium_memzero(fresh, sizeof fresh);
+}
+
+static void test_reshare(void) {
+    /* 2-of-3 -> 3-of-4: 2 leaves, 4 and 5 join; 1 and 3 deal */
+    static const uint32_t signers[2] = {1, 3}, new_ids[4] = {1, 3, 4, 5};
+    static const int three[3] = {1, 2, 3}, other[3] = {0, 1, 3};
+    uint32_t ids[3], culprits[2];
+    unsigned char shares[3 * 32], pk[32], ver[3 * 32], sver[2 * 32];
+    unsigned char comm[2 * 3 * 32], dealt[2][4 * 32], received[2 * 32];
+    unsigned char fresh[4 * 32], fresh_ver[4 * 32], pub_ver[4 * 32];
+    size_t n_culprits;
+    int i, k;
+
+    make_group(shares, pk, ver, ids, 3, 2);
+    memcpy(sver, ver, 32);
+    memcpy(sver + 32, ver + 64, 32);
+    EXPECT_RC(frost_reshare_deal(dealt[0], comm, 1, shares, 2, signers, 2, new_ids, 4, 3), FROST_OK);
+    EXPECT_RC(frost_reshare_deal(dealt[1], comm + 96, 3, shares + 64, 2, signers, 2, new_ids, 4, 3),
+              FROST_OK);
+    EXPECT_RC(frost_reshare_deal(dealt[1], comm + 96, 2, shares + 32, 2, signers, 2, new_ids, 4, 3),
+              FROST_ERR_UNKNOWN_IDENTIFIER);
+    EXPECT_RC(frost_reshare_deal(dealt[1], comm + 96, 3, shares + 64, 2, signers, 1, new_ids, 4, 3),
+              FROST_ERR_PARAMS);
+    EXPECT_RC(frost_reshare_deal(dealt[1], comm + 96, 3, shares + 64, 2, signers, 2, new_ids, 4, 3),
+              FROST_OK);
+    EXPECT_RC(frost_reshare_public_key_package(pub_ver, culprits, &n_culprits, pk, 2, signers, sver,
+                                               2, new_ids, 4, comm, 3), FROST_OK);
+    for (i = 0; i < 4; i++) {
+        for (k = 0; k < 2; k++) {
+            memcpy(received + 32 * k, dealt[k] + 32 * i, 32);
+        }
+        EXPECT_RC(frost_reshare_finish(fresh + 32 * i, fresh_ver, culprits, &n_culprits, new_ids[i],
+                                       pk, 2, signers, sver, 2, new_ids, 4, comm, received, 3),
+                  FROST_OK);
+        EXPECT(memcmp(fresh_ver, pub_ver, sizeof pub_ver) == 0);
+        if (i == 2) { /* dealer 1's share to 4 is bad */
+            received[7] ^= 1;
+            EXPECT_RC(frost_reshare_finish(fresh + 32 * i, fresh_ver, culprits, &n_culprits,
+                                           new_ids[i], pk, 2, signers, sver, 2, new_ids, 4, comm,
+                                           received, 3), FROST_ERR_INVALID_SHARE);
+            EXPECT(n_culprits == 1 && culprits[0] == 1);
+            received[7] ^= 1;
+            EXPECT_RC(frost_reshare_finish(fresh + 32 * i, fresh_ver, culprits, &n_culprits,
+                                           new_ids[i], pk, 2, signers, sver, 2, new_ids, 4, comm,
+                                           received, 3), FROST_OK);
+        }
+    }
+    EXPECT(sign_with(fresh, pub_ver, new_ids, three, 3, pk, 3));
+    EXPECT(sign_with(fresh, pub_ver, new_ids, other, 3, pk, 3));
+    /* dealer 3 commits to another constant term: named by everyone */
+    EXPECT(crypto_core_ed25519_add(comm + 96, comm + 96, comm + 96 + 32) == 0);
+    EXPECT_RC(frost_reshare_public_key_package(pub_ver, culprits, &n_culprits, pk, 2, signers, sver,
+                                               2, new_ids, 4, comm, 3), FROST_ERR_INVALID_SHARE);
+    EXPECT(n_culprits == 1 && culprits[0] == 3);
+    sodium_memzero(shares, sizeof shares);
+    sodium_memzero(dealt, sizeof dealt);
+    sodium_memzero(fresh, sizeof fresh);
+    sodium_memzero(received, sizeof received);
+}
+
+static void test_repair(void) {
+    static const uint32_t helpers[3] = {1, 4, 5};
+    uint32_t ids[5], culprits[3];
+    unsigned char shares[5 * 32], pk[32], ver[5 * 32], hver[3 * 32];
+    unsigned char deltas[3][3 * 32], rows[3 * 3 * 32], in[3 * 32], sigmas[3 * 32], restored[32];
+    size_t n_culprits;
+    int i, k;
+
+    make_group(shares, pk, ver, ids, 5, 3);
+    for (k = 0; k < 3; k++) {
+        memcpy(hver + 32 * k, ver + 32 * (helpers[k] - 1), 32);
+        EXPECT_RC(frost_repair_part1(deltas[k], rows + 96 * k, helpers[k],
+                                     shares + 32 * (helpers[k] - 1), 3, helpers, 3, 2), FROST_OK);
+    }
+    EXPECT_RC(frost_repair_part1(deltas[0], rows, 1, shares, 3, helpers, 3, 4),
+              FROST_ERR_DUPLICATE_IDENTIFIER);
+    EXPECT_RC(frost_repair_part1(deltas[0], rows, 1, shares, 3, helpers, 2, 2), FROST_ERR_PARAMS);
+    EXPECT_RC(frost_repair_part1(deltas[0], rows, 1, shares, 3, helpers, 3, 2), FROST_OK);
+    for (i = 0; i < 3; i++) {
+        for (k = 0; k < 3; k++) {
+            memcpy(in + 32 * k, deltas[k] + 32 * i, 32);
+        }
+        EXPECT_RC(frost_repair_part2(sigmas + 32 * i, culprits, &n_culprits, helpers[i], 3, helpers,
+                                     hver, 3, 2, rows, in), FROST_OK);
+        if (i == 0) { /* a bad delta from helper 5 */
+            in[64] ^= 1;
+            EXPECT_RC(frost_repair_part2(sigmas + 32 * i, culprits, &n_culprits, helpers[i], 3,
+                                         helpers, hver, 3, 2, rows, in), FROST_ERR_INVALID_SHARE);
+            EXPECT(n_culprits == 1 && culprits[0] == 5);
+            in[64] ^= 1;
+            EXPECT_RC(frost_repair_part2(sigmas + 32 * i, culprits, &n_culprits, helpers[i], 3,
+                                         helpers, hver, 3, 2, rows, in), FROST_OK);
+        }
+    }
+    EXPECT_RC(frost_repair_part3(restored, culprits, &n_culprits, 2, ver + 32, 3, helpers, hver, 3,
+                                 rows, sigmas), FROST_OK);
+    EXPECT(memcmp(restored, shares + 32, 32) == 0);
+    /* a bad sigma from helper 4; then a record that disagrees */
+    sigmas[32] ^= 1;
+    EXPECT_RC(frost_repair_part3(restored, culprits, &n_culprits, 2, ver + 32, 3, helpers, hver, 3,
+                                 rows, sigmas), FROST_ERR_INVALID_SHARE);
+    EXPECT(n_culprits == 1 && culprits[0] == 4 && sodium_is_zero(restored, 32));
+    sigmas[32] ^= 1;
+    EXPECT_RC(frost_repair_part3(restored, culprits, &n_culprits, 2, ver + 64, 3, helpers, hver, 3,
+                                 rows, sigmas), FROST_ERR_MISMATCH);
+    sodium_memzero(shares, sizeof shares);
+    sodium_memzero(deltas, sizeof deltas);
+    sodium_memzero(in, sizeof in);
+    sodium_memzero(sigmas, sizeof sigmas);
+    sodium_memzero(restored, sizeof restored);
+}
+
 #ifdef FROST_CTGRIND
 #include <valgrind/memcheck.h>
 #define SECRET(p, n) ((void)VALGRIND_MAKE_MEM_UNDEFINED((p), (n)))
@@ -503,6 +819,44 @@ static void test_constant_time(void) {
         EXPECT_RC(frost_vss_verify(ids[k], shares + 32 * k, vss, 2), FROST_OK);
     }
     EXPECT_RC(frost_public_key_package(pk, ver, ids, 3, vss, 1, 2), FROST_OK);
+    {   /* refresh, reshare and repair with secret shares, deltas and sigmas */
+        static const uint32_t two[2] = {1, 3}, helpers[2] = {1, 3};
+        unsigned char dealt[3][3 * 32], cm[3][2 * 32], got[3 * 32], fresh[32], fv[3 * 32];
+        unsigned char rs[2][2 * 32], rc_[2 * 2 * 32], in[2 * 32], sig_[2 * 32], back[32], hv[2 * 32];
+        unsigned char ver3[3 * 32];
+        memcpy(ver3, ver, sizeof ver3);
+        for (i = 0; i < 3; i++) {
+            EXPECT_RC(frost_refresh_deal(dealt[i], cm[i], ids, 3, 2), FROST_OK);
+            SECRET(dealt[i], sizeof dealt[i]);
+        }
+        for (k = 0; k < 3; k++) {
+            memcpy(got + 32 * k, dealt[k], 32); /* to participant 1 */
+        }
+        SECRET(shares, 32);
+        EXPECT_RC(frost_refresh_finish(fresh, fv, culprits, &n_culprits, 1, shares, ids, ver3, 3,
+                                       &cm[0][0], got, 2), FROST_OK);
+        EXPECT_RC(frost_reshare_deal(dealt[0], cm[0], 1, shares, 2, two, 2, ids, 3, 2), FROST_OK);
+        EXPECT_RC(frost_reshare_deal(dealt[1], cm[1], 3, shares + 64, 2, two, 2, ids, 3, 2), FROST_OK);
+        SECRET(dealt[0], sizeof dealt[0]);
+        SECRET(dealt[1], sizeof dealt[1]);
+        memcpy(got, dealt[0] + 32, 32);
+        memcpy(got + 32, dealt[1] + 32, 32);
+        memcpy(hv, ver3, 32);
+        memcpy(hv + 32, ver3 + 64, 32);
+        EXPECT_RC(frost_reshare_finish(fresh, fv, culprits, &n_culprits, 2, pk, 2, two, hv, 2, ids,
+                                       3, &cm[0][0], got, 2), FROST_OK);
+        EXPECT_RC(frost_repair_part1(rs[0], rc_, 1, shares, 2, helpers, 2, 2), FROST_OK);
+        EXPECT_RC(frost_repair_part1(rs[1], rc_ + 64, 3, shares + 64, 2, helpers, 2, 2), FROST_OK);
+        SECRET(rs, sizeof rs);
+        for (i = 0; i < 2; i++) {
+            memcpy(in, rs[0] + 32 * i, 32);
+            memcpy(in + 32, rs[1] + 32 * i, 32);
+            EXPECT_RC(frost_repair_part2(sig_ + 32 * i, culprits, &n_culprits, helpers[i], 2,
+                                         helpers, hv, 2, 2, rc_, in), FROST_OK);
+        }
+        EXPECT_RC(frost_repair_part3(back, culprits, &n_culprits, 2, ver3 + 32, 2, helpers, hv, 2,
+                                     rc_, sig_), FROST_OK);
+    }
     for (k = 0; k < 2; k++) {
         EXPECT_RC(frost_commit(&nonces[k], &list[k], ids[2 * k], shares + 64 * k, NULL, NULL),
                   FROST_OK);
@@ -564,6 +918,10 @@ int main(int argc, char **argv) {
     (void)test_vector;
     (void)test_validation;
     (void)test_dkg;
+    (void)test_vt;
+    (void)test_refresh;
+    (void)test_reshare;
+    (void)test_repair;
     if (sodium_init() < 0) {
         return 1;
     }
@@ -585,6 +943,10 @@ int main(int argc, char **argv) {
     test_vector(&v);
     test_validation(&v);
     test_dkg();
+    test_vt();
+    test_refresh();
+    test_reshare();
+    test_repair();
     printf("test_frost: %d checks, %d failures\n", checks, failures);
     return failures == 0 ? 0 : 1;
 }
