@@ -335,3 +335,11 @@ def test_rotation_round2_relaying_shares_from_a_removed_member(tmp_path):
     with pytest.raises(CeremonyError) as e:
         sim.step("alice", round2)
     assert e.value.message == "the shares reply from 'carol' comes from outside the new set"
+
+
+def test_tui_error_lines_are_escaped_like_the_clis():
+    from cerro_torre.suites.errors import Malformed
+    from cerro_torre.tui.messages import error_lines
+
+    assert error_lines(Malformed("bundle 'a\x1b[2J\u202eb' is bad", "hint\nerror: forged")) == [
+        "error: bundle 'a\\x1b[2J\\u202eb' is bad", "hint: hint\\x0aerror: forged"]
