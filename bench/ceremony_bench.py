@@ -43,7 +43,7 @@ except ImportError:  # not installed here: rerun with the checkout's venv
     sys.exit("cerro_torre is not installed: run `make setup`")
 
 sys.path.insert(0, str(ROOT / "tests"))
-from ceremony_sim import PASS, WEAK, Sim, cross  # noqa: E402
+from ceremony_sim import PASS, WEAK, Sim, collect, cross  # noqa: E402
 
 from cerro_torre.ceremony import keygen, signing  # noqa: E402
 from cerro_torre.ceremony.message import Message  # noqa: E402
@@ -107,9 +107,9 @@ class Recorder:
         self.replies.setdefault((reply.kind, reply.round), []).append(reply.to_bytes())
         return reply
 
-    def collect(self, module, msg: Message, replies: list[Message]):
+    def collect(self, msg: Message, replies: list[Message]):
         self.bulletins[(msg.kind, msg.round)] = msg.to_bytes()
-        return module.collect(cross(msg), replies)
+        return collect(cross(msg), replies)
 
     def dkg(self, name: str):
         msg = keygen.open_keygen(name, [self.sim.publics[n] for n in NAMES], K)
@@ -119,15 +119,16 @@ class Recorder:
                 who = sorted(set(s["new"]) | set(s["old"]))
             else:
                 who = NAMES
-            msg = self.collect(keygen, msg, [self.step(n, msg) for n in who])
+            msg = self.collect(msg, [self.step(n, msg) for n in who])
+        self.sim.keep_record(msg, NAMES)       # the record reaches the homes: signing requests name it
         return msg
 
     def sign(self, record, statement: bytes, stock: bool):
-        msg = signing.open_sign(statement, "app", "1.0", [record], SIGNERS, stock=stock)
+        msg = signing.open_sign(statement, [record], SIGNERS, stock=stock)
         who = SIGNERS
         while isinstance(msg, Message):
             replies = [self.step(n, msg) for n in who]
-            out = self.collect(signing, msg, replies)
+            out = self.collect(msg, replies)
             if isinstance(out, Message) and out.round == "package":
                 who = sorted(r.sender for r in replies_in(out))
             msg = out
@@ -136,7 +137,7 @@ class Recorder:
 
 def statement() -> bytes:
     subjects = [(f"payload/file-{i:02d}.bin", os.urandom(32).hex()) for i in range(8)]
-    return make_statement(subjects, {"name": "app", "version": "1.0"})
+    return make_statement(subjects, {"package": {"name": "app", "version": "1.0"}})
 
 
 def one_run(tmp: str, run: int, stock: bool) -> tuple[dict[str, dict[str, float]], Recorder]:

@@ -173,5 +173,64 @@ def main() -> int:
     return 0
 
 
+# ====================================================================== ceremony message sizes (issue 10)
+# Self-contained: every message of a keygen, a signing (stock forms) and a rotation as they cross, for
+# 2-of-3, 3-of-5 and 7-of-10 CT-SIG-02 sets (tests/ceremony_sim.wire_sizes; tests/test_ceremony_sizes.py
+# checks the 3-of-5 targets).
+
+SIZE_SETS = ((2, 3), (3, 5), (7, 10))
+SIZE_TARGETS = {"message": 8_000, "session": 20_000, "request": 24_000}
+SESSION_V1 = 247_000      # one keyholder's 3-of-5 signing session with version 1 messages (issue 10)
+
+
+def message_sizes() -> bool:
+    """Print the sizes table; True when the 3-of-5 targets hold."""
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    from ceremony_sim import wire_sizes
+
+    from cerro_torre.ceremony.statement import make_statement
+
+    st = make_statement([("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
+                        {"bundle": {"format": "ct-bundle", "format_version": 1},
+                         "manifest": {"name": "manifest.toml", "sha256": "5" * 64},
+                         "package": {"name": "app", "version": "1.0"}, "source": {"kind": "file", "name": "app.txt"}})
+    print("\nceremony messages, bytes as they cross (largest of each round; frames at QR v25/M):")
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="ct-sizes-") as work:
+        for k, n in SIZE_SETS:
+            sizes = wire_sizes(os.path.join(work, f"{k}of{n}"), n, k, st)
+            print(f"  {k}-of-{n}:")
+            for kind in ("keygen", "sign", "rotate"):
+                rounds = sizes[kind]["rounds"]
+                for (rnd, way), wire in sorted(rounds.items(), key=lambda x: (x[0][1], -len(x[1]))):
+                    frames = len(qr.split(wire, VERSION_TARGET, EC_TARGET))
+                    print(f"    {kind:<7} {rnd:<9} {way:<15} {len(wire):>7,} B  {frames:>3} frames")
+                sess = max(sizes[kind]["sessions"].values())
+                print(f"    {kind:<7} one keyholder's session: {sess:,} B")
+            if (k, n) == (3, 5):
+                sign, kg, rot = ({r: len(w) for r, w in sizes[x]["rounds"].items()} for x in ("sign", "keygen", "rotate"))
+                worst = max(sign.values())
+                session = max(sizes["sign"]["sessions"].values())
+                kg_msg = max(v for r, v in kg.items() if r[0] != "request")
+                rot_msg = max(v for r, v in rot.items() if r[0] != "request")
+                targets = [("signing message", worst, SIZE_TARGETS["message"]),
+                           ("signing session", session, SIZE_TARGETS["session"]),
+                           ("keygen message (not the request)", kg_msg, SIZE_TARGETS["message"]),
+                           ("keygen request", kg[("request", "to keyholders")], SIZE_TARGETS["request"]),
+                           ("rotation message (not the request)", rot_msg, SIZE_TARGETS["message"]),
+                           ("rotation request", rot[("request", "to keyholders")], SIZE_TARGETS["request"])]
+    print("\nceremony size targets (3-of-5 CT-SIG-02):")
+    for what, got, lim in targets:
+        met = got <= lim
+        ok = ok and met
+        print(f"  {what}: {got:,} B (target <= {lim:,}): {'met' if met else 'NOT MET'}")
+    print(f"  signing session against version 1 (~{SESSION_V1:,} B): ratio {session / SESSION_V1:.3f}")
+    return ok
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    message_sizes()
+    sys.exit(code)

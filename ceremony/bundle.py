@@ -839,7 +839,7 @@ def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[An
         def sign_ed(msg: bytes) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(statement, manifest.name, manifest.version)
+        comment = stockformats.trusted_comment(statement)
         stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
     return sigs, stock
 
@@ -918,7 +918,7 @@ def release_trusted_comment(bundle_path: str) -> str:
 
     parts = read_parts(bundle_path)
     env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
-    return stockformats.trusted_comment(env.payload, parts.manifest.name, parts.manifest.version)
+    return stockformats.trusted_comment(env.payload)
 
 
 def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: list[Any] = (),  # type: ignore[assignment]

@@ -1,66 +1,117 @@
-"""The coordinator's view of any ceremony: who answers next, merging replies, finishing.
+"""The coordinator's side of any ceremony: who answers next, merging replies, finishing.
 
-Shared by the CLI and the TUI, so that both do exactly the same thing.
+The coordinator holds no secret.  What it holds is public: the :class:`~.protocol.Journal` of each
+ceremony — every message and reply so far, and the keyholder-set records the messages name — kept beside
+its messages.  Shared by the CLI and the TUI, so that both do exactly the same thing.
 """
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from cerro_torre.governance.keyholders import KeyholderSet
-from cerro_torre.suites.encoding import field, typed
+from cerro_torre.keys.identity import IdentityPublic
 from cerro_torre.suites.errors import CeremonyError, UsageError
 
 from . import keygen, signing
 from . import transcript as tr
 from .message import COORDINATOR, Message
-from .protocol import make_bulletin, replies_in, verify_chain
+from .protocol import Journal, View, check_reply, make_bulletin, participants
 
 
-def expected(msg: Message) -> dict[str, Any]:
-    """What comes after coordinator message ``msg``: ``{"next": "step"|"done", "who": [...], "need": n}``."""
+def people(view: View) -> dict[str, IdentityPublic]:
+    """Everyone who may reply in this ceremony."""
+    if view.request.kind == "sign":
+        return dict(signing.plan_of(view).people)  # type: ignore[arg-type]
+    return participants(view.request)
+
+
+def expected(view: View) -> dict[str, Any]:
+    """What comes after coordinator message ``view.msg``: ``{"next": "step"|"done", "who": [...], "need": n,
+    "optional": [...]}`` — ``who`` must answer, ``optional`` may (a rotation's outgoing members outside
+    its signing set: their confirmation checks the closed releases, they do not sign)."""
+    msg = view.msg
     if msg.round == "done":
-        return {"next": "done", "who": [], "need": 0}
+        return {"next": "done", "who": [], "need": 0, "optional": []}
     if msg.kind == "sign":
-        plan = signing.plan_of(msg)
-        if msg.round == "request":
-            return {"next": "step", "who": sorted(plan.signers), "need": plan.group.threshold}
-        package = msg if msg.round == "package" else signing._of(msg, "package")  # noqa: SLF001
-        who = sorted(r.sender for r in replies_in(package))
-        return {"next": "step", "who": who, "need": len(who)}
-    plan = keygen.plan_of(msg)
+        plan = signing.plan_of(view)
+        return {"next": "step", "who": sorted(plan.signers), "need": len(plan.signers), "optional": []}
+    plan = keygen.plan_of(view)
     new = sorted(plan.new)
     if msg.round == "round1" or (msg.round == "request" and not plan.dealer):
-        return {"next": "step", "who": new, "need": len(new)}
+        return {"next": "step", "who": new, "need": len(new), "optional": []}
     if msg.round in ("round2", "request"):
-        return {"next": "step", "who": sorted(set(new) | set(plan.old)), "need": len(new)}
+        return {"next": "step", "who": plan.must_confirm, "need": len(plan.must_confirm),
+                "optional": plan.may_confirm}
     if msg.round == "package":
-        s = typed(msg.payload.get("signers"), "object", "package: signers")
-        who = sorted(set(field(s, "new", "list of strings", "package signers"))
-                     | set(field(s, "old", "list of strings", "package signers")))
-        return {"next": "step", "who": who, "need": len(who)}
+        s = msg.payload["signers"]
+        who = sorted(set(s["new"]) | set(s["old"]))
+        return {"next": "step", "who": who, "need": len(who), "optional": []}
     raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
 
 
-def is_last_signing_round(msg: Message) -> bool:
-    return msg.sender == COORDINATOR and msg.kind == "sign" and msg.round == ("package2" if signing.plan_of(msg).stock else "package")
+def keeps(view: View) -> list[str]:
+    """Outgoing members of a rotation who only keep this message (they answer from the confirm round on)."""
+    if view.msg.kind == "sign" or view.msg.round == "done":
+        return []
+    plan = keygen.plan_of(view)
+    return sorted(m for m in plan.old if not keygen.answers(plan, m, view.msg.round) and
+                  keygen.answers(plan, m, "round2"))
 
 
-def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet | signing.Signed:
-    """Merge ``replies`` into the next coordinator message, or the ceremony's result."""
-    if msg.sender != COORDINATOR:
-        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
-                            "the first file is the message the replies answer")
-    mod = signing if msg.kind == "sign" else keygen
-    return mod.collect(msg, replies)
+def is_last_signing_round(view: View) -> bool:
+    msg = view.msg
+    return msg.kind == "sign" and msg.round == ("package2" if signing.plan_of(view).stock else "package")
 
 
-def done_message(msg: Message, replies: list[Message]) -> Message:
-    """The closing coordinator message: carries the whole ceremony (its transcript)."""
-    return make_bulletin(msg, "done", replies, {})
+def start(msg: Message, records: list[KeyholderSet] = ()) -> Journal:  # type: ignore[assignment]
+    """The journal of a ceremony the coordinator just opened with ``msg``."""
+    j = Journal([msg], list(records))
+    j.view()     # every name the request makes resolves
+    return j
 
 
-def write_signed_bundle(msg: Message, signed: signing.Signed, bundle_path: str, out_path: str) -> None:
+def collect(journal: Journal, replies: list[Message]) -> Message | KeyholderSet | signing.Signed:
+    """Merge ``replies`` to the journal's last message into the next message, or the ceremony's result;
+    the journal then holds the replies (and the next message)."""
+    view = journal.view()
+    if view.msg.round == "done":
+        raise CeremonyError(f"the {view.msg.kind} ceremony {view.msg.ceremony} is done",
+                            "nothing to collect: its result was written by the last collect")
+    mod = signing if view.msg.kind == "sign" else keygen
+    out = mod.collect(view, replies)
+    # the journal ends with a "done" message naming the last replies: the ceremony's transcript is whole
+    nxt = out if isinstance(out, Message) else make_bulletin(view.msg, "done", replies, {}, relay=False)
+    view.with_message(nxt)     # what the next message names resolves
+    journal.add(replies, nxt)
+    return out
+
+
+def record_written(view: View, out: KeyholderSet, path: str) -> list[str]:
+    """What the end of a keygen or rotation tells the coordinator, keyholders and verifiers to do."""
+    plan = keygen.plan_of(view)
+    change = f": {keygen.membership_change(plan)}" if plan.rotation else ""
+    name = os.path.basename(path)
+    text = [f"wrote {path}: {out.describe()}, {out.threshold} of {len(out.members)}{change}",
+            f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
+            f"  keyholders: each runs 'ct ceremony step {name}': the home checks it is the record it confirmed "
+            "and keeps it" + (f", retiring its epoch-{out.epoch - 1} shares" if out.previous else "")]
+    if out.previous is None:
+        text.append(f"  verifiers: pin it with 'ct policy init --root {name}' after comparing the words")
+        return text
+    n = len(out.closed_releases or ())
+    text[2:2] = [f"  closes epoch {out.epoch - 1}: the {n} release(s) in closed_releases stay valid; verifiers that "
+                 f"know epoch {out.epoch} refuse every other release signed by epoch {out.epoch - 1}"]
+    text += [f"  verifiers: move trust forward now, after comparing the words: 'ct policy add-checkpoint {name} "
+             "--policy POLICY.json' (a verifier also learns it from the chain of any bundle epoch "
+             f"{out.epoch} signs)",
+             f"  new releases: 'ct ceremony sign BUNDLE --group {name}' with the older records (or this home's "
+             "stored ones): bundles carry the chain from the root"]
+    return text
+
+
+def write_signed_bundle(view: View, signed: signing.Signed, bundle_path: str, out_path: str) -> None:
     """Write ``out_path``: the bundle this ceremony signed, with the signatures, chain and stock forms."""
     from . import bundle
     from .statement import Envelope
@@ -70,18 +121,31 @@ def write_signed_bundle(msg: Message, signed: signing.Signed, bundle_path: str, 
                          "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
     parts = bundle.read_parts(bundle_path)
     env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
-    if env.payload != signing.plan_of(msg).statement:
+    if env.payload != signing.plan_of(view).statement:
         raise CeremonyError(f"{bundle_path} is not the bundle this ceremony signs (its statement differs)",
                             "pass the bundle given to 'ct ceremony sign'")
     bundle.add_signatures(bundle_path, out_path, signed.signatures, records=signed.records, stock=signed.stock)
 
 
-def verified_transcript(msg: Message) -> list[tr.Entry]:
-    """The transcript a coordinator message carries, every reply's signature and link checked."""
-    if msg.sender != COORDINATOR:
-        raise UsageError("a transcript is kept in coordinator messages, not in replies",
-                         "use the coordinator's latest message (or the --transcript file of the last collect)")
-    verify_chain(msg)
-    entries = tr.build(tr.messages_of(msg))
+def verified_transcript(journal: Journal) -> list[tr.Entry]:
+    """The transcript of a journal: every message in order, every reply's signature and link checked."""
+    view = View(journal.messages[0], journal.history())
+    who = people(view)
+    last = journal.messages[0]
+    seen: set[str] = set()
+    for m in journal.messages[1:]:
+        if m.sender == COORDINATOR:
+            View(m, journal.history())
+            if m.payload.get("prev") != last.digest.hex():
+                raise CeremonyError(f"the journal's {m.round} message does not follow its {last.round} message",
+                                    "the journal is damaged or forged")
+            last, seen = m, set()
+            continue
+        check_reply(m, last, m.round, who, set(who))
+        if m.sender in seen:
+            raise CeremonyError(f"the journal holds two replies from {m.sender!r} to its {last.round} message",
+                                "the journal is damaged or forged")
+        seen.add(m.sender)
+    entries = tr.build(journal.messages)
     tr.verify(entries)
     return entries

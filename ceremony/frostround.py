@@ -36,13 +36,26 @@ def split_nonces(blob: bytes, count: int) -> list[frost.SigningNonces]:
 
 
 def encode_commitments(comms: Sequence[frost.SigningCommitments]) -> list[str]:
-    return [b64e(c.to_bytes()) for c in comms]
+    """Compact: base64 of hiding || binding (64 bytes); the identifier is the sender's place in the set."""
+    return [b64e(c.hiding + c.binding) for c in comms]
 
 
-def decode_commitments(items: object, count: int, who: str) -> list[frost.SigningCommitments]:
+def decode_commitments(items: object, count: int, identifier: int, who: str) -> list[frost.SigningCommitments]:
     if not isinstance(items, list) or len(items) != count:
         raise Malformed(f"{who}: expected {count} commitments")
-    return [frost.SigningCommitments.from_bytes(b64d(x, f"{who} commitment")) for x in items]
+    prefix = frost.SigningCommitments(identifier, bytes(32), bytes(32)).to_bytes()[:-64]
+    return [frost.SigningCommitments.from_bytes(prefix + b64d(x, f"{who} commitment", size=64)) for x in items]
+
+
+def encode_shares(shares: Sequence[frost.SignatureShare]) -> list[str]:
+    """Compact: base64 of the 32-byte share; the identifier is the sender's place in the set."""
+    return [b64e(s.share) for s in shares]
+
+
+def decode_shares(items: object, count: int, identifier: int, who: str) -> list[frost.SignatureShare]:
+    if not isinstance(items, list) or len(items) != count:
+        raise Malformed(f"share reply from {who!r} has the wrong number of shares")
+    return [frost.SignatureShare(identifier, b64d(x, f"{who} share", size=32)) for x in items]
 
 
 def sign_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[frost.SigningCommitments]],

@@ -28,27 +28,24 @@ record carries the threshold of epoch N and of epoch N+1, per algorithm.
 from __future__ import annotations
 
 import datetime as _dt
+import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.governance.keyholders import RECORD_TYPE, RECORD_VERSION, KeyholderSet, Member, format_time, now_utc
+from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc, parse_time
+from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e, field, parse_json, typed
+from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
 from . import frostround
 from .message import Message
-from .protocol import (
-    gather,
-    make_bulletin,
-    make_reply,
-    new_ceremony_id,
-    participants,
-    replies_in,
-    request_of,
-)
+from .signedlog import SignedRelease
+from .statement import shown
+from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id, participants
 
 KIND_KEYGEN = "keygen"
 KIND_ROTATE = "rotate"
@@ -58,8 +55,13 @@ KIND_ROTATE = "rotate"
 
 def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, suite: str = "CT-SIG-02",
                 days: int = 365, dealer: bool = False, previous: KeyholderSet | None = None,
+                closed_releases: list[str] | None = None, old_signers: list[str] | None = None,
                 now: _dt.datetime | None = None, ceremony: str | None = None) -> Message:
-    """The coordinator's request opening a keygen (or, with ``previous``, a rotation)."""
+    """The coordinator's request opening a keygen (or, with ``previous``, a rotation).
+
+    A rotation carries ``closed_releases`` (the SHA-256 of every release statement epoch N signed that
+    stays valid after it) and ``old_signers``: the members of epoch N who sign the new record with the
+    old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all)."""
     s = get_suite(suite, usage=True)
     if "ed25519" not in s.algorithms:
         raise UsageError(f"a {suite} keyholder set has no FROST group key to generate",
@@ -77,8 +79,8 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
             if alg not in m.keys:
                 raise UsageError(f"member {m.id!r} has a {m.suite} identity without a {alg} key",
                                  f"a {suite} set needs members with {suite} identity keys")
-    if days < 1:
-        raise UsageError("--days must be at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be from 1 to {MAX_DAYS}")
     now = now or now_utc()
     ordered = sorted(members, key=lambda m: m.id)
     template = {
@@ -88,11 +90,30 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
         "threshold": threshold,
         "created": format_time(now),
         "expires": format_time(now + _dt.timedelta(days=days)),
-        "members": [{"id": m.id, "index": i + 1, "identity": m.to_json()} for i, m in enumerate(ordered)],
+        "members": [{"id": m.id, "index": i + 1} for i, m in enumerate(ordered)],
         "previous": {"epoch": previous.epoch, "fingerprint": previous.fingerprint.full_hex} if previous else None,
+        "closed_releases": sorted(set(closed_releases or ())) if previous else None,
     }
+    if previous is None and (closed_releases or old_signers):
+        raise UsageError("only a rotation closes releases or names old signers")
+    for d in closed_releases or ():
+        if not isinstance(d, str) or not _HEX64.match(d):
+            raise UsageError(f"closed release {d!r} is not a sha256 digest (64 lowercase hex)")
     if previous is not None and previous.name != name:
         raise UsageError(f"the set is called {previous.name!r}; a rotation keeps its name")
+    old_set: list[str] | None = None
+    if previous is not None:
+        old_ids = [m.id for m in previous.members]
+        staying = [i for i in old_ids if i in {m.id for m in ordered}]
+        old_set = sorted(set(old_signers)) if old_signers else \
+            (sorted(staying) if len(staying) >= previous.threshold else sorted(old_ids))
+        unknown = [i for i in old_set if i not in old_ids]
+        if unknown:
+            raise UsageError(f"not members of {previous.describe()}: {', '.join(unknown)}",
+                             "members: " + ", ".join(old_ids))
+        if len(old_set) < previous.threshold:
+            raise UsageError(f"{len(old_set)} members of epoch {previous.epoch} chosen to sign; its threshold is "
+                             f"{previous.threshold}", f"choose at least {previous.threshold} of: " + ", ".join(old_ids))
     people = {m.id: m for m in ordered}
     if previous is not None:
         for m in previous.members:
@@ -100,7 +121,8 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
     payload: dict[str, Any] = {
         "participants": [p.to_json() for _, p in sorted(people.items())],
         "template": template,
-        "previous_record": parse_json(previous.to_bytes()) if previous else None,
+        "old_members": [{"id": m.id, "index": m.index} for m in previous.members] if previous else None,
+        "old_signers": old_set,
         "dealer": None,
     }
     if dealer:
@@ -124,16 +146,37 @@ class Plan:
     template: dict[str, Any]
     people: dict[str, IdentityPublic]
     new: dict[str, int]               # member id -> FROST identifier in the new set
-    previous: KeyholderSet | None
+    old: dict[str, int]               # rotation: member id -> FROST identifier in the previous set
+    previous: KeyholderSet | None     # rotation: the previous record, when this side keeps it
     dealer: dict[str, Any] | None
+    old_signers: list[str]            # members of the previous set who sign with its group (fixed)
 
     @property
     def threshold(self) -> int:
         return int(self.template["threshold"])
 
     @property
-    def old(self) -> dict[str, int]:
-        return {m.id: m.index for m in self.previous.members} if self.previous else {}
+    def rotation(self) -> bool:
+        return self.template["previous"] is not None
+
+    @property
+    def previous_epoch(self) -> int:
+        return int(self.template["previous"]["epoch"])
+
+    @property
+    def closed_releases(self) -> list[str] | None:
+        return self.template["closed_releases"]
+
+    @property
+    def must_confirm(self) -> list[str]:
+        """Who must answer the confirm round: every new member and the old signing set."""
+        return sorted(set(self.new) | set(self.old_signers))
+
+    @property
+    def may_confirm(self) -> list[str]:
+        """Members of the previous set outside its signing set: they may confirm (their homes check the
+        closed releases and the record) but do not sign."""
+        return sorted(set(self.old) - set(self.must_confirm))
 
     @property
     def context(self) -> bytes:
@@ -144,64 +187,177 @@ class Plan:
         members = tuple(Member(m["id"], m["index"], self.people[m["id"]], verifying[m["index"]])
                         for m in t["members"])
         prev = (t["previous"]["epoch"], t["previous"]["fingerprint"]) if t["previous"] else None
+        closed = tuple(t["closed_releases"]) if t["closed_releases"] is not None else None
         return KeyholderSet(t["name"], t["epoch"], t["suite"], t["threshold"], t["created"], t["expires"],
-                            group_public_key, members, prev)
+                            group_public_key, members, prev, closed)
 
-    def summary(self) -> list[str]:
+    def summary(self, record: KeyholderSet | None = None) -> list[str]:
+        """Every field of the record body the members sign (``record`` once the group key is known)."""
         t = self.template
-        lines = [f"{'rotation to' if self.previous else 'new'} keyholder set {t['name']!r} epoch {t['epoch']}: "
-                 f"{t['threshold']} of {len(t['members'])}, suite {t['suite']}, expires {t['expires']}"]
+        n = len(t["members"])
+        if not self.rotation:
+            lines = [f"new keyholder set {shown(t['name'])!r} epoch {t['epoch']} (a root: previous none, "
+                     "closed_releases none)"]
+        else:
+            lines = [f"rotation of keyholder set {shown(t['name'])!r}: epoch {self.previous_epoch} -> epoch "
+                     f"{t['epoch']}: " + membership_change(self)]
+        lines += [f"  suite {t['suite']}, threshold {t['threshold']} of {n}",
+                  f"  created {t['created']}, expires {t['expires']}",
+                  "  members (index, id, identity key fingerprint):"]
         for m in t["members"]:
             fp = self.people[m["id"]].fingerprint
-            lines.append(f"  member {m['index']}: {m['id']:<16} {fp.hex}  {fp.words}")
-        if self.previous:
+            lines.append(f"    {m['index']:>3} {m['id']:<16} {fp.hex}  {fp.words}")
+        if self.rotation:
+            pe = self.previous_epoch
+            lines.append(f"  previous: epoch {pe}, fingerprint {t['previous']['fingerprint']}")
             p = self.previous
-            lines.append(f"  replaces epoch {p.epoch} ({p.fingerprint.hex}), {p.threshold} of {len(p.members)}: "
-                         + ", ".join(m.id for m in p.members))
+            lines.append(f"            {p.fingerprint.words}; {p.threshold} of {len(p.members)}: "
+                         + ", ".join(m.id for m in p.members) if p is not None else
+                         "            (this home does not keep it: you join the set with this rotation); "
+                         "members: " + ", ".join(sorted(self.old)))
+            closed = self.closed_releases or []
+            lines.append(f"  closed_releases: {len(closed)} release(s) of epoch {pe} stay valid; verifiers that "
+                         f"know epoch {t['epoch']} refuse any other release of epoch {pe}")
+            lines += [f"    {d}" for d in closed]
+            lines.append(f"  epoch {pe} members signing this record with its group key: "
+                         + ", ".join(self.old_signers)
+                         + (f"; may confirm: {', '.join(self.may_confirm)}" if self.may_confirm else ""))
+        if record is not None:
+            lines.append(f"  group key {b64e(record.group_public_key)} (keyid {record.group_keyid})")
+            lines.append(f"  the record to sign: fingerprint {record.fingerprint.full_hex}")
+            lines.append(f"                      {record.fingerprint.words}")
         if self.dealer:
             lines.append("  WARNING: trusted-dealer mode: the coordinator generated every share and saw the key")
         return lines
 
 
-def plan_of(msg: Message) -> Plan:
-    req = request_of(msg)
+def membership_change(plan: Plan) -> str:
+    """'removes bob, adds frank, threshold 3 -> 2' (or 'members and threshold unchanged')."""
+    parts = []
+    removed = sorted(set(plan.old) - set(plan.new))
+    added = sorted(set(plan.new) - set(plan.old))
+    if removed:
+        parts.append("removes " + ", ".join(removed))
+    if added:
+        parts.append("adds " + ", ".join(added))
+    prev = plan.previous
+    if prev is not None:
+        rekeyed = sorted(m.id for m in prev.members
+                         if m.id in plan.new and m.identity.to_bytes() != plan.people[m.id].to_bytes())
+        if rekeyed:
+            parts.append("changes the identity key of " + ", ".join(rekeyed))
+        if plan.template["threshold"] != prev.threshold:
+            parts.append(f"threshold {prev.threshold} -> {plan.template['threshold']}")
+    return ", ".join(parts) or "members and threshold unchanged (new group key)"
+
+
+def plan_of(view: View) -> Plan:
+    req = view.request
     if req.kind not in (KIND_KEYGEN, KIND_ROTATE):
         raise Malformed(f"not a keygen or rotation ceremony ({req.kind})")
     p = req.payload
+    if set(p) != {"participants", "template", "old_members", "old_signers", "dealer"}:
+        raise Malformed("keygen request has unexpected or missing fields", "it was not made by ct")
     people = participants(req)
-    t = _template(p.get("template"))
-    prev = None
-    if p.get("previous_record") is not None:
-        from cerro_torre.suites.encoding import canonical_json
-
-        prev = KeyholderSet.from_bytes(canonical_json(p["previous_record"]) + b"\n", "previous keyholder set")
-    if (prev is None) != (req.kind == KIND_KEYGEN):
-        raise Malformed("a rotation request needs the previous record, a keygen request none")
-    new = {m["id"]: m["index"] for m in t["members"]}
-    for mid in new:
+    t = p.get("template")
+    if not isinstance(t, dict) or set(t) != _TEMPLATE_FIELDS:
+        raise Malformed("keygen request has no template, or one with unexpected fields")
+    if (t["previous"] is None) != (req.kind == KIND_KEYGEN):
+        raise Malformed("a rotation request names the previous record, a keygen request none")
+    try:
+        new = {m["id"]: m["index"] for m in t["members"]}
+        old = {m["id"]: m["index"] for m in p["old_members"] or []}
+        prev_fp = t["previous"]["fingerprint"] if t["previous"] else None
+    except (KeyError, TypeError):
+        raise Malformed("keygen request has malformed members or previous record") from None
+    for mid in [*new, *old]:
         if mid not in people:
             raise Malformed(f"member {mid!r} is not a participant")
-    dealer = p.get("dealer")
-    if dealer is not None:
-        typed(dealer, "object", "keygen request: dealer")
-        field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
-        field(dealer, "shares", "object", "keygen request: dealer")
-    return Plan(req, t, people, new, prev, dealer)
+    prev = view.history.find_record(prev_fp) if isinstance(prev_fp, str) else None
+    plan = Plan(req, t, people, new, old, prev, p.get("dealer"), list(p["old_signers"] or []))
+    check_template(plan)
+    return plan
 
 
-def _template(t: Any) -> dict[str, Any]:
-    """A request's template: a record body less its FROST keys, checked by the record's own rules (so
-    every field has its type and range before anything reads it)."""
-    what = "keygen request template"
-    typed(t, "object", what)
-    members = typed(t.get("members"), "list of objects", f"{what}: members")
-    algs = get_suite(t.get("suite")).algorithms
-    placeholder = b64e(bytes(32)) if "ed25519" in algs else None
-    closed = None if t.get("previous") is None else []  # (a template need not carry it)
-    KeyholderSet.from_body({"closed_releases": closed, **t, "type": RECORD_TYPE, "version": RECORD_VERSION,
-                            "group_public_key": placeholder,
-                            "members": [{**m, "verification_share": placeholder} for m in members]}, what)
-    return t
+_TEMPLATE_FIELDS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous",
+                    "closed_releases"}
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+MAX_DAYS = 3660
+CLOCK_SKEW = _dt.timedelta(days=1)
+MAX_AGE = _dt.timedelta(days=30)
+
+
+def check_template(plan: Plan) -> None:
+    """The record to be, against itself and the previous record the request carries (no clock, no home)."""
+    t, prev = plan.template, plan.previous
+    bad = "the coordinator's request is inconsistent; refuse it and tell the other keyholders"
+    created = parse_time(t["created"], "the record's created time")
+    expires = parse_time(t["expires"], "the record's expiry")
+    if not created < expires <= created + _dt.timedelta(days=MAX_DAYS):
+        raise CeremonyError(f"the record would expire at {t['expires']}, not within {MAX_DAYS} days after it is "
+                            f"created ({t['created']})", bad)
+    if not isinstance(t["threshold"], int) or not 2 <= t["threshold"] <= len(t["members"]):
+        raise CeremonyError(f"the record's threshold {t['threshold']!r} is out of range for "
+                            f"{len(t['members'])} members", bad)
+    if [m["index"] for m in t["members"]] != list(range(1, len(t["members"]) + 1)) or \
+            [m["id"] for m in t["members"]] != sorted(m["id"] for m in t["members"]):
+        raise CeremonyError("the record's members are not numbered 1..n in id order", bad)
+    if not plan.rotation:
+        if t["epoch"] != 1 or t["closed_releases"] is not None or plan.old_signers or plan.old:
+            raise CeremonyError("a new keyholder set must be epoch 1 with no previous set and no closed releases",
+                                bad)
+        return
+    tp = t["previous"]
+    if not isinstance(tp, dict) or set(tp) != {"epoch", "fingerprint"} or not isinstance(tp["epoch"], int) \
+            or not isinstance(tp["fingerprint"], str) or not _HEX64.match(tp["fingerprint"]):
+        raise CeremonyError("the record's previous set is not {epoch, fingerprint}", bad)
+    if t["epoch"] != tp["epoch"] + 1:
+        raise CeremonyError(f"the record would be epoch {t['epoch']}; a rotation of epoch {tp['epoch']} makes "
+                            f"epoch {tp['epoch'] + 1}", bad)
+    closed = t["closed_releases"]
+    if not isinstance(closed, list) or closed != sorted(set(closed)) or \
+            not all(isinstance(d, str) and _HEX64.match(d) for d in closed):
+        raise CeremonyError("the record's closed_releases is not a sorted list of sha256 digests", bad)
+    if plan.old_signers != sorted(set(plan.old_signers)) or not set(plan.old_signers) <= set(plan.old):
+        raise CeremonyError(f"the request's signers of epoch {tp['epoch']} are not members of it", bad)
+    prev = plan.previous
+    if prev is None:
+        return      # a member joining with this rotation: the outgoing members check the rest
+    if prev.epoch != tp["epoch"]:
+        raise CeremonyError(f"the record names epoch {tp['epoch']} as its previous set, but its fingerprint is "
+                            f"epoch {prev.epoch}'s", bad)
+    if t["name"] != prev.name:
+        raise CeremonyError(f"the record is named {t['name']!r}; a rotation of {prev.name!r} keeps its name", bad)
+    if t["suite"] != prev.suite:
+        raise CeremonyError(f"the record's suite {t['suite']} is not the previous set's ({prev.suite})", bad)
+    if created < prev.created_at():
+        raise CeremonyError(f"the record would be created at {t['created']}, before epoch {prev.epoch} "
+                            f"({prev.created})", bad)
+    if plan.old != {m.id: m.index for m in prev.members} or \
+            any(plan.people[m.id].to_bytes() != m.identity.to_bytes() for m in prev.members if m.id not in plan.new):
+        raise CeremonyError(f"the request's members of epoch {prev.epoch} are not the ones its record names", bad)
+    if len(plan.old_signers) < prev.threshold:
+        raise CeremonyError(f"the request's signers of epoch {prev.epoch} are not {prev.threshold} or more of its "
+                            "members", bad)
+    own = prev.evaluate(prev.message(), list(prev.signatures))
+    if not own.ok:
+        raise CeremonyError(f"the previous record, {prev.describe()}, is not signed by its own threshold: "
+                            + "; ".join(own.explain()), bad)
+
+
+def check_dates(plan: Plan, now: _dt.datetime) -> None:
+    """Sane dates against this machine's clock (the keyholder's side)."""
+    t = plan.template
+    created = parse_time(t["created"], "the record's created time")
+    hint = "the coordinator's clock or this machine's is wrong; check both before going on"
+    if created > now + CLOCK_SKEW:
+        raise CeremonyError(f"the record would be created at {t['created']}, in the future (this machine's clock "
+                            f"says {format_time(now)})", hint)
+    if created < now - MAX_AGE:
+        raise CeremonyError(f"the record would be created at {t['created']}, more than {MAX_AGE.days} days ago "
+                            f"(this machine's clock says {format_time(now)})", hint)
+    if parse_time(t["expires"], "the record's expiry") <= now:
+        raise CeremonyError(f"the record would expire at {t['expires']}, before now ({format_time(now)})", hint)
 
 
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
@@ -212,26 +368,8 @@ def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
     return pkg
 
 
-def _round1_packages(plan: Plan, round1: Message) -> dict[str, frost.DkgRound1Package]:
-    return {r.sender: _r1_package(r, _new_index(plan, r)) for r in replies_in(round1)}
-
-
-def _new_index(plan: Plan, reply: Message) -> int:
-    """The FROST identifier in the new set of a reply's sender (who may be a participant outside it)."""
-    if reply.sender not in plan.new:
-        raise CeremonyError(f"the {reply.round} reply from {reply.sender!r} comes from outside the new set",
-                            "only new members send DKG packages and shares; refuse this message")
-    return plan.new[reply.sender]
-
-
-def _chain(msg: Message, rnd: str) -> Message:
-    """The coordinator message of round ``rnd`` in ``msg``'s chain."""
-    from .protocol import chain_of
-
-    for m in chain_of(msg):
-        if m.round == rnd:
-            return m
-    raise Malformed(f"message has no {rnd} in its chain")
+def _round1_packages(plan: Plan, view: View) -> dict[str, frost.DkgRound1Package]:
+    return {r.sender: _r1_package(r, plan.new[r.sender]) for r in view.replies(view.of("round1"))}
 
 
 def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
@@ -241,7 +379,7 @@ def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
                          "that keyholder's round-1 message is faulty or forged; restart the keygen without it")
 
 
-def group_keys(plan: Plan, upto: Message) -> frost.PublicKeyPackage:
+def group_keys(plan: Plan, view: View) -> frost.PublicKeyPackage:
     """The new group's public key package, from the round-1 bulletin (DKG) or the dealer."""
     if plan.dealer:
         d = plan.dealer
@@ -253,17 +391,86 @@ def group_keys(plan: Plan, upto: Message) -> frost.PublicKeyPackage:
         if pkp.group_public_key != gpk:
             raise CeremonyError("dealer's group key does not match its vss commitment")
         return pkp
-    pkgs = _round1_packages(plan, _chain(upto, "round1"))
+    pkgs = _round1_packages(plan, view)
     try:
         return frost.dkg_public_key_package(list(pkgs.values()), plan.context)
     except frost.InvalidProof as e:
         raise _blame_proof(plan, e) from None
 
 
-def describe(msg: Message, me: str) -> list[str]:
-    """What answering ``msg`` approves, for the keyholder to read first."""
-    plan = plan_of(msg)
-    lines = plan.summary()
+@dataclass(frozen=True)
+class HomeView:
+    """What a keyholder's home knows, for the checks only it can make: its clock, the releases it signed
+    (``HOME/signed.log``) and its checkpoints of this set's lineage (``governance.trust.TrustStore``)."""
+
+    now: _dt.datetime
+    signed: tuple[SignedRelease, ...]
+    checkpoints: dict[int, str]
+    where: str = "this home"
+
+
+def check_home(plan: Plan, me: str, home: HomeView) -> list[str]:
+    """Refuse what this home knows to be wrong; return what it checked, for the summary."""
+    check_dates(plan, home.now)
+    t, prev, cps = plan.template, plan.previous, home.checkpoints
+    if not plan.rotation:
+        if cps:
+            raise CeremonyError(f"this home already knows keyholder set {shown(t['name'])!r} (epochs "
+                                f"{min(cps)}..{max(cps)}); a new keygen of that name would fork its lineage",
+                                "a cooperative has one root: rotate its newest epoch, or choose another --name")
+        return []
+    pe, pfp = plan.previous_epoch, t["previous"]["fingerprint"]
+    have = cps.get(pe)
+    if have is not None and have != pfp:
+        raise fork_error(t["name"], pe, have, f"checkpoint of {home.where}", pfp, "the rotation request")
+    if cps and max(cps) > pe:
+        newest = max(cps)
+        raise CeremonyError(f"this home knows epoch {newest} of {shown(t['name'])!r} ({short(cps[newest])}); a "
+                            f"rotation of epoch {pe} would fork the lineage",
+                            f"rotate the newest epoch ({newest}); the coordinator may be behind")
+    if me not in plan.old:
+        return []
+    if prev is None:
+        raise lacks_record(pfp, f"keyholder set {shown(t['name'])!r} epoch {pe}", home.where)
+    mine = [e for e in home.signed if e.record == prev.fingerprint.full_hex]
+    closed = set(plan.closed_releases or ())
+    missing = [e for e in mine if e.statement not in closed]
+    if missing:
+        e = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise CeremonyError(f"{me!r} signed release {shown(e.release)} (statement sha256 {e.statement}) with epoch "
+                            f"{prev.epoch}, which this rotation's closed_releases leaves out{more}",
+                            f"verifiers that know epoch {t['epoch']} would refuse it: the coordinator must open the "
+                            "rotation again with it ('ct ceremony rotate ... --release BUNDLE' or --releases FILE); "
+                            f"this home's list is {os.path.join(home.where, 'signed.log')}")
+    return [f"  this home signed {len(mine)} release(s) with epoch {prev.epoch}: "
+            + ("every one is in closed_releases" if mine else "none to keep")]
+
+
+def answers(plan: Plan, me: str, rnd: str) -> bool:
+    """Whether ``me`` has something to answer to a coordinator message of round ``rnd`` (an outgoing member
+    only keeps the DKG's first two messages: it answers from the confirm round on)."""
+    if rnd in ("request", "round1") and not (plan.dealer and rnd == "request"):
+        return me in plan.new
+    if rnd in ("round2", "request"):
+        return me in plan.new or me in plan.old
+    return me in plan.new or me in plan.old_signers
+
+
+def describe(view: View, me: str, home: HomeView | None = None) -> list[str]:
+    """What answering ``view.msg`` approves, for the keyholder to read first; with ``home``, also refuse what
+    the keyholder's home knows to be wrong (dates, forks, releases it signed that the rotation drops)."""
+    plan = plan_of(view)
+    msg = view.msg
+    record = None
+    if msg.round == "package":
+        record = _package_view(plan, view)[0]
+    elif msg.round == "round2" or (msg.round == "request" and plan.dealer):
+        pkp = group_keys(plan, view)
+        record = plan.record(pkp.group_public_key, pkp.verifying_shares)
+    lines = plan.summary(record)
+    if home is not None:
+        lines += check_home(plan, me, home)
     is_new, is_old = my_roles(plan, me)
     what = {"request": "generate your DKG commitment and proof (round 1)",
             "round1": "check everyone's proofs and send each member its sealed share (round 2)",
@@ -271,19 +478,32 @@ def describe(msg: Message, me: str) -> list[str]:
             "package": "sign the new record: FROST share and ML-DSA-87 signature"}.get(msg.round, msg.round)
     if plan.dealer and msg.round == "request":
         what = "open your share from the dealer, check it and commit to signing the record"
+    if is_old and not is_new and me not in plan.old_signers and msg.round in ("round2", "request"):
+        what = "confirm the record and its closed releases (you do not sign it)"
+    if not answers(plan, me, msg.round):
+        what = "keep this message: nothing to answer in this round (it is needed for the next ones)"
     role = "new member" if is_new else ""
     if is_old:
-        role = (role + " and " if role else "") + f"member of epoch {plan.previous.epoch}"
+        role = (role + " and " if role else "") + f"member of epoch {plan.previous_epoch}"
     lines.append(f"  you are {me!r} ({role or 'not a member'}); this step: {what}")
+    lines.append("  never restore this home from a backup, or copy it, while this ceremony is open")
     lines.append(f"  message fingerprint: {msg.fingerprint.hex}  {msg.fingerprint.words}")
     return lines
 
 
+def lacks_record(fingerprint: str, what: str, where: str) -> CeremonyError:
+    return CeremonyError(f"this home does not keep {what} (fingerprint {short(fingerprint)}), which the "
+                         "ceremony names",
+                         f"bring it once: 'ct ceremony step RECORD.json' keeps it in {where} (the record the "
+                         "coordinator wrote at the end of that set's keygen or rotation)")
+
+
 # ============================================================== coordinator
 
-def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet:
-    """Merge the replies to coordinator message ``msg`` into the next message, or the final record."""
-    plan = plan_of(msg)
+def collect(view: View, replies: list[Message]) -> Message | KeyholderSet:
+    """Merge the replies to coordinator message ``view.msg`` into the next message, or the final record."""
+    plan = plan_of(view)
+    msg = view.msg
     new = set(plan.new)
     if msg.round == "request" and not plan.dealer:
         got = gather(msg, replies, "commit", plan.people, new)
@@ -302,16 +522,18 @@ def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet:
                 raise CeremonyError(f"shares from {r.sender!r} are not addressed to every other member")
         return make_bulletin(msg, "round2", list(got.values()), {})
     if msg.round == "round2" or (msg.round == "request" and plan.dealer):
-        expected = new | set(plan.old)
-        pkp = group_keys(plan, msg)
+        must = set(plan.must_confirm)
+        pkp = group_keys(plan, view)
         record = plan.record(pkp.group_public_key, pkp.verifying_shares)
-        got = gather(msg, replies, "confirm", plan.people, expected, need=len(new))
-        missing_new = sorted(new - set(got))
-        if missing_new:
-            raise CeremonyError(f"every new member must confirm; missing: {', '.join(missing_new)}",
+        got = gather(msg, replies, "confirm", plan.people, must | set(plan.may_confirm), need=0)
+        missing = sorted(must - set(got))
+        if missing:
+            raise CeremonyError(f"{len(must) - len(missing)} of {len(must)} needed confirm replies; missing: "
+                                f"{', '.join(missing)}",
+                                "every new member and every chosen signer of the outgoing epoch must confirm; "
                                 "collect again when they have answered")
         fp = record.fingerprint.full_hex
-        transcript = _chain(msg, "round1").digest.hex() if not plan.dealer else msg.digest.hex()
+        transcript = _transcript(plan, view)
         differ = sorted(r.sender for r in got.values() if r.payload.get("record") != fp
                         or r.payload.get("transcript") != transcript)
         if differ:
@@ -319,36 +541,35 @@ def collect(msg: Message, replies: list[Message]) -> Message | KeyholderSet:
                                 "different round-1 message",
                                 "the coordinator's messages were inconsistent (equivocation) or a member is "
                                 "faulty; start a new keygen")
-        old_signers = sorted(mid for mid in got if mid in plan.old and got[mid].payload.get("old"))
-        if plan.previous is not None and len(old_signers) < plan.previous.threshold:
-            raise CeremonyError(f"{len(old_signers)} of {plan.previous.threshold} needed members of epoch "
-                                f"{plan.previous.epoch} confirmed",
-                                "a rotation needs the outgoing set's threshold; collect again when they answered")
-        signers = {"new": sorted(m for m in got if got[m].payload.get("new")), "old": old_signers}
-        return make_bulletin(msg, "package", list(got.values()),
-                             {"record": record.body(), "signers": signers})
+        signers = {"new": sorted(plan.new), "old": list(plan.old_signers)}
+        return make_bulletin(msg, "package", list(got.values()), {"signers": signers})
     if msg.round == "package":
-        return _finish(plan, msg, replies)
+        return _finish(plan, view, replies)
     raise CeremonyError(f"nothing to collect after a {msg.round!r} message",
                         "collect takes the coordinator's last message and the replies to it")
 
 
-def _package_view(plan: Plan, package: Message) -> tuple[KeyholderSet, dict[str, list[str]],
-                                                          dict[str, list[frost.SigningCommitments]]]:
-    """The record, signer lists and sorted commitment lists of a package bulletin (checked)."""
-    prev = _chain(package, "round2") if not plan.dealer else plan.request
-    pkp = group_keys(plan, prev)
+def _transcript(plan: Plan, view: View) -> str:
+    """What every confirmation names: the digest of the round-1 bulletin (dealer: of the request)."""
+    return view.of("round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
+
+
+def _package_view(plan: Plan, view: View) -> tuple[KeyholderSet, dict[str, list[str]],
+                                                   dict[str, list[frost.SigningCommitments]]]:
+    """The record (derived here, from the round-1 data), signer lists and sorted commitment lists of the
+    package bulletin (checked against every relayed confirmation)."""
+    package = view.of("package")
+    pkp = group_keys(plan, view)
     record = plan.record(pkp.group_public_key, pkp.verifying_shares)
-    if package.payload.get("record") != record.body():
-        raise CeremonyError("the package's record is not the one the round-1 data gives",
-                            "the coordinator altered the record; refuse it")
     signers = package.payload.get("signers")
     if not isinstance(signers, dict) or set(signers) != {"new", "old"}:
         raise Malformed("package has no signer lists")
-    for group in ("new", "old"):
-        field(signers, group, "list of strings", "package signers")
-    confirms = {r.sender: r for r in replies_in(package)}
-    transcript = _chain(package, "round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
+    if signers != {"new": sorted(plan.new), "old": plan.old_signers}:
+        raise CeremonyError("the package's signers are not the ones the request fixed (every new member, and "
+                            f"{', '.join(plan.old_signers) or 'nobody'} of the outgoing epoch)",
+                            "a copy of a home answering another set could leak its key share; refuse it")
+    confirms = {r.sender: r for r in view.replies(package)}
+    transcript = _transcript(plan, view)
     differ = sorted(mid for mid, r in confirms.items() if r.payload.get("record") != record.fingerprint.full_hex
                     or r.payload.get("transcript") != transcript)
     if differ:
@@ -358,17 +579,17 @@ def _package_view(plan: Plan, package: Message) -> tuple[KeyholderSet, dict[str,
     for group, index_of in (("new", plan.new), ("old", plan.old)):
         for mid in signers[group]:
             if mid not in confirms or mid not in index_of:
-                raise Malformed(f"package lists {mid!r} as a {group} signer without a confirmation")
-            (c,) = frostround.decode_commitments(confirms[mid].payload.get(group), 1, f"{mid} {group}")
-            if c.identifier != index_of[mid]:
-                raise CeremonyError(f"{mid!r} committed as identifier {c.identifier}, expected {index_of[mid]}")
+                raise CeremonyError(f"package lists {mid!r} as a {group} signer without a confirmation",
+                                    "the coordinator's message is incomplete; refuse it")
+            (c,) = frostround.decode_commitments(confirms[mid].payload.get(group), 1, index_of[mid], f"{mid} {group}")
             comms[group].append(c)
         comms[group].sort(key=lambda c: c.identifier)
     return record, signers, comms
 
 
-def _finish(plan: Plan, package: Message, replies: list[Message]) -> KeyholderSet:
-    record, signers, comms = _package_view(plan, package)
+def _finish(plan: Plan, view: View, replies: list[Message]) -> KeyholderSet:
+    record, signers, comms = _package_view(plan, view)
+    package = view.msg
     expected = set(signers["new"]) | set(signers["old"])
     got = gather(package, replies, "sign", plan.people, expected)
     message = record.message()
@@ -376,17 +597,16 @@ def _finish(plan: Plan, package: Message, replies: list[Message]) -> KeyholderSe
     for group, index_of in (("new", plan.new), ("old", plan.old)):
         if not signers[group]:
             continue
-        shares = {}
-        for mid in signers[group]:
-            sh = frost.SignatureShare.from_bytes(b64d(got[mid].payload.get(group), f"{mid} {group} share"))
-            if sh.identifier != index_of[mid]:
-                raise CeremonyError(f"{mid!r} sent a share for identifier {sh.identifier}")
-            shares[sh.identifier] = [sh]
+        shares = {index_of[mid]: frostround.decode_shares([got[mid].payload.get(group)], 1, index_of[mid],
+                                                          f"{mid} {group}")
+                  for mid in signers[group]}
         if group == "new":
             pkp = frost.PublicKeyPackage(record.group_public_key,
                                          {m.index: m.verification_share for m in record.members}, record.threshold)
         else:
             prev = plan.previous
+            if prev is None:
+                raise CeremonyError("the coordinator's journal does not hold the previous record")
             pkp = frost.PublicKeyPackage(prev.group_public_key,
                                          {m.index: m.verification_share for m in prev.members}, prev.threshold)
         names = {i: mid for mid, i in index_of.items()}
@@ -395,7 +615,7 @@ def _finish(plan: Plan, package: Message, replies: list[Message]) -> KeyholderSe
         gpk = pkp.group_public_key
         sigs.append(Signature("ed25519", keyid_of(gpk), sig))
     for _, r in sorted(got.items()):
-        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
+        for s in r.payload.get("signatures", []):
             sigs.append(Signature.from_json(s))
     signed = record.with_signatures(sigs)
     own = signed.evaluate(message, list(signed.signatures))
@@ -426,11 +646,12 @@ def my_roles(plan: Plan, me: str) -> tuple[bool, bool]:
     return me in plan.new, me in plan.old
 
 
-def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
+def answer(view: View, me: IdentityKey, secrets: dict[str, bytes],
            old_share: frost.KeyPackage | None, take_nonces) -> Answer:
-    """A member's answer to coordinator message ``msg``.  ``secrets`` holds what earlier rounds kept;
+    """A member's answer to coordinator message ``view.msg``.  ``secrets`` holds what earlier rounds kept;
     ``take_nonces()`` returns this member's stored nonces, marking them consumed."""
-    plan = plan_of(msg)
+    plan = plan_of(view)
+    msg = view.msg
     is_new, is_old = my_roles(plan, me.id)
     if not (is_new or is_old):
         raise CeremonyError(f"{me.id!r} is not a member of this keyholder set or of the one it replaces")
@@ -444,7 +665,7 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
         if not is_new:
             raise CeremonyError(f"{me.id!r} has no part in round 2 of the new set's keygen")
         sec1 = frost.DkgRound1Secret.from_bytes(secrets["dkg1"])
-        pkgs = _round1_packages(plan, msg)
+        pkgs = _round1_packages(plan, view)
         if set(pkgs) != set(plan.new):
             raise CeremonyError("round-1 message does not have every member's package")
         mine = pkgs.pop(me.id)
@@ -460,21 +681,20 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
         reply = make_reply(msg, "shares", me.id, {"shares": sealed})
         return Answer(reply.signed_by(me), {"dkg2": sec2.to_bytes()}, drop=("dkg1",))
     if msg.round == "round2" or (msg.round == "request" and plan.dealer):
-        pkp = group_keys(plan, msg)
+        pkp = group_keys(plan, view)
         record = plan.record(pkp.group_public_key, pkp.verifying_shares)
-        payload: dict[str, Any] = {"record": record.fingerprint.full_hex,
-                                   "transcript": (_chain(msg, "round1").digest.hex() if not plan.dealer
-                                                  else msg.digest.hex())}
+        payload: dict[str, Any] = {"record": record.fingerprint.full_hex, "transcript": _transcript(plan, view)}
         nonces = b""
         kp = None
         if is_new:
-            kp = _derive_share(plan, msg, me, secrets, pkp)
+            kp = _derive_share(plan, view, me, secrets, pkp)
             blob, (c,) = frostround.commit_batch(kp, 1)
             nonces += blob
             payload["new"] = frostround.encode_commitments([c])
-        if is_old:
+        if me.id in plan.old_signers:
             if old_share is None:
-                raise CeremonyError(f"no share of {plan.previous.describe()} in this home",
+                raise CeremonyError(f"no share of keyholder set {plan.template['name']!r} epoch "
+                                    f"{plan.previous_epoch} in this home",
                                     "answer from the home that holds that share")
             blob, (c,) = frostround.commit_batch(old_share, 1)
             nonces += blob
@@ -482,15 +702,16 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
         reply = make_reply(msg, "confirm", me.id, payload)
         return Answer(reply.signed_by(me), {}, drop=("dkg2",), share=kp, nonces=nonces)
     if msg.round == "package":
-        record, signers, comms = _package_view(plan, msg)
+        record, signers, comms = _package_view(plan, view)
         groups = [g for g in ("new", "old") if me.id in signers[g]]
         if not groups:
             raise CeremonyError(f"{me.id!r} is not among this package's signers")
+        is_old_signer = me.id in plan.old_signers
         blob = take_nonces()
-        nonces = frostround.split_nonces(blob, (1 if is_new else 0) + (1 if is_old else 0))
+        nonces = frostround.split_nonces(blob, (1 if is_new else 0) + (1 if is_old_signer else 0))
         by_group = {}
         k = 0
-        for g, member in (("new", is_new), ("old", is_old)):
+        for g, member in (("new", is_new), ("old", is_old_signer)):
             if member:
                 by_group[g] = nonces[k]
                 k += 1
@@ -500,7 +721,7 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
             kp = secrets["share:new"] if g == "new" else old_share
             kp = frost.KeyPackage.from_bytes(kp) if isinstance(kp, bytes) else kp
             (sh,) = frostround.sign_batch([message], [comms[g]], [by_group[g]], kp)
-            payload[g] = b64e(sh.to_bytes())
+            (payload[g],) = frostround.encode_shares([sh])
         payload["signatures"] = [s.to_json() for s in me.sign(message) if s.alg != "ed25519"]
         reply = make_reply(msg, "sign", me.id, payload)
         return Answer(reply.signed_by(me), {})
@@ -508,7 +729,7 @@ def answer(msg: Message, me: IdentityKey, secrets: dict[str, bytes],
                         "pass the coordinator's latest message")
 
 
-def _derive_share(plan: Plan, msg: Message, me: IdentityKey, secrets: dict[str, bytes],
+def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, bytes],
                   pkp: frost.PublicKeyPackage) -> frost.KeyPackage:
     if plan.dealer:
         sealed = plan.dealer["shares"].get(me.id)
@@ -520,18 +741,16 @@ def _derive_share(plan: Plan, msg: Message, me: IdentityKey, secrets: dict[str, 
         kp = share.key_package(plan.threshold)
     else:
         sec2 = frost.DkgRound2Secret.from_bytes(secrets["dkg2"])
-        round1 = _chain(msg, "round1")
-        pkgs = _round1_packages(plan, round1)
+        pkgs = _round1_packages(plan, view)
         pkgs.pop(me.id)
         received = {}
         by_index = {i: mid for mid, i in plan.new.items()}
-        for r in replies_in(msg):
+        for r in view.replies(view.of("round2")):
             if r.sender == me.id:
                 continue
-            idx = _new_index(plan, r)
-            sealed = typed(r.payload.get("shares"), "object", f"round-2 shares from {r.sender}").get(str(plan.new[me.id]))
+            sealed = r.payload["shares"].get(str(plan.new[me.id]))
             try:
-                received[idx] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
+                received[plan.new[r.sender]] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
             except Malformed:
                 raise CeremonyError(f"the round-2 share from {r.sender!r} does not open",
                                     "that keyholder's reply is faulty or was altered") from None

@@ -6,12 +6,16 @@ approves; ``Keyholder.answer(pending, passphrase)`` unlocks the identity key,
 does the round's work and returns the signed reply.  Per ceremony the home
 keeps::
 
-    ceremonies/<id>/state.json       rounds answered: coordinator digest -> reply file
+    ceremonies/<id>/state.json       rounds answered (coordinator digests), the member, and in a keygen
+                                     or rotation the fingerprint of the record this home confirmed
     ceremonies/<id>/<round>.reply    each reply sent (to send again, never to recompute)
     ceremonies/<id>/<name>.sealed    secrets between rounds, sealed under the passphrase
+    ceremonies/<id>/messages/        every coordinator message it stepped, by digest (later ones name them)
     ceremonies/<id>/transcript.json  hash-chained log of every message seen and sent
-    shares/<group keyid>.share       FROST key packages, sealed
+    shares/<group keyid>.share       FROST key packages, sealed (and their status, keys/shares.py)
     nonces/                          the durable single-use nonce store (nonces.py)
+    signed.log                       every release this home signed (signedlog.py)
+    governance/                      the keyholder-set records it took part in (governance/trust.py)
 
 A message is refused when this home already answered its round, when it
 contradicts a message this home answered before (a different request or
@@ -25,6 +29,8 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from cerro_torre.governance.keyholders import KeyholderSet, now_utc, walk_chain
+from cerro_torre.governance.trust import TrustStore, fork_error
 from cerro_torre.keys.home import Home
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
@@ -37,16 +43,47 @@ from cerro_torre.suites.errors import CeremonyError
 from . import crashpoints, transcript
 from .message import COORDINATOR, Message
 from .nonces import NonceStore
-from .protocol import participants, request_of, verify_chain
+from .signedlog import SignedLog
+from .protocol import History, View, participants, verify_relayed
 
 
 @dataclass
 class Pending:
-    """A checked message waiting for the keyholder's approval."""
+    """A checked message waiting for the keyholder's approval (or, when ``answers`` is false, to be kept)."""
 
     message: Message
     member: str
     summary: list[str]
+    view: View
+    answers: bool = True
+
+
+# the round a coordinator message follows (a dealer keygen's package follows its request)
+_BEFORE = {("sign", "package"): "request", ("sign", "package2"): "package",
+           **{(k, r): b for k in ("keygen", "rotate")
+              for r, b in (("round1", "request"), ("round2", "round1"), ("package", "round2"))}}
+
+
+def is_record(data: bytes) -> bool:
+    """A keyholder-set record file rather than a ceremony message (decided on its first bytes)."""
+    return data.lstrip().startswith(b'{"body":')
+
+
+@dataclass
+class Stored:
+    """What ``Keyholder.store_record`` did: the records new to this home, and the shares it retired."""
+
+    record: KeyholderSet
+    new: list[KeyholderSet]
+    retired: list[str]          # reasons, one per share retired now
+
+    def lines(self) -> list[str]:
+        fp = self.record.fingerprint
+        out = [f"kept {self.record.describe()} in this home (records new here: epoch "
+               + ", ".join(str(r.epoch) for r in self.new) + ")" if self.new
+               else f"this home already keeps {self.record.describe()}",
+               f"  fingerprint {fp.hex}  {fp.words}"]
+        return out + [f"  retired a share: {reason}" for reason in self.retired]
 
 
 class Keyholder:
@@ -57,6 +94,8 @@ class Keyholder:
         self.home = Home(home, params=params, allow_weak=allow_weak)
         self.nonces = NonceStore(home, params=params, allow_weak=allow_weak)
         self.shares = ShareStore(home, params=params, allow_weak=allow_weak)
+        self.trust = TrustStore(home)
+        self.signed = SignedLog(home)
 
     # ------------------------------------------------------------ storage
     def _cdir(self, cid: str) -> str:
@@ -116,9 +155,41 @@ class Keyholder:
         atomic_write(os.path.join(self._cdir(cid), "transcript.json"),
                      canonical_json([e.to_json() for e in entries]), mode=0o600)
 
+    # ------------------------------------------------------------ what this home holds
+    def _messages_dir(self, cid: str) -> str:
+        return os.path.join(self.path, "ceremonies", cid, "messages")
+
+    def _history(self, msg: Message, st: dict[str, Any]) -> History:
+        """The coordinator messages this home stepped in ``msg``'s ceremony, and its records."""
+        d = self._messages_dir(msg.ceremony)
+        held = []
+        for fn in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            with open(os.path.join(d, fn), "rb") as f:
+                held.append(Message.parse(f.read(), os.path.join(d, fn)))
+        answered = {**st["answered"], **{r: dg for r, dg in st.get("kept", {}).items()}}
+
+        def lacks(what: str, ref: str, needed_by: Message) -> CeremonyError:
+            from .keygen import lacks_record
+
+            if what == "record":
+                return lacks_record(ref, "the keyholder-set record", self.path)
+            before = _BEFORE.get((needed_by.kind, needed_by.round), "")
+            if before in answered:
+                return CeremonyError(f"this {needed_by.round} message follows a {before} message that is not the "
+                                     f"one {st.get('member') or 'this home'!r} answered",
+                                     "the coordinator changed an earlier round; refuse this ceremony")
+            if answered:
+                return CeremonyError(f"this {needed_by.round} message follows a message ({ref[:16]}…) that is not "
+                                     f"one {st.get('member') or 'this home'!r} answered",
+                                     "the coordinator changed an earlier round; refuse this ceremony")
+            return CeremonyError(f"this {needed_by.round} message follows a message of ceremony {needed_by.ceremony} "
+                                 f"that this home has not seen ({ref[:16]}…)",
+                                 "step the ceremony's earlier messages first, in order: 'ct ceremony step FILE' keeps "
+                                 "a message even when there is nothing to answer in its round")
+        return History(held, (), lacks, self.trust.get)
+
     # ------------------------------------------------------------ who am I
-    def member_of(self, request: Message) -> str:
-        people = participants(request)
+    def member_of(self, people: dict[str, Any]) -> str:
         mine = [e.id for e in self.home.list_keys() if e.has_private]
         hits = [mid for mid in mine if mid in people and people[mid].to_bytes() == self.home.public(mid).to_bytes()]
         if not hits:
@@ -134,42 +205,88 @@ class Keyholder:
         if msg.sender != COORDINATOR:
             raise CeremonyError(f"this is {msg.sender!r}'s {msg.round} reply, not a message for a keyholder",
                                 "replies go to the coordinator ('ct ceremony collect')")
-        request = request_of(msg)
-        me = self.member_of(request)
-        chain = {m.round: m for m in verify_chain(msg)}
+        from . import keygen, signing
+
         st = self._state(msg.ceremony)
         answered: dict[str, str] = st["answered"]
-        if msg.round in answered:
-            if answered[msg.round] == msg.digest.hex():
-                raise CeremonyError(f"{me!r} already answered this {msg.round} message of ceremony {msg.ceremony}",
+        kept: dict[str, str] = st.get("kept", {})
+        who = st.get("member") or "this home"
+        if msg.round in answered or msg.round in kept:
+            if msg.digest.hex() == answered.get(msg.round):
+                raise CeremonyError(f"{who!r} already answered this {msg.round} message of ceremony {msg.ceremony}",
                                     f"the reply is {os.path.join(self.path, 'ceremonies', msg.ceremony, msg.round + '.reply')};"
                                     " send that file again")
+            if msg.digest.hex() == kept.get(msg.round):
+                raise CeremonyError(f"{who!r} already keeps this {msg.round} message of ceremony {msg.ceremony}",
+                                    "there is nothing to answer in this round; step the next message")
             raise CeremonyError(f"a different {msg.round} message for ceremony {msg.ceremony} was answered before",
                                 "the coordinator sent two versions of a round (replay or equivocation); "
                                 "refuse it and tell the other keyholders")
-        for rnd, digest in answered.items():
-            if rnd in chain and chain[rnd].digest.hex() != digest:
-                raise CeremonyError(f"this {msg.round} message follows a {rnd} message that is not the one "
-                                    f"{me!r} answered",
-                                    "the coordinator changed an earlier round; refuse this ceremony")
-        from . import keygen, signing
+        view = View(msg, self._history(msg, st))
+        if msg.kind == "sign":
+            plan = signing.plan_of(view)
+            people: dict[str, Any] = dict(plan.people)
+            me = self.member_of(people)
+            verify_relayed(view, people)
+            self._check_lineage(plan.chain, plan.group)
+            summary = signing.describe(view, me)
+            answers = True
+        else:
+            people = participants(view.request)
+            me = self.member_of(people)
+            verify_relayed(view, people)
+            kplan = keygen.plan_of(view)
+            home = keygen.HomeView(now_utc(), tuple(self.signed.entries()),
+                                   self.trust.checkpoints(kplan.template["name"]), self.path)
+            summary = keygen.describe(view, me, home)
+            answers = keygen.answers(kplan, me, msg.round)
+        return Pending(msg, me, summary, view, answers)
 
-        mod = signing if msg.kind == "sign" else keygen
-        summary = mod.describe(msg, me)
-        return Pending(msg, me, summary)
+    def _check_lineage(self, chain: list[str], group: KeyholderSet) -> None:
+        """A signing request's chain (fingerprints from the root) against what this home knows: no fork, and
+        not a closed epoch."""
+        cps = self.trust.checkpoints(group.name)
+        for epoch, fp in enumerate(chain, 1):
+            if cps.get(epoch, fp) != fp:
+                raise fork_error(group.name, epoch, cps[epoch], f"checkpoint of {self.path}", fp,
+                                 "the signing request's chain")
+        if cps and max(cps) > group.epoch:
+            raise CeremonyError(f"this home knows epoch {max(cps)} of {group.name!r}: epoch {group.epoch} is closed "
+                                "and signs no more releases",
+                                f"sign with the current keyholder set (epoch {max(cps)}); a release epoch {group.epoch} "
+                                "signed now would be refused by every verifier that knows the rotation")
+
+    def keep(self, pending: Pending) -> None:
+        """Keep a message this member has nothing to answer in (a rotation's outgoing member before the
+        confirm round): later messages name it."""
+        msg = pending.message
+        st = self._state(msg.ceremony)
+        self._store_message(msg)
+        st.setdefault("kept", {})[msg.round] = msg.digest.hex()
+        st["member"] = pending.member
+        self._save_state(msg.ceremony, st)
+        self._log(msg.ceremony, msg)
+
+    def _store_message(self, msg: Message) -> None:
+        d = self._messages_dir(msg.ceremony)
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        atomic_write(os.path.join(d, msg.digest.hex() + ".ctm"), msg.to_bytes(), mode=0o600)
 
     def answer(self, pending: Pending, passphrase: bytes) -> Message:
-        msg, me = pending.message, pending.member
-        key = self.home.load_private(me, passphrase)
+        if not pending.answers:
+            raise CeremonyError(f"{pending.member!r} has nothing to answer in the {pending.message.round} round",
+                                "keep the message instead ('ct ceremony step' does)")
+        key = self.home.load_private(pending.member, passphrase)
         try:
-            reply = self._answer(msg, key, passphrase)
+            reply = self._answer(pending.view, key, passphrase)
         finally:
             key.wipe()
         return reply
 
-    def _answer(self, msg: Message, key: IdentityKey, passphrase: bytes) -> Message:
+    def _answer(self, view: View, key: IdentityKey, passphrase: bytes) -> Message:
         from . import keygen, signing
 
+        msg = view.msg
         cid = msg.ceremony
         cdir = self._cdir(cid)
         st = self._state(cid)
@@ -186,9 +303,11 @@ class Keyholder:
             return self.nonces.take(slot + suffix, passphrase)
 
         if msg.kind == "sign":
-            ans = signing.answer(msg, key, lambda gpk: self.load_share(gpk, passphrase), take_nonces)
+            ans = signing.answer(view, key, lambda gpk: self.load_share(gpk, passphrase), take_nonces)
+            if ans.signed is not None:
+                self.signed.append(ans.signed)
         else:
-            plan = keygen.plan_of(msg)
+            plan = keygen.plan_of(view)
             secrets: dict[str, bytes] = {}
             if msg.round == "round1":
                 secrets["dkg1"] = load_secret("dkg1")
@@ -197,14 +316,13 @@ class Keyholder:
                     secrets["dkg2"] = load_secret("dkg2")
             elif msg.round == "package":
                 if key.id in plan.new:
-                    pkp_gpk = keygen.group_keys(plan, keygen._chain(msg, "round2") if not plan.dealer  # noqa: SLF001
-                                                else plan.request).group_public_key
+                    pkp_gpk = keygen.group_keys(plan, view).group_public_key
                     secrets["share:new"] = self.load_share(pkp_gpk, passphrase).to_bytes()
             old = None
-            if plan.previous is not None and key.id in plan.old and msg.round in ("round2", "package", "request"):
+            if plan.previous is not None and key.id in plan.old_signers and msg.round in ("round2", "package", "request"):
                 if plan.previous.group_public_key and self.has_share(plan.previous.group_public_key):
                     old = self.load_share(plan.previous.group_public_key, passphrase)
-            ans = keygen.answer(msg, key, secrets, old, take_nonces)
+            ans = keygen.answer(view, key, secrets, old, take_nonces)
         for name, data in (getattr(ans, "keep", None) or {}).items():
             self._seal(os.path.join(cdir, name + ".sealed"), f"ct-ceremony:{cid}:{name}", data, passphrase)
         if getattr(ans, "share", None) is not None:
@@ -216,6 +334,9 @@ class Keyholder:
         atomic_write(os.path.join(cdir, msg.round + ".reply"), reply.to_bytes(), mode=0o600)
         st["answered"][msg.round] = msg.digest.hex()
         st["member"] = key.id
+        if reply.round == "confirm":
+            st["record"] = reply.payload["record"]
+        self._store_message(msg)
         self._save_state(cid, st)
         self._log(cid, msg, reply)
         for name in getattr(ans, "drop", ()):
@@ -223,3 +344,38 @@ class Keyholder:
             if os.path.exists(p):
                 os.unlink(p)
         return reply
+
+    # ------------------------------------------------------------ the final record
+    def _confirmed_in(self, fingerprint: str) -> str | None:
+        """The ceremony in which this home confirmed the record of that fingerprint, if any."""
+        root = os.path.join(self.path, "ceremonies")
+        for cid in sorted(os.listdir(root)) if os.path.isdir(root) else []:
+            if self._state(cid).get("record") == fingerprint:
+                return cid
+        return None
+
+    def store_record(self, rec: KeyholderSet, what: str) -> Stored:
+        """Keep a keyholder-set record this home took part in (it confirmed that very record in a keygen or
+        rotation), or one that follows a record it keeps; verified first (its own threshold, and the previous
+        epoch's).  Storing a rotation's record retires this home's shares of the epochs it supersedes."""
+        fp = rec.fingerprint.full_hex
+        cid = self._confirmed_in(fp)
+        prev = self.trust.record_at(rec.name, rec.epoch - 1) if rec.previous is not None else None
+        if prev is not None and prev.fingerprint.full_hex != rec.previous[1]:
+            prev = None      # the store's epoch is another record: TrustStore.add names the fork
+        if cid is not None:
+            chain = [prev, rec] if prev is not None else [rec]
+        else:
+            if prev is None:
+                raise CeremonyError(f"{what} is {rec.describe()}, which this home did not confirm in a ceremony and "
+                                    "which does not follow a record it keeps",
+                                    "a home keeps the records of the ceremonies it took part in; check that this "
+                                    "is the record the coordinator wrote at the end of yours")
+            chain = [prev, rec]
+        res = walk_chain(chain, {chain[0].fingerprint.full_hex})
+        if res.error is not None:
+            raise res.error
+        before = {e.keyid for e in self.shares.list() if e.status == "retired"}
+        new = self.trust.add(chain, what)
+        retired = [e.reason or "" for e in self.shares.list() if e.status == "retired" and e.keyid not in before]
+        return Stored(rec, new, retired)

@@ -35,8 +35,8 @@ from cerro_torre.suites.fingerprint import Fingerprint
 from cerro_torre.suites.suite import Signature, verify_signature
 
 TYPE = "ct-ceremony-message"
-VERSION = 1
-DOMAIN = b"ct-ceremony-message-v1\x00"
+VERSION = 2
+DOMAIN = b"ct-ceremony-message-v2\x00"
 COORDINATOR = "coordinator"
 KINDS = ("keygen", "sign", "rotate")
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024

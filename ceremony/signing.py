@@ -4,65 +4,70 @@ Rounds::
 
     request --commit--> package --share--> package2 --share2--> signatures
 
-* ``request``: the release statement (in-toto, from the bundle), the
-  keyholder-set record (and its chain), the invited signers (>= k), and
-  whether the stock-tool forms are signed too.  Keyholders recompute every
-  message they sign from the statement: nothing to sign is taken on trust.
-* ``commit``: FROST commitments, one nonce pair per message: the DSSE PAE,
-  and with stock forms the signify, minisign and SSHSIG messages plus one
-  pair for minisign's second signature.
-* ``package``: the request and the commitments of the signers who answered.
-* ``share``: FROST shares for the first-pass messages and the signer's
-  ML-DSA-87 signature of the DSSE PAE.  The nonce pair for the second pass is
-  stored again under its own slot before the reply is written.
-* ``package2`` (stock forms only): the first-pass signatures, so signers can
-  check the minisign signature before co-signing it with its trusted comment.
+* ``request``: the release statement (in-toto, from the bundle), the fingerprints of the keyholder-set
+  chain from its root (the last one signs; each keyholder's home keeps it), the signing set (>= k, fixed
+  from now on), and whether the stock-tool forms are signed too.  Keyholders recompute every message
+  they sign from the statement: nothing to sign is taken on trust.
+* ``commit``: FROST commitments, one nonce pair per message: the DSSE PAE, and with stock forms the
+  signify, minisign and SSHSIG messages plus one pair for minisign's second signature.
+* ``package``: the commit replies of every signer, relayed (each signed by its sender).
+* ``share``: FROST shares for the first-pass messages and the signer's ML-DSA-87 signature of the DSSE
+  PAE.  The nonce pair for the second pass is stored again under its own slot before the reply is written.
+* ``package2`` (stock forms only): the first-pass signatures, so signers can check the minisign
+  signature before co-signing it with its trusted comment; the share replies by digest only.
 * ``share2``: the FROST shares of minisign's global signature.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from typing import Callable
 
-from cerro_torre.governance.keyholders import KeyholderSet
+from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
+from cerro_torre.governance.trust import TrustStore, fork_error
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e, canonical_json, field, parse_json, typed
+from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import (
     CeremonyError,
     Malformed,
+    NotFound,
     SignatureInvalid,
     UsageError,
 )
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
 from . import frostround, stockformats
-from .message import Message
-from .protocol import (
-    chain_of,
-    gather,
-    make_bulletin,
-    make_reply,
-    new_ceremony_id,
-    replies_in,
-    request_of,
-)
-from .statement import PAYLOAD_TYPE, pae, parse_statement
+from .message import COORDINATOR, Message
+from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id
+from .signedlog import SignedRelease
+from .statement import PAYLOAD_TYPE, pae, parse_statement, shown
 
 KIND = "sign"
+NEVER_RESTORE = "never restore this home from a backup, or copy it, while this ceremony is open"
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
-def open_sign(statement: bytes, name: str, version: str, records: list[KeyholderSet],
-              signers: list[str] | None = None, *, stock: bool = True, ceremony: str | None = None) -> Message:
-    """The coordinator's request to sign ``statement`` with the last of ``records``."""
-    parse_statement(statement)
+def open_sign(statement: bytes, records: list[KeyholderSet], signers: list[str] | None = None, *,
+              stock: bool = True, ceremony: str | None = None) -> Message:
+    """The coordinator's request to sign ``statement`` with the last of ``records`` (the chain from its
+    root, by fingerprint: the coordinator's journal keeps the records, each keyholder's home its own).
+
+    ``signers`` (default: every member) is the signing set, fixed from now on: the package must carry
+    every one of them and no one else (``spec/ceremony.md`` §5)."""
+    name, version = parse_statement(statement).package
     if not records:
         raise UsageError("no keyholder set given", "pass the set's record with --group KEYHOLDERS.json")
     records = sorted(records, key=lambda r: r.epoch)
     group = records[-1]
     if group.group_public_key is None:
         raise UsageError(f"{group.describe()} has no FROST group key ({group.suite})")
+    if [r.epoch for r in records] != list(range(1, group.epoch + 1)):
+        raise UsageError(f"a signing request names the chain of {group.describe()} from its root: "
+                         f"{group.epoch} record(s), not {len(records)}",
+                         "pass every record from the root (ct ceremony sign completes them from this home)")
     ids = [m.id for m in group.members]
     chosen = sorted(set(signers)) if signers else ids
     unknown = [s for s in chosen if s not in ids]
@@ -73,19 +78,49 @@ def open_sign(statement: bytes, name: str, version: str, records: list[Keyholder
         raise UsageError(f"{len(chosen)} signers chosen; the threshold is {group.threshold}",
                          f"choose at least {group.threshold} of: " + ", ".join(ids))
     payload = {
-        "participants": [m.identity.to_json() for m in group.members],
-        "records": [parse_json(r.to_bytes()) for r in records],
+        "records": [r.fingerprint.full_hex for r in records],
         "release": {"name": name, "version": version, "statement": b64e(statement)},
         "signers": chosen,
         "stock": bool(stock),
     }
-    return Message(ceremony or new_ceremony_id(), KIND, "request", "coordinator", payload)
+    return Message(ceremony or new_ceremony_id(), KIND, "request", COORDINATOR, payload)
+
+
+def chain_from_root(records: list[KeyholderSet], store: TrustStore | None = None) -> list[KeyholderSet]:
+    """The whole chain from the root (epoch 1) to the newest of ``records``, missing epochs taken from
+    ``store`` (a home's TrustStore); links and signatures checked.  A verifier pinned to the root needs
+    every record, so a chain that cannot be completed is refused (exit 21), never silently cut."""
+    if not records:
+        raise UsageError("no keyholder set given", "pass the set's record with --group KEYHOLDERS.json")
+    last = max(records, key=lambda r: r.epoch)
+    by_epoch: dict[int, KeyholderSet] = {}
+    for r in records:
+        if r.name != last.name:
+            raise UsageError(f"the records given are of two keyholder sets, {r.name!r} and {last.name!r}",
+                             "pass the records of one set only")
+        have = by_epoch.setdefault(r.epoch, r)
+        if have.fingerprint.full_hex != r.fingerprint.full_hex:
+            raise fork_error(r.name, r.epoch, have.fingerprint.full_hex, "--group", r.fingerprint.full_hex, "--group")
+    for e in range(last.epoch - 1, 0, -1):
+        if e not in by_epoch:
+            r = store.record_at(last.name, e) if store is not None else None
+            if r is None:
+                raise NotFound(f"the chain of {last.describe()} from its root is incomplete: no record of epoch {e}",
+                               "verifiers pinned to the root need every record: pass each one with --group, or keep "
+                               "them in this home (a verified bundle that carries them, or 'ct ceremony step RECORD')")
+            by_epoch[e] = r
+    chain = [by_epoch[e] for e in sorted(by_epoch)]
+    res = walk_chain(chain, {chain[0].fingerprint.full_hex})
+    if res.error is not None:
+        raise res.error
+    return chain
 
 
 @dataclass(frozen=True)
 class SignPlan:
     request: Message
-    records: list[KeyholderSet]
+    chain: list[str]            # fingerprints of the records from the root; the last signs
+    group: KeyholderSet         # the record that signs
     statement: bytes
     name: str
     version: str
@@ -93,16 +128,16 @@ class SignPlan:
     stock: bool
 
     @property
-    def group(self) -> KeyholderSet:
-        return self.records[-1]
-
-    @property
     def index(self) -> dict[str, int]:
         return {m.id: m.index for m in self.group.members}
 
     @property
+    def people(self) -> dict[str, object]:
+        return {m.id: m.identity for m in self.group.members}
+
+    @property
     def comment(self) -> str:
-        return stockformats.trusted_comment(self.statement, self.name, self.version)
+        return stockformats.trusted_comment(self.statement)
 
     def first_messages(self) -> list[tuple[str, bytes]]:
         out = [("dsse", pae(PAYLOAD_TYPE, self.statement))]
@@ -120,73 +155,107 @@ class SignPlan:
                                       g.threshold)
 
     def summary(self) -> list[str]:
+        """What a signer approves, every line from the statement that is signed (never from other fields)."""
         st = parse_statement(self.statement)
         g = self.group
-        lines = [f"sign release {self.name} {self.version} with {g.describe()}, {g.threshold} of {len(g.members)}",
-                 f"  signers invited: {', '.join(self.signers)}",
-                 f"  {len(st.subjects)} file(s):"]
-        for s in st.subjects:
-            lines.append(f"    {s.sha256}  {s.name}")
-        lines.append("  also signs the signify, minisign and ssh forms of the statement" if self.stock
-                     else "  signs the DSSE statement only (no stock-tool forms)")
+        name, version = (shown(x) for x in st.package)
+        lines = [f"sign release {name} {version} with {g.describe()}, {g.threshold} of {len(g.members)}",
+                 f"  the release statement, sha256 {hashlib.sha256(self.statement).hexdigest()}:"]
+        lines += ["    " + x for x in st.describe()]
+        if self.stock:
+            lines += ["  the group key also signs the stock-tool forms of this statement:",
+                      f"    signify, and ssh-keygen -Y (namespace {stockformats.NAMESPACE}): the statement itself",
+                      f"    minisign, with the trusted comment: {self.comment}"]
+        else:
+            lines.append("  the DSSE statement only (no stock-tool forms)")
+        lines.append(f"  signers: {', '.join(self.signers)} (every one must answer; the set is fixed when you commit)")
         return lines
 
 
-def plan_of(msg: Message) -> SignPlan:
-    req = request_of(msg)
+def plan_of(view: View) -> SignPlan:
+    req = view.request
     if req.kind != KIND:
         raise Malformed(f"not a signing ceremony ({req.kind})")
-    p, what = req.payload, "signing request"
-    recs = [KeyholderSet.from_bytes(canonical_json(r) + b"\n", "keyholder-set record")
-            for r in field(p, "records", "list of objects", what)]
-    if not recs:
-        raise Malformed(f"{what} carries no keyholder-set record", "it was not made by 'ct ceremony sign'")
-    rel = field(p, "release", "object", what)
-    statement = b64d(rel.get("statement"), "statement")
-    plan = SignPlan(req, sorted(recs, key=lambda r: r.epoch), statement,
-                    field(rel, "name", "string", f"{what}: release"), field(rel, "version", "string", f"{what}: release"),
-                    list(field(p, "signers", "list of strings", what)), field(p, "stock", "boolean", what))
-    parse_statement(plan.statement)
-    members = {m.id: m.identity.to_bytes() for m in plan.group.members}
-    from .protocol import participants
-
-    people = participants(req)
-    if {k: v.to_bytes() for k, v in people.items()} != members:
-        raise Malformed("signing request's participants are not the keyholder set's members")
-    if not set(plan.signers) <= set(members) or len(plan.signers) < plan.group.threshold:
-        raise Malformed("signing request names too few signers, or signers outside the set")
+    p = req.payload
+    try:
+        chain = list(p["records"])
+        rel = p["release"]
+        statement = b64d(rel["statement"], "statement")
+        name, version, signers, stock = rel["name"], rel["version"], list(p["signers"]), p["stock"]
+    except (KeyError, TypeError):
+        raise Malformed("signing request is missing fields", "it was not made by 'ct ceremony sign'") from None
+    if set(p) != {"records", "release", "signers", "stock"} or not chain or \
+            not all(isinstance(f, str) and _HEX64.match(f) for f in chain) or not isinstance(stock, bool):
+        raise Malformed("signing request has unexpected or malformed fields", "it was not made by 'ct ceremony sign'")
+    group = view.history.record(chain[-1], req)
+    if group.epoch != len(chain):
+        raise Malformed(f"signing request names {len(chain)} record(s) for a chain ending at epoch {group.epoch}",
+                        "a signing request names the chain from its root")
+    st_name, st_version = parse_statement(statement).package
+    if (name, version) != (st_name, st_version):
+        raise CeremonyError(f"the request names release {shown(name)} {shown(version)}, but the "
+                            f"statement it signs is {shown(st_name)} {shown(st_version)}",
+                            "the coordinator's request contradicts what would be signed; refuse it and tell "
+                            "the other keyholders")
+    plan = SignPlan(req, chain, group, statement, name, version, signers, stock)
+    if group.group_public_key is None:
+        raise Malformed(f"{group.describe()} has no FROST group key")
+    outside = [x for x in signers if x not in plan.index]
+    if outside:
+        raise CeremonyError(f"the request invites {', '.join(map(shown, outside))}, not members of {group.describe()}",
+                            "the coordinator's request is inconsistent; refuse it and tell the other keyholders")
+    if signers != sorted(set(signers)) or len(signers) < group.threshold:
+        raise Malformed("signing request names too few signers, or signers twice")
     return plan
 
 
-def describe(msg: Message, me: str) -> list[str]:
-    plan = plan_of(msg)
+def describe(view: View, me: str) -> list[str]:
+    plan = plan_of(view)
     lines = plan.summary()
+    msg = view.msg
+    if msg.round in ("package", "package2"):
+        _package_signers(plan, view, me)
     what = {"request": "commit to sign (no signature yet)",
             "package": "sign now: FROST shares and an ML-DSA-87 signature",
             "package2": "co-sign minisign's trusted comment (second pass)"}.get(msg.round, msg.round)
     lines.append(f"  you are {me!r}; this step: {what}")
+    lines.append(f"  {NEVER_RESTORE}")
     lines.append(f"  message fingerprint: {msg.fingerprint.hex}  {msg.fingerprint.words}")
     return lines
 
 
 def _commitments(plan: SignPlan, replies: dict[str, Message]) -> list[list[frost.SigningCommitments]]:
     """Per nonce slot, the sorted commitment list of the signers in ``replies``."""
-    per_signer = {}
-    for mid, r in replies.items():
-        cs = frostround.decode_commitments(r.payload.get("commitments"), plan.nonce_count, mid)
-        if any(c.identifier != plan.index[mid] for c in cs):
-            raise CeremonyError(f"{mid!r} committed under another identifier")
-        per_signer[mid] = cs
+    per_signer = {mid: frostround.decode_commitments(r.payload.get("commitments"), plan.nonce_count,
+                                                     plan.index[mid], mid)
+                  for mid, r in replies.items()}
+    seen: dict[bytes, str] = {}
+    for mid, cs in sorted(per_signer.items()):
+        for c in cs:
+            other = seen.setdefault(c.hiding, mid)
+            if other != mid:
+                raise CeremonyError(f"{mid!r} sent the same commitments as {other!r}",
+                                    "a reply copied from another member; leave it out")
     return [sorted((cs[k] for cs in per_signer.values()), key=lambda c: c.identifier)
             for k in range(plan.nonce_count)]
 
 
-def _package_signers(plan: SignPlan, package: Message) -> dict[str, Message]:
-    reps = {r.sender: r for r in replies_in(package)}
-    if sorted(reps) != sorted(package.payload.get("signers", [])):
-        raise Malformed("package's signer list does not match its commitments")
+def _package_signers(plan: SignPlan, view: View, me: str = "") -> dict[str, Message]:
+    """The commit replies the package relays: exactly the invited set (checked), each once."""
+    reps = {}
+    for r in view.replies(view.of("package")):
+        if r.sender in reps:
+            raise CeremonyError(f"package message relays two replies from {r.sender!r}",
+                                "the coordinator's message is malformed or forged; refuse it")
+        reps[r.sender] = r
     if len(reps) < plan.group.threshold:
         raise CeremonyError(f"package has {len(reps)} signers; the threshold is {plan.group.threshold}")
+    if sorted(reps) != plan.signers:
+        who = f"{me!r}" if me else "the signers"
+        raise CeremonyError(f"this package's signers ({', '.join(sorted(reps))}) are not the set invited when "
+                            f"{who} committed ({', '.join(plan.signers)})",
+                            "a copy of a home answering another set could leak its key share; the coordinator "
+                            "must open a new signing ceremony to sign with other members")
     return reps
 
 
@@ -201,47 +270,42 @@ class Signed:
     stock: stockformats.StockRecord | None
 
 
-def collect(msg: Message, replies: list[Message]) -> Message | Signed:
-    plan = plan_of(msg)
-    people = {m.id: m.identity for m in plan.group.members}
+def collect(view: View, replies: list[Message]) -> Message | Signed:
+    plan = plan_of(view)
+    msg = view.msg
+    people = plan.people
     if msg.round == "request":
-        got = gather(msg, replies, "commit", people, set(plan.signers), need=plan.group.threshold)
+        got = gather(msg, replies, "commit", people, set(plan.signers))
         _commitments(plan, got)
-        return make_bulletin(msg, "package", list(got.values()), {"signers": sorted(got)})
+        return make_bulletin(msg, "package", list(got.values()), {})
     if msg.round == "package":
-        signers = _package_signers(plan, msg)
+        signers = _package_signers(plan, view)
         got = gather(msg, replies, "share", people, set(signers))
         comms = _commitments(plan, signers)
         names = {plan.index[m]: m for m in signers}
         msgs = plan.first_messages()
-        shares = {}
-        for mid, r in got.items():
-            raw = r.payload.get("shares")
-            if not isinstance(raw, list) or len(raw) != len(msgs):
-                raise Malformed(f"share reply from {mid!r} has the wrong number of shares")
-            shares[plan.index[mid]] = [frost.SignatureShare.from_bytes(b64d(x, f"{mid} share")) for x in raw]
+        shares = {plan.index[mid]: frostround.decode_shares(r.payload.get("shares"), len(msgs), plan.index[mid], mid)
+                  for mid, r in got.items()}
         sigs = frostround.aggregate_batch([m for _, m in msgs], comms[:len(msgs)], shares, plan.pkp(), names,
                                           f"release {plan.name} {plan.version}")
         for mid, r in sorted(got.items()):
             _check_member_signatures(plan, mid, r, msgs[0][1])
         first = {n: b64e(s) for (n, _), s in zip(msgs, sigs)}
-        bulletin = make_bulletin(msg, "package2" if plan.stock else "done", list(got.values()), {"first": first})
         if plan.stock:
-            return bulletin
-        return _result(plan, bulletin, first, None)
+            return make_bulletin(msg, "package2", list(got.values()), {"first": first}, relay=False)
+        return _result(view, plan, list(got.values()), first, None)
     if msg.round == "package2":
-        signers = _package_signers(plan, _of(msg, "package"))
+        signers = _package_signers(plan, view)
         got = gather(msg, replies, "share2", people, set(signers))
         comms = _commitments(plan, signers)
-        first = typed(msg.payload.get("first"), "object", "package2: first")
-        second = stockformats.second_pass_messages(b64d(first.get("minisign"), "minisign signature"), plan.comment)
+        first = msg.payload["first"]
+        second = stockformats.second_pass_messages(b64d(first["minisign"], "minisign signature"), plan.comment)
         (name, m2), = second.items()
-        shares = {plan.index[mid]: [frost.SignatureShare.from_bytes(b64d(r.payload.get("share"), f"{mid} share"))]
+        shares = {plan.index[mid]: frostround.decode_shares([r.payload.get("share")], 1, plan.index[mid], mid)
                   for mid, r in got.items()}
         (sig2,) = frostround.aggregate_batch([m2], [comms[-1]], shares, plan.pkp(),
                                              {plan.index[m]: m for m in signers}, "minisign trusted comment")
-        done = make_bulletin(msg, "done", list(got.values()), {})
-        return _result(plan, done, first, {name: sig2})
+        return _result(view, plan, view.replies(msg), first, {name: sig2})
     raise CeremonyError(f"nothing to collect after a {msg.round!r} message",
                         "collect takes the coordinator's last message and the replies to it")
 
@@ -263,19 +327,13 @@ def _check_member_signatures(plan: SignPlan, mid: str, reply: Message, dsse: byt
                                    "leave them out and run the signing round again")
 
 
-def _of(msg: Message, rnd: str) -> Message:
-    for m in chain_of(msg):
-        if m.round == rnd:
-            return m
-    raise Malformed(f"message has no {rnd} in its chain")
-
-
-def _result(plan: SignPlan, done: Message, first: dict[str, str], second: dict[str, bytes] | None) -> Signed:
+def _result(view: View, plan: SignPlan, share_replies: list[Message], first: dict[str, str],
+            second: dict[str, bytes] | None) -> Signed:
     gpk = plan.group.group_public_key
-    dsse = b64d(first.get("dsse"), "dsse signature")
+    dsse = b64d(first["dsse"], "dsse signature")
     sigs = [Signature("ed25519", keyid_of(gpk), dsse)]
-    for r in replies_in(_of(done, "package2") if plan.stock else done):
-        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
+    for r in share_replies:
+        for s in r.payload.get("signatures", []):
             sigs.append(Signature.from_json(s))
     msg = pae(PAYLOAD_TYPE, plan.statement)
     res = plan.group.evaluate(msg, sigs)
@@ -294,7 +352,8 @@ def _result(plan: SignPlan, done: Message, first: dict[str, str], second: dict[s
         bad = stock.check(plan.statement)
         if bad:
             raise CeremonyError("stock-tool signatures do not verify: " + ", ".join(bad))
-    return Signed(sigs, plan.records, stock)
+    records = [view.history.record(fp, plan.request) for fp in plan.chain]
+    return Signed(sigs, records, stock)
 
 
 # ============================================================== keyholder (pure)
@@ -305,11 +364,13 @@ class Answer:
     nonces: bytes | None = None
     nonce_slot_suffix: str = ""
     keep: dict[str, bytes] | None = None
+    signed: SignedRelease | None = None     # the release this answer signed (logged before the reply leaves)
 
 
-def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.KeyPackage],
+def answer(view: View, me: IdentityKey, load_share: Callable[[bytes], frost.KeyPackage],
            take_nonces: Callable[..., bytes]) -> Answer:
-    plan = plan_of(msg)
+    plan = plan_of(view)
+    msg = view.msg
     if me.id not in plan.index:
         raise CeremonyError(f"{me.id!r} is not a member of {plan.group.describe()}")
     if me.id not in plan.signers:
@@ -323,10 +384,7 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         reply = make_reply(msg, "commit", me.id, {"commitments": frostround.encode_commitments(comms)})
         return Answer(reply.signed_by(me), nonces=blob)
     if msg.round == "package":
-        signers = _package_signers(plan, msg)
-        if me.id not in signers:
-            raise CeremonyError(f"{me.id!r} is not among this package's signers",
-                                "the coordinator chose others; nothing to do")
+        signers = _package_signers(plan, view, me.id)
         comms = _commitments(plan, signers)
         msgs = plan.first_messages()
         blob = take_nonces()
@@ -336,15 +394,15 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         for n in nonces:
             n.wipe()
         dsse = msgs[0][1]
-        payload = {"shares": [b64e(s.to_bytes()) for s in shares],
+        payload = {"shares": frostround.encode_shares(shares),
                    "signatures": [s.to_json() for s in me.sign(dsse) if s.alg != "ed25519"]}
         reply = make_reply(msg, "share", me.id, payload)
-        return Answer(reply.signed_by(me), nonces=rest, nonce_slot_suffix=".2")
+        g = plan.group
+        signed = SignedRelease(msg.ceremony, g.name, g.epoch, g.fingerprint.full_hex, f"{plan.name} {plan.version}",
+                               hashlib.sha256(plan.statement).hexdigest())
+        return Answer(reply.signed_by(me), nonces=rest, nonce_slot_suffix=".2", signed=signed)
     if msg.round == "package2":
-        package = _of(msg, "package")
-        signers = _package_signers(plan, package)
-        if me.id not in signers:
-            raise CeremonyError(f"{me.id!r} is not among this package's signers")
+        signers = _package_signers(plan, view, me.id)
         first = msg.payload.get("first")
         if not isinstance(first, dict):
             raise Malformed("package2 has no first-pass signatures")
@@ -356,7 +414,7 @@ def answer(msg: Message, me: IdentityKey, load_share: Callable[[bytes], frost.Ke
         comms = _commitments(plan, signers)
         (nonce,) = frostround.split_nonces(take_nonces(".2"), 1)
         (share,) = frostround.sign_batch([m2], [comms[-1]], [nonce], kp)
-        reply = make_reply(msg, "share2", me.id, {"share": b64e(share.to_bytes())})
+        reply = make_reply(msg, "share2", me.id, {"share": frostround.encode_shares([share])[0]})
         return Answer(reply.signed_by(me))
     raise CeremonyError(f"a keyholder has nothing to answer to a {msg.round!r} message",
                         "pass the coordinator's latest message")

@@ -29,6 +29,16 @@ MAX_ENVELOPE = 16 << 20
 
 # ---------------------------------------------------------------- statement
 
+def shown(value: Any) -> str:
+    """A value as one printable line: strings as they are (control and other unprintable characters
+    escaped), lists joined with ", ", anything else as canonical JSON."""
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return ", ".join(shown(v) for v in value)
+    if not isinstance(value, str):
+        value = canonical_json(value).decode("utf-8")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in value)
+
+
 class Subject(Record):
     __slots__ = ("name", "sha256")
 
@@ -54,6 +64,46 @@ class Statement(Record):
 
     def digests(self) -> dict[str, str]:
         return {s.name: s.sha256 for s in self.subjects}
+
+    @property
+    def package(self) -> tuple[str, str]:
+        """(name, version) of the release, from ``predicate.package``: the only place they come from."""
+        pkg = self.predicate.get("package")
+        if not isinstance(pkg, dict) or not isinstance(pkg.get("name"), str) or \
+                not isinstance(pkg.get("version"), str):
+            raise Malformed("release statement has no package name and version (predicate.package)",
+                            "statements are written by 'ct pack'")
+        return pkg["name"], pkg["version"]
+
+    def describe(self) -> list[str]:
+        """Every field a signer approves, one per line: package, manifest, bundle format, source,
+        any other predicate field, and every subject (names made printable)."""
+        name, version = self.package
+        pred = dict(self.predicate)
+        lines = [f"package   {shown(name)} {shown(version)}"]
+        pred.pop("package")
+        man = pred.pop("manifest", None)
+        if isinstance(man, dict) and set(man) == {"name", "sha256"}:
+            lines.append(f"manifest  {shown(man['name'])} sha256 {shown(man['sha256'])}")
+        elif man is not None:
+            pred["manifest"] = man
+        fmt = pred.pop("bundle", None)
+        if isinstance(fmt, dict) and set(fmt) == {"format", "format_version"}:
+            lines.append(f"bundle    {shown(fmt['format'])} format {shown(fmt['format_version'])}")
+        elif fmt is not None:
+            pred["bundle"] = fmt
+        src = pred.pop("source", None)
+        if isinstance(src, dict):
+            rest = sorted(k for k in src if k != "kind")
+            lines.append(f"source    kind {shown(src.get('kind'))}")
+            lines += [f"          {shown(k)} {shown(src[k])}" for k in rest]
+        elif src is not None:
+            pred["source"] = src
+        for k in sorted(pred):
+            lines.append(f"{shown(k):<9} {shown(pred[k])}")
+        lines.append(f"{len(self.subjects)} file(s):")
+        lines += [f"  {s.sha256}  {shown(s.name)}" for s in self.subjects]
+        return lines
 
     def to_json(self) -> dict[str, Any]:
         return {"_type": STATEMENT_TYPE, "subject": [s.to_json() for s in self.subjects],

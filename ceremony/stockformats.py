@@ -58,8 +58,12 @@ def keynum(public_key: bytes) -> bytes:
     return bytes.fromhex(keyid_of(public_key))[:8]
 
 
-def trusted_comment(statement: bytes, name: str, version: str) -> str:
-    """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line)."""
+def trusted_comment(statement: bytes) -> str:
+    """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line),
+    built from the statement alone (its ``predicate.package``), never from anything else."""
+    from .statement import parse_statement
+
+    name, version = parse_statement(statement).package
     clean = lambda s: _SAFE.sub("_", s)[:100]  # noqa: E731
     return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:" \
            f"{hashlib.sha256(statement).hexdigest()}"

@@ -6,9 +6,9 @@ the entry before (``GENESIS`` for the first), and an entry's hash is the
 SHA-256 of its canonical JSON.  Changing, dropping or reordering any message
 changes every later hash, and the head hash names the whole ceremony.
 
-A coordinator message carries the whole ceremony so far (``protocol``), so
-its transcript is rebuilt from it alone: the request, then for each bulletin
-the replies it merged and then the bulletin itself.
+The coordinator's journal (``protocol.Journal``) holds every message in
+order — the request, then for each round the replies and the bulletin that
+merged them — so its transcript is rebuilt from it alone.
 """
 
 from __future__ import annotations
@@ -63,15 +63,3 @@ def verify(entries: list[Entry]) -> None:
         if e.seq != i or e.prev != prev:
             raise ValueError(f"transcript entry {i} does not follow entry {i - 1}")
         prev = e.hash
-
-
-def messages_of(msg: Message) -> list[Message]:
-    """Every message of the ceremony that coordinator message ``msg`` carries, in order."""
-    from .protocol import chain_of, replies_in
-
-    out: list[Message] = []
-    for m in chain_of(msg):
-        if m.round != "request":
-            out.extend(replies_in(m))
-        out.append(m)
-    return out

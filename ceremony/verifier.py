@@ -415,6 +415,15 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 f"{label}: stock-tool signature(s) {', '.join(bad)} in {STOCK} do not verify "
                 f"(key {res.stock.keyid})",
                 "the stock-tool signatures were altered; get a clean copy of the bundle"))
+            return
+        from .stockformats import trusted_comment
+
+        want = trusted_comment(res.statement.raw)
+        if res.stock.trusted_comment != want:
+            res.fail("signatures", SignatureInvalid(
+                f"{label}: the minisign trusted comment in {STOCK} is not the one its statement gives "
+                f"({res.stock.trusted_comment!r}, expected {want!r})",
+                "stock tools would show a release the statement does not name; do not use these stock signatures"))
 
 
 def _keyid(pk: bytes) -> str:

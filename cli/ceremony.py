@@ -28,16 +28,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--dealer", action="store_true",
                    help="trusted-dealer split instead of a DKG (tests and small groups; the coordinator sees the key)")
     k.add_argument("-o", "--output", required=True, metavar="REQ", help="request file to write")
+    _journal_flag(k)
     k.set_defaults(handler=H + "cmd_keygen")
 
     s = common(cs.add_parser("sign", help="coordinator: open a signing ceremony for a bundle"))
     s.add_argument("bundle", metavar="BUNDLE.ctp")
     s.add_argument("--group", action="append", required=True, metavar="KEYHOLDERS.json",
-                   help="the keyholder-set record (repeat for the chain from the root, any order)")
+                   help="the keyholder-set record that signs (repeat for older epochs, any order); the chain "
+                        "from the root is completed from this home's stored records, and refused if incomplete")
     s.add_argument("--signer", action="append", metavar="ID", help="invite only these members (>= k)")
     s.add_argument("--no-stock", action="store_true",
                    help="sign the DSSE statement only: no signify/minisign/ssh forms, one round less")
     s.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(s)
     s.set_defaults(handler=H + "cmd_sign")
 
     r = common(cs.add_parser(
@@ -53,13 +56,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--remove", action="append", default=[], metavar="ID", help="a member to retire")
     r.add_argument("--threshold", "-k", type=int, metavar="K", help="new threshold (default: unchanged)")
     r.add_argument("--days", type=int, default=365)
+    r.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
+                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
+                        "of that epoch is refused by verifiers that know the new one")
+    r.add_argument("--releases", action="append", default=[], metavar="FILE",
+                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    r.add_argument("--old-signer", action="append", metavar="ID",
+                   help="members of the outgoing epoch who sign the new record with its group key (>= its k; "
+                        "default: those who stay, when enough, else all); fixed for the whole rotation")
     r.add_argument("--dealer", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(r)
     r.set_defaults(handler=H + "cmd_rotate")
 
-    st = passphrase_flags(common(cs.add_parser("step", help="keyholder: answer whatever message arrived")))
-    st.add_argument("message", metavar="MESSAGE")
-    st.add_argument("-o", "--output", required=True, metavar="REPLY")
+    st = passphrase_flags(common(cs.add_parser(
+        "step", help="keyholder: answer whatever message arrived",
+        description="Check the coordinator's message against everything this home has seen, show what "
+                    "answering it approves (every field of what is signed), ask, and write the signed reply. "
+                    "Never restore a keyholder home from a backup (or copy it to another machine) while one "
+                    "of its ceremonies is open: a copy that answers a round again could reveal its key share.")))
+    st.add_argument("message", metavar="MESSAGE",
+                    help="the coordinator's message; or, at the end of a keygen or rotation, the record it wrote "
+                         "(keyholders.json): it is checked and kept, and superseded shares are retired")
+    st.add_argument("-o", "--output", metavar="REPLY", help="the reply to write (needed for a message)")
     st.add_argument("--yes", action="store_true", help="approve without asking (scripts)")
     st.set_defaults(handler=H + "cmd_step")
 
@@ -70,15 +89,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="next message; at the end the keyholder-set record or the signed bundle")
     c.add_argument("--bundle", metavar="BUNDLE.ctp", help="the bundle being signed (last signing collect)")
     c.add_argument("--transcript", metavar="FILE", help="at the end, also write the whole ceremony here")
+    _journal_flag(c)
     c.set_defaults(handler=H + "cmd_collect")
 
     t = common(cs.add_parser("status", help="what a message is, who answered, who is missing, what comes next"))
-    t.add_argument("message", metavar="MESSAGE")
+    t.add_argument("message", metavar="MESSAGE", help="a coordinator message, a reply, or a journal / transcript")
     t.add_argument("--transcript", action="store_true", help="verify and print the hash-chained transcript")
+    _journal_flag(t)
     t.set_defaults(handler=H + "cmd_status")
 
 
 # ---------------------------------------------------------------- helpers
+
+def _journal_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--journal", metavar="FILE",
+                   help="the coordinator's journal of the ceremony (default: CEREMONY-ID.journal beside the message)")
+
 
 def _read(path: str, what: str) -> bytes:
     from cerro_torre.suites.errors import Malformed, NotFound
@@ -142,21 +168,44 @@ def cmd_keygen(ctx: Context) -> int:
         ctx.note("warning: trusted-dealer mode: this machine generates every share and sees the group's "
                  "secret key; use it for tests and small groups only")
     msg = keygen.open_keygen(a.name, _publics(a.member), a.threshold, suite=a.suite, days=a.days, dealer=a.dealer)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+    return _open(ctx, msg, [], a.output)
 
 
-def _opened(ctx: Context, msg: Any, path: str) -> int:
-    from cerro_torre.ceremony.coordinator import expected
+def _open(ctx: Context, msg: Any, records: list[Any], path: str) -> int:
+    """Write a ceremony's request and start the coordinator's journal beside it."""
+    from cerro_torre.ceremony import coordinator
+    from cerro_torre.ceremony.protocol import Journal
 
-    nxt = expected(msg)
+    journal = coordinator.start(msg, records)
+    jpath = ctx.args.journal or Journal.path_for(path, msg.ceremony)
+    _refuse_overwrite(jpath)
+    _write(ctx, path, msg.to_bytes())
+    journal.save(jpath)
+    return _opened(ctx, journal, path)
+
+
+def _opened(ctx: Context, journal: Any, path: str) -> int:
+    from cerro_torre.ceremony.coordinator import expected, keeps
+
+    view = journal.view()
+    msg = view.msg
+    nxt = expected(view)
     if ctx.json:
         ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round, "file": path,
-                       "fingerprint": msg.fingerprint.to_json(), **nxt})
+                       "journal": journal.path, "fingerprint": msg.fingerprint.to_json(), **nxt})
         return 0
     _show_message(ctx, msg, path, "wrote")
-    ctx.out(f"next: each of {', '.join(nxt['who'])} runs 'ct ceremony step {os.path.basename(path)} -o REPLY'")
+    name = os.path.basename(path)
+    ctx.out(f"next: each of {', '.join(nxt['who'])} runs 'ct ceremony step {name} -o REPLY'")
     ctx.out("      and compares the fingerprint words above with yours")
+    if nxt["optional"]:
+        ctx.out(f"      optional: {', '.join(nxt['optional'])} (outgoing members who do not sign: their "
+                "confirmation checks the closed releases)")
+    kept = keeps(view)
+    if kept:
+        ctx.out(f"      {', '.join(kept)} (outgoing) only keep it: 'ct ceremony step {name}' (they answer from the "
+                "confirm round on)")
+    ctx.out(f"      the coordinator's journal: {journal.path}")
     return 0
 
 
@@ -171,11 +220,11 @@ def cmd_sign(ctx: Context) -> int:
     if bundle.ENVELOPE not in parts.signature_members:
         raise Malformed(f"{a.bundle} has no release statement", "pack it with 'ct pack' first")
     env = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE])
-    records = [_record(p) for p in a.group]
-    msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, a.signer,
-                            stock=not a.no_stock)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+    from cerro_torre.governance.trust import TrustStore
+
+    records = signing.chain_from_root([_record(p) for p in a.group], TrustStore(ctx.home))
+    msg = signing.open_sign(env.payload, records, a.signer, stock=not a.no_stock)
+    return _open(ctx, msg, records, a.output)
 
 
 def cmd_rotate(ctx: Context) -> int:
@@ -196,45 +245,105 @@ def cmd_rotate(ctx: Context) -> int:
         members[pub.id] = pub
     k = a.threshold or old.threshold
     msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=a.days,
-                             previous=old, dealer=a.dealer)
-    _write(ctx, a.output, msg.to_bytes())
-    return _opened(ctx, msg, a.output)
+                             previous=old, dealer=a.dealer, closed_releases=_closed_releases(a.release, a.releases),
+                             old_signers=a.old_signer)
+    return _open(ctx, msg, [old], a.output)
+
+
+def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
+    """Statement digests: of each bundle's statement, and from each file (one sha256 per line, or the JSON
+    lines of a keyholder's signed.log; blank lines and # comments ignored)."""
+    import hashlib
+    import re
+
+    from cerro_torre.ceremony import bundle
+    from cerro_torre.ceremony.statement import Envelope
+    from cerro_torre.suites.encoding import parse_json
+    from cerro_torre.suites.errors import Malformed
+
+    out: set[str] = set()
+    for b in bundles:
+        parts = bundle.read_parts(b)
+        if bundle.ENVELOPE not in parts.signature_members:
+            raise Malformed(f"{b} has no release statement")
+        out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
+    for path in files:
+        for n, raw in enumerate(_read(path, "releases file").splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            if re.fullmatch(rb"[0-9a-f]{64}", line):
+                out.add(line.decode())
+                continue
+            d = parse_json(line, f"{path} line {n}") if line.startswith(b"{") else None
+            if not isinstance(d, dict) or not isinstance(d.get("statement"), str) \
+                    or not re.fullmatch(r"[0-9a-f]{64}", d["statement"]):
+                raise Malformed(f"{path} line {n} is neither a sha256 digest nor a signed.log entry",
+                                "one lowercase hex sha256 of a release statement per line")
+            out.add(d["statement"])
+    return sorted(out)
+
+
+def _journal(ctx: Context, msg: Any, path: str) -> Any:
+    """The coordinator's journal of ``msg``'s ceremony (beside ``path``, or --journal), holding ``msg``."""
+    from cerro_torre.ceremony.protocol import Journal
+    from cerro_torre.suites.errors import CeremonyError
+
+    jpath = ctx.args.journal or Journal.path_for(path, msg.ceremony)
+    journal = Journal.load(jpath, msg.ceremony)
+    if msg.digest.hex() not in {m.digest.hex() for m in journal.messages}:
+        raise CeremonyError(f"{path} is not in the journal {jpath}",
+                            "it belongs to another run of this ceremony id; use that run's journal")
+    return journal
 
 
 def cmd_collect(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
-    from cerro_torre.ceremony.message import Message
+    from cerro_torre.ceremony.message import COORDINATOR, Message
     from cerro_torre.governance.keyholders import KeyholderSet
-    from cerro_torre.suites.errors import UsageError
+    from cerro_torre.suites.errors import CeremonyError, UsageError
 
     a = ctx.args
     _refuse_overwrite(a.output)
     if a.transcript:
         _refuse_overwrite(a.transcript)
     msg = _message(a.message)
+    if msg.sender != COORDINATOR:
+        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+                            "the first file is the message the replies answer")
     replies = [_message(p, "reply") for p in a.replies]
-    if coordinator.is_last_signing_round(msg) and not a.bundle:
+    from cerro_torre.ceremony.protocol import View
+
+    journal = _journal(ctx, msg, a.message)
+    if coordinator.is_last_signing_round(View(msg, journal.history())) and not a.bundle:
         raise UsageError("the last signing collect needs the bundle",
                          "add --bundle BUNDLE.ctp (the one 'ct ceremony sign' opened)")
-    out = coordinator.collect(msg, replies)
+    last = journal.last
+    if last.digest != msg.digest:
+        raise CeremonyError(f"{a.message} is not the last message of the journal {journal.path} (that is its "
+                            f"{last.round} message, fingerprint {last.fingerprint.hex})",
+                            "collect the replies to the coordinator's latest message")
+    view = journal.view()
+    out = coordinator.collect(journal, replies)
     if isinstance(out, Message):
         _write(ctx, a.output, out.to_bytes())
-        return _opened(ctx, out, a.output)
+        journal.save()
+        return _opened(ctx, journal, a.output)
     if isinstance(out, KeyholderSet):
         _write(ctx, a.output, out.to_bytes())
-        result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json()}
-        text = [f"wrote {a.output}: {out.describe()}, {out.threshold} of {len(out.members)}",
-                f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
-                "  pin it on verifiers with 'ct policy init --root " + a.output + "' after comparing the words"]
+        result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json(),
+                  "closed_releases": list(out.closed_releases) if out.closed_releases is not None else None}
+        text = coordinator.record_written(view, out, a.output)
     else:
-        coordinator.write_signed_bundle(msg, out, a.bundle, a.output)
+        coordinator.write_signed_bundle(view, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
         text = [f"wrote {a.output}: signed by {out.records[-1].describe()}",
                 f"  {len(out.signatures)} signatures (1 FROST group, "
                 f"{len(out.signatures) - 1} ML-DSA-87)" + (", stock-tool forms included" if out.stock else ""),
                 f"  check it with 'ct verify {a.output} --policy POLICY.json'"]
+    journal.save()
     if a.transcript:
-        _write(ctx, a.transcript, coordinator.done_message(msg, replies).to_bytes())
+        _write(ctx, a.transcript, journal.to_bytes())
         result["transcript"] = a.transcript
         text.append(f"  transcript: {a.transcript} ('ct ceremony status --transcript {a.transcript}')")
     if ctx.json:
@@ -249,20 +358,36 @@ def cmd_collect(ctx: Context) -> int:
 
 def cmd_step(ctx: Context) -> int:
     from cerro_torre.ceremony import crashpoints
-    from cerro_torre.ceremony.keyholder import Keyholder
+    from cerro_torre.ceremony.keyholder import Keyholder, is_record
     from cerro_torre.keys.keyfile import params_from_env
     from cerro_torre.suites.errors import CeremonyError, UsageError
 
     a = ctx.args
-    _refuse_overwrite(a.output)
-    msg = _message(a.message)
+    data = _read(a.message, "message")
     params, weak = params_from_env()
     kh = Keyholder(ctx.home, params=params, allow_weak=weak)
+    if is_record(data):
+        return _store_record(ctx, kh, data)
+    from cerro_torre.ceremony.message import Message
+
+    msg = Message.parse(data, f"message {a.message}")
+    if a.output:
+        _refuse_overwrite(a.output)
     pending = kh.prepare(msg)
     out = ctx.stderr if ctx.json else ctx.stdout
     out.write(f"ceremony {msg.ceremony} ({msg.kind}), round {msg.round}\n")
     for line in pending.summary:
         out.write(line + "\n")
+    if not pending.answers:
+        kh.keep(pending)
+        if ctx.json:
+            ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "kept": msg.round, "member": pending.member})
+        else:
+            ctx.out(f"kept the {msg.round} message: nothing for {pending.member!r} to answer in this round; "
+                    "step the next message when it comes")
+        return 0
+    if not a.output:
+        raise UsageError("the reply needs a file", "add -o REPLY")
     if not a.yes:
         if not sys.stdin.isatty():
             raise UsageError("approval needed and there is no terminal to ask on",
@@ -287,26 +412,60 @@ def cmd_step(ctx: Context) -> int:
     return 0
 
 
+def _store_record(ctx: Context, kh: Any, data: bytes) -> int:
+    from cerro_torre.governance.keyholders import KeyholderSet
+
+    a = ctx.args
+    rec = KeyholderSet.from_bytes(data, a.message)
+    done = kh.store_record(rec, a.message)
+    if ctx.json:
+        ctx.emit_json({"record": a.message, "set": rec.describe(), "fingerprint": rec.fingerprint.to_json(),
+                       "new": [r.epoch for r in done.new], "retired": done.retired})
+        return 0
+    for line in done.lines():
+        ctx.out(line)
+    return 0
+
+
 # ---------------------------------------------------------------- status
 
 def cmd_status(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
     from cerro_torre.ceremony import transcript as tr
-    from cerro_torre.ceremony.protocol import participants, replies_in, request_of
+    from cerro_torre.ceremony.message import COORDINATOR, Message
+    from cerro_torre.ceremony.protocol import Journal, View
+    from cerro_torre.suites.errors import NotFound, UsageError
 
     a = ctx.args
-    msg = _message(a.message)
-    info: dict[str, Any] = {"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round, "sender": msg.sender,
-                            "fingerprint": msg.fingerprint.to_json()}
-    if msg.sender != "coordinator":
-        info.update({"next": "collect", "who": ["coordinator"]})
+    data = _read(a.message, "message")
+    journal = None
+    if data.startswith(b'{"ceremony":') and b'"messages":' in data[:64]:
+        journal = Journal.from_bytes(data, a.message)
+        msg = journal.last
     else:
-        info["answered_previous_round"] = sorted(r.sender for r in replies_in(msg)) if msg.round != "request" else []
-        info.update(coordinator.expected(msg))
-        info["participants"] = sorted(participants(request_of(msg)))
+        msg = Message.parse(data, f"message {a.message}")
+        if msg.sender == COORDINATOR:
+            try:
+                journal = _journal(ctx, msg, a.message)
+            except NotFound:
+                if a.transcript or a.journal:
+                    raise
+    info: dict[str, Any] = {"ceremony": msg.ceremony, "kind": msg.kind, "round": msg.round,
+                            "sender": msg.sender, "fingerprint": msg.fingerprint.to_json()}
+    if msg.sender != COORDINATOR:
+        info.update({"next": "collect", "who": ["coordinator"]})
+    elif journal is not None:
+        view = View(msg, journal.history())
+        info["answered_previous_round"] = sorted(r.sender for r in view.replies(msg)) if msg.round != "request" else []
+        info.update(coordinator.expected(view))
+        info["participants"] = sorted(coordinator.people(view))
     entries = None
     if a.transcript:
-        entries = coordinator.verified_transcript(msg)
+        if journal is None:
+            raise UsageError("a transcript is kept in the coordinator's journal, not in replies",
+                             "use the coordinator's latest message (beside its journal) or the --transcript file "
+                             "of the last collect")
+        entries = coordinator.verified_transcript(journal)
         info["transcript"] = [e.to_json() | {"hash": e.hash} for e in entries]
         info["transcript_head"] = tr.head(entries)
     if ctx.json:
@@ -314,8 +473,10 @@ def cmd_status(ctx: Context) -> int:
         return 0
     ctx.out(f"{msg.kind} ceremony {msg.ceremony}")
     ctx.out(f"  message: {msg.round} from {msg.sender}, fingerprint {msg.fingerprint.hex}  {msg.fingerprint.words}")
-    if msg.sender != "coordinator":
+    if msg.sender != COORDINATOR:
         ctx.out("  next: collect (the coordinator merges this reply)")
+    elif journal is None:
+        ctx.out("  (no journal beside it: who answers and who is missing are in the coordinator's journal)")
     else:
         if info.get("answered_previous_round"):
             ctx.out(f"  answered the previous round: {', '.join(info['answered_previous_round'])}")
@@ -323,6 +484,9 @@ def cmd_status(ctx: Context) -> int:
             ctx.out("  next: done")
         else:
             ctx.out(f"  next: step, by {', '.join(info['who'])} ({info['need']} needed), then collect")
+            if info["optional"]:
+                ctx.out(f"  optional: {', '.join(info['optional'])} (outgoing members who do not sign; their "
+                        "confirmation checks the closed releases)")
     if entries is not None:
         ctx.out(f"transcript ({len(entries)} messages, every signature and link verified):")
         for e in entries:

@@ -141,21 +141,29 @@ in someone else's hands behind one passphrase.  Act soon:
    wiped): treat the share as compromised and rotate before the next release.
 2. The coordinator opens a rotation of the current record, removing the
    keyholder and adding a replacement if there is one (--threshold K to
-   change k):
-     ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm
-3. The members of the new set answer every round, and at least k of the
-   old set (the one who left is not needed) answer the rounds that carry
-   the old set's signature:
+   change k), and lists the releases the old set signed that stay valid
+   (each old member's home refuses a list that leaves out one it signed;
+   --releases FILE takes digests or a keyholder's signed.log):
+     ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm \\
+         --release app-1.0-signed.ctp
+3. The members of the new set answer every round; the old set's signers
+   (default: its members who stay; --old-signer ID to choose, at least k)
+   answer the rounds that carry the old set's signature; the one who left is
+   optional:
      ct ceremony step rot.ctm -o rot-alice.ctm
      ct ceremony collect rot.ctm rot-*.ctm -o rot1.ctm      (and so on)
    The last collect writes the record of epoch N+1, valid only when signed
    by k of epoch N and by k of epoch N+1, per algorithm.  Compare its
    fingerprint words across the air gap as for any ceremony.
-4. Carry the new record to verifiers: bundles signed by epoch N+1 carry
-   the chain; 'ct export --include-keys --keyholders NEW.json' carries it to
-   disconnected hosts.  Verifiers keep the root they pinned and walk the chain.
-5. Once every verifier has the new record, raise the policy's minimum
-   epoch so that the old set no longer counts:
+4. Every keyholder keeps the new record; the home retires its share of
+   epoch N and signs no more with it:
+     ct ceremony step keyholders-2.json
+5. Verifiers move their trust forward: from then on a release epoch N signs
+   is refused unless the new record lists it (closed_releases):
+     ct policy add-checkpoint keyholders-2.json --policy POLICY.json
+   Bundles signed by epoch N+1 carry the chain; 'ct export --include-keys
+   --keyholders NEW.json' carries it to disconnected hosts.  To refuse even
+   the releases epoch N signed before the rotation:
      ct policy set min-epoch N+1
 6. A rotation runs a new DKG: the group key changes.  Give users of the
    stock-tool forms (signify, minisign, ssh) the new public key

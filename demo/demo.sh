@@ -3,7 +3,8 @@
 # their own home, standing for three offline machines), a coordinator, a
 # 2-of-3 DKG, a release packed and co-signed (one round carried only as QR
 # PNG frames), verified against a pinned policy and by stock tools, then
-# carried in an airgap tarball to a disconnected host that verifies and imports it.
+# carried in an airgap tarball to a disconnected host that verifies and imports it;
+# then a rotation removes a member, and a release the old set signs afterwards is refused.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
@@ -18,7 +19,8 @@ cd "$OUT"
 # at a prompt, or uses --passphrase-file).  Key files are sealed with the
 # default Argon2id parameters (64 MiB, t=3, p=4).
 export CT_PASSPHRASE="demo passphrase, never use it"
-unset CT_TESTING CT_HOME
+unset CT_TESTING
+export CT_HOME="$OUT/home-coordinator"   # the coordinator's and verifier's home, not this machine's default
 
 step() { printf '\n== %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -53,7 +55,12 @@ for r in 1 2 3 4; do
   msg="$next"
 done
 
-step "4. a verifier pins the cooperative's root keyholder set"
+step "4. the record reaches every keyholder: each home checks it is the one it confirmed, and keeps it"
+for m in "${members[@]}"; do
+  run "$CT" --home "home-$m" ceremony step keyholders.json
+done
+
+step "4b. a verifier pins the cooperative's root keyholder set"
 run "$CT" policy init --root keyholders.json --policy policy.json
 
 step "5. the release manager packs a real artifact: this project's source tarball"
@@ -111,5 +118,58 @@ step "13. on the disconnected host (a fresh home): verify everything, then impor
 run "$CT" --home home-host import airgap.tar --verify --policy policy.json
 run "$CT" --home home-host store list
 run "$CT" --home home-host import airgap.tar --verify      # again: uses the pinned trust, changes nothing
+
+step "14. before anything else happens, an old backup of alice's home is kept (it will go rogue later)"
+run cp -a home-alice home-alice-backup
+
+step "15. a rotation: carol leaves the cooperative, dave joins; the release epoch 1 signed stays valid"
+run "$CT" --home home-dave keygen --id dave
+cp home-dave/keys/dave.pub .
+run "$CT" ceremony rotate --group keyholders.json --remove carol --add dave.pub \
+    --release release-signed.ctp -o rt-0-request.ctm
+msg=rt-0-request.ctm
+for r in 1 2 3 4; do
+  for m in alice bob dave; do         # carol, removed, is optional: she does not answer
+    if [ "$m" = alice ] && [ "$r" = 1 ]; then   # alice's screen in full: every field of the new record
+      run "$CT" --home "home-$m" ceremony step "$msg" --yes -o "rt-$r-$m.ctm"
+    else
+      run_brief "$CT" --home "home-$m" ceremony step "$msg" --yes -o "rt-$r-$m.ctm"
+    fi
+  done
+  next="rt-$r-next.ctm"
+  [ "$r" = 4 ] && next=keyholders-2.json
+  run "$CT" ceremony collect "$msg" rt-$r-alice.ctm rt-$r-bob.ctm rt-$r-dave.ctm -o "$next"
+  msg="$next"
+done
+
+step "16. the new record reaches every keyholder: each home keeps it and retires its epoch-1 share"
+for m in alice bob dave; do
+  run "$CT" --home "home-$m" ceremony step keyholders-2.json
+done
+
+step "17. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
+run "$CT" policy add-checkpoint keyholders-2.json --policy policy.json
+run "$CT" verify release-signed.ctp --policy policy.json
+
+step "18. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
+run "$CT" pack cerro-torre-src.tar.gz -o rogue.ctp --name cerro-torre --version 0.2.0
+run "$CT" ceremony sign rogue.ctp --group keyholders.json --signer alice --signer carol --no-stock -o rg-0-request.ctm
+for m in alice-backup carol; do
+  run_brief "$CT" --home "home-$m" ceremony step rg-0-request.ctm --yes -o "rg-1-$m.ctm"
+done
+run "$CT" ceremony collect rg-0-request.ctm rg-1-alice-backup.ctm rg-1-carol.ctm -o rg-1-package.ctm
+for m in alice-backup carol; do
+  run_brief "$CT" --home "home-$m" ceremony step rg-1-package.ctm --yes -o "rg-2-$m.ctm"
+done
+run "$CT" ceremony collect rg-1-package.ctm rg-2-alice-backup.ctm rg-2-carol.ctm --bundle rogue.ctp -o rogue-signed.ctp
+
+step "19. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
+printf '$ %s\n' "$CT verify rogue-signed.ctp --policy policy.json"
+if "$CT" verify rogue-signed.ctp --policy policy.json; then
+  echo "demo: the old set's release was accepted" >&2
+  exit 1
+else
+  printf '(exit %s, as it must)\n' "$?"
+fi
 
 printf '\ndemo finished: everything is in demo-out/\n'

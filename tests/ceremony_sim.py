@@ -1,22 +1,83 @@
-"""An in-memory ceremony simulator for tests: n keyholder homes and a coordinator,
-every message serialized and parsed again as it crosses the air gap."""
+"""An in-memory ceremony simulator for tests: n keyholder homes and a coordinator, every message serialized
+and parsed again as it crosses the air gap.
+
+The coordinator side is :func:`collect`: it keeps the coordinator's journal of each ceremony (as the CLI keeps
+``<ceremony>.journal`` beside its messages), and the keyholder-set records every ceremony made, so that a
+request naming a record by fingerprint resolves.  A test may collect the same message twice with different
+replies (an equivocating coordinator): each result continues its own copy of the journal."""
 
 from __future__ import annotations
 
 import os
 
-from cerro_torre.ceremony import keygen
+import pytest
+
+from cerro_torre.ceremony import coordinator, keygen
 from cerro_torre.ceremony.keyholder import Keyholder
 from cerro_torre.ceremony.message import Message
+from cerro_torre.ceremony.protocol import History, Journal, View
+from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.keys.keyfile import KDFParams
 
 PASS = b"correct horse battery staple"
 WEAK = KDFParams(time_cost=1, memory_kib=256, parallelism=1)
 
+RECORDS: dict[str, KeyholderSet] = {}          # every record a simulated ceremony made, by fingerprint
+_JOURNALS: dict[str, Journal] = {}             # coordinator message digest -> the journal ending at it
+
+
+@pytest.fixture
+def cli_env(monkeypatch):
+    """The environment `ct` runs in for these tests (import it into a test module, autouse there)."""
+    monkeypatch.setenv("CT_TESTING", "1")
+    monkeypatch.setenv("CT_TEST_ARGON2_MEMORY_KIB", "256")
+    monkeypatch.setenv("CT_PASSPHRASE", PASS.decode())
+    monkeypatch.delenv("CT_HOME", raising=False)
+    monkeypatch.delenv("CT_CRASH_AT", raising=False)
+
 
 def cross(msg: Message) -> Message:
     """What the other side of the air gap reads."""
     return Message.parse(msg.to_bytes())
+
+
+def remember(*records: KeyholderSet) -> None:
+    for r in records:
+        RECORDS[r.fingerprint.full_hex] = r
+
+
+def journal_of(msg: Message) -> Journal:
+    """The coordinator's journal ending at ``msg`` (a request starts one, with the records it names)."""
+    j = _JOURNALS.get(msg.digest.hex())
+    if j is not None:
+        return Journal(list(j.messages), list(j.records))
+    if msg.round != "request":
+        raise KeyError(f"no journal holds the {msg.round} message {msg.digest.hex()[:16]}")
+    p = msg.payload
+    names = list(p.get("records") or [])
+    if p.get("template") and p["template"].get("previous"):
+        names.append(p["template"]["previous"]["fingerprint"])
+    j = coordinator.start(msg, [RECORDS[f] for f in names if f in RECORDS])
+    _JOURNALS[msg.digest.hex()] = j
+    return Journal(list(j.messages), list(j.records))
+
+
+def view_of(msg: Message, *more: Message) -> View:
+    """A coordinator message resolved against everything the simulated coordinator ever wrote or received
+    (and ``more``): for tests that call the pure round functions directly, or forge bulletins."""
+    held = [m for j in _JOURNALS.values() for m in j.messages] + list(more)
+    return View(msg, History(held, RECORDS.values()))
+
+
+def collect(msg: Message, replies: list[Message]):
+    """The coordinator's collect of the replies to ``msg``, through its journal."""
+    j = journal_of(msg)
+    out = coordinator.collect(j, [cross(r) for r in replies])
+    if isinstance(out, Message):
+        _JOURNALS[out.digest.hex()] = j
+    elif isinstance(out, KeyholderSet):
+        remember(out)
+    return out
 
 
 class Sim:
@@ -33,24 +94,83 @@ class Sim:
     def step(self, name: str, msg: Message) -> Message:
         kh = self.holders[name]
         pending = kh.prepare(cross(msg))
+        if not pending.answers:
+            kh.keep(pending)
+            return None  # type: ignore[return-value]
         return cross(kh.answer(pending, PASS))
 
-    def round(self, msg: Message, names: list[str], module=keygen):
-        replies = [self.step(n, msg) for n in names]
-        return module.collect(cross(msg), replies)
+    def round(self, msg: Message, names: list[str]):
+        replies = [r for r in (self.step(n, msg) for n in names) if r is not None]
+        return collect(msg, replies)
+
+    def keep_record(self, rec: KeyholderSet, names) -> None:
+        """The record reaches these homes ('ct ceremony step keyholders.json')."""
+        for n in names:
+            self.holders[n].store_record(rec, "keyholders.json")
 
     def keygen(self, names: list[str], k: int, *, dealer: bool = False, name: str = "coop", previous=None,
                old: list[str] = ()):
         msg = keygen.open_keygen(name, [self.publics[n] for n in names], k, dealer=dealer, previous=previous)
+        remember(*([previous] if previous else []))
         while True:
-            if msg.round in ("round2",) or (msg.round == "request" and dealer):
-                answering = sorted(set(names) | set(old))
-            elif msg.round == "package":
+            if msg.round == "package":
                 s = msg.payload["signers"]
                 answering = sorted(set(s["new"]) | set(s["old"]))
-            elif msg.round == "request" or msg.round == "round1":
-                answering = names
+            else:
+                answering = sorted(set(names) | set(old))
             out = self.round(msg, answering)
             if not isinstance(out, Message):
+                self.keep_record(out, sorted(set(names) | set(old)))
                 return out
             msg = out
+
+
+# ====================================================================== message sizes (issue 10)
+
+def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
+    """Every message of a keygen, a signing (stock forms, k signers) and a rotation (the last member out,
+    a new one in) of an n-member CT-SIG-02 set, as they cross: per ceremony kind, the largest message of
+    each round in each direction (``(round, "to keyholders" | "to coordinator") -> its wire form``) and each
+    keyholder's whole session (every message it reads and every reply it writes, ``member -> bytes``)."""
+    import hashlib
+
+    from cerro_torre.ceremony import signing
+
+    names = [f"m{i:02d}" for i in range(n)]
+    sim = Sim(root, names + ["newcomer"])
+    out: dict[str, dict] = {}
+
+    def run(kind: str, msg: Message, who_of) -> object:
+        rounds: dict[tuple[str, str], bytes] = {}
+        session: dict[str, int] = {}
+
+        def seen(key: tuple[str, str], wire: bytes) -> int:
+            if len(wire) > len(rounds.get(key, b"")):
+                rounds[key] = wire
+            return len(wire)
+
+        while isinstance(msg, Message):
+            replies = []
+            for name in who_of(msg):
+                session[name] = session.get(name, 0) + seen((msg.round, "to keyholders"), msg.to_bytes())
+                r = sim.step(name, msg)
+                if r is not None:
+                    session[name] += seen((r.round, "to coordinator"), r.to_bytes())
+                    replies.append(r)
+            msg = collect(msg, replies)
+        out[kind] = {"rounds": rounds, "sessions": session}
+        return msg
+
+    def signers_or(everyone):
+        return lambda m: (sorted(set(m.payload["signers"]["new"]) | set(m.payload["signers"]["old"]))
+                          if m.round == "package" else everyone)
+
+    rec = run("keygen", keygen.open_keygen("coop", [sim.publics[x] for x in names], k), signers_or(names))
+    sim.keep_record(rec, names)
+    signers = names[:k]
+    run("sign", signing.open_sign(statement, [rec], signers, stock=True), lambda m: signers)
+    new = names[:-1] + ["newcomer"]
+    rot = keygen.open_keygen("coop", [sim.publics[x] for x in new], k, previous=rec,
+                             closed_releases=[hashlib.sha256(statement).hexdigest()])
+    run("rotate", rot, signers_or(names + ["newcomer"]))
+    return out

@@ -17,7 +17,7 @@ import pytest
 
 from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.ceremony.message import Message
-from cerro_torre.ceremony.protocol import replies_in
+from cerro_torre.ceremony.protocol import Journal, replies_in
 from cerro_torre.ceremony.transcript import GENESIS
 from cerro_torre.cli.main import main
 from cerro_torre.suites.encoding import canonical_json
@@ -100,6 +100,9 @@ def _run(d) -> dict:
         target = f"r{i + 1}.ctm" if i < 3 else "keyholders.json"
         extra = ["--transcript", "kg.ctm"] if i == 3 else []
         r["collect"][f"r{i}"] = ok("ceremony", "collect", f"r{i}.ctm", *replies, "-o", target, *extra)
+    # the record reaches every home (signing requests name it by fingerprint)
+    for n in NAMES:
+        r["keep"] = ok("--home", f"h/{n}", "ceremony", "step", "keyholders.json")
     # the release
     with open("app.txt", "wb") as f:
         f.write(b"hello world\n")
@@ -139,7 +142,8 @@ def test_open_keygen_json(cer):
     j = cer["open_keygen"]
     req = msg_of(cer["dir"] / "r0.ctm")
     assert j == {"ceremony": req.ceremony, "kind": "keygen", "round": "request", "file": "r0.ctm",
-                 "fingerprint": req.fingerprint.to_json(), "next": "step", "who": NAMES, "need": 3}
+                 "journal": str(cer["dir"] / f"{req.ceremony}.journal"),
+                 "fingerprint": req.fingerprint.to_json(), "next": "step", "who": NAMES, "need": 3, "optional": []}
 
 
 def test_keygen_rounds_and_record(cer):
@@ -152,12 +156,16 @@ def test_keygen_rounds_and_record(cer):
     assert (rec.name, rec.epoch, rec.threshold, [m.id for m in rec.members]) == ("coop", 1, 2, NAMES)
     lines = cer["collect"]["r3"].splitlines()
     assert lines[0] == f"wrote keyholders.json: {rec.describe()}, 2 of 3"
-    assert lines[1] == f"  fingerprint {rec.fingerprint.hex}  {rec.fingerprint.words}"
-    assert lines[3] == "  transcript: kg.ctm ('ct ceremony status --transcript kg.ctm')"
+    assert lines[1:] == [
+        f"  fingerprint {rec.fingerprint.hex}  {rec.fingerprint.words}",
+        "  keyholders: each runs 'ct ceremony step keyholders.json': the home checks it is the record it confirmed "
+        "and keeps it",
+        "  verifiers: pin it with 'ct policy init --root keyholders.json' after comparing the words",
+        "  transcript: kg.ctm ('ct ceremony status --transcript kg.ctm')"]
     # every home holds its own share, nobody else's
     for m in rec.members:
-        shares = os.listdir(d / "h" / m.id / "shares")
-        assert shares == [rec.group_keyid + ".share"]
+        shares = sorted(os.listdir(d / "h" / m.id / "shares"))
+        assert shares == [rec.group_keyid + ".json", rec.group_keyid + ".share"]   # the share and its status
 
 
 def test_step_json_output(cer):
@@ -184,8 +192,8 @@ def test_step_text_output(cer):
     assert lines[0] == f"ceremony {req.ceremony} (sign), round request"
     assert lines[1].startswith("sign release app 1.0 with keyholder set 'coop' epoch 1 (")
     assert lines[1].endswith("), 2 of 3")
-    assert "  signers invited: alice, carol" in lines
-    assert "  also signs the signify, minisign and ssh forms of the statement" in lines
+    assert "  signers: alice, carol (every one must answer; the set is fixed when you commit)" in lines
+    assert "  the group key also signs the stock-tool forms of this statement:" in lines
     assert "  you are 'alice'; this step: commit to sign (no signature yet)" in lines
     assert f"  message fingerprint: {req.fingerprint.hex}  {req.fingerprint.words}" in lines
     assert lines[-3:] == [f"wrote s0-alice.ctm: sign ceremony {req.ceremony}, round commit",
@@ -208,7 +216,12 @@ def test_signing_round_carried_only_as_qr(cer):
     s2 = msg_of(d / "s2.ctm")
     with open(d / "s1-alice.qr.ctm", "rb") as f:
         alice = f.read()
-    assert [r.to_bytes() for r in replies_in(s2)][0] == alice
+    # package2 names the share replies by digest only (keyholders do not need each other's); the
+    # coordinator's journal holds them
+    assert "replies" not in s2.payload
+    assert s2.payload["merged"][0] == hashlib.sha256(alice).hexdigest()
+    journal = Journal.load(str(d / f"{s2.ceremony}.journal"), s2.ceremony)
+    assert [r.to_bytes() for r in replies_in(s2, journal.history())][0] == alice
 
 
 def test_collect_json_outputs(cer):
@@ -216,7 +229,9 @@ def test_collect_json_outputs(cer):
     j = json.loads(cer["collect"]["s0"])
     pkg = msg_of(d / "s1.ctm")
     assert j == {"ceremony": pkg.ceremony, "kind": "sign", "round": "package", "file": "s1.ctm",
-                 "fingerprint": pkg.fingerprint.to_json(), "next": "step", "who": ["alice", "carol"], "need": 2}
+                 "journal": str(d / f"{pkg.ceremony}.journal"),
+                 "fingerprint": pkg.fingerprint.to_json(), "next": "step", "who": ["alice", "carol"], "need": 2,
+                 "optional": []}
     j = json.loads(cer["collect"]["s2"])
     assert j == {"ceremony": pkg.ceremony, "kind": "sign", "round": "done", "bundle": "app-signed.ctp",
                  "signatures": 3, "stock": True, "transcript": "sign.ctm"}
@@ -260,7 +275,7 @@ def test_status_of_bulletin_json(cer):
     assert json.loads(out) == {
         "ceremony": m.ceremony, "kind": "keygen", "round": "round2", "sender": "coordinator",
         "fingerprint": m.fingerprint.to_json(), "answered_previous_round": NAMES,
-        "next": "step", "who": NAMES, "need": 3, "participants": NAMES}
+        "next": "step", "who": NAMES, "need": 3, "optional": [], "participants": NAMES}
 
 
 def test_status_of_package2_who_is_missing(cer):
@@ -278,23 +293,32 @@ def test_status_of_package2_who_is_missing(cer):
 
 
 def test_status_names_who_is_missing(cer, monkeypatch, tmp_path):
-    """Three signers invited, bob never committed: the package's status says who answered (alice,
-    carol), who is still missing for this round (alice, carol: nobody has answered it yet) and
-    how many are needed; bob, left out of the package, is no longer asked."""
+    """Three signers invited, bob never committed: the request's status says all three must answer,
+    and collect refuses without bob (the set is fixed at the request).  A request for alice and carol:
+    the package's status says who answered (alice, carol), who is still missing for this round (alice,
+    carol: nobody has answered it yet) and how many are needed."""
     d = cer["dir"]
     monkeypatch.chdir(tmp_path)
     ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "-o", "m0.ctm")
     j = json.loads(ct("--json", "ceremony", "status", "m0.ctm")[1])
-    assert (j["round"], j["answered_previous_round"], j["who"], j["need"]) == ("request", [], NAMES, 2)
+    assert (j["round"], j["answered_previous_round"], j["who"], j["need"]) == ("request", [], NAMES, 3)
     for n in ["alice", "carol"]:
         ok("--home", d / "h" / n, "ceremony", "step", "m0.ctm", "-o", f"m0-{n}.ctm", "--yes")
-    ok("ceremony", "collect", "m0.ctm", "m0-alice.ctm", "m0-carol.ctm", "-o", "m1.ctm")
-    code, out, err = ct("--json", "ceremony", "status", "m1.ctm")
+    code, out, err = ct("ceremony", "collect", "m0.ctm", "m0-alice.ctm", "m0-carol.ctm", "-o", "m1.ctm")
+    assert (code, out) == (11, "")
+    assert err.splitlines() == ["error: 2 of 3 needed commit replies; missing: bob",
+                                "hint: collect again when the missing keyholders have answered"]
+    ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "--signer", "alice",
+       "--signer", "carol", "-o", "n0.ctm")
+    for n in ["alice", "carol"]:
+        ok("--home", d / "h" / n, "ceremony", "step", "n0.ctm", "-o", f"n0-{n}.ctm", "--yes")
+    ok("ceremony", "collect", "n0.ctm", "n0-alice.ctm", "n0-carol.ctm", "-o", "n1.ctm")
+    code, out, err = ct("--json", "ceremony", "status", "n1.ctm")
     assert (code, err) == (0, "")
     j = json.loads(out)
     assert (j["round"], j["answered_previous_round"], j["next"], j["who"], j["need"], j["participants"]) == \
         ("package", ["alice", "carol"], "step", ["alice", "carol"], 2, NAMES)
-    code, out, err = ct("ceremony", "status", "m1.ctm")
+    code, out, err = ct("ceremony", "status", "n1.ctm")
     assert out.splitlines()[2:] == ["  answered the previous round: alice, carol",
                                     "  next: step, by alice, carol (2 needed), then collect"]
 
@@ -359,38 +383,117 @@ def test_status_transcript_of_reply_is_usage_error(cer):
     code, out, err = ct("ceremony", "status", "--transcript", d / "s0-alice.ctm")
     assert (code, out) == (64, "")
     assert err.splitlines() == [
-        "error: a transcript is kept in coordinator messages, not in replies",
-        "hint: use the coordinator's latest message (or the --transcript file of the last collect)"]
+        "error: a transcript is kept in the coordinator's journal, not in replies",
+        "hint: use the coordinator's latest message (beside its journal) or the --transcript file of the last collect"]
 
 
 # ---------------------------------------------------------------- rotation and dealer on the command line
 
 def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
+    """carol removed, dave added: the release epoch 1 signed is kept (--release), alice refuses a rotation that
+    drops it; carol (outside the old signing set) may confirm; the record reaches every home, which retires
+    its epoch-1 share; a signing request needs the whole chain from the root."""
     d = cer["dir"]
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CT_HOME", str(tmp_path / "coordinator"))
     for n in NAMES:
         shutil.copytree(d / "h" / n, f"h/{n}")
     ok("--home", "h/dave", "keygen", "--id", "dave")
-    code, out, err = ct("--json", "ceremony", "rotate", "--group", d / "keyholders.json", "--remove", "carol",
-                        "--add", "h/dave/keys/dave.pub", "--threshold", "3", "-o", "t0.ctm")
+    rotate = ["ceremony", "rotate", "--group", d / "keyholders.json", "--remove", "carol",
+              "--add", "h/dave/keys/dave.pub", "--threshold", "3"]
+    # alice signed app 1.0 with epoch 1: a rotation that leaves it out is refused by her home
+    opened = ok(*rotate, "-o", "dropped.ctm").splitlines()
+    assert "      carol (outgoing) only keep it: 'ct ceremony step dropped.ctm' (they answer from the confirm round " \
+        "on)" in opened
+    code, out, err = ct("--home", "h/alice", "ceremony", "step", "dropped.ctm", "-o", "x.ctm", "--yes")
+    statement = hashlib.sha256(_statement(d / "app-signed.ctp")).hexdigest()
+    assert (code, out) == (11, "")
+    assert err.splitlines() == [
+        f"error: 'alice' signed release app 1.0 (statement sha256 {statement}) with epoch 1, which this rotation's "
+        "closed_releases leaves out",
+        "hint: verifiers that know epoch 2 would refuse it: the coordinator must open the rotation again with it "
+        "('ct ceremony rotate ... --release BUNDLE' or --releases FILE); this home's list is "
+        f"{os.path.abspath('h/alice')}/signed.log"]
+    code, out, err = ct("--json", *rotate, "--release", d / "app-signed.ctp", "-o", "t0.ctm")
     assert (code, err) == (0, "")
     j = json.loads(out)
     assert (j["kind"], j["round"], j["who"], j["need"]) == ("rotate", "request", ["alice", "bob", "dave"], 3)
+    req = msg_of("t0.ctm")
+    assert req.payload["template"]["closed_releases"] == [statement]
+    assert req.payload["old_signers"] == ["alice", "bob"]
+    code, out, err = ct("--home", "h/alice", "ceremony", "step", "t0.ctm", "-o", "t0-alice.ctm", "--yes")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[1] == "rotation of keyholder set 'coop': epoch 1 -> epoch 2: removes carol, adds dave, threshold 2 -> 3"
+    rec1 = KeyholderSet.from_bytes((d / "keyholders.json").read_bytes())
+    for want in [f"  previous: epoch 1, fingerprint {rec1.fingerprint.full_hex}",
+                 "  closed_releases: 1 release(s) of epoch 1 stay valid; verifiers that know epoch 2 refuse any other "
+                 "release of epoch 1",
+                 f"    {statement}",
+                 "  epoch 1 members signing this record with its group key: alice, bob; may confirm: carol",
+                 "  this home signed 1 release(s) with epoch 1: every one is in closed_releases"]:
+        assert want in lines, (want, lines)
     new, both = ["alice", "bob", "dave"], ["alice", "bob", "carol", "dave"]
-    for i, who in enumerate([new, new, both, both]):
+    for i, who in enumerate([new, new, both, new]):
         for n in who:
-            ok("--home", f"h/{n}", "ceremony", "step", f"t{i}.ctm", "-o", f"t{i}-{n}.ctm", "--yes")
-        target = f"t{i + 1}.ctm" if i < 3 else "epoch2.json"
-        out = ok("--json", "ceremony", "collect", f"t{i}.ctm", *[f"t{i}-{n}.ctm" for n in who], "-o", target)
-    with open("epoch2.json", "rb") as f:
-        rec2 = KeyholderSet.from_bytes(f.read())
-    assert json.loads(out) == {"ceremony": msg_of("t0.ctm").ceremony, "kind": "rotate", "round": "done",
-                               "record": "epoch2.json", "set": rec2.describe(),
-                               "fingerprint": rec2.fingerprint.to_json()}
-    assert (rec2.epoch, rec2.threshold, [m.id for m in rec2.members]) == (2, 3, new)
-    # sign with epoch 2, verify against the policy that pins epoch 1
-    ok("ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--group", d / "keyholders.json",
-       "--no-stock", "-o", "u0.ctm")
+            if (i, n) != (0, "alice"):
+                ok("--home", f"h/{n}", "ceremony", "step", f"t{i}.ctm", "-o", f"t{i}-{n}.ctm", "--yes")
+        if i < 2:   # carol (outgoing, optional) keeps the first two messages: the confirm round names them
+            kept = ok("--home", "h/carol", "ceremony", "step", f"t{i}.ctm").splitlines()
+            assert kept[-1] == (f"kept the {msg_of(f't{i}.ctm').round} message: nothing for 'carol' to answer in "
+                                "this round; step the next message when it comes")
+        if i == 2:
+            j = json.loads(ok("--json", "ceremony", "status", "t2.ctm"))
+            assert (j["who"], j["need"], j["optional"]) == (new, 3, ["carol"])
+            assert ok("ceremony", "status", "t2.ctm").splitlines()[-1] == (
+                "  optional: carol (outgoing members who do not sign; their confirmation checks the closed releases)")
+        if i < 3:
+            ok("--json", "ceremony", "collect", f"t{i}.ctm", *[f"t{i}-{n}.ctm" for n in who], "-o", f"t{i + 1}.ctm")
+    out = ok("ceremony", "collect", "t3.ctm", *[f"t3-{n}.ctm" for n in new], "-o", "epoch2.json")
+    rec2 = KeyholderSet.from_bytes(open("epoch2.json", "rb").read())
+    assert (rec2.epoch, rec2.threshold, [m.id for m in rec2.members], rec2.closed_releases) == \
+        (2, 3, new, (statement,))
+    assert out.splitlines() == [
+        f"wrote epoch2.json: {rec2.describe()}, 3 of 3: removes carol, adds dave, threshold 2 -> 3",
+        f"  fingerprint {rec2.fingerprint.hex}  {rec2.fingerprint.words}",
+        "  closes epoch 1: the 1 release(s) in closed_releases stay valid; verifiers that know epoch 2 refuse every "
+        "other release signed by epoch 1",
+        "  keyholders: each runs 'ct ceremony step epoch2.json': the home checks it is the record it confirmed and "
+        "keeps it, retiring its epoch-1 shares",
+        "  verifiers: move trust forward now, after comparing the words: 'ct policy add-checkpoint epoch2.json "
+        "--policy POLICY.json' (a verifier also learns it from the chain of any bundle epoch 2 signs)",
+        "  new releases: 'ct ceremony sign BUNDLE --group epoch2.json' with the older records (or this home's stored "
+        "ones): bundles carry the chain from the root"]
+    # the record reaches the homes: each keeps it and retires its share of epoch 1
+    for n in both:
+        out = ok("--home", f"h/{n}", "ceremony", "step", "epoch2.json")
+        lines = out.splitlines()
+        if n == "dave":
+            assert lines[0] == f"kept {rec2.describe()} in this home (records new here: epoch 2)"
+            assert len(lines) == 2
+        else:
+            assert lines == [f"kept {rec2.describe()} in this home (records new here: epoch 2)",
+                             f"  fingerprint {rec2.fingerprint.hex}  {rec2.fingerprint.words}",
+                             f"  retired a share: keyholder set 'coop' epoch 1 was superseded by epoch 2 "
+                             f"(fingerprint {rec2.fingerprint.hex})"]
+    assert ok("--home", "h/bob", "ceremony", "step", "epoch2.json").splitlines()[0] == \
+        f"this home already keeps {rec2.describe()}"
+    # a record nobody here confirmed and that follows nothing this home keeps is refused
+    code, out, err = ct("--home", "h/nobody", "ceremony", "step", "epoch2.json")
+    assert (code, out) == (11, "")
+    assert err.splitlines()[0] == (f"error: epoch2.json is {rec2.describe()}, which this home did not confirm in a "
+                                   "ceremony and which does not follow a record it keeps")
+    # signing needs the chain from the root: the newest record alone is refused ...
+    code, out, err = ct("ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--no-stock", "-o", "u0.ctm")
+    assert (code, out) == (21, "")
+    assert err.splitlines() == [
+        f"error: the chain of {rec2.describe()} from its root is incomplete: no record of epoch 1",
+        "hint: verifiers pinned to the root need every record: pass each one with --group, or keep them in this "
+        "home (a verified bundle that carries them, or 'ct ceremony step RECORD')"]
+    # ... and completed from a home that keeps the older records
+    ok("--home", "h/alice", "ceremony", "sign", d / "app.ctp", "--group", "epoch2.json", "--no-stock", "-o", "u0.ctm")
+    # the request names the chain from the root by fingerprint; the coordinator's journal holds the records
+    assert msg_of("u0.ctm").payload["records"] == [rec1.fingerprint.full_hex, rec2.fingerprint.full_hex]
     for i in range(2):
         for n in new:
             ok("--home", f"h/{n}", "ceremony", "step", f"u{i}.ctm", "-o", f"u{i}-{n}.ctm", "--yes")
@@ -406,6 +509,21 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
     assert err.splitlines() == ["error: none of this home's keys takes part in this ceremony",
                                 "hint: participants: alice, bob, dave; use the right --home"]
     assert not os.path.exists("u0-carol.ctm")
+    # nor sign with epoch 1 any more: her home knows epoch 2
+    ok("ceremony", "sign", d / "app.ctp", "--group", d / "keyholders.json", "--no-stock", "-o", "v0.ctm")
+    code, out, err = ct("--home", "h/carol", "ceremony", "step", "v0.ctm", "-o", "v0-carol.ctm", "--yes")
+    assert (code, out) == (11, "")
+    assert err.splitlines() == [
+        "error: this home knows epoch 2 of 'coop': epoch 1 is closed and signs no more releases",
+        "hint: sign with the current keyholder set (epoch 2); a release epoch 1 signed now would be refused by "
+        "every verifier that knows the rotation"]
+
+
+def _statement(bundle_path) -> bytes:
+    from cerro_torre.ceremony import bundle
+    from cerro_torre.ceremony.statement import Envelope
+
+    return Envelope.from_bytes(bundle.read_parts(str(bundle_path)).signature_members[bundle.ENVELOPE]).payload
 
 
 def test_dealer_from_the_command_line(cer, monkeypatch, tmp_path):

@@ -10,12 +10,13 @@ import io
 import os
 
 import pytest
-from ceremony_sim import PASS, Sim
+from ceremony_sim import PASS, Sim, collect, journal_of
 
 from cerro_torre.ceremony import bundle, keygen, signing
 from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.ceremony.message import Message
-from cerro_torre.ceremony.protocol import replies_in
+from cerro_torre.ceremony.protocol import make_bulletin, replies_in
+from cerro_torre.ceremony.signedlog import SignedLog
 from cerro_torre.ceremony.statement import PAYLOAD_TYPE, Envelope, pae
 from cerro_torre.cli.main import main
 from cerro_torre.suites.errors import CeremonyError, KeyNotTrusted, Malformed, SignatureInvalid, UsageError
@@ -45,27 +46,34 @@ class Wire:
         self.log.append((back.round, back.sender))
         return back
 
-    def step(self, name: str, msg: Message) -> Message:
+    def step(self, name: str, msg: Message) -> Message | None:
+        """A keyholder's step: its reply, or None when it only keeps the message."""
         kh = self.sim.holders[name]
         pending = kh.prepare(self.cross(msg))
         assert pending.member == name
+        if not pending.answers:
+            kh.keep(pending)
+            return None
         return self.cross(kh.answer(pending, PASS))
 
     def keygen(self, request: Message, old: list[str] = ()) -> tuple[KeyholderSet, list[str]]:
-        """Drive a keygen/rotation to its record; return it and the coordinator rounds seen."""
-        plan = keygen.plan_of(request)
+        """Drive a keygen/rotation to its record; return it and the coordinator rounds seen.  Every member
+        of either set steps every message (outgoing members keep the first two); the record then reaches
+        every one of their homes."""
+        plan = keygen.plan_of(journal_of(request).view())
         msg, rounds = request, []
+        self.coordinator_messages = []
         while isinstance(msg, Message):
             rounds.append(msg.round)
+            self.coordinator_messages.append(msg)
             if msg.round == "package":
                 s = msg.payload["signers"]
                 who = sorted(set(s["new"]) | set(s["old"]))
-            elif msg.round == "round2" or (msg.round == "request" and plan.dealer):
-                who = sorted(set(plan.new) | set(old))
             else:
-                who = sorted(plan.new)
-            replies = [self.step(n, msg) for n in who]
-            msg = keygen.collect(self.cross(msg), replies)
+                who = sorted(set(plan.new) | set(old))
+            replies = [r for r in (self.step(n, msg) for n in who) if r is not None]
+            msg = collect(self.cross(msg), replies)
+        self.sim.keep_record(msg, sorted(set(plan.new) | set(old)))
         return msg, rounds
 
     def sign(self, request: Message, names: list[str]) -> tuple[signing.Signed, list[str], dict[str, list[Message]]]:
@@ -76,7 +84,7 @@ class Wire:
             rounds.append(msg.round)
             replies = [self.step(n, msg) for n in who]
             by_round[replies[0].round] = replies
-            msg = signing.collect(self.cross(msg), replies)
+            msg = collect(self.cross(msg), replies)
             if isinstance(msg, Message):
                 who = sorted(r.sender for r in replies_in(msg)) if msg.round == "package" else who
         return msg, rounds, by_round
@@ -91,7 +99,8 @@ def world(tmp_path_factory):
     wire = Wire(sim)
     req = keygen.open_keygen("coop", [sim.publics[n] for n in FIVE], 3)
     rec1, rounds = wire.keygen(req)
-    w = {"root": root, "sim": sim, "wire": wire, "rec1": rec1, "rounds1": rounds, "request1": req}
+    w = {"root": root, "sim": sim, "wire": wire, "rec1": rec1, "rounds1": rounds, "request1": req,
+         "coordinator_messages1": list(wire.coordinator_messages)}
     # a release to sign
     (root / "app.txt").write_bytes(b"hello world\n")
     code, _, err = ct("pack", str(root / "app.txt"), "-o", str(root / "app.ctp"), "--name", "app",
@@ -108,7 +117,11 @@ def world(tmp_path_factory):
 @pytest.fixture(scope="module")
 def rotated(world):
     sim, wire, rec1 = world["sim"], world["wire"], world["rec1"]
-    req = keygen.open_keygen("coop", [sim.publics[n] for n in ROTATED], 2, previous=rec1)
+    # the releases epoch 1 signed so far stay valid: the coordinator gathers them from the homes' logs
+    closed = sorted({e.statement for n in FIVE for e in SignedLog(sim.holders[n].path).under(rec1.fingerprint.full_hex)})
+    # erin (removed) signs with the old group too: every member of epoch 1 is in its signing set
+    req = keygen.open_keygen("coop", [sim.publics[n] for n in ROTATED], 2, previous=rec1, closed_releases=closed,
+                             old_signers=FIVE)
     wire.log.clear()
     rec2, rounds = wire.keygen(req, old=FIVE)
     (world["root"] / "rec2.json").write_bytes(rec2.to_bytes())
@@ -117,7 +130,7 @@ def rotated(world):
 
 def sign_into_bundle(world, records, names, stock, out):
     wire = world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", records, names, stock=stock)
+    req = signing.open_sign(world["statement"], records, names, stock=stock)
     res, rounds, by_round = wire.sign(req, names)
     bundle.add_signatures(str(world["root"] / "app.ctp"), str(out), res.signatures, records=res.records,
                           stock=res.stock)
@@ -158,8 +171,11 @@ def test_dkg_secrets_between_rounds_are_dropped(world):
     cid = world["request1"].ceremony
     for n in FIVE:
         d = os.path.join(world["sim"].holders[n].path, "ceremonies", cid)
-        assert sorted(os.listdir(d)) == ["package.reply", "request.reply", "round1.reply", "round2.reply",
-                                         "state.json", "transcript.json"]
+        assert sorted(os.listdir(d)) == ["messages", "package.reply", "request.reply", "round1.reply",
+                                         "round2.reply", "state.json", "transcript.json"]
+        # the coordinator messages it answered, by digest: later messages name them instead of carrying them
+        assert sorted(os.listdir(os.path.join(d, "messages"))) == sorted(
+            f"{m.digest.hex()}.ctm" for m in world["coordinator_messages1"])
         entries = world["sim"].holders[n].transcript(cid)
         assert [(e.round, e.sender) for e in entries] == [
             ("request", "coordinator"), ("commit", n), ("round1", "coordinator"), ("shares", n),
@@ -202,23 +218,30 @@ def test_sign_without_stock_forms(world, tmp_path):
     assert not any(line.startswith("  stock") for line in stdout.splitlines())
 
 
-def test_sign_coordinator_picks_threshold_of_invited(world):
-    """Four invited, three commit: the package goes to those three; the fourth has nothing to do."""
+def test_sign_every_invited_signer_answers(world):
+    """Four invited, three commit: no package until the fourth commits (the set is fixed at the request);
+    a package of the three is refused by every keyholder in it, and the fourth signs with the others."""
     wire = world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"]],
+    req = signing.open_sign(world["statement"], [world["rec1"]],
                             ["alice", "bob", "carol", "dave"], stock=False)
     commits = [wire.step(n, req) for n in ("alice", "bob", "dave")]
-    package = signing.collect(wire.cross(req), commits)
-    assert package.round == "package" and package.payload["signers"] == ["alice", "bob", "dave"]
-    kh = world["sim"].holders["carol"]
     with pytest.raises(CeremonyError) as e:
-        kh.answer(kh.prepare(wire.cross(package)), PASS)
-    assert e.value.message == "'carol' is not among this package's signers"
-    assert e.value.hints == ("the coordinator chose others; nothing to do",)
-    shares = [wire.step(n, package) for n in ("alice", "bob", "dave")]
-    res = signing.collect(wire.cross(package), shares)
+        collect(wire.cross(req), commits)
+    assert e.value.message == "3 of 4 needed commit replies; missing: carol"
+    subset = make_bulletin(req, "package", commits, {})
+    kh = world["sim"].holders["alice"]
+    with pytest.raises(CeremonyError) as e:
+        kh.prepare(wire.cross(subset))
+    assert e.value.message == ("this package's signers (alice, bob, dave) are not the set invited when 'alice' "
+                               "committed (alice, bob, carol, dave)")
+    commits.append(wire.step("carol", req))
+    package = collect(wire.cross(req), commits)
+    assert package.round == "package"
+    assert [r.sender for r in replies_in(package)] == ["alice", "bob", "carol", "dave"]
+    shares = [wire.step(n, package) for n in ("alice", "bob", "carol", "dave")]
+    res = collect(wire.cross(package), shares)
     assert isinstance(res, signing.Signed)
-    assert sorted(s.alg for s in res.signatures) == ["ed25519"] + ["ml-dsa-87"] * 3
+    assert sorted(s.alg for s in res.signatures) == ["ed25519"] + ["ml-dsa-87"] * 4
 
 
 # ---------------------------------------------------------------- rotation
@@ -285,10 +308,18 @@ def test_bundle_signed_by_epoch_2_verifies_from_root_1(world, rotated, tmp_path)
 
 
 def test_bundle_signed_by_epoch_2_without_chain_is_not_trusted(world, rotated, tmp_path):
-    out = tmp_path / "signed2.ctp"
-    sign_into_bundle(world, [rotated["rec2"]], ["alice", "dave"], False, out)
-    code, stdout, err = ct("verify", str(out), "--policy", str(world["root"] / "policy.json"))
+    """A signing request always names the chain from the root; a bundle assembled with epoch 2 alone is
+    not trusted by a verifier pinned to epoch 1."""
     rec2 = rotated["rec2"]
+    with pytest.raises(UsageError) as e:
+        signing.open_sign(world["statement"], [rec2], ["alice", "dave"], stock=False)
+    assert e.value.message == (f"a signing request names the chain of {rec2.describe()} from its root: "
+                               "2 record(s), not 1")
+    full = tmp_path / "full.ctp"
+    res, _, _ = sign_into_bundle(world, [world["rec1"], rec2], ["alice", "dave"], False, full)
+    out = tmp_path / "signed2.ctp"
+    bundle.add_signatures(str(world["root"] / "app.ctp"), str(out), res.signatures, records=[rec2])
+    code, stdout, err = ct("verify", str(out), "--policy", str(world["root"] / "policy.json"))
     assert code == 3
     assert err.splitlines()[0] == (f"error: {rec2.describe()} does not chain to a pinned root "
                                    f"(chain starts at epoch 2, fingerprint {rec2.fingerprint.hex})")
@@ -296,7 +327,7 @@ def test_bundle_signed_by_epoch_2_without_chain_is_not_trusted(world, rotated, t
 
 def test_removed_member_cannot_answer_epoch_2(world, rotated):
     sim, wire = world["sim"], world["wire"]
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"], rotated["rec2"]],
+    req = signing.open_sign(world["statement"], [world["rec1"], rotated["rec2"]],
                             ["alice", "bob"], stock=False)
     erin = sim.holders["erin"]
     with pytest.raises(CeremonyError) as e:
@@ -305,25 +336,30 @@ def test_removed_member_cannot_answer_epoch_2(world, rotated):
     assert e.value.hints == ("participants: alice, bob, carol, dave, frank; use the right --home",)
     # nor can the coordinator invite her
     with pytest.raises(UsageError) as e:
-        signing.open_sign(world["statement"], "app", "1.0", [rotated["rec2"]], ["alice", "erin"])
+        signing.open_sign(world["statement"], [world["rec1"], rotated["rec2"]], ["alice", "erin"])
     assert e.value.message == f"not members of {rotated['rec2'].describe()}: erin"
     # even if she is handed a request naming her and answers with her old share, it is refused
     forged = Message(req.ceremony, "sign", "request", "coordinator",
                      {**req.payload, "signers": ["alice", "bob", "erin"]})
     with pytest.raises(CeremonyError) as e:
         erin.prepare(wire.cross(forged))
-    assert e.value.message == "none of this home's keys takes part in this ceremony"
+    assert e.value.message == f"the request invites erin, not members of {rotated['rec2'].describe()}"
     # and she holds no share of the new group
     assert not erin.has_share(rotated["rec2"].group_public_key)
 
 
 def test_new_member_signs_only_epoch_2(world, rotated):
-    """frank holds no share of epoch 1: he is not a participant of an epoch-1 signing."""
-    req = signing.open_sign(world["statement"], "app", "1.0", [world["rec1"]], ["alice", "bob", "carol"])
+    """frank holds no share of epoch 1: his home does not even keep its record, and if it did, he is not a
+    participant of an epoch-1 signing."""
+    rec1 = world["rec1"]
+    req = signing.open_sign(world["statement"], [rec1], ["alice", "bob", "carol"])
+    frank = world["sim"].holders["frank"]
     with pytest.raises(CeremonyError) as e:
-        world["sim"].holders["frank"].prepare(world["wire"].cross(req))
-    assert e.value.message == "none of this home's keys takes part in this ceremony"
-    assert e.value.hints == ("participants: alice, bob, carol, dave, erin; use the right --home",)
+        frank.prepare(world["wire"].cross(req))
+    assert e.value.message == (f"this home does not keep the keyholder-set record (fingerprint {rec1.fingerprint.hex}), "
+                               "which the ceremony names")
+    assert e.value.hints == (f"bring it once: 'ct ceremony step RECORD.json' keeps it in {frank.path} (the record "
+                             "the coordinator wrote at the end of that set's keygen or rotation)",)
 
 
 # ---------------------------------------------------------------- trusted dealer
@@ -347,7 +383,7 @@ def test_trusted_dealer_keygen_and_sign(world, tmp_path):
     (tmp_path / "dealt.json").write_bytes(rec.to_bytes())
     assert ct("policy", "init", "--root", str(tmp_path / "dealt.json"), "--policy", str(tmp_path / "p.json"))[0] == 0
     out = tmp_path / "dealt.ctp"
-    req = signing.open_sign(world["statement"], "app", "1.0", [rec], ["dave", "frank"], stock=False)
+    req = signing.open_sign(world["statement"], [rec], ["dave", "frank"], stock=False)
     res, _, _ = wire.sign(req, ["dave", "frank"])
     bundle.add_signatures(str(world["root"] / "app.ctp"), str(out), res.signatures, records=res.records)
     code, stdout, err = ct("verify", str(out), "--policy", str(tmp_path / "p.json"))

@@ -16,7 +16,7 @@ import subprocess
 import sys
 
 import pytest
-from ceremony_sim import PASS, WEAK, Sim, cross
+from ceremony_sim import PASS, WEAK, Sim, cross, collect
 
 from cerro_torre.ceremony import crashpoints, keygen, signing
 from cerro_torre.ceremony.message import Message
@@ -29,7 +29,7 @@ from cerro_torre.suites.suite import verify_signature
 NAMES = ["alice", "bob", "carol"]
 POINTS = ("nonce-opened", "nonce-marked", "nonce-deleted", "share-computed", "reply-written")
 STATEMENT = make_statement([("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
-                           {"name": "app", "version": "1.0"})
+                           {"package": {"name": "app", "version": "1.0"}})
 
 
 def test_the_points_tested_are_all_the_points():
@@ -56,8 +56,8 @@ def run_step(home: str, msg_path, out_path, crash: str | None = None) -> subproc
 
 def open_package(world, stock=False):
     sim = world["sim"]
-    req = signing.open_sign(STATEMENT, "app", "1.0", [world["rec"]], ["alice", "bob"], stock=stock)
-    pkg = signing.collect(req, [sim.step(n, req) for n in ("alice", "bob")])
+    req = signing.open_sign(STATEMENT, [world["rec"]], ["alice", "bob"], stock=stock)
+    pkg = collect(req, [sim.step(n, req) for n in ("alice", "bob")])
     return req, pkg
 
 
@@ -107,7 +107,7 @@ def test_crash_during_signing_step(world, tmp_path, point):
     if point == "nonce-opened":
         # crashed before the nonces were marked: the step runs again, and it is the only share ever made
         assert p2.returncode == 0, p2.stderr
-        check_signed(world, signing.collect(pkg, [Message.parse(out2.read_bytes()), bob_share]))
+        check_signed(world, collect(pkg, [Message.parse(out2.read_bytes()), bob_share]))
         produced = {shares_of(out2)}
     elif point == "reply-written":
         # the reply was written and recorded: the home refuses to answer again and points at it
@@ -123,7 +123,7 @@ def test_crash_during_signing_step(world, tmp_path, point):
         p3 = run_step(alice.path, pkg_path, out1)
         assert (p3.returncode, p3.stderr.splitlines()) == (
             22, [f"error: {out1} exists", "hint: choose another -o, or move the old file away"])
-        check_signed(world, signing.collect(pkg, [Message.parse(out1.read_bytes()), bob_share]))
+        check_signed(world, collect(pkg, [Message.parse(out1.read_bytes()), bob_share]))
         produced = {shares_of(out1)}
     else:
         # nonces marked consumed and no reply out: refused for good; the ceremony must restart
@@ -132,12 +132,12 @@ def test_crash_during_signing_step(world, tmp_path, point):
         assert not out1.exists() and not out2.exists()
         assert not alice.nonces.has(slot) or point == "nonce-marked"
         with pytest.raises(CeremonyError) as e:
-            signing.collect(pkg, [bob_share])
+            collect(pkg, [bob_share])
         assert e.value.message == "1 of 2 needed share replies; missing: alice"
         produced = set()
         # a new ceremony with the same signers goes through
         req2, pkg2 = open_package(world)
-        check_signed(world, signing.collect(pkg2, [sim.step(n, pkg2) for n in ("alice", "bob")]))
+        check_signed(world, collect(pkg2, [sim.step(n, pkg2) for n in ("alice", "bob")]))
     # never two different shares from one set of nonces: at most one reply exists for this package
     assert len(produced) <= 1
     replies = [f for f in (out1, out2) if f.exists()]
@@ -149,7 +149,7 @@ def test_crash_before_the_commitment_leaves(world, tmp_path):
     replaces them (they never left the machine), and the ceremony goes on with the new commitments."""
     sim = world["sim"]
     alice = sim.holders["alice"]
-    req = signing.open_sign(STATEMENT, "app", "1.0", [world["rec"]], ["alice", "bob"], stock=False)
+    req = signing.open_sign(STATEMENT, [world["rec"]], ["alice", "bob"], stock=False)
     path = tmp_path / "s0.ctm"
     path.write_bytes(req.to_bytes())
     assert run_step(alice.path, path, tmp_path / "a.ctm", crash="share-computed").returncode == 137
@@ -160,8 +160,8 @@ def test_crash_before_the_commitment_leaves(world, tmp_path):
     assert p.returncode == 0, p.stderr
     with open(os.path.join(alice.nonces.dir, f"{req.ceremony}.alice.sealed"), "rb") as f:
         assert f.read() != first
-    pkg = signing.collect(req, [Message.parse((tmp_path / "b.ctm").read_bytes()), sim.step("bob", req)])
-    check_signed(world, signing.collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob")]))
+    pkg = collect(req, [Message.parse((tmp_path / "b.ctm").read_bytes()), sim.step("bob", req)])
+    check_signed(world, collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob")]))
 
 
 def test_crash_in_second_pass(world, tmp_path):
@@ -169,7 +169,7 @@ def test_crash_in_second_pass(world, tmp_path):
     sim = world["sim"]
     alice = sim.holders["alice"]
     req, pkg = open_package(world, stock=True)
-    p2 = signing.collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob")])
+    p2 = collect(pkg, [sim.step(n, pkg) for n in ("alice", "bob")])
     assert p2.round == "package2"
     path = tmp_path / "s2.ctm"
     path.write_bytes(p2.to_bytes())
@@ -188,7 +188,7 @@ def test_crash_while_signing_a_keygen_record(world, tmp_path):
     alice = sim.holders["alice"]
     msg = keygen.open_keygen("crashy", [sim.publics[n] for n in NAMES], 2)
     for _ in range(3):
-        msg = keygen.collect(msg, [sim.step(n, msg) for n in NAMES])
+        msg = collect(msg, [sim.step(n, msg) for n in NAMES])
     assert msg.round == "package"
     path = tmp_path / "r3.ctm"
     path.write_bytes(msg.to_bytes())
@@ -198,7 +198,7 @@ def test_crash_while_signing_a_keygen_record(world, tmp_path):
     assert again.stderr.splitlines()[-2:] == nonce_used(msg.ceremony)
     # bob and carol alone cannot finish: every new member signs its record
     with pytest.raises(CeremonyError) as e:
-        keygen.collect(msg, [sim.step(n, msg) for n in ("bob", "carol")])
+        collect(msg, [sim.step(n, msg) for n in ("bob", "carol")])
     assert e.value.message == "2 of 3 needed sign replies; missing: alice"
 
 

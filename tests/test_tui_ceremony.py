@@ -22,6 +22,8 @@ import pytest
 
 from test_tui_support import PW, ct, fill, notifications, screen_text, settle
 
+from cerro_torre.ceremony import bundle
+from cerro_torre.ceremony.statement import Envelope
 from cerro_torre.tui.app import CTApp
 
 MEMBERS = ("alice", "bob", "carol")
@@ -62,6 +64,23 @@ async def make_keys(tmp_path, who: str) -> None:
     assert os.path.exists(tmp_path / f"{who}.pub"), notifications(app)
 
 
+async def press_and_fill(pilot, app, key: str, values: dict[str, str]) -> None:
+    await pilot.press(key)
+    await pilot.pause()
+    await fill(pilot, app, values)
+    await settle(pilot, app)
+
+
+async def keyholder_opens(tmp_path, who: str, path: str) -> tuple[str, list[str]]:
+    """Keyholder screen: o and a file; returns the outcome line and the notifications (nothing pending)."""
+    app = app_for(tmp_path, who, "keyholder")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await press_and_fill(pilot, app, "o", {"path": path})
+        assert app.screen.pending is None
+        return str(app.screen.query_one("#kh-outcome").render()), notifications(app)
+
+
 async def keyholder_step(tmp_path, who: str, message: str, reply: str, *, expect: tuple[str, ...] = (),
                          qr_out: str | None = None) -> None:
     """Keyholder screen: o (message file), read the summary, a (reply file + passphrase).
@@ -86,6 +105,8 @@ async def keyholder_step(tmp_path, who: str, message: str, reply: str, *, expect
         await pilot.press("a")
         await pilot.pause()
         dlg = app.screen
+        assert "Never restore this home from a backup, or copy it, while this ceremony is open" in \
+            str(dlg.query_one("#dialog-help").render())
         assert dlg.query_one("#field-reply").value == os.path.join(os.path.dirname(message),
                                                                    f"reply-{who}-{msg.round}.ctm")
         await fill(pilot, app, {"reply": reply, "passphrase": PW}, submit=False)
@@ -123,10 +144,7 @@ async def coordinator_round(tmp_path, message: str, replies: list[str], save: di
     app = app_for(tmp_path, "coordinator", "coordinator")
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        await pilot.press("o")
-        await pilot.pause()
-        await fill(pilot, app, {"path": message})
-        await settle(pilot, app)
+        await press_and_fill(pilot, app, "o", {"path": message})
         screen = app.screen
         assert screen.msg is not None, notifications(app)
         if replies:
@@ -178,7 +196,8 @@ async def full_ceremony(tmp_path):
     for r in range(4):
         for who in MEMBERS:
             await keyholder_step(tmp_path, who, msg, f"kg/r{r}-{who}.ctm",
-                                 expect=("keyholder set 'coop' epoch 1: 2 of 3", f"you are '{who}'"))
+                                 expect=("new keyholder set 'coop' epoch 1 (a root", "threshold 2 of 3",
+                                         f"you are '{who}'"))
         replies = [f"kg/r{r}-{who}.ctm" for who in MEMBERS]
         if r < 3:  # the middle collects through the library (the screen does them in the signing below)
             assert ct("ceremony", "collect", msg, *replies, "-o", f"kg/r{r + 1}.ctm")[0] == 0
@@ -187,6 +206,11 @@ async def full_ceremony(tmp_path):
             await coordinator_round(tmp_path, msg, replies,
                                     {"output": "keyholders.json", "transcript": "kg/transcript.ctm"})
     assert ct("ceremony", "status", "--transcript", "kg/transcript.ctm")[0] == 0
+    # the record reaches every home: o on the Keyholder screen checks it is the one confirmed and keeps it
+    for who in MEMBERS:
+        outcome, said = await keyholder_opens(tmp_path, who, "keyholders.json")
+        assert outcome.startswith("kept keyholder set 'coop' epoch 1 ("), (outcome, said)
+        assert "(records new here: epoch 1)" in outcome
 
     # ---- a release, packed and pinned with the CLI (not a keyholder's job)
     (tmp_path / "app.txt").write_text("hello from the tui test\n")
@@ -207,8 +231,12 @@ async def full_ceremony(tmp_path):
 
     digest = hashlib.sha256(b"hello from the tui test\n").hexdigest()
     signers = ("alice", "bob")
-    expect = ("sign release app 1.0", digest, "signers invited: alice, bob", "CT-SIG-02: 1 FROST group signature",
-              "2 of 3 members' ml-dsa-87 signatures")
+    statement = hashlib.sha256(Envelope.from_bytes(
+        bundle.read_parts(str(tmp_path / "app.ctp")).signature_members[bundle.ENVELOPE]).payload).hexdigest()
+    expect = ("sign release app 1.0", digest, "signers: alice, bob (every one must answer",
+              f"minisign, with the trusted comment: cerro-torre release app 1.0 statement-sha256:{statement}",
+              "never restore this home from a backup, or copy it, while this ceremony is open",
+              "CT-SIG-02: 1 FROST group signature", "2 of 3 members' ml-dsa-87 signatures")
     # round 1 (commitments) as files
     for who in signers:
         await keyholder_step(tmp_path, who, "sg/s0.ctm", f"sg/s0-{who}.ctm", expect=expect)
@@ -243,13 +271,12 @@ async def full_ceremony(tmp_path):
         assert "VALID: ct verify exits 0" in str(app.screen.query_one("#verdict").render())
 
     # ---- a home that took no part is refused with the CLI's error and hint
-    app = app_for(tmp_path, "dave", "keyholder")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("o")
-        await pilot.pause()
-        await fill(pilot, app, {"path": "sg/s0.ctm"})
-        await settle(pilot, app)
-        assert app.screen.pending is None
-        assert notifications(app)[-1] == ("error: none of this home's keys takes part in this ceremony\n"
-                                          "hint: participants: alice, bob, carol; use the right --home")
+    _, said = await keyholder_opens(tmp_path, "dave", "sg/s0.ctm")
+    from cerro_torre.governance.keyholders import KeyholderSet
+
+    rec = KeyholderSet.from_bytes((tmp_path / "keyholders.json").read_bytes())
+    assert said[-1] == (
+        f"error: this home does not keep the keyholder-set record (fingerprint {rec.fingerprint.hex}), which "
+        "the ceremony names\n"
+        f"hint: bring it once: 'ct ceremony step RECORD.json' keeps it in {tmp_path / 'homes' / 'dave'} (the "
+        "record the coordinator wrote at the end of that set's keygen or rotation)")

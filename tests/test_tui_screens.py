@@ -96,7 +96,11 @@ def test_refuse_writes_nothing(three):
             assert notifications(app)[-1].startswith("error: no message to approve")
     run(go())
     assert not os.path.exists(three / "homes" / "bob" / "ceremonies")
-    assert sorted(os.listdir(three)) == sorted(["alice.pub", "bob.pub", "carol.pub", "homes", "r0.ctm"])
+    from cerro_torre.ceremony.message import Message
+
+    cid = Message.parse((three / "r0.ctm").read_bytes()).ceremony
+    assert sorted(os.listdir(three)) == sorted(["alice.pub", "bob.pub", "carol.pub", "homes", "r0.ctm",
+                                                f"{cid}.journal"])   # the coordinator's journal, as before
 
 
 def test_message_from_qr_frames_and_overwrite_refused(three):

@@ -32,6 +32,9 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.chdir(tmp_path)
     deterministic_keys(monkeypatch)
+    # the keyholder's clock, against which a keygen request's dates are checked: an hour after it was made
+    monkeypatch.setattr("cerro_torre.ceremony.keyholder.now_utc",
+                        lambda: dt.datetime(2026, 1, 1, 1, tzinfo=dt.timezone.utc))
 
     from cerro_torre.ceremony import bundle, keygen, signing
     from cerro_torre.ceremony.statement import Envelope
@@ -56,9 +59,16 @@ def world(tmp_path, monkeypatch):
     statement = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload
     # the request carries the record; an unsigned copy keeps its bytes (and fingerprint words) fixed
     unsigned = det_record(["alice", "bob", "carol"], 2, signed=False)
-    req = signing.open_sign(statement, "app", "1.0", [unsigned], ["alice", "bob"], ceremony=CEREMONY_SIGN)
+    req = signing.open_sign(statement, [unsigned], ["alice", "bob"], ceremony=CEREMONY_SIGN)
     write("sign-request.ctm", req.to_bytes())
-    kg = keygen.open_keygen("coop", [det_key(n).public() for n in ("alice", "bob", "carol")], 2,
+    # the request names the record by fingerprint: alice's home keeps it, the coordinator's journal too
+    from cerro_torre.ceremony import coordinator
+    from cerro_torre.ceremony.protocol import Journal
+    from cerro_torre.governance.trust import TrustStore
+
+    TrustStore(home).add([unsigned])
+    coordinator.start(req, [unsigned]).save(Journal.path_for("sign-request.ctm", req.ceremony))
+    kg = keygen.open_keygen("newcoop", [det_key(n).public() for n in ("alice", "bob", "carol")], 2,
                             now=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc), ceremony=CEREMONY_KEYGEN)
     write("keygen-request.ctm", kg.to_bytes())
     return tmp_path

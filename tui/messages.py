@@ -132,6 +132,15 @@ class IncomingLoaded(Message):
         self.checked_against = checked_against
 
 
+class RecordKept(Message):
+    """A keyholder-set record this home took part in, checked and kept (``Keyholder.store_record``)."""
+
+    def __init__(self, source: str, lines: list[str]) -> None:
+        super().__init__()
+        self.source = source
+        self.lines = lines
+
+
 class ReplyWritten(Message):
     """The keyholder's signed reply, written to ``path``."""
 
@@ -148,10 +157,11 @@ class ReplyWritten(Message):
 class CeremonyOpened(Message):
     """A coordinator message to work from: just opened (and written), or loaded from a file."""
 
-    def __init__(self, message: Any, path: str, expected: dict[str, Any], participants: list[str],
+    def __init__(self, journal: Any, path: str, expected: dict[str, Any], participants: list[str],
                  bundle: str | None = None, opened: bool = False) -> None:
         super().__init__()
-        self.message = message
+        self.journal = journal          # the coordinator's journal of the ceremony (protocol.Journal)
+        self.message = journal.last
         self.path = path
         self.expected = expected
         self.participants = participants
@@ -170,10 +180,11 @@ class RepliesAdded(Message):
 class Collected(Message):
     """``coordinator.collect`` merged the replies: the next message, a keyholder-set record or a signature."""
 
-    def __init__(self, result: Any, kind: str) -> None:
+    def __init__(self, result: Any, kind: str, journal: Any = None) -> None:
         super().__init__()
         self.result = result
         self.kind = kind  # "message" | "record" | "signed"
+        self.journal = journal   # the journal with the replies (and the next message) added
 
 
 class ResultWritten(Message):

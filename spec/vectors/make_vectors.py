@@ -203,7 +203,7 @@ def stock_vectors() -> dict:
     assert pk.hex() == RFC8032_TEST1_PUBLIC
     statement = (b'{"_type":"https://in-toto.io/Statement/v1","predicate":{},"predicateType":'
                  b'"https://cerro-torre.org/attestation/release/v1","subject":[]}')
-    comment = S.trusted_comment(statement, "demo", "1.0")
+    comment = f"cerro-torre release demo 1.0 statement-sha256:{hashlib.sha256(statement).hexdigest()}"
     rec = S.sign_record(statement, comment, pk, lambda m: ed25519.sign(sd, m))
     files = {}
     for fmt in S.FORMATS:

@@ -58,12 +58,14 @@ class CoordinatorScreen(CTScreen):
     def __init__(self) -> None:
         super().__init__()
         self.msg: Any = None
+        self.journal: Any = None
         self.msg_path = ""
         self.bundle: str | None = None
         self.expected: dict[str, Any] = {}
         self.people: list[str] = []
         self.replies: dict[str, tuple[Any, str]] = {}
         self.result: Any = None
+        self.collected: Any = None
         self.result_kind = ""
         self.history: list[str] = []
 
@@ -197,6 +199,7 @@ class CoordinatorScreen(CTScreen):
             out = v["output"].strip()
             self.refuse_overwrite(out)
             bundle = None
+            records: list[Any] = []
             if kind == "keygen":
                 msg = keygen.open_keygen(v["name"].strip() or "cooperative", self._publics(v["members"]),
                                          int(v["threshold"]), suite=v["suite"], days=int(v["days"]),
@@ -214,9 +217,12 @@ class CoordinatorScreen(CTScreen):
                 if bmod.ENVELOPE not in parts.signature_members:
                     raise Malformed(f"{bundle} has no release statement", "pack it with 'ct pack' first")
                 env = Envelope.from_bytes(parts.signature_members[bmod.ENVELOPE])
-                records = [self._record(p) for p in self.expand_paths(v["group"], (".json",))]
+                from cerro_torre.governance.trust import TrustStore
+
+                records = signing.chain_from_root([self._record(p) for p in self.expand_paths(v["group"], (".json",))],
+                                                  TrustStore(self.ct.home))
                 signers = v["signers"].replace(",", " ").split() or None
-                msg = signing.open_sign(env.payload, parts.manifest.name, parts.manifest.version, records, signers,
+                msg = signing.open_sign(env.payload, records, signers,
                                         stock=v["stock"] == "yes")
                 self.ct.remember_records(records)
             else:
@@ -237,16 +243,24 @@ class CoordinatorScreen(CTScreen):
                 k = int(v["threshold"]) if v["threshold"].strip() else old.threshold
                 msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=int(v["days"]),
                                          previous=old)
+                records = [old]
+            from cerro_torre.ceremony import coordinator
+            from cerro_torre.ceremony.protocol import Journal
+
+            journal = coordinator.start(msg, records)
+            jpath = Journal.path_for(self.ct.resolve(out), msg.ceremony)
+            self.refuse_overwrite(jpath)
             self.write_new(out, msg.to_bytes())
-            self.post_message(self._opened(msg, out, bundle, opened=True))
+            journal.save(jpath)
+            self.post_message(self._opened(journal, out, bundle, opened=True))
         except Exception as e:  # noqa: BLE001
             self.post_failure("open", e)
 
-    def _opened(self, msg: Any, path: str, bundle: str | None, opened: bool) -> CeremonyOpened:
-        from cerro_torre.ceremony.coordinator import expected
-        from cerro_torre.ceremony.protocol import participants, request_of
+    def _opened(self, journal: Any, path: str, bundle: str | None, opened: bool) -> CeremonyOpened:
+        from cerro_torre.ceremony.coordinator import expected, people
 
-        return CeremonyOpened(msg, path, expected(msg), sorted(participants(request_of(msg))), bundle, opened)
+        view = journal.view()
+        return CeremonyOpened(journal, path, expected(view), sorted(people(view)), bundle, opened)
 
     def action_open(self) -> None:
         if self.refuse_while_busy():
@@ -268,11 +282,18 @@ class CoordinatorScreen(CTScreen):
             from cerro_torre.ceremony.message import COORDINATOR, Message
             from cerro_torre.suites.errors import CeremonyError
 
+            from cerro_torre.ceremony.protocol import Journal
+
             msg = Message.parse(self.read_file(path, "message"), f"message {path}")
             if msg.sender != COORDINATOR:
                 raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
                                     "the first file is the message the replies answer")
-            self.post_message(self._opened(msg, path, None, opened=False))
+            jpath = Journal.path_for(self.ct.resolve(path), msg.ceremony)
+            journal = Journal.load(jpath, msg.ceremony)
+            if journal.last.digest != msg.digest:
+                raise CeremonyError(f"{path} is not the last message of the journal {jpath} (that is its "
+                                    f"{journal.last.round} message)", "continue from the coordinator's latest message")
+            self.post_message(self._opened(journal, path, None, opened=False))
         except Exception as e:  # noqa: BLE001
             self.post_failure("open", e)
 
@@ -282,6 +303,7 @@ class CoordinatorScreen(CTScreen):
         if m.opened or m.message.ceremony != previous:
             self.bundle = m.bundle  # a new ceremony: its bundle, if it was opened here
         self.msg = m.message
+        self.journal = m.journal
         self.msg_path = m.path
         self.expected = m.expected
         self.people = m.participants
@@ -316,6 +338,8 @@ class CoordinatorScreen(CTScreen):
                 status, reply = "answered", f"{self.shown(src)}  {r.fingerprint.hex}"
             elif person in who:
                 status, reply = "MISSING", ""
+            elif person in self.expected.get("optional", []):
+                status, reply = "optional", "outgoing member: may confirm, does not sign"
             else:
                 status, reply = "not asked", ""
             table.add_row(person, status, reply, key=person)
@@ -385,18 +409,17 @@ class CoordinatorScreen(CTScreen):
 
     def _add(self, text: str, qr_only: bool = False) -> None:
         self.busy(f"reading replies {text}")
-        self._add_replies(text, qr_only, self.msg)
+        self._add_replies(text, qr_only, self.journal)
 
     @work(thread=True, group="co-add", exclusive=True)
-    def _add_replies(self, text: str, qr_only: bool, msg: Any) -> None:
+    def _add_replies(self, text: str, qr_only: bool, journal: Any) -> None:
         try:
-            from cerro_torre.ceremony.coordinator import expected
+            from cerro_torre.ceremony.coordinator import expected, people as people_of
             from cerro_torre.ceremony.message import Message
-            from cerro_torre.ceremony.protocol import (
-                check_reply,
-                participants,
-                request_of,
-            )
+            from cerro_torre.ceremony.protocol import check_reply
+
+            view = journal.view()
+            msg = view.msg
 
             sources: list[tuple[str, bool]] = []
             if qr_only or is_qr_source(text, self.ct.resolve) and os.path.isdir(self.ct.resolve(text)) and \
@@ -405,8 +428,9 @@ class CoordinatorScreen(CTScreen):
             else:
                 for p in self.expand_paths(text):
                     sources.append((p, is_qr_source(p, self.ct.resolve)))
-            people = participants(request_of(msg))
-            asked = set(expected(msg)["who"])
+            people = people_of(view)
+            nxt = expected(view)
+            asked = set(nxt["who"]) | set(nxt["optional"])
             out = []
             for src, is_qr in sources:
                 if is_qr:
@@ -449,18 +473,20 @@ class CoordinatorScreen(CTScreen):
         if not self._need_msg() or self.refuse_while_busy():
             return
         self.busy(f"collecting {len(self.replies)} replies")
-        self._collect(self.msg, [r for r, _ in self.replies.values()])
+        self._collect(self.journal, [r for r, _ in self.replies.values()])
 
     @work(thread=True, group="co-collect", exclusive=True)
-    def _collect(self, msg: Any, replies: list[Any]) -> None:
+    def _collect(self, journal: Any, replies: list[Any]) -> None:
         try:
             from cerro_torre.ceremony import coordinator
             from cerro_torre.ceremony.message import Message
+            from cerro_torre.ceremony.protocol import Journal
             from cerro_torre.governance.keyholders import KeyholderSet
 
-            out = coordinator.collect(msg, replies)
+            nxt = Journal(list(journal.messages), list(journal.records), journal.path)  # saved with the result
+            out = coordinator.collect(nxt, replies)
             kind = "message" if isinstance(out, Message) else "record" if isinstance(out, KeyholderSet) else "signed"
-            self.post_message(Collected(out, kind))
+            self.post_message(Collected(out, kind, nxt))
         except Exception as e:  # noqa: BLE001
             self.post_failure("collect", e)
 
@@ -468,6 +494,7 @@ class CoordinatorScreen(CTScreen):
         self.idle()
         self.result = m.result
         self.result_kind = m.kind
+        self.collected = m.journal
         folder = os.path.dirname(self.msg_path)
         stem = os.path.splitext(os.path.basename(self.msg_path))[0]
 
@@ -510,10 +537,10 @@ class CoordinatorScreen(CTScreen):
             self._log("collected result not saved: press c to collect again")
             return
         self.busy("writing")
-        self._write_result(self.msg, [r for r, _ in self.replies.values()], self.result, self.result_kind, v)
+        self._write_result(self.journal, self.collected, self.result, self.result_kind, v)
 
     @work(thread=True, group="co-write", exclusive=True)
-    def _write_result(self, msg: Any, replies: list[Any], result: Any, kind: str, v: dict[str, str]) -> None:
+    def _write_result(self, before: Any, journal: Any, result: Any, kind: str, v: dict[str, str]) -> None:
         try:
             from cerro_torre.ceremony import coordinator
 
@@ -522,26 +549,27 @@ class CoordinatorScreen(CTScreen):
             self.refuse_overwrite(out)
             if transcript:
                 self.refuse_overwrite(transcript)
+            view = before.view()
             if kind == "message":
                 self.write_new(out, result.to_bytes())
+                journal.save()
                 self.post_message(ResultWritten(kind, [], message=result, path=out))
-                self.post_message(self._opened(result, out, None, opened=False))  # it becomes the current one
+                self.post_message(self._opened(journal, out, None, opened=False))  # it becomes the current one
                 return
             if kind == "record":
                 self.write_new(out, result.to_bytes())
-                lines = [f"wrote {out}: {result.describe()}, {result.threshold} of {len(result.members)}",
-                         f"  fingerprint {result.fingerprint.hex}  {result.fingerprint.words}",
-                         f"  pin it on verifiers with 'ct policy init --root {out}' after comparing the words"]
+                lines = coordinator.record_written(view, result, out)
             else:
                 bundle = v["bundle"].strip()
-                coordinator.write_signed_bundle(msg, result, self.ct.path_arg(bundle), self.ct.path_arg(out))
+                coordinator.write_signed_bundle(view, result, self.ct.path_arg(bundle), self.ct.path_arg(out))
                 lines = [f"wrote {out}: signed by {result.records[-1].describe()}",
                          f"  {len(result.signatures)} signatures (1 FROST group, "
                          f"{len(result.signatures) - 1} ML-DSA-87)"
                          + (", stock-tool forms included" if result.stock else ""),
                          f"  check it with 'ct verify {out} --policy POLICY.json'"]
+            journal.save()
             if transcript:
-                self.write_new(transcript, coordinator.done_message(msg, replies).to_bytes())
+                self.write_new(transcript, journal.to_bytes())
                 lines.append(f"  transcript: {transcript} ('ct ceremony status --transcript {transcript}')")
             self.post_message(ResultWritten(kind, lines, path=out, record=result if kind == "record" else None))
         except Exception as e:  # noqa: BLE001

@@ -22,18 +22,19 @@ from textual.widgets import Static
 
 from cerro_torre.suites.encoding import printable
 
-from ..messages import IncomingLoaded, QRProgress, ReplyWritten, WorkFailed
+from ..messages import IncomingLoaded, QRProgress, RecordKept, ReplyWritten, WorkFailed
 from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
 
 
-def checked_against(msg: Any, home_path: str) -> list[str]:
+def checked_against(pending: Any, home_path: str) -> list[str]:
     """What the result of this ceremony will be checked against (read from the message and this home)."""
     lines: list[str] = []
+    msg = pending.message
     if msg.kind == "sign":
         from cerro_torre.ceremony import signing
 
-        plan = signing.plan_of(msg)
+        plan = signing.plan_of(pending.view)
         g = plan.group
         parts = []
         for alg, req in g.requirements().items():
@@ -44,13 +45,13 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
         lines.append(f"{g.suite}: " + " AND ".join(parts))
         lines.append(f"{g.describe()}, expires {g.expires}")
         lines.append(f"  set fingerprint words: {g.fingerprint.words}")
-        if len(plan.records) > 1:
-            lines.append("  chain: epochs " + " -> ".join(str(r.epoch) for r in plan.records))
-        records = plan.records
+        if len(plan.chain) > 1:
+            lines.append("  chain: epochs " + " -> ".join(str(e) for e in range(1, len(plan.chain) + 1)))
+        chain = plan.chain
     else:
         from cerro_torre.ceremony import keygen
 
-        plan = keygen.plan_of(msg)
+        plan = keygen.plan_of(pending.view)
         t = plan.template
         lines.append(f"the new record needs its own threshold: {t['threshold']} of {len(t['members'])} "
                      f"({t['suite']}), signed by the members in the last round")
@@ -58,7 +59,7 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
             p = plan.previous
             lines.append(f"and {p.threshold} of {len(p.members)} signatures of epoch {p.epoch} "
                          f"({p.fingerprint.hex}): verifiers walk the chain from their pinned root")
-        records = [plan.previous] if plan.previous is not None else []
+        chain = [plan.previous.fingerprint.full_hex] if plan.previous is not None else []
     policy_path = os.path.join(home_path, "policy.json")
     if os.path.isfile(policy_path):
         from cerro_torre.governance.policy import Policy
@@ -69,13 +70,13 @@ def checked_against(msg: Any, home_path: str) -> list[str]:
         except Exception as e:  # noqa: BLE001 - shown, not fatal here
             lines.append(f"this home's policy.json cannot be read: {e}")
         else:
-            pinned = any(r.fingerprint.full_hex in pol.roots for r in records)
+            pinned = any(fp in pol.roots for fp in chain)
             lines.append(f"this home's {pol.label}: {len(pol.roots)} pinned root(s)"
                          + (", suites " + ", ".join(pol.suites) if pol.suites else "")
                          + (", signers " + ", ".join(pol.signers) if pol.signers else "")
                          + (f", min epoch {pol.min_epoch}" if pol.min_epoch else "")
                          + (f", min threshold {pol.min_threshold}" if pol.min_threshold > 1 else ""))
-            if records:
+            if chain:
                 lines.append("  the set's chain starts at a root it pins" if pinned
                              else "  NOTE: it pins none of this set's records")
     else:
@@ -123,7 +124,8 @@ class KeyholderScreen(CTScreen):
             return
         self.app.push_screen(
             path_dialog("Open the coordinator's message", "", cwd=self.ct.cwd, label="message file",
-                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames).",
+                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames); at the "
+                             "end of a keygen or rotation, the keyholders.json it wrote (kept in this home).",
                         dialog_id="open-dialog"),
             lambda v: v and self.load(v["path"].strip()))
 
@@ -157,12 +159,27 @@ class KeyholderScreen(CTScreen):
             else:
                 data = self.read_file(path, "message")
                 what = f"message {path}"
+            from cerro_torre.ceremony.keyholder import is_record
+
+            if is_record(data):
+                from cerro_torre.governance.keyholders import KeyholderSet
+
+                kept = self.ct.make_keyholder().store_record(KeyholderSet.from_bytes(data, path), path)
+                self.post_message(RecordKept(path, kept.lines()))
+                return
             msg = Message.parse(data, what)
             pending = self.ct.make_keyholder().prepare(msg)
-            checked = checked_against(msg, self.ct.home)
+            checked = checked_against(pending, self.ct.home)
             self.post_message(IncomingLoaded(path, pending, checked))
         except Exception as e:  # noqa: BLE001
             self.post_failure("load", e)
+
+    def on_record_kept(self, m: RecordKept) -> None:
+        self.idle()
+        self.query_one("#kh-outcome", Static).update(Text("\n".join(m.lines)))
+        self.query_one("#kh-status", Static).update(Text(
+            f"kept the keyholder-set record {self.shown(m.source)}; o opens the next message", no_wrap=False))
+        self.notify("\n".join(m.lines), timeout=8, markup=False)
 
     def on_qrprogress(self, m: QRProgress) -> None:
         miss = f", missing {', '.join(map(str, m.missing))}" if m.missing else ""
@@ -208,6 +225,18 @@ class KeyholderScreen(CTScreen):
             return
         if self.refuse_while_busy():
             return
+        if not self.pending.answers:     # an outgoing member keeps the first rotation messages: no key needed
+            p = self.pending
+            try:
+                self.ct.make_keyholder().keep(p)
+            except Exception as e:  # noqa: BLE001
+                self.show_error(e)
+                return
+            self.pending = None
+            self.query_one("#kh-outcome", Static).update(
+                f"kept the {p.message.round} message: nothing for '{p.member}' to answer in this round; "
+                "o opens the next message")
+            return
         self._ask_passphrase(self._suggest_reply())
 
     def _ask_passphrase(self, reply_path: str) -> None:
@@ -227,7 +256,9 @@ class KeyholderScreen(CTScreen):
             [Field("reply", "reply file", reply_path, "path"),
              Field("passphrase", "passphrase", "", "password")],
             help=f"{p.message.kind} round {p.message.round}; words {p.message.fingerprint.words}\n"
-                 f"Your key '{p.member}' is unlocked ({self.ct.kdf_text()}) and the reply signed.",
+                 f"Your key '{p.member}' is unlocked ({self.ct.kdf_text()}) and the reply signed.\n"
+                 "Never restore this home from a backup, or copy it, while this ceremony is open: "
+                 "a copy answering again could reveal your key share.",
             validate=check, cwd=self.ct.cwd, dialog_id="approve-dialog")
         self.app.push_screen(dlg, self._approved)
 

@@ -1,0 +1,48 @@
+"""Messages carry only what the receiver does not have (issue 10): the size targets for a 3-of-5 CT-SIG-02
+set, every message as it crosses (tests/ceremony_sim.wire_sizes; bench/qr_bench.py prints the same figures
+for 2-of-3, 3-of-5 and 7-of-10).  Version 1 messages repeated the whole ceremony: a keyholder's signing
+session was about 247,000 bytes."""
+
+from __future__ import annotations
+
+import pytest
+from ceremony_sim import wire_sizes
+
+from cerro_torre.ceremony.statement import make_statement
+
+MESSAGE = 8_000
+SESSION = 20_000
+REQUEST = 24_000
+
+# what `ct pack app.txt` puts in a statement (one file)
+STATEMENT = make_statement(
+    [("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
+    {"bundle": {"format": "ct-bundle", "format_version": 1},
+     "manifest": {"name": "manifest.toml", "sha256": "5" * 64},
+     "package": {"name": "app", "version": "1.0"}, "source": {"kind": "file", "name": "app.txt"}})
+
+
+@pytest.fixture(scope="module")
+def sizes(tmp_path_factory):
+    return wire_sizes(str(tmp_path_factory.mktemp("sizes")), 5, 3, STATEMENT)
+
+
+def test_every_signing_message_is_small_and_a_session_too(sizes):
+    s = sizes["sign"]
+    assert sorted(s["rounds"]) == [("commit", "to coordinator"), ("package", "to keyholders"),
+                                   ("package2", "to keyholders"), ("request", "to keyholders"),
+                                   ("share", "to coordinator"), ("share2", "to coordinator")]
+    big = {r: len(w) for r, w in s["rounds"].items() if len(w) > MESSAGE}
+    assert big == {}, big
+    assert len(s["sessions"]) == 3
+    assert max(s["sessions"].values()) <= SESSION, s["sessions"]
+
+
+@pytest.mark.parametrize("kind", ["keygen", "rotate"])
+def test_every_keygen_message_is_small_but_the_request(sizes, kind):
+    s = sizes[kind]
+    assert len(s["rounds"][("request", "to keyholders")]) <= REQUEST
+    big = {r: len(w) for r, w in s["rounds"].items() if r != ("request", "to keyholders") and len(w) > MESSAGE}
+    assert big == {}, big
+    assert {r for r, _ in s["rounds"]} == {"request", "commit", "round1", "shares", "round2", "confirm",
+                                           "package", "sign"}
