@@ -37,7 +37,7 @@ from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time,
 from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e
+from cerro_torre.suites.encoding import b64d, b64e, field, typed
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
@@ -274,7 +274,13 @@ def plan_of(view: View) -> Plan:
         if mid not in people:
             raise Malformed(f"member {mid!r} is not a participant")
     prev = view.history.find_record(prev_fp) if isinstance(prev_fp, str) else None
-    plan = Plan(req, t, people, new, old, prev, p.get("dealer"), list(p["old_signers"] or []))
+    dealer = p.get("dealer")
+    if dealer is not None:
+        typed(dealer, "object", "keygen request: dealer")
+        field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
+        field(dealer, "shares", "object", "keygen request: dealer")
+    old_signers = typed(p["old_signers"] or [], "list of strings", "keygen request: old_signers")
+    plan = Plan(req, t, people, new, old, prev, dealer, list(old_signers))
     check_template(plan)
     return plan
 
@@ -369,7 +375,15 @@ def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
 
 
 def _round1_packages(plan: Plan, view: View) -> dict[str, frost.DkgRound1Package]:
-    return {r.sender: _r1_package(r, plan.new[r.sender]) for r in view.replies(view.of("round1"))}
+    return {r.sender: _r1_package(r, _new_index(plan, r)) for r in view.replies(view.of("round1"))}
+
+
+def _new_index(plan: Plan, reply: Message) -> int:
+    """The FROST identifier in the new set of a reply's sender (who may be a participant outside it)."""
+    if reply.sender not in plan.new:
+        raise CeremonyError(f"the {reply.round} reply from {reply.sender!r} comes from outside the new set",
+                            "only new members send DKG packages and shares; refuse this message")
+    return plan.new[reply.sender]
 
 
 def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
@@ -615,7 +629,7 @@ def _finish(plan: Plan, view: View, replies: list[Message]) -> KeyholderSet:
         gpk = pkp.group_public_key
         sigs.append(Signature("ed25519", keyid_of(gpk), sig))
     for _, r in sorted(got.items()):
-        for s in r.payload.get("signatures", []):
+        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
             sigs.append(Signature.from_json(s))
     signed = record.with_signatures(sigs)
     own = signed.evaluate(message, list(signed.signatures))
@@ -748,9 +762,10 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         for r in view.replies(view.of("round2")):
             if r.sender == me.id:
                 continue
-            sealed = r.payload["shares"].get(str(plan.new[me.id]))
+            idx = _new_index(plan, r)
+            sealed = typed(r.payload.get("shares"), "object", f"round-2 shares from {r.sender}").get(str(plan.new[me.id]))
             try:
-                received[plan.new[r.sender]] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
+                received[idx] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
             except Malformed:
                 raise CeremonyError(f"the round-2 share from {r.sender!r} does not open",
                                     "that keyholder's reply is faulty or was altered") from None

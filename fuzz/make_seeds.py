@@ -28,6 +28,7 @@ from targets import SEP  # noqa: E402
 from cerro_torre.ceremony import bundle as B  # noqa: E402
 from cerro_torre.ceremony import coordinator  # noqa: E402
 from cerro_torre.ceremony.message import Message  # noqa: E402
+from cerro_torre.ceremony.protocol import Journal  # noqa: E402
 from cerro_torre.cli.main import main  # noqa: E402
 from cerro_torre.offline import qr  # noqa: E402
 
@@ -79,25 +80,32 @@ def members_input(members: dict[str, bytes]) -> bytes:
 
 
 def run_ceremony(s: Seeds, first: str, prefix: str, final: str, *, transcript: str = "", bundle: str = "") -> None:
-    """Step a ceremony from ``first`` to its end, each keyholder answering from its home; every coordinator
-    message (with the replies to it) becomes a seed of ``message`` and ``status``."""
+    """Step a ceremony from ``first`` to its end, each keyholder answering from its home; at every round the
+    coordinator's journal (with the replies to its last message) becomes a seed of ``message``, and the
+    journal and the message seeds of ``status``."""
     msg, r = first, 1
     while True:
         m = Message.parse(read(msg))
+        jpath = Journal.path_for(msg, m.ceremony)
+        view = Journal.load(jpath, m.ceremony).view()
         replies = []
-        for n in coordinator.expected(m)["who"]:
+        for n in coordinator.expected(view)["who"]:
             replies.append(f"{prefix}-{r}-{n}.ctm")
             ct("--home", f"home-{n}", "ceremony", "step", msg, "--yes", "-o", replies[-1])
-        s.add("message", f"{prefix}-{r}", SEP.join([read(msg)] + [read(x) for x in replies]))
+        s.add("message", f"{prefix}-{r}", SEP.join([read(jpath)] + [read(x) for x in replies]))
+        s.add("message", f"{prefix}-{r}-message", read(msg))
+        s.add("status", f"{prefix}-{r}-journal", read(jpath))
         s.add("status", f"{prefix}-{r}", read(msg))
         s.add("status", f"{prefix}-{r}-reply", read(replies[0]))
         nxt = f"{prefix}-{r}-next.ctm"
-        extra = ["--bundle", bundle] if bundle and coordinator.is_last_signing_round(m) else []
+        extra = ["--bundle", bundle] if bundle and coordinator.is_last_signing_round(view) else []
         ct("ceremony", "collect", msg, *replies, "-o", nxt, *extra, *(["--transcript", transcript] if transcript else []))
         try:
             Message.parse(read(nxt))
         except Exception:  # noqa: BLE001 - not a message: the ceremony's result
             os.rename(nxt, final)
+            s.add("status", f"{prefix}-journal-done", read(jpath))
+            s.add("message", f"{prefix}-journal-done", read(jpath))
             return
         msg, r = nxt, r + 1
 
@@ -133,8 +141,8 @@ def from_ct(s: Seeds, work: str) -> None:
     ct("ceremony", "keygen", "--threshold", "2", "--name", "coop", *sum((["--member", f"{n}.pub"] for n in names), []),
        "-o", "kg-0.ctm")
     run_ceremony(s, "kg-0.ctm", "keygen", "keyholders.json", transcript="kg-transcript.ctm")
-    s.add("status", "keygen-transcript", read("kg-transcript.ctm"))
-    s.add("message", "keygen-transcript", read("kg-transcript.ctm"))
+    for n in names:  # each home keeps the record its ceremonies name
+        ct("--home", f"home-{n}", "ceremony", "step", "keyholders.json")
     s.add("keyholders", "coop-epoch-1", read("keyholders.json"))
     s.add("policy", "root-record", read("keyholders.json"))
     ct("policy", "init", "--root", "keyholders.json", "--policy", "policy.json")
@@ -151,14 +159,16 @@ def from_ct(s: Seeds, work: str) -> None:
     ct("ceremony", "sign", "release.ctp", "--group", "keyholders.json", "--signer", "alice", "--signer", "bob",
        "-o", "sg-0.ctm")
     run_ceremony(s, "sg-0.ctm", "sign", "signed.ctp", transcript="sg-transcript.ctm", bundle="release.ctp")
-    ct("ceremony", "rotate", "--group", "keyholders.json", "--remove", "carol", "-o", "rot-0.ctm")
+    ct("ceremony", "rotate", "--group", "keyholders.json", "--remove", "carol", "--release", "signed.ctp", "-o", "rot-0.ctm")
     run_ceremony(s, "rot-0.ctm", "rotate", "keyholders-2.json")
+    for n in names:
+        ct("--home", f"home-{n}", "ceremony", "step", "keyholders-2.json")
     s.add("keyholders", "coop-chain", SEP.join([read("keyholders.json"), read("keyholders-2.json")]))
     ct("ceremony", "keygen", "--threshold", "2", "--name", "dealt", "--dealer",
        *sum((["--member", f"{n}.pub"] for n in names), []), "-o", "dk-0.ctm")
     run_ceremony(s, "dk-0.ctm", "dealer", "dealt.json")
-    s.add("status", "sign-transcript", read("sg-transcript.ctm"))
     frames = qr.split(read("sign-1-alice.ctm"), max_version=10)
+    s.add("qr", "request-frames", SEP.join(f.encode() for f in qr.split(read("sg-0.ctm"), max_version=10)))
     s.add("qr", "reply-frames", SEP.join(f.encode() for f in frames))
     s.add("qr", "one-frame", qr.split(b"a short message")[0].encode())
 

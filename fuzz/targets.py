@@ -27,8 +27,9 @@ from collections.abc import Callable
 from typing import Any
 
 from cerro_torre.ceremony import bundle as B
-from cerro_torre.ceremony import coordinator, keygen, protocol, signing
-from cerro_torre.ceremony.message import COORDINATOR, Message
+from cerro_torre.ceremony import coordinator, keygen, signing
+from cerro_torre.ceremony.message import Message
+from cerro_torre.ceremony.protocol import Journal
 from cerro_torre.ceremony.statement import Envelope, parse_statement
 from cerro_torre.ceremony.stockformats import StockRecord
 from cerro_torre.cli import airgap as _cli_airgap  # noqa: F401 - imported here so atheris instruments them
@@ -145,29 +146,34 @@ def keyholders(data: bytes) -> None:
 
 
 def message(data: bytes) -> None:
-    """A coordinator message (first part) and replies to it (the other parts): parsed, chained and
-    described as a keyholder's ``ct ceremony step`` does, then merged as ``ct ceremony collect`` does."""
+    """Ceremony messages and replies: the first part is a coordinator's journal (every message and reply of
+    a ceremony, what ``ct ceremony status`` and ``collect`` read) or one message; the other parts are replies
+    to its last message.  Resolved, checked and described as a keyholder's ``ct ceremony step`` does, the
+    transcript verified, then the replies merged as ``ct ceremony collect`` does."""
     parts = data.split(SEP)
-    msg = Message.parse(parts[0])
     replies = [Message.parse(p) for p in parts[1:]]
-    if msg.sender != COORDINATOR:
+    try:
+        Message.parse(parts[0])
         return
-    chain = protocol.verify_chain(msg)
-    people = protocol.participants(chain[0])
-    coordinator.expected(msg)
-    mod = signing if msg.kind == "sign" else keygen
+    except CTError:
+        pass
+    j = Journal.from_bytes(parts[0], "fuzz.journal")
+    view = j.view()
+    coordinator.expected(view)
+    people = coordinator.people(view)
+    mod = signing if view.msg.kind == "sign" else keygen
     for me in sorted(people)[:2]:
         try:
-            mod.describe(msg, me)
+            mod.describe(view, me)
         except CTError:
             pass
-    coordinator.verified_transcript(msg)
+    coordinator.verified_transcript(j)
     if replies:
-        coordinator.collect(msg, replies)
+        coordinator.collect(j, replies)
 
 
 def status(data: bytes) -> None:
-    """``ct ceremony status --transcript`` of a hostile message."""
+    """``ct ceremony status --transcript`` of a hostile message or coordinator's journal."""
     cli("ceremony", "status", "--transcript", _file("message.ctm", data))
 
 

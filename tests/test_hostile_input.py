@@ -218,23 +218,6 @@ def test_ceremony_status_of_a_hostile_message(tmp_path, name, text, said):
     assert only_error(err) == f"error: message {path} is not valid JSON: {said}"
 
 
-def _coordinator_message(payload: dict) -> bytes:
-    from cerro_torre.ceremony.message import Message
-
-    return Message("0" * 32, "sign", "package", "coordinator", payload).to_bytes()
-
-
-@pytest.mark.parametrize("payload,said", [
-    ({"previous": 5, "replies": []}, "message before package is not a JSON object"),
-    ({"previous": None, "replies": 7}, "package message has no replies list"),
-], ids=["previous", "replies"])
-def test_ceremony_status_of_fields_of_the_wrong_type(tmp_path, payload, said):
-    path = tmp_path / "m.ctm"
-    path.write_bytes(_coordinator_message(payload))
-    code, out, err = ct("ceremony", "status", str(path))
-    assert (code, only_error(err)) == (10, f"error: {said}")
-
-
 # ---------------------------------------------------------------------- keys and policies
 
 # the command, with {f} for the hostile file; the document's name in the error line
