@@ -277,6 +277,9 @@ def plan_of(view: View) -> Plan:
     dealer = p.get("dealer")
     if dealer is not None:
         typed(dealer, "object", "keygen request: dealer")
+        if set(dealer) != {"group_public_key", "vss_commitment", "shares"}:
+            raise Malformed("keygen request: dealer must have exactly group_public_key, shares and vss_commitment",
+                            "it was not made by ct")
         field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
         field(dealer, "shares", "object", "keygen request: dealer")
     old_signers = typed(p["old_signers"] or [], "list of strings", "keygen request: old_signers")

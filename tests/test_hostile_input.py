@@ -326,3 +326,24 @@ def test_tui_error_lines_are_escaped_like_the_clis():
 
     assert error_lines(Malformed("bundle 'a\x1b[2J\u202eb' is bad", "hint\nerror: forged")) == [
         "error: bundle 'a\\x1b[2J\\u202eb' is bad", "hint: hint\\x0aerror: forged"]
+
+
+def test_fuzz_finding_dealer_request_without_a_group_key(tmp_path, monkeypatch):
+    """Found by the `message` target on the v2 ceremony code: a trusted-dealer request whose dealer object
+    lacks group_public_key made a keyholder's step raise KeyError (exit 70)."""
+    from cerro_torre.ceremony.message import Message
+
+    monkeypatch.chdir(tmp_path)
+    for n in ("alice", "bob"):
+        assert ct("--home", f"home-{n}", "keygen", "--id", n)[0] == 0
+        assert ct("--home", f"home-{n}", "key", "export", n, "--public", "-o", f"{n}.pub")[0] == 0
+    assert ct("ceremony", "keygen", "-k", "2", "--name", "coop", "--dealer", "--member", "alice.pub",
+              "--member", "bob.pub", "-o", "req.ctm")[0] == 0
+    msg = Message.parse((tmp_path / "req.ctm").read_bytes())
+    payload = dict(msg.payload, dealer={k: v for k, v in msg.payload["dealer"].items() if k != "group_public_key"})
+    bad = Message(msg.ceremony, msg.kind, msg.round, msg.sender, payload)
+    (tmp_path / "bad.ctm").write_bytes(bad.to_bytes())
+    code, out, err = ct("--home", "home-alice", "ceremony", "step", "bad.ctm", "--yes", "-o", "r.ctm")
+    assert (code, only_error(err)) == (
+        10, "error: keygen request: dealer must have exactly group_public_key, shares and vss_commitment")
+    assert not (tmp_path / "r.ctm").exists()
