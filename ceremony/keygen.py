@@ -33,7 +33,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc, parse_time
+from cerro_torre.governance.keyholders import (
+    RECORD_TYPE,
+    RECORD_VERSION,
+    KeyholderSet,
+    Member,
+    format_time,
+    now_utc,
+    parse_time,
+)
 from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
@@ -285,7 +293,19 @@ def plan_of(view: View) -> Plan:
     old_signers = typed(p["old_signers"] or [], "list of strings", "keygen request: old_signers")
     plan = Plan(req, t, people, new, old, prev, dealer, list(old_signers))
     check_template(plan)
+    _check_body(t, people)     # after the rules that explain themselves: what they leave, by the record's rules
     return plan
+
+
+def _check_body(t: dict[str, Any], people: dict[str, IdentityPublic]) -> None:
+    """The template by the record's own rules (names, epoch, suite, times, members, identities, threshold,
+    previous, closed releases), so every field has its type and range before anything reads it."""
+    what = "keygen request template"
+    members = typed(t["members"], "list of objects", f"{what}: members")
+    placeholder = b64e(bytes(32)) if "ed25519" in get_suite(t["suite"]).algorithms else None
+    KeyholderSet.from_body({**t, "type": RECORD_TYPE, "version": RECORD_VERSION, "group_public_key": placeholder,
+                            "members": [{**m, "identity": people[m["id"]].to_json(), "verification_share": placeholder}
+                                        for m in members]}, what)
 
 
 _TEMPLATE_FIELDS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous",
