@@ -17,7 +17,7 @@ not computation).  Printed:
     the 1 s target, as a ratio;
   * a same-run reference: one ML-DSA-87 sign + verify and one FROST
     sign, so the figures can be placed on other machines;
-  * QR frames (offline.qr.split, max version 25, error correction M) for each
+  * QR frames (the fewest: offline.qr.Encoder's parts, max version 25, error correction M) for each
     reply type of a signing ceremony, with and without the stock-tool forms,
     and for the DKG replies and coordinator messages.
 
@@ -261,12 +261,12 @@ def main() -> int:
           "sign+verify")
 
     print()
-    print(f"QR frames per message (offline.qr.split, max version {QR_VERSION}, error correction {QR_EC}), "
+    print(f"QR frames per message (the fewest: its parts, max version {QR_VERSION}, error correction {QR_EC}), "
           f"{K} of {len(NAMES)}, {len(SIGNERS)} signers:")
     print(f"{'ceremony':<10} {'message':<24} {'bytes':>7} {'frames':>7}")
 
     def frames(data: bytes) -> int:
-        return len(qr.split(data, QR_VERSION, QR_EC))
+        return qr.Encoder(data, QR_VERSION, QR_EC).count
 
     for stock, label in ((True, "sign"), (False, "sign -ns")):
         rec = recorders[stock]

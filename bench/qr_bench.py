@@ -1,21 +1,26 @@
-"""QR transport benchmark: frames needed, QR versions, encode time, decode time per frame.
+"""QR transport benchmark: fountain frames needed against the minimum, and scanning speed.
 
-Targets (from the "QR transport" issue):
-  * an ML-DSA-87 round message (stand-in: 4,800 random bytes) in <= 4 frames
-    at QR version <= 25, error correction M;
-  * decoding one frame <= 50 ms.
+Sections (each a self-contained function, so other sections can be added):
 
-References measured in the same run: zbar on the full-size frame PNG as
-given (what a plain ``pyzbar.decode`` call costs), against which the decoder's
-small-copy-first scan is shown as a ratio.
+* ``fountain_frames``: for a few message sizes, at QR version 25/M (a screen
+  and a camera) and 5/M (the TUI's player in an 80x24 terminal): the parts
+  (the fewest frames that can carry the message), the default PNG set, how
+  many frames a receiver needs when it starts watching the endless player at
+  a random point, and how many of the default set, in a random order --
+  against the minimum, and against BC-UR's own order of parts.
+* ``scan_speed``: reading the encoder's own PNGs, and a video made of them
+  (shuffled, each shown twice, scaled, blurred, noise, a fifth of the video
+  frames lost), with ``ct qr scan``'s reader against plain zbar on the same
+  pictures in the same run (``pyzbar.decode`` of each full picture, the
+  reference), as a ratio.
+* ``solver_speed``: encoding and solving a message of 1,440 parts (95 KB at
+  version 5).
 
 Run: .venv/bin/python bench/qr_bench.py
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import random
 import statistics
@@ -23,153 +28,167 @@ import sys
 import tempfile
 import time
 
-from PIL import Image, ImageFilter
-from pyzbar.pyzbar import ZBarSymbol
-from pyzbar.pyzbar import decode as zbar_decode
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
 
-from cerro_torre.offline import qr
+from cerro_torre.offline import fountain, qr, scan  # noqa: E402
 
-FRAMES_TARGET = 4
-VERSION_TARGET = 25
-EC_TARGET = "M"
-DECODE_MS_TARGET = 50.0
-REPEAT = 5
+TRIALS = int(os.environ.get("QR_BENCH_TRIALS", "200"))
+VERSION_TARGET, EC_TARGET = 25, "M"  # a screen and a camera
+SIZES = {25: (1000, 4800, 8000, 30000, 95000), 5: (1000, 4800, 8000)}
 
 
-def ceremony_reply(sig_len: int = 4627) -> bytes:
-    """JSON-ish ceremony reply carrying one ML-DSA-87 signature (4,627 bytes) as base64."""
-    r = random.Random(87)
-    doc = {
-        "ceremony": r.randbytes(16).hex(),
-        "kind": "sign",
-        "round": 3,
-        "sender": "alice",
-        "payload": {
-            "frost_share": base64.b64encode(r.randbytes(32)).decode(),
-            "mldsa87_signature": base64.b64encode(r.randbytes(sig_len)).decode(),
-        },
-        "signature": {"alg": "ed25519", "value": base64.b64encode(r.randbytes(64)).decode()},
-    }
-    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+def _frames_to_complete(enc: qr.Encoder, seqs: list[int]) -> int | None:
+    a = qr.Assembler()
+    for i, s in enumerate(seqs, 1):
+        a.feed(enc.text(s))
+        if a.complete:
+            return i
+    return None
 
 
-def median_ms(fn, repeat: int = REPEAT) -> float:
-    ts = []
-    for _ in range(repeat):
+def fountain_frames() -> None:
+    print("frames needed (minimum = parts); 'stream': start watching the player at a random frame; "
+          f"'set': the default set in a random order; {TRIALS} trials each (mean / worst)")
+    print(f"{'bytes':>7} {'QR':>5} {'parts':>6} {'set':>5} {'stream':>14} {'set, any order':>16} "
+          f"{'BC-UR order, any order':>23}")
+    rng = random.Random(10)
+    for version, sizes in SIZES.items():
+        for size in sizes:
+            msg = rng.randbytes(size)
+            enc = qr.Encoder(msg, version, "M")
+            trials = TRIALS if enc.count <= 60 else max(1, TRIALS // 10)
+            it = enc.sequence()
+            order = [next(it) for _ in range(enc.default_frames + 3 * enc.count + 40)]
+            default = order[:enc.default_frames]
+            stream, subset, bcur = [], [], []
+            for _ in range(trials):
+                start = rng.randrange(enc.count, 2 * enc.count + 1)  # joins after the plain parts went by
+                stream.append(_frames_to_complete(enc, order[start:]))
+                shuffled = default[:]
+                rng.shuffle(shuffled)
+                got = _frames_to_complete(enc, shuffled)
+                subset.append(got)
+                plain = list(range(1, enc.default_frames + 1))
+                rng.shuffle(plain)
+                bcur.append(_frames_to_complete(enc, plain))
+
+            def show(xs: list[int | None]) -> str:
+                ok = [x for x in xs if x is not None]
+                miss = len(xs) - len(ok)
+                text = f"{statistics.mean(ok):.1f} / {max(ok)}" if ok else "-"
+                return text + (f" ({miss} short)" if miss else "")
+
+            print(f"{size:>7} {version:>3}/M {enc.count:>6} {enc.default_frames:>5} {show(stream):>14} "
+                  f"{show(subset):>16} {show(bcur):>23}")
+    print("  (a 'short' set decoded only with more frames; every set here holds all the parts)")
+
+
+def scan_speed() -> None:
+    from pyzbar.pyzbar import ZBarSymbol
+    from pyzbar.pyzbar import decode as zbar_decode
+    from qr_video import make_video
+
+    cv2 = scan._cv2()  # noqa: SLF001
+    msg = random.Random(4800).randbytes(4800)
+    with tempfile.TemporaryDirectory(prefix="ct-qr-bench-") as work:
         t = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts) * 1000
+        pngs = qr.encode_png(msg, os.path.join(work, "frames"))
+        t_png = time.perf_counter() - t
+        grays = [scan.load_image(p) for p in pngs]
+
+        def ours_images() -> None:
+            for g in grays:
+                scan.codes_in(g)
+
+        def plain_images() -> None:
+            for g in grays:
+                zbar_decode(g, symbols=[ZBarSymbol.QRCODE])
+
+        video = os.path.join(work, "screen.avi")
+        n = make_video(pngs, video, repeat=6, shuffle=True, scale=(0.5, 0.8), blur=1.2, noise=10, drop=0.2,
+                       seed=11)
+        cap = cv2.VideoCapture(video)
+        frames = []
+        while True:
+            ok, f = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2GRAY))
+        cap.release()
+
+        def ours_video() -> None:  # as a scan reads a video: the version that read the last frame first
+            prefer = None
+            for g in frames:
+                found, used = scan.find_codes(g, thorough=False, prefer=prefer)
+                prefer = used or prefer
+
+        def plain_video() -> None:
+            for g in frames:
+                zbar_decode(g, symbols=[ZBarSymbol.QRCODE])
+
+        def best(fn, repeat: int = 3) -> float:
+            ts = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t)
+            return min(ts)
+
+        ti, pi = best(ours_images), best(plain_images)
+        tv, pv = best(ours_video), best(plain_video)
+        found_ours = sum(1 for g in frames if scan.codes_in(g, thorough=False))
+        found_plain = sum(1 for g in frames if zbar_decode(g, symbols=[ZBarSymbol.QRCODE]))
+        t = time.perf_counter()
+        s = scan.Scan()
+        s.video(video, scan.open_video(video))
+        assert s.message() == msg
+        t_scan = time.perf_counter() - t
+        print(f"\nscanning the encoder's own frames (4,800 bytes, {len(pngs)} PNGs of "
+              f"{grays[0].shape[1]} px, written in {t_png:.2f} s):")
+        print(f"  images: {len(pngs) / ti:.0f} frames/s (ct's reader) vs plain zbar on the full PNG "
+              f"{len(pngs) / pi:.0f} frames/s -> ratio {ti / pi:.2f} (time, lower is faster)")
+        print(f"  video 1280x720 ({n} video frames, each QR frame about 5 times): {n / tv:.0f} frames/s vs plain "
+              f"zbar {n / pv:.0f} frames/s -> ratio {tv / pv:.2f}; codes found in {found_ours} vs {found_plain} "
+              "video frames")
+        print(f"  'ct qr scan --video' end to end: complete after {s.pictures} of {n} video frames, {t_scan:.2f} s "
+              f"(OpenCV decoding included)")
 
 
-def photo(src: str, dst: str, seed: int) -> str:
-    """A photo-of-a-screen version of a frame: dim, grey surround, 7 degrees, blur, grain, JPEG."""
-    im = Image.open(src).convert("L").point(lambda p: 40 + p * 170 // 255)
-    im = im.resize((round(im.width * 0.8), round(im.height * 0.8)), Image.Resampling.BILINEAR)
-    pad = im.width // 5
-    ground = Image.new("L", (im.width + 2 * pad, im.height + 2 * pad), 120)
-    ground.paste(im, (pad, pad))
-    im = ground.rotate(7, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=120)
-    im = im.filter(ImageFilter.GaussianBlur(1.0))
-    grain = Image.frombytes("L", im.size, random.Random(seed).randbytes(im.width * im.height))
-    im = Image.blend(im, grain, 0.12)
-    im.convert("RGB").save(dst, "JPEG", quality=70)
-    return dst
-
-
-def case(name: str, message: bytes, work: str, max_version: int = VERSION_TARGET, ec: str = EC_TARGET,
-         photos: bool = False) -> dict:
+def solver_speed() -> None:
+    msg = random.Random(95).randbytes(95000)
     t = time.perf_counter()
-    texts = qr.split(message, max_version, ec)
-    t_split = time.perf_counter() - t
+    enc = qr.Encoder(msg, 5, "M")
+    t_plan = time.perf_counter() - t
+    it = enc.sequence()
+    for _ in range(enc.count):  # a receiver that joins after the plain parts went by
+        next(it)
     t = time.perf_counter()
-    codes = [qr.make_code(x, max_version, ec) for x in texts]
-    t_codes = time.perf_counter() - t
-    out = os.path.join(work, name)
+    texts = [enc.text(next(it)) for _ in range(enc.count + 20)]
+    t_text = time.perf_counter() - t
     t = time.perf_counter()
-    paths = qr.write_png_set(codes, out)
-    t_png = time.perf_counter() - t
-    first = qr.parse_frame(texts[0])
-    stream = sum(len(qr.parse_frame(x).chunk) for x in texts)
-
-    per_frame = [median_ms(lambda p=p: qr.scan_image(p)) for p in paths]
-    reference = []
-    for p in paths:
-        gray = Image.open(p).convert("L")
-        reference.append(median_ms(lambda g=gray: zbar_decode(g, symbols=[ZBarSymbol.QRCODE])))
-    assert qr.decode_images(paths) == message
-    res = {
-        "name": name,
-        "bytes": len(message),
-        "compressed": bool(first.flags & qr.FLAG_DEFLATE),
-        "body": stream - qr.DIGEST_LEN,
-        "frames": len(texts),
-        "versions": sorted({c.version for c in codes}),
-        "ec": ec,
-        "max_version": max_version,
-        "split_ms": t_split * 1000,
-        "qr_ms": t_codes * 1000,
-        "png_ms": t_png * 1000,
-        "decode_ms": statistics.median(per_frame),
-        "reference_ms": statistics.median(reference),
-        "png_side": Image.open(paths[0]).size[0],
-    }
-    if photos:
-        shots = [photo(p, os.path.join(work, f"{name}-shot{i}.jpg"), i) for i, p in enumerate(paths)]
-        res["photo_ms"] = statistics.median(median_ms(lambda s=s: qr.scan_image(s)) for s in shots)
-        res["photo_side"] = Image.open(shots[0]).size[0]
-        assert qr.decode_images(shots[::-1]) == message
-    return res
-
-
-def show(r: dict) -> None:
-    comp = f", deflated to {r['body']}" if r["compressed"] else ""
-    print(f"  {r['name']}: {r['bytes']} bytes{comp} -> {r['frames']} frames, QR version "
-          f"{'/'.join(map(str, r['versions']))} (limit {r['max_version']}, EC {r['ec']})")
-    print(f"    encode: split {r['split_ms']:.1f} ms, QR codes {r['qr_ms']:.0f} ms "
-          f"({r['qr_ms'] / r['frames']:.0f} ms/frame), PNGs {r['png_ms']:.0f} ms")
-    print(f"    decode: {r['decode_ms']:.1f} ms/frame (median, {r['png_side']} px PNG);"
-          f" reference plain zbar on the full PNG {r['reference_ms']:.1f} ms/frame"
-          f" -> ratio {r['decode_ms'] / r['reference_ms']:.2f}")
-    if "photo_ms" in r:
-        print(f"    decode of photo-like JPEGs ({r['photo_side']} px, 7 deg, blur, grain): "
-              f"{r['photo_ms']:.1f} ms/frame (median)")
+    a = qr.Assembler()
+    used = 0
+    for x in texts:
+        a.feed(x)
+        used += 1
+        if a.complete:
+            break
+    out = a.message() if a.complete else b""
+    t_solve = time.perf_counter() - t
+    assert out == msg
+    print(f"\nsolver: 95,000 random bytes at version 5/M = {enc.count} parts of {enc.fragment} bytes "
+          f"(encoder set-up {t_plan * 1000:.0f} ms); {len(texts)} mixed frames made in {t_text:.2f} s "
+          f"({t_text / len(texts) * 1000:.1f} ms each); complete after {used} frames "
+          f"({used - enc.count} more than the parts), solved in {t_solve:.2f} s "
+          f"({t_solve / used * 1000:.1f} ms per frame)")
+    print(f"  (the degree sampler for {enc.count} parts: {fountain.dense_degree(enc.count)} or more fragments "
+          "per mix shown)")
 
 
 def main() -> int:
-    cap = qr.alphanumeric_capacity(VERSION_TARGET, EC_TARGET)
-    per = qr.frame_capacity(VERSION_TARGET, EC_TARGET)
-    print(f"QR version {VERSION_TARGET}, EC {EC_TARGET}: {qr.data_codewords(VERSION_TARGET, EC_TARGET)} data codewords, "
-          f"{cap} alphanumeric characters = {per} bytes of base45 = {qr.HEADER_LEN}-byte header + "
-          f"{per - qr.HEADER_LEN}-byte chunk; +{qr.DIGEST_LEN} bytes of digest once per message")
-    with tempfile.TemporaryDirectory(prefix="ct-qr-bench-") as work:
-        random_msg = random.Random(4800).randbytes(4800)
-        reply = ceremony_reply()
-        results = [
-            case("random-4800", random_msg, work, photos=True),
-            case("mldsa87-reply-json", reply, work),
-        ]
-        print("\nat the issue's limits (version <= 25, EC M):")
-        for r in results:
-            show(r)
-        print("\nalternatives for the 4,800-byte stand-in:")
-        for mv, ec in ((25, "L"), (29, "M"), (20, "M")):
-            r = case(f"random-4800-v{mv}{ec}", random_msg, work, mv, ec)
-            show(r)
-
-    a = results[0]
-    print("\ntargets:")
-    ok_frames = a["frames"] <= FRAMES_TARGET and max(a["versions"]) <= VERSION_TARGET
-    print(f"  frames for 4,800 random bytes at v<={VERSION_TARGET}/{EC_TARGET}: {a['frames']} "
-          f"(target <= {FRAMES_TARGET}): {'met' if ok_frames else 'NOT MET'}")
-    if not ok_frames:
-        bound = 4 * qr.data_codewords(VERSION_TARGET, EC_TARGET)
-        print(f"    cannot be met by any encoding: four version-{VERSION_TARGET}/{EC_TARGET} codes hold at most "
-              f"{bound} data bytes in any mode (byte mode included) < 4,800; the minimum is 5 frames with no header at all, "
-              f"6 with this format's {qr.HEADER_LEN}-byte headers and {qr.DIGEST_LEN}-byte digest")
-    worst = max(r["decode_ms"] for r in results)
-    print(f"  decode per frame: {worst:.1f} ms (target <= {DECODE_MS_TARGET:.0f} ms): "
-          f"{'met' if worst <= DECODE_MS_TARGET else 'NOT MET'}")
+    fountain_frames()
+    scan_speed()
+    solver_speed()
     return 0
 
 
@@ -205,7 +224,7 @@ def message_sizes() -> bool:
             for kind in ("keygen", "sign", "rotate"):
                 rounds = sizes[kind]["rounds"]
                 for (rnd, way), wire in sorted(rounds.items(), key=lambda x: (x[0][1], -len(x[1]))):
-                    frames = len(qr.split(wire, VERSION_TARGET, EC_TARGET))
+                    frames = qr.Encoder(wire, VERSION_TARGET, EC_TARGET).count  # the fewest frames (parts)
                     print(f"    {kind:<7} {rnd:<9} {way:<15} {len(wire):>7,} B  {frames:>3} frames")
                 sess = max(sizes[kind]["sessions"].values())
                 print(f"    {kind:<7} one keyholder's session: {sess:,} B")

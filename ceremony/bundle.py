@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from cerro_torre.suites.encoding import field, parse_toml, typed
-from cerro_torre.suites.errors import HashMismatch, Malformed
+from cerro_torre.suites.errors import HashMismatch, Malformed, UsageError
 from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
@@ -560,16 +560,18 @@ class FileEntry(Record):
 
 
 class Manifest(Record):
-    __slots__ = ("name", "version", "source", "files", "layers", "format_version")
+    __slots__ = ("name", "version", "source", "files", "layers", "format_version", "artifacts")
 
     def __init__(self, name: str, version: str, source: dict[str, Any], files: list[FileEntry],
-                 layers: list[dict[str, Any]] | None = None, format_version: int = FORMAT_VERSION) -> None:
+                 layers: list[dict[str, Any]] | None = None, format_version: int = FORMAT_VERSION,
+                 artifacts: list[dict[str, Any]] | None = None) -> None:
         self.name = name
         self.version = version
         self.source = source
         self.files = files
         self.layers: list[dict[str, Any]] = list(layers or [])
         self.format_version = format_version
+        self.artifacts: list[dict[str, Any]] = list(artifacts or [])   # a release of several artifacts
 
     def to_doc(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
@@ -583,6 +585,8 @@ class Manifest(Record):
             doc["files"] = [f.to_toml() for f in files]
         if self.layers:
             doc["layers"] = [dict(x) for x in self.layers]
+        if self.artifacts:
+            doc["artifacts"] = [dict(x) for x in self.artifacts]
         return doc
 
     def to_bytes(self) -> bytes:
@@ -595,6 +599,13 @@ class Manifest(Record):
     def registry(self) -> str:
         r = self.source.get("registry", "")
         return r if isinstance(r, str) else ""
+
+    @property
+    def registries(self) -> list[str]:
+        """The registry of each artifact ('' for one without): one entry for a single-artifact bundle."""
+        if not self.artifacts:
+            return [self.registry]
+        return [a["registry"] if isinstance(a.get("registry"), str) else "" for a in self.artifacts]
 
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
@@ -609,7 +620,7 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
     if ver != FORMAT_VERSION:
         raise Malformed(f"unsupported bundle format version {ver!r} in {label}",
                         f"this ct reads format version {FORMAT_VERSION}; upgrade ct to read newer bundles")
-    allowed = {"format", "format_version", "package", "source", "files", "layers"}
+    allowed = {"format", "format_version", "package", "source", "files", "layers", "artifacts"}
     extra = set(doc) - allowed
     if extra:
         raise Malformed(f"{label}: unknown keys {', '.join(sorted(extra))}")
@@ -646,7 +657,11 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
         for k in ("media_type", "platform"):
             if k in layer:
                 field(layer, k, "string", f"{label}: layers[{i}]")
-    m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver)
+    artifacts = doc.get("artifacts", [])
+    if not isinstance(artifacts, list) or not all(isinstance(x, dict) and isinstance(x.get("path"), str)
+                                                  and isinstance(x.get("kind"), str) for x in artifacts):
+        raise Malformed(f"{label}: artifacts must be an array of tables with a path and a kind")
+    m = Manifest(pkg["name"], pkg["version"], source, files, layers, ver, artifacts)
     if m.to_bytes() != bytes(data):
         raise Malformed(f"{label} is not in canonical form",
                         "manifests are written by ct (spec/canonical.md); was it edited?")
@@ -794,32 +809,40 @@ class _MemberReader:
 # ====================================================================== packing and signing
 
 class PackResult(Record):
-    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer")
+    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer", "attestations")
 
     def __init__(self, path: str, manifest: Manifest, statement: bytes, files: int, size: int,
-                 signer: Any = None) -> None:
+                 signer: Any = None, attestations: list[str] | None = None) -> None:
         self.path = path
         self.manifest = manifest
         self.statement = statement
         self.files = files
         self.bytes = size
         self.signer = signer
+        self.attestations = list(attestations or [])   # predicate types
 
 
-def release_predicate(manifest: Manifest, manifest_bytes: bytes) -> dict[str, Any]:
-    """The predicate of a release statement (spec/statement.md)."""
-    return {
+def release_predicate(manifest: Manifest, manifest_bytes: bytes,
+                      attestations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The predicate of a release statement (spec/statement.md); ``attestations`` lists the
+    attestation statements it binds (spec/attestations.md)."""
+    pred = {
         "bundle": {"format": FORMAT, "format_version": manifest.format_version},
         "manifest": {"name": MANIFEST, "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
         "package": {"name": manifest.name, "version": manifest.version},
         "source": dict(manifest.source),
     }
+    if attestations:
+        pred["attestations"] = attestations
+    return pred
 
 
-def build_statement(manifest: Manifest, manifest_bytes: bytes) -> bytes:
+def build_statement(manifest: Manifest, manifest_bytes: bytes, attestations: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
+    from . import attest
     from .statement import make_statement
 
-    return make_statement([(f.path, f.sha256) for f in manifest.files], release_predicate(manifest, manifest_bytes))
+    return make_statement([(f.path, f.sha256) for f in manifest.files],
+                          release_predicate(manifest, manifest_bytes, attest.listing(list(attestations))))
 
 
 def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[Any], Any]:
@@ -845,11 +868,13 @@ def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[An
 
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
-         key: Any = None, progress: Progress = NULL) -> PackResult:
+         key: Any = None, progress: Progress = NULL,
+         attestations: Callable[[Manifest], list[tuple[str, dict[str, Any]]]] | None = None) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
-    ``key`` (an IdentityKey) signs the statement and the stock-tool messages; without
-    it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`)."""
+    ``key`` (an IdentityKey) signs the statement, the attestations and the stock-tool messages;
+    without it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
+    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .statement import Envelope
@@ -871,18 +896,26 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     if len(set(paths)) != len(paths):
         raise Malformed("the source holds two files with the same path")
     manifest = Manifest(name or source.default_name or "package", version or source.default_version or "unversioned",
-                        source.info, sorted(entries, key=lambda e: sort_key(e.path)), source.layers)
+                        source.info, sorted(entries, key=lambda e: sort_key(e.path)), source.layers,
+                        artifacts=getattr(source, "artifacts", None))
     for what, v in (("--name", manifest.name), ("--version", manifest.version)):
         if not v or _CTRL.search(v) or len(v) > 200:
             raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
     manifest_bytes = manifest.to_bytes()
     parse_manifest(manifest_bytes)  # what we write, we can read
-    statement = build_statement(manifest, manifest_bytes)
+    from . import attest
+
+    subjects = [(e.path, e.sha256) for e in manifest.files]
+    att_statements = [attest.make(subjects, t, p) for t, p in (attestations(manifest) if attestations else [])]
+    statement = build_statement(manifest, manifest_bytes, att_statements)
     env = Envelope(statement)
-    members: dict[str, bytes] = {}
+    members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
+    if len(members) != len(att_statements):
+        raise UsageError("the same attestation is given twice", "give each --attest once")
     signer = None
     if key is not None:
         sigs, stock = sign_single(statement, key, manifest)
+        members = attest.with_signatures(members, key.sign)
         env = env.with_signatures(sigs)
         signer = key.public()
         members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
@@ -892,7 +925,8 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     with atomic_writer(out_path) as out:
         write_bundle(out, manifest_bytes, source.files, members, progress)
     progress.done()
-    return PackResult(out_path, manifest, statement, len(entries), total, signer)
+    return PackResult(out_path, manifest, statement, len(entries), total, signer,
+                      [e["predicateType"] for e in attest.listing(att_statements)])
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:
@@ -905,11 +939,29 @@ def release_messages(bundle_path: str) -> dict[str, bytes]:
     from . import stockformats
     from .statement import Envelope
 
+    from . import attest
+
     parts = read_parts(bundle_path)
     if ENVELOPE not in parts.signature_members:
         raise Malformed(f"{os.path.basename(bundle_path)} has no {ENVELOPE}")
     env = Envelope.from_bytes(parts.signature_members[ENVELOPE])
-    return {"dsse": env.pae(), **stockformats.first_pass_messages(env.payload)}
+    return {"dsse": env.pae(), **stockformats.first_pass_messages(env.payload),
+            **dict(attest.signing_messages(attestation_statements(parts)))}
+
+
+def attestation_statements(parts: BundleParts) -> list[bytes]:
+    """The attestation statements of a bundle, in the order its release statement lists them."""
+    from . import attest
+    from .statement import Envelope, parse_statement
+
+    release = parse_statement(Envelope.from_bytes(parts.signature_members[ENVELOPE]).payload)
+    out = []
+    for _ptype, digest in attest.listed(release):
+        name = f"{attest.ATT_DIR}{digest}.dsse.json"
+        if name not in parts.signature_members:
+            raise Malformed(f"attestation {digest} is listed by the release statement but not in the bundle")
+        out.append(Envelope.from_bytes(parts.signature_members[name], name).payload)
+    return out
 
 
 def release_trusted_comment(bundle_path: str) -> str:
@@ -922,10 +974,11 @@ def release_trusted_comment(bundle_path: str) -> str:
 
 
 def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: list[Any] = (),  # type: ignore[assignment]
-                   key: Any = None, stock: Any = None) -> None:
+                   key: Any = None, stock: Any = None, attestations: dict[str, list[Any]] | None = None) -> None:
     """Write ``dst``: bundle ``src`` with ``signatures`` added to its DSSE envelope, the
     keyholder-set chain ``records`` (KeyholderSet objects) or the single signer's public
-    key ``key`` (IdentityPublic), and the stock-tool record ``stock`` (StockRecord)."""
+    key ``key`` (IdentityPublic), the stock-tool record ``stock`` (StockRecord), and
+    ``attestations`` (statement sha256 -> signatures) added to the attestation envelopes."""
     from cerro_torre.governance.keyholders import record_member_name
 
     from .statement import Envelope
@@ -940,4 +993,11 @@ def add_signatures(src: str, dst: str, signatures: list[Any] = (), *, records: l
         members[f"{KEYS_DIR}{key.id}.pub"] = key.to_file_bytes()
     if stock is not None:
         members[STOCK] = stock.to_bytes()
+    for digest, sigs in (attestations or {}).items():
+        from .attest import ATT_DIR
+
+        name = f"{ATT_DIR}{digest}.dsse.json"
+        if name not in members:
+            raise Malformed(f"the bundle has no attestation {digest}")
+        members[name] = Envelope.from_bytes(members[name], name).with_signatures(list(sigs)).to_bytes()
     rewrite_signatures(src, dst, members)

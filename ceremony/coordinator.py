@@ -126,7 +126,8 @@ def write_signed_bundle(view: View, signed: signing.Signed, bundle_path: str, ou
     if env.payload != signing.plan_of(view).statement:
         raise CeremonyError(f"{bundle_path} is not the bundle this ceremony signs (its statement differs)",
                             "pass the bundle given to 'ct ceremony sign'")
-    bundle.add_signatures(bundle_path, out_path, signed.signatures, records=signed.records, stock=signed.stock)
+    bundle.add_signatures(bundle_path, out_path, signed.signatures, records=signed.records, stock=signed.stock,
+                          attestations=signed.attestations)
 
 
 def verified_transcript(journal: Journal) -> list[tr.Entry]:

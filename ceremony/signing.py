@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
@@ -39,7 +39,7 @@ from cerro_torre.suites.errors import (
 )
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
-from . import frostround, stockformats
+from . import attest, frostround, stockformats
 from .message import COORDINATOR, Message
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id
 from .signedlog import SignedRelease
@@ -51,12 +51,13 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 
 def open_sign(statement: bytes, records: list[KeyholderSet], signers: list[str] | None = None, *,
-              stock: bool = True, ceremony: str | None = None) -> Message:
+              stock: bool = True, ceremony: str | None = None, attestations: list[bytes] = ()) -> Message:
     """The coordinator's request to sign ``statement`` with the last of ``records`` (the chain from its
     root, by fingerprint: the coordinator's journal keeps the records, each keyholder's home its own).
 
     ``signers`` (default: every member) is the signing set, fixed from now on: the package must carry
-    every one of them and no one else (``spec/ceremony.md`` §5)."""
+    every one of them and no one else (``spec/ceremony.md`` §5).  ``attestations``: the statements the release
+    statement lists, signed with the group key in the same first pass (``spec/attestations.md``)."""
     name, version = parse_statement(statement).package
     if not records:
         raise UsageError("no keyholder set given", "pass the set's record with --group KEYHOLDERS.json")
@@ -77,12 +78,15 @@ def open_sign(statement: bytes, records: list[KeyholderSet], signers: list[str] 
     if len(chosen) < group.threshold:
         raise UsageError(f"{len(chosen)} signers chosen; the threshold is {group.threshold}",
                          f"choose at least {group.threshold} of: " + ", ".join(ids))
+    _check_attestations(statement, list(attestations))
     payload = {
         "records": [r.fingerprint.full_hex for r in records],
         "release": {"name": name, "version": version, "statement": b64e(statement)},
         "signers": chosen,
         "stock": bool(stock),
     }
+    if attestations:
+        payload["release"]["attestations"] = [b64e(a) for a in attestations]  # type: ignore[index]
     return Message(ceremony or new_ceremony_id(), KIND, "request", COORDINATOR, payload)
 
 
@@ -126,6 +130,7 @@ class SignPlan:
     version: str
     signers: list[str]
     stock: bool
+    attestations: tuple[bytes, ...] = ()
 
     @property
     def index(self) -> dict[str, int]:
@@ -143,7 +148,7 @@ class SignPlan:
         out = [("dsse", pae(PAYLOAD_TYPE, self.statement))]
         if self.stock:
             out += sorted(stockformats.first_pass_messages(self.statement).items())
-        return out
+        return out + attest.signing_messages(list(self.attestations))
 
     @property
     def nonce_count(self) -> int:
@@ -165,9 +170,14 @@ class SignPlan:
         if self.stock:
             lines += ["  the group key also signs the stock-tool forms of this statement:",
                       f"    signify, and ssh-keygen -Y (namespace {stockformats.NAMESPACE}): the statement itself",
-                      f"    minisign, with the trusted comment: {self.comment}"]
+                      f"    minisign, with the trusted comment: {self.comment}",
+                      "    SHA256SUMS (signify -C): the sha256 of every file listed above"]
         else:
             lines.append("  the DSSE statement only (no stock-tool forms)")
+        if self.attestations:
+            lines.append(f"  {len(self.attestations)} attestation(s), bound by the statement's digests and "
+                         "signed with the group key:")
+            lines += attest.summary(list(self.attestations))
         lines.append(f"  signers: {', '.join(self.signers)} (every one must answer; the set is fixed when you commit)")
         return lines
 
@@ -182,9 +192,10 @@ def plan_of(view: View) -> SignPlan:
         rel = p["release"]
         statement = b64d(rel["statement"], "statement")
         name, version, signers, stock = rel["name"], rel["version"], list(p["signers"]), p["stock"]
-    except (KeyError, TypeError):
+        atts = tuple(b64d(a, "attestation") for a in rel.get("attestations", []))
+    except (KeyError, TypeError, AttributeError):
         raise Malformed("signing request is missing fields", "it was not made by 'ct ceremony sign'") from None
-    if set(p) != {"records", "release", "signers", "stock"} or not chain or \
+    if set(rel) - {"name", "version", "statement", "attestations"} or set(p) != {"records", "release", "signers", "stock"} or not chain or \
             not all(isinstance(f, str) and _HEX64.match(f) for f in chain) or not isinstance(stock, bool):
         raise Malformed("signing request has unexpected or malformed fields", "it was not made by 'ct ceremony sign'")
     typed(signers, "list of strings", "signing request: signers")
@@ -200,7 +211,8 @@ def plan_of(view: View) -> SignPlan:
                             f"statement it signs is {shown(st_name)} {shown(st_version)}",
                             "the coordinator's request contradicts what would be signed; refuse it and tell "
                             "the other keyholders")
-    plan = SignPlan(req, chain, group, statement, name, version, signers, stock)
+    _check_attestations(statement, list(atts))
+    plan = SignPlan(req, chain, group, statement, name, version, signers, stock, atts)
     if group.group_public_key is None:
         raise Malformed(f"{group.describe()} has no FROST group key")
     outside = [x for x in signers if x not in plan.index]
@@ -210,6 +222,18 @@ def plan_of(view: View) -> SignPlan:
     if signers != sorted(set(signers)) or len(signers) < group.threshold:
         raise Malformed("signing request names too few signers, or signers twice")
     return plan
+
+
+def _check_attestations(statement: bytes, attestations: list[bytes]) -> None:
+    """The attestations to sign must be exactly those the release statement lists, with its subjects."""
+    release = parse_statement(statement)
+    want = attest.listed(release)
+    if [(e["predicateType"], e["digest"]["sha256"]) for e in attest.listing(attestations)] != want:
+        raise Malformed("the attestations to sign are not the ones the release statement lists",
+                        "the request was altered or badly made; refuse it")
+    for a in attestations:
+        if parse_statement(a, "attestation", predicate_type=None).subjects != release.subjects:
+            raise Malformed("an attestation to sign has other subjects than the release statement")
 
 
 def describe(view: View, me: str) -> list[str]:
@@ -271,6 +295,7 @@ class Signed:
     signatures: list[Signature]
     records: list[KeyholderSet]
     stock: stockformats.StockRecord | None
+    attestations: dict[str, list[Signature]] = field(default_factory=dict)   # statement sha256 -> signatures
 
 
 def collect(view: View, replies: list[Message]) -> Message | Signed:
@@ -349,14 +374,16 @@ def _result(view: View, plan: SignPlan, share_replies: list[Message], first: dic
                             "a signer's ML-DSA-87 signature is missing or invalid")
     stock = None
     if second is not None:
-        sigmap = {n: b64d(v, n) for n, v in first.items() if n != "dsse"}
+        sigmap = {n: b64d(v, n) for n, v in first.items() if n in stockformats.FIRST_PASS}
         sigmap.update(second)
         stock = stockformats.StockRecord(gpk, plan.comment, sigmap)
         bad = stock.check(plan.statement)
         if bad:
             raise CeremonyError("stock-tool signatures do not verify: " + ", ".join(bad))
     records = [view.history.record(fp, plan.request) for fp in plan.chain]
-    return Signed(sigs, records, stock)
+    atts = {n[len(attest.MESSAGE_PREFIX):]: [Signature("ed25519", keyid_of(gpk), b64d(v, n))]
+            for n, v in first.items() if n.startswith(attest.MESSAGE_PREFIX)}
+    return Signed(sigs, records, stock, atts)
 
 
 # ============================================================== keyholder (pure)

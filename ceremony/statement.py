@@ -99,6 +99,12 @@ class Statement(Record):
             lines += [f"          {shown(k)} {shown(src[k])}" for k in rest]
         elif src is not None:
             pred["source"] = src
+        atts = pred.pop("attestations", None)
+        if isinstance(atts, list) and all(isinstance(a, dict) and isinstance(a.get("digest"), dict) for a in atts):
+            lines += [f"attests   {shown(a.get('predicateType'))} sha256 {shown(a['digest'].get('sha256'))}"
+                      for a in atts]
+        elif atts is not None:
+            pred["attestations"] = atts
         for k in sorted(pred):
             lines.append(f"{shown(k):<9} {shown(pred[k])}")
         lines.append(f"{len(self.subjects)} file(s):")
@@ -126,8 +132,10 @@ def make_statement(subjects: list[tuple[str, str]], predicate: dict[str, Any],
     return canonical_json(doc)
 
 
-def parse_statement(data: bytes, what: str = "release statement") -> Statement:
-    """Strictly parse a statement: canonical JSON, Statement v1, sha256 subjects, unique names."""
+def parse_statement(data: bytes, what: str = "release statement",
+                    predicate_type: str | None = PREDICATE_TYPE) -> Statement:
+    """Strictly parse a statement: canonical JSON, Statement v1, sha256 subjects, unique names;
+    ``predicate_type`` None accepts any (attestations)."""
     d = parse_json(data, what)
     if not isinstance(d, dict):
         raise Malformed(f"{what} must be a JSON object")
@@ -137,7 +145,9 @@ def parse_statement(data: bytes, what: str = "release statement") -> Statement:
     expected = {"_type", "subject", "predicateType", "predicate"}
     if set(d) != expected:
         raise Malformed(f"{what} has unexpected fields: {', '.join(sorted(set(d) ^ expected))}")
-    if d["predicateType"] != PREDICATE_TYPE:
+    if predicate_type is None and not isinstance(d["predicateType"], str):
+        raise Malformed(f"{what}: predicateType must be a string")
+    if predicate_type is not None and d["predicateType"] != predicate_type:
         raise Malformed(f"{what} has predicate type {d['predicateType']!r}",
                         f"ct release statements use {PREDICATE_TYPE}")
     if not isinstance(d["predicate"], dict):

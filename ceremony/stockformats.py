@@ -13,6 +13,7 @@ name               message signed (Ed25519, RFC 8032)
 ``minisign``       BLAKE2b-512(statement) (minisign's prehashed ``ED`` signature)
 ``ssh``            the SSHSIG signed-data blob: "SSHSIG" ‖ string(namespace) ‖
                    string("") ‖ string("sha512") ‖ string(SHA-512(statement))
+``sha256sums``     the ``SHA256SUMS`` text of the statement's subjects (signify ``-C``)
 ``minisign-global`` the ``minisign`` signature (64 bytes) ‖ the trusted comment
 =================  ==============================================================
 
@@ -45,7 +46,7 @@ RECORD_TYPE = "ct-stock-signatures"
 RECORD_VERSION = 1
 NAMESPACE = "cerro-torre-release"
 SSH_HASH = "sha512"
-FIRST_PASS = ("signify", "minisign", "ssh")
+FIRST_PASS = ("signify", "minisign", "ssh", "sha256sums")
 SECOND_PASS = ("minisign-global",)
 ALL_NAMES = FIRST_PASS + SECOND_PASS
 FORMATS = ("signify", "minisign", "ssh")
@@ -79,11 +80,21 @@ def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
             + _ssh_string(SSH_HASH.encode()) + _ssh_string(hashlib.sha512(message).digest()))
 
 
+def sha256sums(statement: bytes) -> bytes:
+    """``SHA256SUMS`` of the statement's subjects, in the BSD form ``signify -C`` checks:
+    ``SHA256 (<name>) = <hex>`` LF, one line per subject in the statement's (sorted) order."""
+    from .statement import parse_statement
+
+    st = parse_statement(statement, "statement", predicate_type=None)
+    return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
+
+
 def first_pass_messages(statement: bytes) -> dict[str, bytes]:
     return {
         "signify": bytes(statement),
         "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
         "ssh": sshsig_signed_data(statement),
+        "sha256sums": sha256sums(statement),
     }
 
 
@@ -231,6 +242,19 @@ def export_files(rec: StockRecord, fmt: str, stem: str, principal: str) -> dict[
     raise Malformed(f"unknown stock format {fmt!r}", "use signify, minisign or ssh")
 
 
+def sha256sums_files(rec: StockRecord, statement: bytes, stem: str) -> dict[str, bytes]:
+    """``SHA256SUMS``, its embedded signify signature ``SHA256SUMS.sig`` and the key."""
+    text = sha256sums(statement)
+    for line in text.decode("utf-8").splitlines():
+        name = line[len("SHA256 ("):line.rindex(") = ")]
+        if ")" in name or len(name.encode()) > 1023:
+            raise Malformed(f"payload file name {name!r} cannot be checked by signify -C",
+                            "signify reads names up to 1023 bytes without ')'; check with 'ct verify' instead")
+    sig = signify_signature_file(rec.public_key, rec.signatures["sha256sums"], "verify with signify -C")
+    return {"SHA256SUMS": text, "SHA256SUMS.sig": sig.encode() + text,
+            f"{stem}.signify.pub": signify_public_file(rec.public_key).encode()}
+
+
 def verify_commands(fmt: str, stem: str, principal: str) -> str:
     """The stock command that checks the exported files (run in the export folder)."""
     msg = f"{stem}.statement.json"
@@ -238,5 +262,7 @@ def verify_commands(fmt: str, stem: str, principal: str) -> str:
         return f"signify -V -p {stem}.signify.pub -x {msg}.sig -m {msg}"
     if fmt == "minisign":
         return f"minisign -V -p {stem}.minisign.pub -x {msg}.minisig -m {msg}"
+    if fmt == "sha256sums":
+        return f"signify -C -p {stem}.signify.pub -x SHA256SUMS.sig   (in the folder of the payload files)"
     return (f"ssh-keygen -Y verify -f {stem}.allowed_signers -I {principal} -n {NAMESPACE} "
             f"-s {msg}.sshsig < {msg}")

@@ -15,6 +15,11 @@ signatures     the release threshold per algorithm; stock signatures   2, 3
 policy         suites, signers, registries, min epoch, min threshold   4
 integrity      manifest digest, every subject digest, no extra files   1
 =============  =====================================================  =====
+
+Attestations (``spec/attestations.md``): each must be listed by digest in the
+signed release statement and carry a valid signature of the release's
+Ed25519 key (signatures, exit 2); a listed one missing, an unlisted one, or
+one over other subjects is an integrity failure (exit 1).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from .bundle import (
     TarReader,
     parse_manifest,
 )
+from .attest import ATT_DIR, digest_of_member, listed
 from .statement import Record
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
@@ -127,6 +133,23 @@ class Problem(Record):
                 "hints": list(self.error.hints)}
 
 
+class Attestation(Record):
+    """An attestation of the bundle: its statement, envelope, and whether its own signature verified."""
+
+    __slots__ = ("predicate_type", "sha256", "statement", "envelope", "signed")
+
+    def __init__(self, predicate_type: str, sha256: str, statement: Any, envelope: Any) -> None:
+        self.predicate_type = predicate_type
+        self.sha256 = sha256
+        self.statement = statement
+        self.envelope = envelope
+        self.signed: bool | None = None      # None: not checked (or a set without an Ed25519 group key)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"predicate_type": self.predicate_type, "sha256": self.sha256, "signed": self.signed,
+                "signatures": len(self.envelope.signatures)}
+
+
 class VerifyResult:
     """Everything the verifier learnt about a bundle, and what failed (``problems``)."""
 
@@ -141,6 +164,7 @@ class VerifyResult:
         self.records: list[Any] = []
         self.key: Any = None                 # IdentityPublic of a single-holder signer
         self.stock: Any = None
+        self.attestations: list[Attestation] = []
         self.chain: Any = None               # ChainResult
         self.release: Any = None             # SuiteResult of the release signatures
         self.signer: dict[str, Any] = {}
@@ -214,7 +238,8 @@ class VerifyResult:
         out["chain"] = [s.to_json() for s in self.chain.steps] if self.chain is not None else []
         if self.stock is not None:
             out["stock"] = {"keyid": self.stock.keyid, "trusted_comment": self.stock.trusted_comment,
-                            "formats": ["signify", "minisign", "ssh"]}
+                            "formats": ["signify", "minisign", "ssh", "sha256sums"]}
+        out["attestations"] = [a.to_json() for a in self.attestations]
         return out
 
 
@@ -297,6 +322,8 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
         if name == ENVELOPE:
             res.envelope = Envelope.from_bytes(data, what)
             res.statement = parse_statement(res.envelope.payload, f"{label}: release statement")
+        elif name.startswith(ATT_DIR):
+            res.attestations.append(_parse_attestation(name, data, what))
         elif name == STOCK:
             from .stockformats import StockRecord
 
@@ -323,6 +350,21 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
     if res.records and res.key is not None:
         raise Malformed(f"{label} carries both a keyholder chain and a single signer key")
     res.records.sort(key=lambda r: r.epoch)
+    order = {d: i for i, (_t, d) in enumerate(listed(res.statement))}
+    res.attestations.sort(key=lambda a: (order.get(a.sha256, len(order)), a.sha256))
+
+
+def _parse_attestation(name: str, data: bytes, what: str) -> Attestation:
+    from .statement import Envelope, parse_statement
+
+    digest = digest_of_member(name)
+    if digest is None:
+        raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
+    env = Envelope.from_bytes(data, what)
+    if hashlib.sha256(env.payload).hexdigest() != digest:
+        raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
+    st = parse_statement(env.payload, f"{what}: statement", predicate_type=None)
+    return Attestation(st.predicate_type, digest, st, env)
 
 
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
@@ -403,6 +445,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
             "or it was signed incompletely",
             "the signatures are by keys the signer does not hold; the bundle was re-signed by someone else"))
         return
+    _check_attestation_signatures(label, res, ed_key)
     if res.stock is not None:
         if ed_key is None or res.stock.keyid != _keyid(ed_key):
             res.fail("trust", KeyNotTrusted(
@@ -426,6 +469,29 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 "stock tools would show a release the statement does not name; do not use these stock signatures"))
 
 
+def _check_attestation_signatures(label: str, res: VerifyResult, ed_key: bytes | None) -> None:
+    """Each attestation envelope: the release's Ed25519 key must have signed its PAE (a single
+    holder's key: every algorithm of its suite).  A set without a group key has nothing to check
+    here: its attestations are covered by the release statement's digests only."""
+    from cerro_torre.suites.suite import verify_signature
+
+    for att in res.attestations:
+        msg = att.envelope.pae()
+        if res.key is not None:
+            att.signed = res.key.verify(msg, list(att.envelope.signatures)).ok
+        elif ed_key is not None:
+            kid = _keyid(ed_key)
+            att.signed = any(s.alg == "ed25519" and s.keyid == kid and verify_signature("ed25519", ed_key, msg, s.sig)
+                             for s in att.envelope.signatures)
+        else:
+            continue
+        if not att.signed:
+            res.fail("signatures", SignatureInvalid(
+                f"{label}: attestation {att.predicate_type} ({att.sha256[:16]}…) has no valid signature by the "
+                f"release key" + (f" {_keyid(ed_key)}" if ed_key is not None and res.key is None else ""),
+                "the attestation's envelope was altered or not signed in the ceremony; get a clean copy"))
+
+
 def _keyid(pk: bytes) -> str:
     from cerro_torre.suites.suite import keyid_of
 
@@ -444,10 +510,15 @@ def _check_policy(res: VerifyResult, policy: Any) -> None:
     if policy is None or not res.signer or res.manifest is None:
         return
     res.ran.add("policy")
-    for e in policy.check(suite=res.signer["suite"], signer=res.signer["name"], registry=res.manifest.registry,
-                          epoch=res.signer.get("epoch"), threshold=res.signer["threshold"],
-                          source_kind=str(res.manifest.source.get("kind"))):
-        res.fail("policy", e)
+    kinds = [str(a.get("kind")) for a in res.manifest.artifacts] or [str(res.manifest.source.get("kind"))]
+    seen = set()
+    for registry, kind in zip(res.manifest.registries, kinds):   # every artifact of a multi-artifact release
+        for e in policy.check(suite=res.signer["suite"], signer=res.signer["name"], registry=registry,
+                              epoch=res.signer.get("epoch"), threshold=res.signer["threshold"], source_kind=kind,
+                              attestations=[a.predicate_type for a in res.attestations]):
+            if e.message not in seen:
+                seen.add(e.message)
+                res.fail("policy", e)
 
 
 def _check_integrity(label: str, res: VerifyResult) -> None:
@@ -492,6 +563,7 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
         res.fail("integrity", HashMismatch(
             f"{label}: {MANIFEST} lists payload/{name}, which the signed statement does not",
             "the bundle is inconsistent; it was not made by ct pack"))
+    _check_attestation_binding(label, res)
     if m.source.get("kind") in ("oci", "registry"):
         import re
 
@@ -501,6 +573,34 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
                 res.fail("integrity", HashMismatch(
                     f"{label}: OCI blob payload/{name} does not match its own name",
                     "the image layout inside the bundle is corrupt"))
+
+
+def _check_attestation_binding(label: str, res: VerifyResult) -> None:
+    """The signed release statement lists exactly the attestations the bundle carries."""
+    want = dict((d, t) for t, d in listed(res.statement))
+    have = {a.sha256: a for a in res.attestations}
+    for d, t in want.items():
+        if d not in have:
+            res.fail("integrity", HashMismatch(
+                f"{label}: attestation {t} ({d[:16]}…) is signed but missing from the bundle",
+                "an attestation was removed; get a clean copy of the bundle"))
+        elif have[d].predicate_type != t:
+            res.fail("integrity", HashMismatch(f"{label}: attestation {d[:16]}… is not of the signed type {t}"))
+        elif have[d].statement.subjects != res.statement.subjects:
+            res.fail("integrity", HashMismatch(
+                f"{label}: attestation {t} ({d[:16]}…) names other subjects than the release statement",
+                "the bundle is inconsistent; it was not made by ct pack"))
+    for d in sorted(set(have) - set(want)):
+        res.fail("integrity", HashMismatch(
+            f"{label}: attestation {have[d].predicate_type} ({d[:16]}…) is not bound by the signed release "
+            "statement", "an attestation was added after signing; do not trust it, get a clean copy"))
+
+
+def attestation_lines(res: Any) -> tuple[str, list[str]]:
+    """The attestations section of ``ct explain`` (and the TUI's tree): a heading and one line each."""
+    states = {True: "signed", False: "NOT signed", None: "covered by the release signatures"}
+    return (f"attestations {len(res.attestations)}, bound by the release statement's digests",
+            [f"{a.predicate_type}  sha256 {a.sha256}  ({states[a.signed]})" for a in res.attestations])
 
 
 def chain_step_lines(role: str, step: Any) -> list[str]:

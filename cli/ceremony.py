@@ -223,7 +223,8 @@ def cmd_sign(ctx: Context) -> int:
     from cerro_torre.governance.trust import TrustStore
 
     records = signing.chain_from_root([_record(p) for p in a.group], TrustStore(ctx.home))
-    msg = signing.open_sign(env.payload, records, a.signer, stock=not a.no_stock)
+    msg = signing.open_sign(env.payload, records, a.signer, stock=not a.no_stock,
+                            attestations=bundle.attestation_statements(parts))
     return _open(ctx, msg, records, a.output)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 
-MODULES = ("info", "keys", "qr", "pack", "verify", "policy", "signature", "ceremony", "tui", "airgap")
+MODULES = ("info", "keys", "qr", "pack", "verify", "policy", "signature", "ceremony", "tui", "airgap", "registry", "unpack")
 
 # `ct help TOPIC` topics that are not commands: name -> module:function returning text
 TOPICS = {

@@ -18,11 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "pack", help="pack an image, file or directory into a .ctp bundle",
         description="Pack SOURCE into a deterministic .ctp bundle: oci:DIR[:TAG] (OCI image layout), "
                     "docker-archive:TAR, a file or directory, or a registry image (docker://REF, via skopeo). "
+                    "Several SOURCEs make one release (each under payload/<name>/).  The bundle attests an "
+                    "SPDX 2.3 SBOM and SLSA provenance v1 of what was packed (spec/attestations.md).  "
                     "With --key, sign it with that key of this home; without, the bundle is unsigned "
                     "and a ceremony signs it.")
     common(p)
     passphrase_flags(p)
-    p.add_argument("source", metavar="SOURCE")
+    p.add_argument("source", metavar="SOURCE", nargs="+",
+                   help="one or more: several make one release whose statement names every file of every one")
     p.add_argument("-o", "--output", required=True, metavar="OUT.ctp",
                    help="bundle to write (atomically; an existing file is refused, exit 22)")
     p.add_argument("--force", action="store_true", help="replace OUT.ctp if it exists")
@@ -33,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", dest="pkg_version", metavar="V",
                    help="package version (default: from the image tag or the file or folder name, "
                         "coop-tools-1.2.0.tar.gz is 1.2.0; else 'unversioned')")
+    p.add_argument("--attest", action="append", default=[], metavar="TYPE=FILE",
+                   help="add an attestation: predicate type TYPE (a URI), predicate the JSON object in FILE")
+    p.add_argument("--no-sbom", action="store_true", help="do not generate the SPDX 2.3 SBOM attestation")
+    p.add_argument("--no-provenance", action="store_true", help="do not generate the SLSA provenance v1 attestation")
     p.set_defaults(handler="cerro_torre.cli.pack:cmd_pack")
 
 
@@ -53,6 +60,11 @@ def cmd_pack(ctx: Context) -> int:
         from cerro_torre.suites.errors import AlreadyExists
 
         raise AlreadyExists(f"{out} exists", "choose another -o, or pass --force to replace it")
+    import contextlib
+
+    from cerro_torre.ceremony import attest
+
+    user = [attest.load_user_predicate(x) for x in args.attest]   # before any passphrase is asked
     key = None
     if args.key:
         from cerro_torre.keys.home import Home
@@ -70,8 +82,17 @@ def cmd_pack(ctx: Context) -> int:
 
         key = ctx.unlock(f"key '{args.key}'", unlock)
     try:
-        with open_source(args.source) as source:
-            res = pack(source, out, name=args.name, version=args.pkg_version, key=key, progress=ctx.progress())
+        with contextlib.ExitStack() as stack:
+            sources = [stack.enter_context(open_source(spec)) for spec in args.source]
+            if len(sources) == 1:
+                source, parts = sources[0], [("", sources[0])]
+            else:
+                from cerro_torre.ceremony.multi import combine
+
+                source = combine(sources)
+                parts = [(name + "/", s) for name, s in source.parts]
+            res = pack(source, out, name=args.name, version=args.pkg_version, key=key, progress=ctx.progress(),
+                       attestations=lambda m: _attestations(args, parts, m, user))
     finally:
         if key is not None:
             key.wipe()
@@ -81,17 +102,34 @@ def cmd_pack(ctx: Context) -> int:
     if ctx.json:
         ctx.emit_json({
             "bundle": out, "package": {"name": m.name, "version": m.version}, "source": m.source,
-            "files": res.files, "bytes": res.bytes, "statement_sha256": stmt,
+            "files": res.files, "bytes": res.bytes, "statement_sha256": stmt, "attestations": res.attestations,
             "signed_by": None if signer is None else {
                 "id": signer.id, "suite": signer.suite, "fingerprint": signer.fingerprint.to_json()},
         })
         return 0
     ctx.out(f"packed {m.name} {m.version} into {out}")
-    ctx.out(f"  source     {m.source.get('kind')} {args.source}")
+    ctx.out(f"  source     {m.source.get('kind')} {' '.join(args.source)}")
     ctx.out(f"  payload    {res.files} file(s), {human_size(res.bytes)}")
     ctx.out(f"  statement  sha256 {stmt}")
+    for t in res.attestations:
+        ctx.out(f"  attests    {t}")
     if signer is not None:
         ctx.out(f"  signed by  {signer.id} ({signer.suite}), fingerprint {signer.fingerprint.hex}")
     else:
         ctx.out("  unsigned   sign it in a ceremony ('ct ceremony sign') or pack with --key ID")
     return 0
+
+
+def _attestations(args, parts, manifest, user):  # type: ignore[no-untyped-def]
+    """(predicate type, predicate) of each attestation: SBOM, provenance, then the user's."""
+    from cerro_torre import __version__
+    from cerro_torre.ceremony import attest, sbom
+
+    out = []
+    if not args.no_sbom:
+        out.append((sbom.PREDICATE_TYPE, sbom.sbom_for(parts, manifest.name, manifest.version, __version__)))
+    if not args.no_provenance:
+        out.append((attest.SLSA_TYPE, attest.provenance([attest.source_reference(s) for _, s in parts],
+                                                         manifest.name, manifest.version,
+                                                         [t for t, _ in user], __version__)))
+    return out + list(user)

@@ -54,6 +54,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("glob", metavar="GLOB")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_registry")
 
+    q = common(psub.add_parser("require-attestation", help="require an attestation predicate type (e.g. SPDX, SLSA)"))
+    _policy_flag(q)
+    q.add_argument("predicate_type", metavar="TYPE", help="e.g. https://slsa.dev/provenance/v1")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_require_attestation")
+
     q = common(psub.add_parser("add-root", help="pin a keyholder set (record file or fingerprint)"))
     _policy_flag(q)
     q.add_argument("root", metavar="KEYHOLDERS.json|FINGERPRINT")
@@ -187,6 +192,13 @@ def cmd_add_registry(ctx: Context) -> int:
     return _add(ctx, "registries", g, f"registry {g!r}")
 
 
+def cmd_require_attestation(ctx: Context) -> int:
+    from cerro_torre.ceremony.attest import check_type
+
+    t = check_type(ctx.args.predicate_type)
+    return _add(ctx, "attestations", t, f"required attestation {t}")
+
+
 def cmd_add_root(ctx: Context) -> int:
     fp, desc = _fingerprint_of(ctx.args.root, "keyholder-set")
     return _add(ctx, "roots", fp, f"root {desc}")
@@ -231,4 +243,5 @@ def cmd_show(ctx: Context) -> int:
     ctx.out(f"  registries     {', '.join(sorted(pol.registries)) or any_}")
     ctx.out(f"  min epoch      {pol.min_epoch}")
     ctx.out(f"  min threshold  {pol.min_threshold}")
+    ctx.out(f"  attestations   {', '.join(sorted(pol.attestations)) or 'none required'}")
     return 0

@@ -11,7 +11,7 @@ from .commands import common
 if TYPE_CHECKING:
     from .main import Context
 
-FORMATS = ("signify", "minisign", "ssh", "all")
+FORMATS = ("signify", "minisign", "ssh", "sha256sums", "all")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Write the release statement (the signed message), the signature in the chosen "
                     "stock format and the matching public-key file, and print the command that checks them."))
     q.add_argument("bundle", metavar="BUNDLE.ctp")
-    q.add_argument("--format", required=True, choices=FORMATS, help="signify, minisign, ssh, or all")
+    q.add_argument("--format", required=True, choices=FORMATS,
+                   help="signify, minisign, ssh (the statement), sha256sums (SHA256SUMS of the payload files "
+                        "with its signify signature, for 'signify -C'), or all")
     q.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="folder to write to (default: .)")
     q.add_argument("--principal", default=None, metavar="NAME",
                    help="signer identity in the ssh allowed_signers file (default: the package name)")
@@ -74,9 +76,12 @@ def cmd_export(ctx: Context) -> int:
     stem = label[:-4] if label.endswith(".ctp") else label
     outdir = a.output_dir
     os.makedirs(outdir, exist_ok=True)
-    written = {f"{stem}.statement.json": env.payload}
-    formats = stockformats.FORMATS if a.format == "all" else (a.format,)
+    formats = stockformats.FORMATS + ("sha256sums",) if a.format == "all" else (a.format,)
+    written = {} if formats == ("sha256sums",) else {f"{stem}.statement.json": env.payload}
     for fmt in formats:
+        if fmt == "sha256sums":
+            written.update(stockformats.sha256sums_files(rec, env.payload, stem))
+            continue
         for name, text in stockformats.export_files(rec, fmt, stem, principal).items():
             written[name] = text.encode("utf-8")
     for name, data in written.items():
@@ -95,5 +100,6 @@ def cmd_export(ctx: Context) -> int:
         ctx.out(f"  {c}")
     if "signify" in cmds:
         ctx.out("  (Debian names the signify binary 'signify-openbsd')")
-    ctx.out("then check each payload file's sha256 against the statement's subjects")
+    if formats != ("sha256sums",):
+        ctx.out("then check each payload file's sha256 against the statement's subjects")
     return 0

@@ -30,9 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "and the policy.  BUNDLE '-' reads the bundle from standard input (spooled to a "
                     "temporary file).  " + EXIT_TEXT)
     common(p)
-    p.add_argument("bundle", metavar="BUNDLE.ctp", help="the bundle, or '-' for standard input")
+    p.add_argument("bundle", metavar="BUNDLE.ctp|docker://REG/REPO:TAG",
+                   help="the bundle, '-' for standard input, or an image in a registry: its attached bundle is "
+                        "verified and the image must have exactly the digests it signs")
     p.add_argument("--policy", metavar="P.json",
                    help="policy to apply (default: the config's default_policy, else HOME/policy.json when present)")
+    p.add_argument("--insecure", action="store_true",
+                   help="docker://: allow plain HTTP and unchecked TLS (localhost always uses HTTP)")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_verify")
 
     p = sub.add_parser("explain", help="show what a bundle holds, who signed it and why it is (not) trusted",
@@ -113,20 +117,63 @@ def _signer_line(s: dict) -> str:
     return f"key '{s['name']}' ({s['suite']}), fingerprint {s['fingerprint'].hex}"
 
 
+def _verify_reference(ctx: Context) -> tuple[Any, Any]:
+    """(VerifyResult or None, RefVerdict) of ``docker://REG/REPO:TAG``."""
+    from cerro_torre.ceremony.verifier import trust_from
+    from cerro_torre.offline import registry
+
+    ref = registry.parse_ref(ctx.args.bundle, need_tag=True)
+    policy = load_policy(ctx)
+    verdict = registry.verify_reference(ref, trust_from(ctx.home, policy), policy, insecure=ctx.args.insecure)
+    return verdict.result, verdict
+
+
+def _json_of(ctx: Context, res: Any, verdict: Any, err: Any) -> dict[str, Any]:
+    """The --json document (spec/verify-json.schema.json); references add ``image`` and its step."""
+    if verdict is None:
+        return res.to_json()
+    policy = load_policy(ctx)
+    data = res.to_json() if res is not None else {
+        "bundle": None, "steps": {}, "problems": [], "failed_step": None, "attestations": [],
+        "policy": policy.label if policy is not None else None}
+    data["image"] = verdict.to_json()
+    image_failed = err is not None and (res is None or res.error is None)
+    data["steps"]["image"] = "failed" if image_failed else "ok" if err is None else "not checked"
+    if image_failed:
+        data["failed_step"] = "image"
+        data["problems"].append({"step": "image", "exit_code": err.exit_code, "error": err.message,
+                                 "hints": list(err.hints)})
+    data.update({"valid": err is None, "exit_code": err.exit_code if err else 0,
+                 "error": err.message if err else None, "hints": list(err.hints) if err else []})
+    return data
+
+
 def cmd_verify(ctx: Context) -> int:
     from cerro_torre.suites.suite import counts_text
 
-    res = _run(ctx)
-    err = res.error
+    verdict = None
+    if ctx.args.bundle.startswith("docker://"):
+        res, verdict = _verify_reference(ctx)
+        err = verdict.error
+    else:
+        res = _run(ctx)
+        err = res.error
     if ctx.json:
-        ctx.emit_json(res.to_json())
+        ctx.emit_json(_json_of(ctx, res, verdict, err))
     if err is not None:
         raise err
     if ctx.json:
         return 0
     m = res.manifest
     total = sum(f.size for f in m.files)
-    ctx.out(f"ok: {_name(res)} is valid")
+    if verdict is not None:
+        f = verdict.found
+        ctx.out(f"ok: {f.ref} is valid" + (f" (image {f.digest})" if f.attached else ""))
+        ctx.out(f"  bundle      {os.path.basename(res.path)}, artifact {f.ref.name}@{verdict.bundle_digest}")
+        if f.attached:
+            ctx.out("  image       every digest of the image in the registry is signed by the bundle")
+    else:
+        ctx.out(f"ok: {_name(res)} is valid")
     ctx.out(f"  package     {m.name} {m.version}")
     ctx.out(f"  signed by   {_signer_line(res.signer)}")
     ctx.out(f"  signatures  {counts_text(res.release)}")
@@ -135,7 +182,9 @@ def cmd_verify(ctx: Context) -> int:
         ctx.out(f"  chain       epoch {first.epoch} (pinned) -> epoch {last.epoch}, "
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
     if res.stock is not None:
-        ctx.out("  stock       signify, minisign and ssh signatures verified")
+        ctx.out("  stock       signify, minisign, ssh and SHA256SUMS signatures verified")
+    if res.attestations:
+        ctx.out(f"  attests     {', '.join(a.predicate_type for a in res.attestations)}")
     ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
     ctx.out(f"  policy      {res.policy_label or 'none (trust from this home only)'}")
     return 0
@@ -203,8 +252,15 @@ def cmd_explain(ctx: Context) -> int:
             for line in chain_step_lines(role, step):
                 out("             " + line)
     if res.stock is not None:
-        out(f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}")
+        out(f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")
+    if res.attestations:
+        from cerro_torre.ceremony.verifier import attestation_lines
+
+        head, rows = attestation_lines(res)
+        out(head)
+        for row in rows:
+            out("  " + row)
     if ctx.args.signers:
         out("signers")
         for title, rows in signer_sections(signer_rows(res)):

@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The whole story, end to end, on this machine: three keyholders (each with
 # their own home, standing for three offline machines), a coordinator, a
-# 2-of-3 DKG, a release packed and co-signed (one round carried only as QR
-# PNG frames), verified against a pinned policy and by stock tools, then
-# carried in an airgap tarball to a disconnected host that verifies and imports it;
-# then a rotation removes a member, and a release the old set signs afterwards is refused.
+# 2-of-3 DKG, a release packed and co-signed (one round, both directions,
+# carried only as QR codes filmed as video and scanned), verified against a
+# pinned policy and by stock tools, then carried in an airgap tarball to a
+# disconnected host that verifies and imports it; then attached to its image
+# in a local OCI registry (docker-registry on 127.0.0.1) and verified by
+# reference, its SBOM and provenance written out, its payload
+# verified-then-unpacked and checked by signify -C against the group-signed
+# SHA256SUMS; then a rotation removes a member, and a release the old set
+# signs afterwards is refused.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CT="$PWD/.venv/bin/ct"
+PY="$PWD/.venv/bin/python"
+FILM="$PWD/demo/qr_video.py"   # a screen filmed by a camera: the PNG frames as a video (OpenCV)
 OUT="$PWD/demo-out"
 rm -rf "$OUT"
 mkdir -p "$OUT"
@@ -23,6 +30,23 @@ unset CT_TESTING
 export CT_HOME="$OUT/home-coordinator"   # the coordinator's and verifier's home, not this machine's default
 
 step() { printf '\n== %s\n' "$*"; }
+# a local OCI registry for steps 5 and 14: docker-registry on 127.0.0.1, plain HTTP (localhost only)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p registry
+cat > registry/config.yml <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $OUT/registry/storage}}
+http: {addr: 127.0.0.1:$port}
+YAML
+/usr/bin/docker-registry serve registry/config.yml > registry/registry.log 2>&1 &
+registry_pid=$!
+trap 'kill "$registry_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  python3 -c "import urllib.request as u; u.urlopen('http://127.0.0.1:$port/v2/', timeout=1)" 2>/dev/null && break
+  sleep 0.1
+done
+
 run() { printf '$ %s\n' "$*"; "$@"; }
 run_brief() { printf '$ %s\n' "$*"; "$@" | tail -n 2; }   # the keyholder's summary is shown once, in full
 members=(alice bob carol)
@@ -69,7 +93,10 @@ if git -C .. rev-parse HEAD >/dev/null 2>&1; then
 else
   tar -C .. -czf cerro-torre-src.tar.gz --exclude=.venv --exclude=demo-out suites ceremony offline cli README.md
 fi
-run "$CT" pack cerro-torre-src.tar.gz -o release.ctp --name cerro-torre --version 0.1.0
+IMAGE="127.0.0.1:$port/cerro-torre/app:0.1.0"
+python3 ../demo/make_image.py image 0.1.0 "$IMAGE" cerro-torre-src.tar.gz   # an OCI image holding it
+run "$CT" pack cerro-torre-src.tar.gz oci:image:0.1.0 -o release.ctp --name cerro-torre --version 0.1.0
+run skopeo copy --quiet --preserve-digests --dest-tls-verify=false oci:image:0.1.0 "docker://$IMAGE"  # published
 
 step "6. signing ceremony: alice and bob co-sign (carol stays offline)"
 run "$CT" ceremony sign release.ctp --group keyholders.json --signer alice --signer bob -o sg-0-request.ctm
@@ -77,12 +104,17 @@ run "$CT" --home home-alice ceremony step sg-0-request.ctm --yes -o sg-1-alice.c
 run_brief "$CT" --home home-bob ceremony step sg-0-request.ctm --yes -o sg-1-bob.ctm
 run "$CT" ceremony collect sg-0-request.ctm sg-1-alice.ctm sg-1-bob.ctm -o sg-1-package.ctm
 
-step "7. round two crosses the air gap only as QR codes (FROST shares + ML-DSA-87 signatures)"
+step "7. round two crosses the air gap both ways only as QR codes, filmed and scanned (FROST shares + ML-DSA-87)"
+# the coordinator's screen shows the package as fountain-coded frames; a camera films them
+run "$CT" qr encode sg-1-package.ctm -o qr-package
+run "$PY" "$FILM" qr-package -o qr-package.avi --shuffle --repeat 2 --scale 0.6:0.8 --blur 1 --noise 6 --drop 0.2
 for m in alice bob; do
-  run_brief "$CT" --home "home-$m" ceremony step sg-1-package.ctm --yes -o "sg-2-$m.ctm"
+  run "$CT" qr scan --video qr-package.avi -o "sg-1-package-$m.ctm"   # on the keyholder's machine
+  run_brief "$CT" --home "home-$m" ceremony step "sg-1-package-$m.ctm" --yes -o "sg-2-$m.ctm"
   run "$CT" qr encode "sg-2-$m.ctm" -o "qr-$m"
-  rm "sg-2-$m.ctm"                       # only the PNG frames cross
-  run "$CT" qr decode qr-"$m"/*.png -o "sg-2-$m-scanned.ctm"
+  run "$PY" "$FILM" "qr-$m" -o "qr-$m.avi" --shuffle --repeat 2 --scale 0.6:0.8 --blur 1 --noise 6 --drop 0.2
+  rm "sg-2-$m.ctm" "sg-1-package-$m.ctm"   # only the films crossed
+  run "$CT" qr scan --video "qr-$m.avi" -o "sg-2-$m-scanned.ctm"   # on the coordinator's machine
 done
 run "$CT" ceremony collect sg-1-package.ctm sg-2-alice-scanned.ctm sg-2-bob-scanned.ctm -o sg-2-package2.ctm
 
@@ -119,10 +151,32 @@ run "$CT" --home home-host import airgap.tar --verify --policy policy.json
 run "$CT" --home home-host store list
 run "$CT" --home home-host import airgap.tar --verify      # again: uses the pinned trust, changes nothing
 
-step "14. before anything else happens, an old backup of alice's home is kept (it will go rogue later)"
+step "14. the release in a registry (a local OCI registry, docker-registry on 127.0.0.1)"
+run "$CT" push release-signed.ctp "$IMAGE" --attach          # attached to the image by its digest
+run "$CT" verify "docker://$IMAGE" --policy policy.json     # finds the bundle, checks the image's digests
+run "$CT" fetch "$IMAGE" -o fetched.ctp
+REF="127.0.0.1:$port/cerro-torre/release:0.1.0"
+run "$CT" push release-signed.ctp "$REF"                     # or as an artifact of its own
+run skopeo inspect --raw --tls-verify=false "docker://$REF"
+echo
+python3 ../demo/make_image.py other 0.1.0 "$IMAGE" policy.json    # another image, same tag
+skopeo copy --quiet --dest-tls-verify=false oci:other:0.1.0 "docker://$IMAGE"
+printf '$ %s\n' "$CT verify docker://$IMAGE --policy policy.json   # someone moved the tag to another image"
+if "$CT" verify "docker://$IMAGE" --policy policy.json; then echo "UNEXPECTED: accepted"; exit 1; else echo "(exit $?: refused)"; fi
+cmp release-signed.ctp fetched.ctp && echo "fetched.ctp is byte-identical to release-signed.ctp"
+
+step "15. the attestations the ceremony signed (SPDX 2.3 SBOM, SLSA provenance), then verify-and-unpack"
+run "$CT" attestations fetched.ctp -o attestations --policy policy.json
+run "$CT" unpack fetched.ctp -o unpacked --policy policy.json
+ls -R unpacked | head -8
+run "$CT" signature export fetched.ctp --format sha256sums -o unpacked
+(cd unpacked && run signify-openbsd -C -p fetched.signify.pub -x SHA256SUMS.sig)
+run skopeo inspect oci:unpacked/app-0.1.0:0.1.0             # the image artifact is an OCI layout skopeo loads
+
+step "16. before anything else happens, an old backup of alice's home is kept (it will go rogue later)"
 run cp -a home-alice home-alice-backup
 
-step "15. a rotation: carol leaves the cooperative, dave joins; the release epoch 1 signed stays valid"
+step "17. a rotation: carol leaves the cooperative, dave joins; the release epoch 1 signed stays valid"
 run "$CT" --home home-dave keygen --id dave
 cp home-dave/keys/dave.pub .
 run "$CT" ceremony rotate --group keyholders.json --remove carol --add dave.pub \
@@ -142,16 +196,16 @@ for r in 1 2 3 4; do
   msg="$next"
 done
 
-step "16. the new record reaches every keyholder: each home keeps it and retires its epoch-1 share"
+step "18. the new record reaches every keyholder: each home keeps it and retires its epoch-1 share"
 for m in alice bob dave; do
   run "$CT" --home "home-$m" ceremony step keyholders-2.json
 done
 
-step "17. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
+step "19. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
 run "$CT" policy add-checkpoint keyholders-2.json --policy policy.json
 run "$CT" verify release-signed.ctp --policy policy.json
 
-step "18. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
+step "20. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
 run "$CT" pack cerro-torre-src.tar.gz -o rogue.ctp --name cerro-torre --version 0.2.0
 run "$CT" ceremony sign rogue.ctp --group keyholders.json --signer alice --signer carol --no-stock -o rg-0-request.ctm
 for m in alice-backup carol; do
@@ -163,7 +217,7 @@ for m in alice-backup carol; do
 done
 run "$CT" ceremony collect rg-1-package.ctm rg-2-alice-backup.ctm rg-2-carol.ctm --bundle rogue.ctp -o rogue-signed.ctp
 
-step "19. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
+step "21. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
 printf '$ %s\n' "$CT verify rogue-signed.ctp --policy policy.json"
 if "$CT" verify rogue-signed.ctp --policy policy.json; then
   echo "demo: the old set's release was accepted" >&2

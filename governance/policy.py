@@ -9,7 +9,8 @@ Canonical JSON::
      "signers":    [GLOB, ...],          allowed signer names (set name or key id); [] = any
      "registries": [GLOB, ...],          allowed image registries/repositories; [] = any
      "min_epoch":  N,                    lowest keyholder-set epoch accepted (0 = any)
-     "min_threshold": K}                 lowest threshold k accepted (1 = any)
+     "min_threshold": K,                 lowest threshold k accepted (1 = any)
+     "attestations": [TYPE, ...]}        predicate types a bundle must carry (absent = none)
 
 Globs are ``fnmatch`` patterns matched case-sensitively against the whole
 name (``*`` also matches ``/``).
@@ -29,17 +30,18 @@ POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 MAX_POLICY = 4 << 20
-_FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+_FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "attestations")
 
 
 class Policy(Record):
-    __slots__ = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "path")
-    _eq = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold")
+    __slots__ = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "path",
+                 "attestations")
+    _eq = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "attestations")
 
     def __init__(self, roots: list[str] | None = None, keys: list[str] | None = None,
                  suites: list[str] | None = None, signers: list[str] | None = None,
                  registries: list[str] | None = None, min_epoch: int = 0, min_threshold: int = 1,
-                 path: str = "") -> None:
+                 path: str = "", attestations: list[str] | None = None) -> None:
         self.roots: list[str] = list(roots or [])
         self.keys: list[str] = list(keys or [])
         self.suites: list[str] = list(suites or [])
@@ -48,13 +50,17 @@ class Policy(Record):
         self.min_epoch = min_epoch
         self.min_threshold = min_threshold
         self.path = path
+        self.attestations: list[str] = list(attestations or [])
 
     def to_json(self) -> dict[str, Any]:
-        return {"type": POLICY_TYPE, "version": POLICY_VERSION,
-                "roots": sorted(set(self.roots)), "keys": sorted(set(self.keys)),
-                "suites": sorted(set(self.suites)), "signers": sorted(set(self.signers)),
-                "registries": sorted(set(self.registries)),
-                "min_epoch": self.min_epoch, "min_threshold": self.min_threshold}
+        out: dict[str, Any] = {"type": POLICY_TYPE, "version": POLICY_VERSION,
+                               "roots": sorted(set(self.roots)), "keys": sorted(set(self.keys)),
+                               "suites": sorted(set(self.suites)), "signers": sorted(set(self.signers)),
+                               "registries": sorted(set(self.registries)),
+                               "min_epoch": self.min_epoch, "min_threshold": self.min_threshold}
+        if self.attestations:
+            out["attestations"] = sorted(set(self.attestations))
+        return out
 
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json()) + b"\n"
@@ -77,7 +83,7 @@ class Policy(Record):
             raise Malformed(f"{what} has unknown fields: {', '.join(sorted(extra))}",
                             "known fields: " + ", ".join(_FIELDS))
         p = cls(path=path)
-        for name in ("roots", "keys", "suites", "signers", "registries"):
+        for name in ("roots", "keys", "suites", "signers", "registries", "attestations"):
             v = d.get(name, [])
             if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
                 raise Malformed(f"{what}: {name} must be a list of non-empty strings")
@@ -111,7 +117,7 @@ class Policy(Record):
 
     # ------------------------------------------------------------------ evaluation
     def check(self, *, suite: str, signer: str, registry: str, epoch: int | None, threshold: int,
-              source_kind: str) -> list[PolicyRejected]:
+              source_kind: str, attestations: list[str] | None = None) -> list[PolicyRejected]:
         """Every rule the release breaks, in the order rules are listed; empty = accepted."""
         out: list[PolicyRejected] = []
         fix = f"if this is acceptable, change {self.path or 'the policy'}"
@@ -152,4 +158,9 @@ class Policy(Record):
                 f"threshold {threshold} is below the minimum threshold {self.min_threshold} of {self.label}",
                 "get a release signed by a keyholder set with a higher threshold, or "
                 f"{fix} (\"min_threshold\")"))
+        for t in sorted(set(self.attestations) - set(attestations or [])):
+            out.append(PolicyRejected(
+                f"{self.label} requires an attestation of type {t}, and the bundle carries none",
+                "ask the publisher for a release packed with it (ct pack --attest TYPE=FILE), or "
+                f"{fix} (\"attestations\")"))
         return out

@@ -1,26 +1,28 @@
-"""Multi-frame QR transport (``spec/qr.md``).
+"""QR transport: a message as an endless stream of fountain-coded QR frames (``spec/qr.md``).
 
-A message (any bytes: a ceremony message, a reply) that is too large for one
-QR code is cut into frames.  Each frame is one QR code in alphanumeric mode
-whose text is the base45 encoding of a 7-byte header and a chunk of the
-*stream*; the stream is the message (deflated when that makes it smaller)
-followed by the message's full SHA-256 digest::
+A message (any bytes: a ceremony message, a reply) becomes a *stream*: the
+message (deflated when that makes it smaller) followed by its full SHA-256
+digest.  The stream is cut into ``count`` fragments of equal length, and
+frame ``seq`` (1, 2, 3, ... without end) carries one *part*: the XOR of the
+fragments :func:`fountain.choose_fragments` names -- frames ``1..count`` the
+plain fragments, later ones pseudo-random mixes, chosen exactly as BC-UR
+(BCR-2020-005) chooses them.  Each frame is one QR code in alphanumeric mode
+whose text is the base45 encoding of a 15-byte header and the part::
 
-    stream = body || sha256(message)              body = message or deflate(message)
-    frame  = base45( vf || number || count || id || chunk )
-             vf: format version (high nibble, 1) | flags (low nibble; bit 0 = deflate)
-             number, count: 1-based frame number and frame count (1 byte each)
-             id: the first 4 bytes of sha256(message)
+    frame = base45( vf || seq || count || length || id || part )
+            vf: format version (high nibble, 2) | flags (low nibble; bit 0 = deflate)
+            seq (4 bytes), count (2), length (4): big-endian; id: sha256(message)[:4]
 
-Frames decode in any order; duplicates are ignored; a frame of another
-message is refused naming both ids; missing frames are named by number; the
-reassembled message is checked against the full digest.
+Any ``count`` independent frames -- in practice ``count`` or a few more, in
+any order, duplicates ignored -- reassemble the message, which is then
+checked against the full digest.  A frame of another message is refused,
+naming both ids.
 
-The pure part (:func:`split`, :class:`Assembler`, :func:`parse_frame`,
+The pure part (:class:`Encoder`, :func:`parse_frame`, :class:`Assembler`,
 capacity) imports nothing outside the standard library and
-``cerro_torre.suites``; the edges (:func:`make_code`, :func:`encode_png`,
-:func:`decode_images`, :func:`render_terminal`) import ``qrcode``, ``pyzbar``
-and Pillow when called.
+``cerro_torre.suites``; the edges (:func:`make_code`, :func:`write_png_set`,
+:func:`render_matrix`) import ``qrcode`` and Pillow when called.  Reading
+frames from images, video files and cameras is ``offline/scan.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import re
 import shutil
 import tempfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -44,23 +47,28 @@ from cerro_torre.suites.errors import (
     UsageError,
 )
 
-from . import base45
+from . import base45, fountain
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Iterable, Sequence
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 FLAG_DEFLATE = 0x01
 KNOWN_FLAGS = FLAG_DEFLATE
-HEADER_LEN = 7
+HEADER_LEN = 15
 ID_LEN = 4
 DIGEST_LEN = 32
-MAX_FRAMES = 255
+MAX_PARTS = 8192  # bounds a decoder's work and memory; 8192 parts of a version-5 code hold 540 KB
+MAX_SEQ = 0xFFFFFFFF
 MAX_MESSAGE = 16 * 1024 * 1024  # decompression bound: QR transport is for ceremony-sized messages
+MAX_STREAM = MAX_MESSAGE + DIGEST_LEN
 DEFAULT_MAX_VERSION = 25
 DEFAULT_EC = "M"
+DEFAULT_FPS = 2.0  # frames per second of the terminal player (ct qr encode --terminal) and the TUI's
+REDUNDANCY = 1.5  # frames written by default, as a multiple of the parts count
+TERMINAL_BORDER = 2  # quiet zone (modules) of codes drawn in a terminal
 EC_LEVELS = ("L", "M", "Q", "H")
-FRAME_NAME = re.compile(r"^frame-(\d{2,3})-of-(\d{2,3})\.png$")
+FRAME_NAME = re.compile(r"^frame-(\d{2,})-of-(\d{2,})\.png$")
 
 
 # --------------------------------------------------------------------------- capacity
@@ -98,8 +106,29 @@ def alphanumeric_capacity(version: int, ec: str) -> int:
 
 
 def frame_capacity(version: int, ec: str) -> int:
-    """Bytes (header + chunk) one frame carries at ``version``/``ec``."""
+    """Bytes (header + part) one frame carries at ``version``/``ec``."""
     return base45.max_bytes(alphanumeric_capacity(version, ec))
+
+
+def code_size(version: int, border: int = TERMINAL_BORDER) -> int:
+    """Modules across a code of ``version`` with its quiet zone."""
+    return 17 + 4 * version + 2 * border
+
+
+def fit_version(cols: int, rows: int, border: int = TERMINAL_BORDER, limit: int = DEFAULT_MAX_VERSION) -> int:
+    """The largest QR version (at most ``limit``) whose code fits ``cols`` x ``rows`` terminal cells
+    (one cell = 1 x 2 modules); 0 if not even version 1 fits."""
+    best = 0
+    for v in range(1, limit + 1):
+        n = code_size(v, border)
+        if n <= cols and (n + 1) // 2 <= rows:
+            best = v
+    return best
+
+
+def min_version(ec: str) -> int:
+    """The smallest QR version that holds a frame with a one-byte part at level ``ec``."""
+    return next(v for v in range(1, 41) if frame_capacity(v, ec) > HEADER_LEN)
 
 
 # --------------------------------------------------------------------------- frames
@@ -110,65 +139,106 @@ class Frame:
 
     version: int
     flags: int
-    number: int  # 1-based
-    count: int
+    seq: int  # 1-based part number
+    count: int  # fragments in the message's stream
+    length: int  # stream length in bytes
     msg_id: bytes  # first ID_LEN bytes of sha256(message)
-    chunk: bytes
+    part: bytes
 
     @property
     def id_hex(self) -> str:
         return self.msg_id.hex()
 
+    @property
+    def layout(self) -> tuple[int, int, int, int]:
+        """What every frame of one encoding shares besides the id."""
+        return (self.flags, self.count, self.length, len(self.part))
 
-def _header(flags: int, number: int, count: int, msg_id: bytes) -> bytes:
-    return bytes(((FORMAT_VERSION << 4) | flags, number, count)) + msg_id
-
-
-def plan(message: bytes, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC) -> tuple[int, bytes, list[bytes]]:
-    """Return ``(flags, digest, chunks)`` for ``message``: the stream cut into even chunks."""
-    _check_params(max_version, ec)
-    if not isinstance(message, (bytes, bytearray, memoryview)):
-        raise TypeError("message must be bytes")
-    message = bytes(message)
-    digest = hashlib.sha256(message).digest()
-    flags = 0
-    body = message
-    if message:
-        co = zlib.compressobj(9, zlib.DEFLATED, -15)
-        packed = co.compress(message) + co.flush()
-        if len(packed) < len(message):
-            body, flags = packed, FLAG_DEFLATE
-    stream = body + digest
-    per = frame_capacity(max_version, ec) - HEADER_LEN
-    if per < 1:
-        raise UsageError(f"a QR code of version {max_version} at level {ec} is too small for a frame",
-                         "raise --max-version")
-    count = -(-len(stream) // per)
-    if count > MAX_FRAMES:
-        raise UsageError(
-            f"message of {len(message)} bytes needs {count} frames at QR version {max_version}/{ec}; "
-            f"the limit is {MAX_FRAMES}",
-            "carry it as a file on removable media, or raise --max-version")
-    q, r = divmod(len(stream), count)
-    chunks: list[bytes] = []
-    pos = 0
-    for i in range(count):
-        n = q + (1 if i < r else 0)
-        chunks.append(stream[pos:pos + n])
-        pos += n
-    return flags, digest, chunks
+    def indexes(self) -> frozenset[int]:
+        """The fragments this frame's part combines (0-based)."""
+        return fountain.choose_fragments(self.seq, self.count, int.from_bytes(self.msg_id, "big"))
 
 
-def split(message: bytes, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC) -> list[str]:
-    """Cut ``message`` into frame texts (base45), each fitting a QR code of version <= ``max_version``.
+def _header(flags: int, seq: int, count: int, length: int, msg_id: bytes) -> bytes:
+    return (bytes(((FORMAT_VERSION << 4) | flags,)) + seq.to_bytes(4, "big") + count.to_bytes(2, "big")
+            + length.to_bytes(4, "big") + msg_id)
 
-    The stream is cut into the fewest chunks that fit, all of (nearly) the same
-    size, so every frame uses the smallest QR version that holds it.
+
+class Encoder:
+    """The frames of one message at QR version <= ``max_version``, level ``ec``.
+
+    ``count`` is the fewest frames that can carry it; :meth:`text` gives the
+    frame of any part number, :meth:`sequence` the order in which ct shows
+    and writes them (``fountain.sequence``).
     """
-    flags, digest, chunks = plan(message, max_version, ec)
-    count = len(chunks)
-    msg_id = digest[:ID_LEN]
-    return [base45.encode(_header(flags, i + 1, count, msg_id) + c) for i, c in enumerate(chunks)]
+
+    def __init__(self, message: bytes, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC) -> None:
+        _check_params(max_version, ec)
+        if not isinstance(message, (bytes, bytearray, memoryview)):
+            raise TypeError("message must be bytes")
+        message = bytes(message)
+        if len(message) > MAX_MESSAGE:
+            raise UsageError(f"message of {len(message)} bytes is too large for QR transport "
+                             f"(at most {MAX_MESSAGE})", "carry it as a file on removable media")
+        self.size = len(message)
+        self.max_version = max_version
+        self.ec = ec
+        self.digest = hashlib.sha256(message).digest()
+        self.msg_id = self.digest[:ID_LEN]
+        self.flags = 0
+        body = message
+        if message:
+            co = zlib.compressobj(9, zlib.DEFLATED, -15)
+            packed = co.compress(message) + co.flush()
+            if len(packed) < len(message):
+                body, self.flags = packed, FLAG_DEFLATE
+        stream = body + self.digest
+        self.length = len(stream)
+        per = frame_capacity(max_version, ec) - HEADER_LEN
+        if per < 1:
+            raise UsageError(f"a QR code of version {max_version} at level {ec} is too small for a frame",
+                             f"use version {min_version(ec)} or larger")
+        self.fragment = fountain.fragment_length(self.length, per)
+        self.fragments = fountain.partition(stream, self.fragment)
+        self.count = len(self.fragments)
+        if self.count > MAX_PARTS:
+            raise UsageError(
+                f"message of {len(message)} bytes needs {self.count} parts at QR version {max_version}/{ec}; "
+                f"the limit is {MAX_PARTS}",
+                "carry it as a file on removable media, or use larger QR codes")
+        self._checksum = int.from_bytes(self.msg_id, "big")
+
+    @property
+    def id_hex(self) -> str:
+        return self.msg_id.hex()
+
+    @property
+    def default_frames(self) -> int:
+        """How many frames ``ct qr encode -o`` writes by default: 1.5 times ``count``, rounded up."""
+        return -(-self.count * 3 // 2)
+
+    def text(self, seq: int) -> str:
+        """The frame text (base45) of part ``seq``."""
+        if not 1 <= seq <= MAX_SEQ:
+            raise ValueError("part number out of range")
+        part = fountain.mix(self.fragments, fountain.choose_fragments(seq, self.count, self._checksum))
+        return base45.encode(_header(self.flags, seq, self.count, self.length, self.msg_id) + part)
+
+    def sequence(self) -> Iterator[int]:
+        """Part numbers in the order ct shows and writes them, without end."""
+        return fountain.sequence(self.count, self._checksum, self.default_frames)
+
+    def texts(self, n: int | None = None) -> list[str]:
+        """The first ``n`` frame texts of :meth:`sequence` (default :attr:`default_frames`)."""
+        n = self.default_frames if n is None else n
+        seqs = self.sequence()
+        return [self.text(next(seqs)) for _ in range(n)]
+
+
+def split(message: bytes, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC,
+          frames: int | None = None) -> list[str]:
+    """Frame texts of ``message`` (the first ``frames`` of its stream; default 1.5 times the minimum)."""
+    return Encoder(message, max_version, ec).texts(frames)
 
 
 def parse_frame(text: str | bytes) -> Frame:
@@ -185,44 +255,69 @@ def parse_frame(text: str | bytes) -> Frame:
         raise Malformed(f"QR code is not a ct frame ({e.message})", hint) from None
     if len(raw) < HEADER_LEN + 1:
         raise Malformed(f"QR code is not a ct frame (only {len(raw)} bytes)", hint)
-    vf, number, count = raw[0], raw[1], raw[2]
+    vf = raw[0]
     version, flags = vf >> 4, vf & 0x0F
     if version != FORMAT_VERSION:
         raise Malformed(f"QR frame has format version {version}; this ct reads version {FORMAT_VERSION}",
-                        "decode it with the ct version that encoded it, or scan the right code")
+                        "encode the message again with this ct, or scan the right code")
     if flags & ~KNOWN_FLAGS:
         raise Malformed(f"QR frame has unknown flags 0x{flags:x}", "decode it with a newer ct")
-    if count < 1 or not 1 <= number <= count:
-        raise Malformed(f"QR frame has an invalid number {number} of {count}", hint)
-    return Frame(version, flags, number, count, raw[3:HEADER_LEN], raw[HEADER_LEN:])
+    seq = int.from_bytes(raw[1:5], "big")
+    count = int.from_bytes(raw[5:7], "big")
+    length = int.from_bytes(raw[7:11], "big")
+    part = raw[HEADER_LEN:]
+    if seq < 1:
+        raise Malformed("QR frame has part number 0", hint)
+    if not 1 <= count <= MAX_PARTS:
+        raise Malformed(f"QR frame claims {count} parts (1 to {MAX_PARTS} allowed)", hint)
+    if not DIGEST_LEN <= length <= MAX_STREAM:
+        raise Malformed(f"QR frame claims a stream of {length} bytes ({DIGEST_LEN} to {MAX_STREAM} allowed)", hint)
+    if -(-length // len(part)) != count:
+        raise Malformed(f"QR frame is inconsistent: {count} parts of {len(part)} bytes cannot hold "
+                        f"exactly {length} bytes", hint)
+    return Frame(version, flags, seq, count, length, raw[11:HEADER_LEN], part)
 
 
-def _numbers(ns: Iterable[int]) -> str:
-    return ", ".join(str(n) for n in ns)
+class OtherMessage(Malformed):
+    """A valid frame that belongs to another message (or another encoding of it) than the one being read."""
 
 
 class Progress(NamedTuple):
-    """What one :meth:`Assembler.feed` did."""
+    """Where an :class:`Assembler` stands after a frame."""
 
-    number: int
+    seq: int
+    new: bool  # False for a part number already received
+    useful: bool  # it added information (False for duplicates and redundant mixes)
+    recovered: int  # parts' worth of information so far (the rank); the message is complete at ``count``
     count: int
-    new: bool  # False for a duplicate
-    received: int
-    missing: tuple[int, ...]
+    frames: int  # distinct frames received
+
+    @property
+    def needed(self) -> int:
+        """At least this many more frames are needed."""
+        return self.count - self.recovered
+
+    @property
+    def percent(self) -> int:
+        return self.recovered * 100 // self.count
 
 
 class Assembler:
     """Collects frames of one message in any order and reassembles it.
 
-    ``feed`` refuses a frame of another message (other id), a frame whose count
-    or flags disagree with the first, and a second, different frame under a
-    number already seen; an identical duplicate is ignored.
+    The first frame fixes the message (id) and its encoding (flags, count,
+    length, part size).  ``feed`` refuses a frame of another message or
+    encoding (:class:`OtherMessage`), ignores a repeated part number (and
+    refuses one whose part differs: a misread), and solves the parts over
+    GF(2) as they come (``fountain.Solver``).
     """
 
     def __init__(self) -> None:
-        self._chunks: dict[int, bytes] = {}
         self._first: Frame | None = None
+        self._solver: fountain.Solver | None = None
+        self._seen: dict[int, bytes] = {}
         self.duplicates = 0
+        self.redundant = 0
 
     # --- state
     @property
@@ -235,70 +330,74 @@ class Assembler:
         return self._first.id_hex if self._first else None
 
     @property
-    def received(self) -> int:
-        return len(self._chunks)
+    def frames(self) -> int:
+        """Distinct frames (part numbers) received."""
+        return len(self._seen)
 
     @property
-    def missing(self) -> list[int]:
-        """Frame numbers (1-based) not yet received; empty before the first frame."""
-        if not self._first:
-            return []
-        return [n for n in range(1, self._first.count + 1) if n not in self._chunks]
+    def recovered(self) -> int:
+        return self._solver.rank if self._solver else 0
 
     @property
     def complete(self) -> bool:
-        return self._first is not None and len(self._chunks) == self._first.count
+        return self._solver is not None and self._solver.complete
 
     # --- input
     def feed(self, text: str | bytes) -> Progress:
-        f = parse_frame(text)
+        return self.feed_frame(parse_frame(text))
+
+    def feed_frame(self, f: Frame) -> Progress:
         first = self._first
         if first is None:
             self._first = first = f
+            self._solver = fountain.Solver(f.count, len(f.part))
         elif f.msg_id != first.msg_id:
-            raise Malformed(
-                f"frame {f.number} of {f.count} belongs to message {f.id_hex}, "
-                f"not to message {first.id_hex} being decoded",
+            raise OtherMessage(
+                f"frame {f.seq} belongs to message {f.id_hex}, not to message {first.id_hex} being decoded",
                 "decode the frames of one message at a time")
-        elif f.count != first.count or f.flags != first.flags:
-            raise Malformed(
-                f"frame {f.number} of {f.count} of message {f.id_hex} disagrees with frame "
-                f"{first.number} of {first.count} (count or flags differ)",
-                "the frames come from two encodings of the message; scan one set")
-        seen = self._chunks.get(f.number)
+        elif f.layout != first.layout:
+            raise OtherMessage(
+                f"frame {f.seq} of message {f.id_hex} comes from another encoding of it than frame {first.seq} "
+                "(QR size or error correction differ)",
+                "scan the frames of one encoding: the ones one player shows, or one folder")
+        assert self._solver is not None
+        seen = self._seen.get(f.seq)
         if seen is not None:
-            if seen != f.chunk:
-                raise Malformed(
-                    f"frame {f.number} of {f.count} of message {f.id_hex} was read twice with different content",
-                    f"rescan frame {f.number}")
+            if seen != f.part:
+                raise HashMismatch(f"frame {f.seq} of message {f.id_hex} was read twice with different content",
+                                   "a frame was altered or misread; rescan the frames")
             self.duplicates += 1
-            new = False
-        else:
-            self._chunks[f.number] = f.chunk
-            new = True
-        return Progress(f.number, f.count, new, len(self._chunks), tuple(self.missing))
+            return Progress(f.seq, False, False, self._solver.rank, f.count, len(self._seen))
+        self._seen[f.seq] = f.part
+        added = self._solver.add(f.indexes(), f.part)
+        if added is None:
+            raise HashMismatch(f"frame {f.seq} of message {f.id_hex} contradicts the frames read before it",
+                               "a frame was altered or misread; rescan the frames")
+        if not added:
+            self.redundant += 1
+        return Progress(f.seq, True, added, self._solver.rank, f.count, len(self._seen))
 
     # --- output
     def check_complete(self) -> None:
-        """Raise :class:`Malformed` naming the missing frames, if any."""
+        """Raise :class:`Malformed` saying how many more frames are needed, if any."""
         if self._first is None:
             raise Malformed("no QR frames were read", "scan the frames shown by 'ct qr encode'")
-        missing = self.missing
-        if missing:
-            word = "frame" if len(missing) == 1 else "frames"
+        if not self.complete:
+            need = self._first.count - self.recovered
             raise Malformed(
-                f"missing {word} {_numbers(missing)} of {self._first.count}",
-                f"rescan {word} {_numbers(missing)} and decode them together with the frames you have")
+                f"not enough frames for message {self._first.id_hex}: {self.recovered} of {self._first.count} "
+                f"parts recovered from {len(self._seen)} frames; at least {need} more "
+                f"frame{'s are' if need != 1 else ' is'} needed",
+                "add more frames of this message, any, in any order ('ct qr encode --frames N' writes more; "
+                "the player shows new ones without end), and decode them together")
 
     def message(self) -> bytes:
         """The reassembled message, checked against its full SHA-256 digest."""
         self.check_complete()
-        assert self._first is not None
+        assert self._first is not None and self._solver is not None
         first = self._first
-        stream = b"".join(self._chunks[n] for n in range(1, first.count + 1))
-        hint = "a frame was altered or misread; rescan all frames"
-        if len(stream) < DIGEST_LEN:
-            raise Malformed(f"frames of message {first.id_hex} are too short to hold a digest", hint)
+        stream = b"".join(self._solver.fragments())[:first.length]
+        hint = "a frame was altered or misread; rescan the frames"
         body, digest = stream[:-DIGEST_LEN], stream[-DIGEST_LEN:]
         if digest[:ID_LEN] != first.msg_id:
             raise HashMismatch(
@@ -338,6 +437,8 @@ def join(texts: Iterable[str | bytes]) -> bytes:
     a = Assembler()
     for t in texts:
         a.feed(t)
+        if a.complete:
+            break
     return a.message()
 
 
@@ -364,15 +465,9 @@ def make_code(text: str, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAU
     return code
 
 
-def codes(message: bytes, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC,
-          **kw: int) -> list[Any]:
-    """``qrcode.QRCode`` objects of all frames of ``message``."""
-    return [make_code(t, max_version, ec, **kw) for t in split(message, max_version, ec)]
-
-
-def frame_filename(number: int, count: int) -> str:
-    width = 2 if count < 100 else 3
-    return f"frame-{number:0{width}d}-of-{count:0{width}d}.png"
+def frame_filename(number: int, total: int) -> str:
+    width = max(2, len(str(total)))
+    return f"frame-{number:0{width}d}-of-{total:0{width}d}.png"
 
 
 def png_bytes(code: Any) -> bytes:
@@ -385,13 +480,12 @@ def png_bytes(code: Any) -> bytes:
 
 
 def encode_png(message: bytes, out_dir: str | os.PathLike[str], max_version: int = DEFAULT_MAX_VERSION,
-               ec: str = DEFAULT_EC, *, box_size: int = 6, border: int = 4, force: bool = False) -> list[str]:
-    """Write the frames of ``message`` as ``out_dir/frame-NN-of-MM.png``; return their paths.
-
-    See :func:`write_png_set` for how ``out_dir`` is filled.
-    """
+               ec: str = DEFAULT_EC, *, frames: int | None = None, force: bool = False) -> list[str]:
+    """Write the first ``frames`` frames of ``message`` (default 1.5 times the minimum) as
+    ``out_dir/frame-NN-of-MM.png``; return their paths (see :func:`write_png_set`)."""
     check_out_dir(out_dir, force=force)
-    return write_png_set(codes(message, max_version, ec, box_size=box_size, border=border), out_dir, force=force)
+    texts = Encoder(message, max_version, ec).texts(frames)
+    return write_png_set([make_code(t, max_version, ec) for t in texts], out_dir, force=force)
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], *, force: bool = False) -> bool:
@@ -426,19 +520,21 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
     folder holding only an earlier frame set is replaced.  Each PNG is read
     back with zbar before the set is moved into place.
     """
+    from .scan import read_image
+
     out_dir = os.path.abspath(os.fspath(out_dir))
     parent = os.path.dirname(out_dir)
     replace_old = check_out_dir(out_dir, force=force)
-    count = len(frames)
+    total = len(frames)
     tmp = tempfile.mkdtemp(prefix=".ct-qr-", dir=parent)
     old = None
     try:
         for i, code in enumerate(frames, 1):
-            path = os.path.join(tmp, frame_filename(i, count))
+            path = os.path.join(tmp, frame_filename(i, total))
             atomic_write(path, png_bytes(code))
             expected = b"".join(bytes(d.data) for d in code.data_list)
-            if scan_image(path) != [expected]:
-                raise SelfTestFailed(f"frame {i} of {count} did not read back from its PNG",
+            if read_image(path) != [expected]:
+                raise SelfTestFailed(f"frame {i} of {total} did not read back from its PNG",
                                      "this is a bug in ct or its QR libraries; report it")
         os.chmod(tmp, 0o755)
         if replace_old:
@@ -454,112 +550,7 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
     finally:
         if old:
             shutil.rmtree(old, ignore_errors=True)
-    return [os.path.join(out_dir, frame_filename(i, count)) for i in range(1, count + 1)]
-
-
-# --------------------------------------------------------------------------- decoding images (pyzbar)
-
-def _zbar(img: Any) -> list[bytes]:
-    from pyzbar.pyzbar import ZBarSymbol
-    from pyzbar.pyzbar import decode as zdecode
-
-    return [r.data for r in zdecode(img, symbols=[ZBarSymbol.QRCODE])]
-
-
-def _variants(gray: Any) -> Iterable[Any]:
-    """Versions of the image to hand zbar, cheapest first.
-
-    zbar's time grows with the pixel count, and a frame PNG or a photo has far
-    more pixels per module than zbar needs, so smaller copies are tried first
-    (a clean frame decodes from a 480-pixel copy in a few ms); then the image
-    as given; then clean-ups that help with photos of screens.
-    """
-    from PIL import Image, ImageFilter, ImageOps
-
-    w, h = gray.size
-    side = max(w, h)
-    for limit in (480, 960, 1920):
-        if side > limit * 1.25:
-            f = limit / side
-            yield gray.resize((max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BOX)
-    yield gray
-    if side > 1600:
-        f = 1600 / side
-        gray = gray.resize((max(1, round(w * f)), max(1, round(h * f))), Image.Resampling.BOX)
-        w, h = gray.size
-    yield ImageOps.autocontrast(gray, cutoff=1)
-    if max(w, h) < 800:
-        yield gray.resize((w * 2, h * 2), Image.Resampling.BICUBIC)
-    yield gray.filter(ImageFilter.MedianFilter(3))
-    thr = _otsu(gray.histogram())
-    yield gray.point(lambda p: 255 if p > thr else 0)
-    yield ImageOps.invert(gray)  # a light-on-dark code (e.g. a terminal without colour)
-
-
-def _otsu(hist: list[int]) -> int:
-    """Otsu's threshold of a 256-bin histogram."""
-    total = sum(hist)
-    sum_all = sum(i * c for i, c in enumerate(hist))
-    wb = 0
-    sb = 0.0
-    best, thr = -1.0, 128
-    for t in range(256):
-        wb += hist[t]
-        if wb == 0:
-            continue
-        wf = total - wb
-        if wf == 0:
-            break
-        sb += t * hist[t]
-        mb, mf = sb / wb, (sum_all - sb) / wf
-        between = wb * wf * (mb - mf) ** 2
-        if between > best:
-            best, thr = between, t
-    return thr
-
-
-def scan_image(path: str | os.PathLike[str]) -> list[bytes]:
-    """Texts of the QR codes zbar finds in the image file ``path`` (PNG, JPEG, ...)."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
-
-    p = os.fspath(path)
-    if not os.path.exists(p):
-        raise NotFound(f"image {p} does not exist", "check the path")
-    try:
-        with Image.open(p) as im:
-            im = ImageOps.exif_transpose(im)
-            gray = im.convert("L")
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        if isinstance(e, IsADirectoryError):
-            raise Malformed(f"{p} is a folder, not an image", "pass the image files, e.g. DIR/*.png") from None
-        raise Malformed(f"{p} is not an image Pillow can read", "pass PNG or JPEG files") from None
-    for v in _variants(gray):
-        found = _zbar(v)
-        if found:
-            return found
-    return []
-
-
-def read_images(paths: Sequence[str | os.PathLike[str]], assembler: Assembler | None = None) -> Assembler:
-    """Feed every QR code found in ``paths`` into an :class:`Assembler` (a new one unless given)."""
-    a = assembler or Assembler()
-    for path in paths:
-        p = os.fspath(path)
-        found = scan_image(p)
-        if not found:
-            raise Malformed(f"no QR code found in {p}",
-                            "photograph the screen again: closer, in focus, without glare")
-        for data in found:
-            try:
-                a.feed(data)
-            except Malformed as e:
-                raise Malformed(f"{p}: {e.message}", *e.hints) from None
-    return a
-
-
-def decode_images(paths: Sequence[str | os.PathLike[str]]) -> bytes:
-    """Reassemble the message whose frames are in the images ``paths`` (any order, duplicates ignored)."""
-    return read_images(paths).message()
+    return [os.path.join(out_dir, frame_filename(i, total)) for i in range(1, total + 1)]
 
 
 # --------------------------------------------------------------------------- terminal
@@ -568,9 +559,8 @@ _SGR_BLACK_ON_WHITE = "\x1b[30;107m"
 _SGR_RESET = "\x1b[0m"
 
 
-def render_terminal(text: str, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC, *,
-                    color: bool = True, light_on_dark: bool = True, border: int = 4) -> str:
-    """The QR code of frame ``text`` drawn with Unicode half blocks, one character per 1x2 modules.
+def render_matrix(matrix: Sequence[Sequence[bool]], *, color: bool = True, light_on_dark: bool = True) -> str:
+    """Draw a module matrix (True = dark, quiet zone included) with Unicode half blocks, 1 x 2 modules a cell.
 
     ``color``: black modules on a white ground set with SGR codes (30;107), so
     the code shows the same on any terminal theme.  Without colour (NO_COLOR,
@@ -579,12 +569,6 @@ def render_terminal(text: str, max_version: int = DEFAULT_MAX_VERSION, ec: str =
     dark-on-light code on the usual light-text-on-dark terminal; pass
     ``light_on_dark=False`` for a terminal with dark text on a light ground.
     """
-    code = make_code(text, max_version, ec, border=border)
-    return render_matrix(code.get_matrix(), color=color, light_on_dark=light_on_dark)
-
-
-def render_matrix(matrix: Sequence[Sequence[bool]], *, color: bool = True, light_on_dark: bool = True) -> str:
-    """Draw a module matrix (True = dark, quiet zone included) with half blocks."""
     rows = [list(r) for r in matrix]
     if len(rows) % 2:
         rows.append([False] * len(rows[0]))
@@ -601,3 +585,11 @@ def render_matrix(matrix: Sequence[Sequence[bool]], *, color: bool = True, light
             line = _SGR_BLACK_ON_WHITE + line + _SGR_RESET
         lines.append(line)
     return "\n".join(lines)
+
+
+def terminal_frame(text: str, version: int, ec: str = DEFAULT_EC, *, color: bool = True,
+                   light_on_dark: bool = True) -> str:
+    """The QR code of frame ``text`` drawn for a terminal (quiet zone of :data:`TERMINAL_BORDER` modules)."""
+    code = make_code(text, version, ec, border=TERMINAL_BORDER)
+    return render_matrix(code.get_matrix(), color=color, light_on_dark=light_on_dark)
+

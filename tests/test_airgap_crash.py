@@ -139,6 +139,11 @@ def test_sigkill_while_a_bundle_streams_in(world: World, tmp_path):
         if p.poll() is None:
             os.kill(p.pid, signal.SIGKILL)
         p.communicate(timeout=60)
+        if p.returncode == -signal.SIGKILL and index_bytes(host) != idx:
+            # on a loaded machine the kill can land after the commit: then the import is wholly there
+            assert ct("--home", host, "store", "list")[0] == 0
+            assert imp(host, tar)[1].splitlines()[0].endswith("(nothing changed)")
+            break
         if p.returncode == -signal.SIGKILL:
             killed_mid_stream += partial
             assert index_bytes(host) == idx

@@ -206,7 +206,9 @@ class Coop:
             second = S.second_pass_messages(first["minisign"], comment)
             first["minisign-global"] = self.group_sign(second["minisign-global"], ids).sig
             rec = S.StockRecord(self.dealer.group_public_key, comment, first)
-        B.add_signatures(src, dst, sigs, records=chain, stock=rec)
+        atts = {n[4:]: [self.group_sign(m, ids)] for n, m in msgs.items() if n.startswith("att:")} \
+            if group and "ed25519" in self.algs else {}
+        B.add_signatures(src, dst, sigs, records=chain, stock=rec, attestations=atts)
 
 
 def make_payload_dir(root: str) -> str:
@@ -254,3 +256,30 @@ def write_members(path: str, items: list[tuple[str, bytes]], *, sort: bool = Tru
             f.write(B.member_header(name, len(data), mode_of.get(name, B.MODE_FILE)))
             f.write(data + b"\0" * (-len(data) % 512))
         f.write(b"\0" * 1024)
+
+
+# ====================================================================== fixtures shared by test modules (import them)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def cheap(monkeypatch):
+    """Cheap Argon2 and a passphrase in the environment (use with pytest.mark.usefixtures)."""
+    cheap_env(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def coop():
+    """A self-signed 2-of-3 CT-SIG-02 keyholder set."""
+    c = Coop(name="coop", n=3, k=2)
+    c.self_signed()
+    return c
+
+
+def pin_policy(path: str, coop: Coop, *attestation_types: str) -> str:
+    """A policy pinning ``coop``'s record (and requiring these attestation types)."""
+    assert ct("policy", "init", "--policy", path, "--force", "--root", coop.record.fingerprint.full_hex)[0] == 0
+    for t in attestation_types:
+        assert ct("policy", "require-attestation", t, "--policy", path)[0] == 0
+    return path

@@ -188,12 +188,18 @@ def test_step_shows_the_whole_statement(w, tmp_path):
         f"              manifests {mdigest}",
         "              registry docker.io/library/hello",
         "              tag 1.0",
+    ] + [f"    attests   {a['predicateType']} sha256 {a['digest']['sha256']}" for a in parsed.predicate["attestations"]] + [
         f"    {len(parsed.subjects)} file(s):",
     ] + [f"      {s.sha256}  {s.name}" for s in parsed.subjects] + [
         "  the group key also signs the stock-tool forms of this statement:",
         "    signify, and ssh-keygen -Y (namespace cerro-torre-release): the statement itself",
         f"    minisign, with the trusted comment: cerro-torre release hello 1.0 statement-sha256:{sha}",
+        "    SHA256SUMS (signify -C): the sha256 of every file listed above",
+        "  2 attestation(s), bound by the statement's digests and signed with the group key:",
+    ] + [f"    {a['digest']['sha256']}  {a['predicateType']}" for a in parsed.predicate["attestations"]] + [
         "  signers: alice, bob (every one must answer; the set is fixed when you commit)",
     ]
+    assert [a["predicateType"] for a in parsed.predicate["attestations"]] == [
+        "https://spdx.dev/Document/v2.3", "https://slsa.dev/provenance/v1"]
     assert lines[i:i + len(expected)] == expected
     assert "  never restore this home from a backup, or copy it, while this ceremony is open" in lines

@@ -194,6 +194,14 @@ def test_step_text_output(cer):
     assert lines[1].endswith("), 2 of 3")
     assert "  signers: alice, carol (every one must answer; the set is fixed when you commit)" in lines
     assert "  the group key also signs the stock-tool forms of this statement:" in lines
+    assert "    SHA256SUMS (signify -C): the sha256 of every file listed above" in lines
+    # what the keyholder approves includes each attestation, derived from the bytes signed
+    i = lines.index("  2 attestation(s), bound by the statement's digests and signed with the group key:")
+    atts = [json.loads(canonical_json(json.loads(__import__("base64").b64decode(a))))
+            for a in req.payload["release"]["attestations"]]
+    assert [x["predicateType"] for x in atts] == ["https://spdx.dev/Document/v2.3", "https://slsa.dev/provenance/v1"]
+    assert lines[i + 1].endswith("  https://spdx.dev/Document/v2.3")
+    assert lines[i + 2].endswith("  https://slsa.dev/provenance/v1")
     assert "  you are 'alice'; this step: commit to sign (no signature yet)" in lines
     assert f"  message fingerprint: {req.fingerprint.hex}  {req.fingerprint.words}" in lines
     assert lines[-3:] == [f"wrote s0-alice.ctm: sign ceremony {req.ceremony}, round commit",
@@ -208,7 +216,7 @@ def test_signing_round_carried_only_as_qr(cer):
     for n in ["alice", "carol"]:
         q = cer["qr"][n]
         assert not os.path.exists(d / f"s1-{n}.ctm")
-        assert q["encode"]["frames"] == len(q["frames"]) == 6
+        assert q["encode"]["parts"] == 6 and q["encode"]["frames"] == len(q["frames"]) == 9  # 1.5 x the parts
         assert q["encode"]["bytes"] == q["size"] and q["encode"]["sha256"] == q["sha"]
         assert sha(d / f"s1-{n}.qr.ctm") == q["sha"]
         assert msg_of(d / f"s1-{n}.qr.ctm").round == "share"
@@ -243,7 +251,8 @@ def test_verify_signed_bundle(cer):
     lines = out.splitlines()
     assert lines[0] == "ok: app-signed.ctp is valid"
     assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid" in lines
-    assert "  stock       signify, minisign and ssh signatures verified" in lines
+    assert "  stock       signify, minisign, ssh and SHA256SUMS signatures verified" in lines
+    assert "  attests     https://spdx.dev/Document/v2.3, https://slsa.dev/provenance/v1" in lines
     assert any(line.startswith("  chain       epoch 1 (pinned) -> epoch 1, 1 record(s)") for line in lines)
 
 

@@ -104,7 +104,7 @@ def world(tmp_path_factory):
     # a release to sign
     (root / "app.txt").write_bytes(b"hello world\n")
     code, _, err = ct("pack", str(root / "app.txt"), "-o", str(root / "app.ctp"), "--name", "app",
-                      "--version", "1.0")
+                      "--version", "1.0", "--no-sbom", "--no-provenance")
     assert (code, err) == (0, "")
     parts = bundle.read_parts(str(root / "app.ctp"))
     w["statement"] = Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload
@@ -198,7 +198,7 @@ def test_sign_with_stock_forms(world, tmp_path):
     code, stdout, err = ct("verify", str(out), "--policy", str(world["root"] / "policy.json"))
     assert (code, err) == (0, ""), stdout
     assert stdout.splitlines()[0] == f"ok: {out.name} is valid"
-    assert "  stock       signify, minisign and ssh signatures verified" in stdout.splitlines()
+    assert "  stock       signify, minisign, ssh and SHA256SUMS signatures verified" in stdout.splitlines()
     assert "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 3 of 5 required, 3 valid" in stdout.splitlines()
 
 

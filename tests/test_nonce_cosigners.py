@@ -126,7 +126,8 @@ def world(tmp_path, monkeypatch):
     rec = sim.keygen(NAMES, 2)
     (tmp_path / "keyholders.json").write_bytes(rec.to_bytes())
     (tmp_path / "app.txt").write_bytes(b"hello world\n")
-    assert ct("pack", tmp_path / "app.txt", "-o", tmp_path / "app.ctp", "--name", "app", "--version", "1.0")[0] == 0
+    assert ct("pack", tmp_path / "app.txt", "-o", tmp_path / "app.ctp", "--name", "app", "--version", "1.0",
+              "--no-sbom", "--no-provenance")[0] == 0
     # every member invited and committing, through the command line
     code, _, err = ct("ceremony", "sign", tmp_path / "app.ctp", "--group", tmp_path / "keyholders.json",
                       "--no-stock", "-o", tmp_path / "s0.ctm")

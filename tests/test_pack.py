@@ -262,11 +262,15 @@ def test_signed_packs_are_deterministic_except_hedged_ml_dsa(tmp_path, home):
     a, b = members(str(tmp_path / "hy1.ctp")), members(str(tmp_path / "hy2.ctp"))
     assert a.keys() == b.keys()
     differ = sorted(k for k in a if a[k] != b[k])
-    assert differ == ["signatures/release.dsse.json"]   # only the hedged ML-DSA-87 signature differs
-    ea, eb = json.loads(a[differ[0]]), json.loads(b[differ[0]])
-    assert ea["payload"] == eb["payload"]
-    assert [s for s in ea["signatures"] if s["alg"] == "ed25519"] == \
-        [s for s in eb["signatures"] if s["alg"] == "ed25519"]
+    # only the hedged ML-DSA-87 signatures differ: of the release and of each attestation envelope
+    atts = sorted(k for k in a if k.startswith("signatures/attestations/"))
+    assert len(atts) == 2
+    assert differ == atts + ["signatures/release.dsse.json"]
+    for name in differ:
+        ea, eb = json.loads(a[name]), json.loads(b[name])
+        assert ea["payload"] == eb["payload"]
+        assert [s for s in ea["signatures"] if s["alg"] == "ed25519"] == \
+            [s for s in eb["signatures"] if s["alg"] == "ed25519"]
 
 
 def test_pack_output_is_written_atomically_with_mode_0644(tmp_path):

@@ -110,7 +110,8 @@ def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
     exp = str(tmp_path / "exp")
     code, stdout, err = ct("signature", "export", out, "--format", "all", "-o", exp, "--principal", "alice")
     assert (code, err) == (0, "")
-    assert sorted(os.listdir(exp)) == ["single.allowed_signers", "single.minisign.pub", "single.signify.pub",
+    assert sorted(os.listdir(exp)) == ["SHA256SUMS", "SHA256SUMS.sig",
+                                       "single.allowed_signers", "single.minisign.pub", "single.signify.pub",
                                        "single.ssh.pub", "single.statement.json", "single.statement.json.minisig",
                                        "single.statement.json.sig", "single.statement.json.sshsig"]
     assert "  minisign -V -p single.minisign.pub -x single.statement.json.minisig -m single.statement.json" \
@@ -207,7 +208,7 @@ def test_two_pass_messages_for_a_ceremony(bundles):
     from cerro_torre.ceremony import bundle as B
 
     msgs = B.release_messages(bundles["unsigned"])
-    assert set(msgs) == {"dsse", "signify", "minisign", "ssh"}
+    assert set(msgs) == {"dsse", "signify", "minisign", "ssh", "sha256sums"}
     env = json.loads(members(bundles["unsigned"])["signatures/release.dsse.json"])
     import base64
 
@@ -218,3 +219,51 @@ def test_two_pass_messages_for_a_ceremony(bundles):
     comment = B.release_trusted_comment(bundles["unsigned"])
     second = S.second_pass_messages(b"\x07" * 64, comment)
     assert second == {"minisign-global": b"\x07" * 64 + comment.encode()}
+
+
+# ------------------------------------------------------------------ SHA256SUMS: signify -C checks the payload files
+
+def test_sha256sums_vector_message():
+    st = (b'{"_type":"https://in-toto.io/Statement/v1","predicate":{},"predicateType":"t:x","subject":'
+          b'[{"digest":{"sha256":"' + b"ab" * 32 + b'"},"name":"a b/c.txt"},{"digest":{"sha256":"' + b"01" * 32
+          + b'"},"name":"z"}]}')
+    assert S.sha256sums(st) == (b"SHA256 (a b/c.txt) = " + b"ab" * 32 + b"\nSHA256 (z) = " + b"01" * 32 + b"\n")
+
+
+def test_signify_checks_the_payload_files_with_sha256sums(tmp_path, bundles):
+    exp = str(tmp_path / "files")
+    # the payload files, as the release holds them
+    code, _, err = ct("unpack", bundles["group"], "-o", exp, "--policy", _pin(tmp_path, bundles["coop"]))
+    assert (code, err) == (0, "")
+    code, stdout, err = ct("signature", "export", bundles["group"], "--format", "sha256sums", "-o", exp)
+    assert (code, err) == (0, "")
+    assert "  signify -C -p group.signify.pub -x SHA256SUMS.sig   (in the folder of the payload files)" \
+        in stdout.splitlines()
+    p = subprocess.run(["signify-openbsd", "-C", "-p", "group.signify.pub", "-x", "SHA256SUMS.sig"],
+                       cwd=exp, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines() == ["Signature Verified", "README: OK", "sub/tool.sh: OK"]
+    # the key is the group key of the keyholder set
+    with open(os.path.join(exp, "group.signify.pub")) as f:
+        assert f.read() == S.signify_public_file(bundles["coop"].group_public_key)
+    # a changed payload file: signify -C refuses it
+    with open(os.path.join(exp, "README"), "ab") as f:
+        f.write(b"x")
+    p = subprocess.run(["signify-openbsd", "-C", "-p", "group.signify.pub", "-x", "SHA256SUMS.sig"],
+                       cwd=exp, capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "README: FAIL" in p.stdout + p.stderr
+    # a changed SHA256SUMS: the signature does not verify
+    sig = os.path.join(exp, "SHA256SUMS.sig")
+    data = open(sig, "rb").read().replace(b"(README)", b"(READMF)")
+    open(sig, "wb").write(data)
+    p = subprocess.run(["signify-openbsd", "-C", "-p", "group.signify.pub", "-x", "SHA256SUMS.sig"],
+                       cwd=exp, capture_output=True, text=True)
+    assert p.returncode != 0
+    assert "signature verification failed" in p.stderr
+
+
+def _pin(tmp_path, coop) -> str:
+    from test_bundle_support import pin_policy
+
+    return pin_policy(str(tmp_path / "policy.json"), coop)

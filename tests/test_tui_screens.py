@@ -129,10 +129,14 @@ def test_message_from_qr_frames_and_overwrite_refused(three):
             await settle(pilot, app)
             player = app.screen
             assert type(player).__name__ == "QRScreen" and player.version == 5 and not player.playing
-            n = len(player.frames)
-            assert qr.join(player.frames) == open("r0-carol.ctm", "rb").read()
+            reply = open("r0-carol.ctm", "rb").read()
+            count = player.frames.count
+            assert count == qr.Encoder(reply, 5, "M").count
+            assert qr.join(player.frames.text(i) for i in range(count + 10)) == reply
             await pilot.press("left")
-            assert player.index == n - 1
+            assert player.index == 0  # the stream has a start, no end
+            await pilot.press("right", "right")
+            assert player.index == 2
             await pilot.press("plus", "plus")
             assert player.rate == 4.0
             await pilot.press("minus")
@@ -140,14 +144,147 @@ def test_message_from_qr_frames_and_overwrite_refused(three):
             await pilot.press("space")
             assert player.playing
             await pilot.pause(0.8)
-            assert player.index != n - 1
+            assert player.index > 2
             await pilot.press("space")
             assert not player.playing
-            assert f"/{n}  3/s  paused" in screen_text(app)
+            i = player.index
+            assert (f"frame {i + 1}, part {player.frames.seq(i)}/{count}  3/s paused  QR v5/M {len(reply)} B"
+                    in screen_text(app))
             await pilot.press("escape")
             await pilot.pause()
             assert type(app.screen).__name__ == "KeyholderScreen"
     run(go())
+
+
+def test_player_never_pops_up_over_another_screen(three):
+    """Issue 13: a player asked for on one screen appeared over another screen's dialog later.
+
+    The frames are encoded in a worker; when its result arrives the user has
+    moved on (another mode, a dialog open): the player must not be pushed."""
+    from cerro_torre.tui.messages import FramesReady
+    from cerro_torre.tui.widgets.qrframes import Frames
+
+    async def go():
+        app = make(three, "alice", "keys")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            keys = app.screen
+            keys.busy("encoding QR frames (version 5) for a large message")  # as play_qr leaves it
+            await pilot.press("f4", "k")  # Coordinator, then its keygen form
+            await settle(pilot, app)
+            assert type(app.screen).__name__ == "FormDialog"
+            keys.post_message(FramesReady("a large message", Frames(os.urandom(60000), 5, no_color=False)))  # late
+            await pilot.pause(0.2)
+            assert type(app.screen).__name__ == "FormDialog"
+            for mode in ("keys", "coordinator"):
+                stack = app._screen_stacks[mode]  # noqa: SLF001
+                assert all(type(sc).__name__ != "QRScreen" for sc in stack), mode
+            await pilot.press("escape", "f2")
+            await pilot.pause()
+            assert app.screen is keys and not keys.is_busy
+    run(go())
+
+
+def toasts_shown(app) -> list[str]:
+    """Messages of the notifications drawn on the current screen (none if its toast rack is hidden)."""
+    from textual.widgets._toast import Toast, ToastRack
+
+    if not app.screen.query_one(ToastRack).display:
+        return []
+    return [t._notification.message for t in app.screen.query(Toast)]  # noqa: SLF001
+
+
+def test_notifications_never_cover_the_player(three):
+    async def go():
+        app = make(three, "alice", "keys")
+        async with app.run_test(size=(80, 24), notifications=True) as pilot:
+            await settle(pilot, app)
+            app.notify("shown before the player opens", timeout=30)
+            await pilot.pause(0.2)
+            assert toasts_shown(app) == ["shown before the player opens"]
+            app.screen.play_qr("bytes", b"x" * 3000)
+            await settle(pilot, app)
+            player = app.screen
+            assert type(player).__name__ == "QRScreen"
+            app.notify("raised while the player is up", timeout=30)
+            await pilot.pause(0.2)
+            assert toasts_shown(app) == []
+            assert "raised while the player is up" not in notifications(app)  # held until the player closes
+            await pilot.press("escape")
+            await settle(pilot, app)
+            await pilot.pause(0.2)
+            assert toasts_shown(app) == ["shown before the player opens", "raised while the player is up"]
+    run(go())
+
+
+def test_player_encodes_again_when_the_terminal_shrinks(three):
+    async def go():
+        app = make(three, "alice", "keys")
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot, app)
+            data = os.urandom(4000)
+            app.screen.play_qr("bytes", data)
+            await settle(pilot, app)
+            player = app.screen
+            assert player.version == 13  # 38 lines for the code: 75 modules
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert player.version == 5 and player.index == 0
+            lines = screen_text(app).split("\n")
+            assert len(lines) == 24
+            await pilot.resize_terminal(120, 40)  # larger again: the frames shown stay as they are
+            await pilot.pause()
+            assert player.version == 5
+            await pilot.resize_terminal(28, 20)
+            await pilot.pause()
+            assert screen_text(app).split("\n")[0].strip() == "enlarge to 29x17 or more"
+            await pilot.pause(0.6)  # the timer does not bring the code back
+            assert "\u2588" not in screen_text(app)
+            await pilot.resize_terminal(80, 24)
+            await pilot.pause()
+            assert "\u2588" in screen_text(app) and player.version == 5
+    run(go())
+
+
+def test_scan_a_video_on_the_keyholder_screen(three):
+    """i on the Keyholder screen: a video of the coordinator's screen, read through OpenCV, with progress."""
+    import sys
+
+    from cerro_torre.offline import qr
+    from cerro_torre.tui.messages import QRProgress
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "demo"))
+    from qr_video import make_video
+
+    with open(three / "r0.ctm", "rb") as f:
+        pngs = qr.encode_png(f.read(), str(three / "frames"), max_version=15)
+    make_video(pngs, str(three / "screen.avi"), repeat=2, shuffle=True, scale=(0.6, 0.8), blur=1.0, noise=8,
+               drop=0.2, blank=2, seed=3)
+    seen: list[str] = []
+
+    async def go():
+        app = make(three, "carol", "keyholder")
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot, app)
+            kh = app.screen
+            post = kh.post_message
+
+            def spy(m):  # what the scan worker posts
+                if isinstance(m, QRProgress):
+                    seen.append(m.text)
+                return post(m)
+            kh.post_message = spy
+            await open_message(pilot, app, "screen.avi", key="i")
+            assert kh.pending is not None, notifications(app)
+            assert kh.pending.member == "carol"
+            assert "from screen.avi" in screen_text(app)
+            # a camera that is not there: the CLI's error, nothing else happens
+            await open_message(pilot, app, "/dev/video9", key="i")
+            assert notifications(app)[-1] == ("error: camera /dev/video9 does not exist\nhint: list the cameras "
+                                              "with 'ls /dev/video*' and pass one with --camera /dev/videoN")
+    run(go())
+    assert seen[:2] == ["no ct frame yet (1 picture)", "no ct frame yet (2 pictures)"]  # two blank pictures
+    assert seen[-1].startswith("100 % \u2014 ") and seen[-1].endswith(" parts, 0 more expected")
 
 
 # ------------------------------------------------------------------ coordinator

@@ -150,35 +150,40 @@ def test_strength_ranks_passphrases():
 
 
 def test_qr_frames_fit_an_80x24_terminal():
+    """At 80x24 the player uses version 5 (21 lines + status + footer); any message plays, however large."""
     from cerro_torre.offline import qr
-    from cerro_torre.tui.widgets.qrframes import code_size, fit_version, prepare
+    from cerro_torre.tui.widgets.qrframes import Frames, player_version
 
-    v = fit_version(80, 22)
-    assert v == 5 and code_size(v) == 41 and (code_size(v) + 1) // 2 <= 22
-    assert fit_version(200, 64) == 25 and fit_version(200, 60) == 24
-    data = os.urandom(3000)
-    frames, drawings = prepare(data, v, no_color=False)
-    assert qr.join(frames) == data
-    for d in drawings:
-        lines = d.split("\n")
-        assert len(lines) <= 22 and max(len(x) for x in lines) <= 80
-        assert "\x1b" not in d
+    assert player_version(80, 24) == 5 and qr.code_size(5) == 41
+    assert player_version(100, 30) == 8 and player_version(200, 66) == 25 and player_version(200, 62) == 24
+    assert player_version(29, 17) == 2 and player_version(28, 17) == 0 and player_version(29, 16) == 0
+    data = os.urandom(95000)  # the signing package2 of issue 10's table: 747 frames of the old format at v5
+    f = Frames(data, 5, no_color=False)
+    assert f.count == 1440 and f.seq(0) == 1
+    texts = []
+    for i in range(f.count + 40):
+        if i < 3 or i >= f.count - 2:
+            d = f.drawing(i)
+            lines = d.split("\n")
+            assert len(lines) == 21 and max(len(x) for x in lines) == 41 and "\x1b" not in d
+        texts.append(f.text(i))
+    assert qr.join(texts) == data
 
 
 def test_drawn_frames_decode_with_zbar(tmp_path):
     """What the player draws, read back from the half-block glyphs as an image, decodes with zbar."""
     from PIL import Image
 
-    from cerro_torre.offline import qr
-    from cerro_torre.tui.widgets.qrframes import prepare
+    from cerro_torre.offline import scan
+    from cerro_torre.tui.widgets.qrframes import Frames
 
     data = b"ct tui frame test " * 20
     for no_color in (False, True):
-        frames, drawings = prepare(data, 5, no_color=no_color)
+        frames = Frames(data, 5, no_color=no_color)
         paths = []
-        for i, d in enumerate(drawings):
+        for i in range(frames.encoder.default_frames):
             rows = []
-            for line in d.split("\n"):
+            for line in frames.drawing(i).split("\n"):
                 top = [c in ("\u2580", "\u2588") for c in line]
                 bottom = [c in ("\u2584", "\u2588") for c in line]
                 rows += [top, bottom]
@@ -193,7 +198,9 @@ def test_drawn_frames_decode_with_zbar(tmp_path):
             p = tmp_path / f"{no_color}-{i}.png"
             img.save(p)
             paths.append(str(p))
-        assert qr.decode_images(paths) == data
+        s = scan.Scan(strict=True)
+        s.images(paths)
+        assert s.message() == data
 
 
 def test_error_lines_match_the_cli():

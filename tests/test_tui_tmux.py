@@ -23,13 +23,14 @@ assert TMUX is not None, "tmux is not installed; run the tests through 'make tes
 
 
 class Term:
-    def __init__(self, tmp_path, name: str, env: dict[str, str], home: str = "home") -> None:
+    def __init__(self, tmp_path, name: str, env: dict[str, str], home: str = "home", *,
+                 args: str = "tui", size: tuple[int, int] = (80, 24)) -> None:
         self.socket = f"ct-tui-test-{os.getpid()}-{name}"
         self.tmp = tmp_path
         exports = " ".join(f"{k}={v}" for k, v in env.items())
-        cmd = f"cd {tmp_path} && exec env {exports} {CT} --home {home} tui"
+        cmd = f"cd {tmp_path} && exec env {exports} {CT} --home {home} {args}"
         self.started = time.monotonic()
-        self.tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "ct", cmd)
+        self.tmux("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "-s", "ct", cmd)
 
     def tmux(self, *args: str) -> str:
         return subprocess.run([TMUX, "-L", self.socket, "-f", "/dev/null", *args], check=True,
@@ -94,12 +95,12 @@ def test_tui_in_tmux(tmp_path):
             t.wait(needle)
         # the public key as QR frames, stepped by hand
         t.keys("x")
-        screen = t.wait("frame 1/", "QR v5/M")
+        screen = t.wait("frame 1, part 1/", "QR v5/M")
         assert "\u2588" in screen or "\u2580" in screen
         t.keys("Space")
         t.wait("paused")
         t.keys("Right")
-        t.wait("frame 2/")
+        t.wait("frame 2, part 2/")
         t.keys("Escape")
         t.wait("Keys in home")
         # an error is a notification with the CLI's wording
@@ -149,5 +150,36 @@ def test_tui_in_tmux_no_color(tmp_path):
         assert not hues, f"coloured (not grey) escapes under NO_COLOR: {sorted(set(hues))}"
         assert re.search(r"\x1b\[(?:[0-9]*;)*7(?:;[0-9]*)*m", raw), "the current screen is marked in reverse video"
         t.keys("C-q")
+    finally:
+        t.close()
+
+
+def test_cli_player_fits_the_terminal(tmp_path):
+    """Issue 13: `ct qr encode --terminal` drew codes taller than the terminal, and its warning scrolled away.
+
+    In tmux the code must fit whole (quiet zone on the first line, the caption on the last), at the
+    version that fits; in a terminal too small for any code the warning is on screen on every frame."""
+    (tmp_path / "msg.bin").write_bytes(os.urandom(3000))
+    for size, version, side in (((80, 24), 6, 45), ((60, 20), 4, 37)):
+        t = Term(tmp_path, f"player{size[0]}", ENV, args="qr encode msg.bin --terminal", size=size)
+        try:
+            screen = t.wait(f"QR v{version}/M: message ")
+            lines = screen.rstrip("\n").split("\n")
+            assert len(lines) == size[1], screen
+            # the quiet zone (white spaces), then the top of the finder patterns: the whole code is on screen
+            assert lines[0].strip() == "" and lines[1].startswith("  \u2588\u2580\u2580\u2580\u2580\u2580\u2588 ")
+            assert len(lines[1].rstrip()) == side - 2, screen
+            assert lines[-1].startswith("frame ") and len(lines[-1]) < size[0], screen
+            t.wait("frame 2 (part 2)")
+            t.keys("C-c")
+        finally:
+            t.close()
+    t = Term(tmp_path, "tiny", ENV, args="qr encode msg.bin --terminal", size=(20, 10))
+    try:
+        screen = t.wait("warning: the termina")
+        assert "warning: the terminal is 20x10; these frames need 29x16: enlarge the window or shrink the font" \
+            in screen.replace("\n", "")
+        time.sleep(1.2)  # frames later the warning is still there
+        assert "enlarge the window" in t.text().replace("\n", "")
     finally:
         t.close()

@@ -40,7 +40,7 @@ def test_verify_signed_by_the_packer_home(signed):
     assert lines[1] == "  package     hello 1.0"
     assert lines[2].startswith("  signed by   key 'alice' (CT-SIG-02), fingerprint ")
     assert lines[3] == "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 1 of 1 required, 1 valid"
-    assert lines[4] == "  stock       signify, minisign and ssh signatures verified"
+    assert lines[4] == "  stock       signify, minisign, ssh and SHA256SUMS signatures verified"
 
 
 def test_imported_but_untrusted_key_is_exit_3(signed):

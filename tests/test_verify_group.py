@@ -8,22 +8,14 @@ import os
 import re
 
 import pytest
-from test_bundle_support import Coop, ct, cheap_env, error_lines, make_payload_dir, pack_unsigned
+from test_bundle_support import cheap, coop  # noqa: F401 - fixtures
+from test_bundle_support import Coop, ct, error_lines, make_payload_dir, pack_unsigned
 
 from cerro_torre.ceremony import bundle as B
 from cerro_torre.governance.keyholders import KeyholderSet
 
 
-@pytest.fixture(autouse=True)
-def env(monkeypatch):
-    cheap_env(monkeypatch)
-
-
-@pytest.fixture(scope="module")
-def coop():
-    c = Coop(name="coop", n=3, k=2)
-    c.self_signed()
-    return c
+pytestmark = pytest.mark.usefixtures("cheap")
 
 
 @pytest.fixture
@@ -56,7 +48,7 @@ def test_group_signed_bundle_verifies(tmp_path, coop, unsigned):
                         f"{coop.record.fingerprint.hex}")
     assert lines[3] == "  signatures  ed25519 1 of 1 required, 1 valid; ml-dsa-87 2 of 3 required, 2 valid"
     assert lines[4] == "  chain       epoch 1 (pinned) -> epoch 1, 1 record(s), expires 2099-01-01T00:00:00Z"
-    assert lines[5] == "  stock       signify, minisign and ssh signatures verified"
+    assert lines[5] == "  stock       signify, minisign, ssh and SHA256SUMS signatures verified"
 
 
 def test_any_k_of_n_members_can_sign(tmp_path, coop, unsigned):

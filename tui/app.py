@@ -64,11 +64,38 @@ class CTApp(App[None]):
         self.start_mode = mode
         self.qr_rate = qr_rate
         self.qr_autoplay = qr_autoplay
+        self._held: list[tuple[str, dict[str, Any]]] = []  # notifications held while a QR player is up
         self.records: dict[str, Any] = {}      # keyholder-set records seen: full fingerprint hex -> KeyholderSet
         self.record_paths: dict[str, str] = {}  # full fingerprint hex -> file it came from
 
     def on_mount(self) -> None:
         self.switch_mode(self.start_mode)
+
+    # ------------------------------------------------------------ notifications never cover a QR code
+    def _player_up(self) -> bool:
+        try:
+            return bool(getattr(self.screen, "HOLDS_NOTIFICATIONS", False))
+        except Exception:  # noqa: BLE001 - no screen yet
+            return False
+
+    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
+        """As Textual's, but held while the screen shown is a QR player (its ``HOLDS_NOTIFICATIONS``)."""
+        if self._player_up():
+            self._held.append((message, kw))
+            return
+        super().notify(message, **kw)
+
+    def _refresh_notifications(self) -> None:
+        # Textual (pinned) draws the notifications on the screen shown: not on a QR player.  The
+        # screen below shows them again when it resumes.
+        if not self._player_up():
+            super()._refresh_notifications()
+
+    def release_notifications(self) -> None:
+        """Show the notifications held while a QR player was up."""
+        held, self._held = self._held, []
+        for message, kw in held:
+            self.notify(message, **kw)
 
     # ------------------------------------------------------------ shared helpers
     def resolve(self, path: str) -> str:

@@ -98,26 +98,21 @@ class PublicExported(Message):
 # ------------------------------------------------------------------ QR
 
 class FramesReady(Message):
-    """Frame texts of a message, cut to fit this terminal (``offline.qr.split``)."""
+    """A message encoded as QR frames that fit this terminal, the first ones drawn (``widgets/qrframes.Frames``)."""
 
-    def __init__(self, title: str, frames: list[str], drawings: list[str], max_version: int, size: int) -> None:
+    def __init__(self, title: str, frames: Any) -> None:
         super().__init__()
         self.title = title
         self.frames = frames
-        self.drawings = drawings      # one terminal drawing per frame (widgets/qrframes.py)
-        self.max_version = max_version
-        self.size = size              # bytes of the message
 
 
 class QRProgress(Message):
-    """One more image scanned while reading a message from QR photos or frames."""
+    """A scan of QR frames (camera, video, images) moved on: the progress line to show."""
 
-    def __init__(self, path: str, received: int, count: int | None, missing: list[int]) -> None:
+    def __init__(self, source: str, text: str) -> None:
         super().__init__()
-        self.path = path
-        self.received = received
-        self.count = count
-        self.missing = missing
+        self.source = source
+        self.text = text
 
 
 # ------------------------------------------------------------------ keyholder

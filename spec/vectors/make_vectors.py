@@ -267,6 +267,47 @@ def policy_vectors() -> dict:
     }
 
 
+def qr_frame_vectors() -> dict:
+    """Frames of spec/qr.md: messages -> parts count, the part numbers ct writes, and each frame's text."""
+    from cerro_torre.offline import base45, qr
+
+    def frame_case(label: str, message: bytes, max_version: int, ec: str) -> dict:
+        enc = qr.Encoder(message, max_version, ec)
+        seqs = enc.sequence()
+        frames = []
+        for _ in range(enc.default_frames + 2):
+            seq = next(seqs)
+            text = enc.text(seq)
+            raw = base45.decode(text)
+            frames.append({"seq": seq, "fragments": sorted(qr.parse_frame(text).indexes()),
+                           "header": raw[:qr.HEADER_LEN].hex(), "text": text})
+        return {"label": label, "message_hex": message.hex(), "max_version": max_version, "ec": ec,
+                "sha256": hashlib.sha256(message).hexdigest(), "deflated": bool(enc.flags & qr.FLAG_DEFLATE),
+                "stream_length": enc.length, "fragment_length": enc.fragment, "parts": enc.count,
+                "default_frames": enc.default_frames, "frames": frames}
+
+    noise = b"".join(hashlib.sha256(b"qr vector %d" % i).digest() for i in range(19))[:600]
+    doc = b'{"kind":"sign","round":"share","sender":"alice","signature":"' + base64.b64encode(noise) + b'"}'
+    bad = [
+        {"text": base45.encode(bytes.fromhex("10010100") + b"x" * 40), "why": "format version 1 (numbered frames)"},
+        {"text": base45.encode(bytes.fromhex("2200000001000100000021") + b"abcd" + b"x" * 33), "why": "unknown flag"},
+        {"text": base45.encode(bytes.fromhex("2000000000000100000021") + b"abcd" + b"x" * 33), "why": "part number 0"},
+        {"text": base45.encode(bytes.fromhex("2000000001000000000021") + b"abcd" + b"x" * 33), "why": "0 parts"},
+        {"text": base45.encode(bytes.fromhex("2000000001000100000021") + b"abcd" + b"x" * 20),
+         "why": "1 part of 20 bytes cannot hold a 33-byte stream"},
+        {"text": base45.encode(bytes.fromhex("2000000001000300000021") + b"abcd" + b"x" * 33),
+         "why": "3 parts of 33 bytes for a 33-byte stream"},
+        {"text": base45.encode(bytes.fromhex("2000000001000100000010") + b"abcd" + b"x" * 16),
+         "why": "stream shorter than the digest"},
+        {"text": "HTTPS://EXAMPLE.ORG/", "why": "not base45"},
+    ]
+    return {"description": "QR frames (spec/qr.md): frame format 2, fountain parts chosen as BC-UR chooses them",
+            "valid": [frame_case("hello", b"hello", 25, "M"),
+                      frame_case("600 incompressible bytes at version 5", noise, 5, "M"),
+                      frame_case("a JSON reply, deflated", doc, 10, "M")],
+            "invalid": bad}
+
+
 def dump(obj: object) -> bytes:
     return (json.dumps(obj, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
 
@@ -280,6 +321,7 @@ def main(argv: list[str]) -> int:
         "keyholder-set.json": dump(keyholder_set_vector()),
         "stock-signatures.json": dump(stock_vectors()),
         "policy.json": dump(policy_vectors()),
+        "qr-frames.json": dump(qr_frame_vectors()),
     }
     b = bundle_vectors()
     outputs["bundle/vector.json"] = dump(b["vector"])

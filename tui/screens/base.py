@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import threading
+
 from textual import work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from ..messages import FramesReady, WorkFailed, error_lines
+from ..messages import FramesReady, QRProgress, WorkFailed, error_lines
 from ..widgets.busy import Busy
 from ..widgets.navbar import NavBar
 
@@ -19,6 +22,11 @@ if TYPE_CHECKING:
 
 class CTScreen(Screen[None]):
     MODE = ""
+    BINDINGS = [Binding("escape", "stop_scan", "Stop scan", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._scan_stop = threading.Event()
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.MODE)
@@ -64,32 +72,81 @@ class CTScreen(Screen[None]):
 
     # ------------------------------------------------------------ QR playback
     def play_qr(self, title: str, data: bytes) -> None:
-        """Cut ``data`` into frames that fit this terminal (in a worker), then play them."""
-        from ..widgets.qrframes import fit_version
+        """Encode ``data`` as frames that fit this terminal (in a worker), then play them."""
+        from ..widgets.qrframes import player_version
 
         cols, rows = self.app.size
-        version = fit_version(cols, max(1, rows - 2))
-        self.busy(f"drawing QR frames (version {version}) for {title}")
+        version = player_version(cols, rows)
+        if version == 0:
+            self.show_error(["error: the terminal is too small for a QR code",
+                             f"hint: enlarge it to at least 29x17 characters (it is {cols}x{rows})"])
+            return
+        self.busy(f"encoding QR frames (version {version}) for {title}")
         self._frames(title, data, version, self.ct.no_color)
 
     @work(thread=True, group="qr", exclusive=True)
     def _frames(self, title: str, data: bytes, version: int, no_color: bool) -> None:
-        from ..widgets.qrframes import prepare
+        from ..widgets.qrframes import Frames
 
         try:
-            frames, drawings = prepare(data, version, no_color=no_color)
+            frames = Frames(data, version, no_color=no_color)
+            frames.drawing(0)
         except Exception as e:  # noqa: BLE001 - reported to the user
             self.post_message(WorkFailed("qr", e))
             return
-        self.post_message(FramesReady(title, frames, drawings, version, len(data)))
+        self.post_message(FramesReady(title, frames))
 
     def on_frames_ready(self, message: FramesReady) -> None:
         from .qr import QRScreen
 
         self.idle()
-        self.app.push_screen(QRScreen(message.title, message.frames, message.drawings, message.max_version,
-                                      message.size, no_color=self.ct.no_color, rate=self.ct.qr_rate,
+        if self.app.screen is not self:  # the user moved on (another screen, a dialog): never pop up over it
+            return
+        self.app.push_screen(QRScreen(message.title, message.frames, rate=self.ct.qr_rate,
                                       playing=self.ct.qr_autoplay))
+
+    # ------------------------------------------------------------ QR scanning
+    def start_scan(self) -> None:
+        """Call on the UI thread before a worker scans: escape stops that scan."""
+        self._scan_stop.clear()
+
+    def action_stop_scan(self) -> None:
+        if self.is_busy:
+            self._scan_stop.set()
+
+    def scan_qr(self, source: str) -> bytes:
+        """Read a message from QR frames: a camera (/dev/videoN), a video file, or images and folders
+        (blocking: call it from a worker; progress is posted as :class:`QRProgress`; escape stops it)."""
+        from cerro_torre.offline import scan as qscan
+        from cerro_torre.suites.errors import CTError, NotFound
+
+        stop = self._scan_stop.is_set
+
+        def progress(s: Any) -> None:
+            text = (qscan.progress_text(s.last) if s.last is not None
+                    else f"no ct frame yet ({s.pictures} picture{'s' if s.pictures != 1 else ''})")
+            self.post_message(QRProgress(source, text))
+
+        s = qscan.Scan(on_progress=progress)
+        kind = qscan.source_kind(source)
+        if kind == "camera":
+            s.video(source, qscan.open_camera(source), stop)
+        elif kind == "video":
+            s.video(source, qscan.open_video(self.ct.path_arg(source)), stop)
+        else:
+            paths = [self.ct.path_arg(p) for p in self.expand_paths(source, qscan.IMAGE_EXTS)]
+            if not paths:
+                raise NotFound(f"no images in {source}", "put the photos or frame PNGs of the message there")
+            for p in paths:
+                if s.complete or stop():
+                    break
+                s.picture(p, qscan.load_image(p))
+        if stop() and not s.complete:
+            raise CTError("scan stopped", "nothing was read; scan again to read the message")
+        return s.message()
+
+    def on_qrprogress(self, m: QRProgress) -> None:
+        self.busy(f"QR {m.source}: {m.text}  (escape stops)")
 
     # ------------------------------------------------------------ helpers
     def post_failure(self, what: str, e: BaseException) -> None:
@@ -153,40 +210,12 @@ class CTScreen(Screen[None]):
                 out.append(w)
         return out
 
-    def qr_images(self, path: str) -> list[str]:
-        """The image files a QR source names: one image, or every image in a folder (sorted)."""
-        import os
-
-        from cerro_torre.suites.errors import NotFound
-
-        full = self.ct.resolve(path)
-        if os.path.isdir(full):
-            imgs = self.expand_paths(path, IMAGE_EXTS)
-            if not imgs:
-                raise NotFound(f"no images in {path}",
-                               "put the photos or frame PNGs of the message in that folder")
-            return imgs
-        if not os.path.exists(full):
-            raise NotFound(f"not found: {path}", "check the path")
-        return [path]
-
-    def decode_qr(self, path: str, on_progress: Any) -> bytes:
-        """Reassemble a message from the QR images ``path`` names (blocking: call it from a worker)."""
-        from cerro_torre.offline import qr
-
-        imgs = self.qr_images(path)
-        a = qr.Assembler()
-        for p in imgs:
-            qr.read_images([self.ct.path_arg(p)], a)
-            on_progress(p, a.received, a.count, a.missing)
-        return a.message()
-
-
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
-
 
 def is_qr_source(path: str, resolve: Any) -> bool:
+    """Whether a typed path names QR frames: a camera, a video, a folder or an image."""
     import os
 
+    from cerro_torre.offline.scan import IMAGE_EXTS, VIDEO_EXTS, source_kind
+
     full = resolve(path)
-    return os.path.isdir(full) or full.lower().endswith(IMAGE_EXTS)
+    return source_kind(path) == "camera" or os.path.isdir(full) or full.lower().endswith(IMAGE_EXTS + VIDEO_EXTS)

@@ -22,7 +22,6 @@ from textual.widgets import DataTable, Static
 from ..messages import (
     CeremonyOpened,
     Collected,
-    QRProgress,
     RepliesAdded,
     ResultWritten,
     WorkFailed,
@@ -49,8 +48,8 @@ class CoordinatorScreen(CTScreen):
         Binding("s", "sign", "Sign"),
         Binding("t", "rotate", "Rotate"),
         Binding("o", "open", "Open"),
-        Binding("f", "add_files", "Add reply"),
-        Binding("i", "add_qr", "Add QR"),
+        Binding("f", "add_files", "Add file"),
+        Binding("i", "add_qr", "Scan QR"),
         Binding("c", "collect", "Collect"),
         Binding("x", "show_qr", "Show QR"),
     ]
@@ -223,7 +222,7 @@ class CoordinatorScreen(CTScreen):
                                                   TrustStore(self.ct.home))
                 signers = v["signers"].replace(",", " ").split() or None
                 msg = signing.open_sign(env.payload, records, signers,
-                                        stock=v["stock"] == "yes")
+                                        stock=v["stock"] == "yes", attestations=bmod.attestation_statements(parts))
                 self.ct.remember_records(records)
             else:
                 from cerro_torre.suites.errors import UsageError
@@ -364,7 +363,7 @@ class CoordinatorScreen(CTScreen):
         if len(got) >= need:
             t.append("  press c to collect", style="bold")
         else:
-            t.append("  f adds reply files, i a QR folder")
+            t.append("  f adds reply files, i scans QR frames")
         p.update(t)
 
     def _log(self, line: str, problem: bool = False) -> None:
@@ -402,13 +401,15 @@ class CoordinatorScreen(CTScreen):
         if not self._need_msg() or self.refuse_while_busy():
             return
         self.app.push_screen(
-            path_dialog("Add a reply from QR images", "", cwd=self.ct.cwd, label="folder or image",
-                        help="One reply per folder: photos of the keyholder's screen or frame PNGs.",
+            path_dialog("Scan a reply's QR frames", "", cwd=self.ct.cwd, label="camera, video or images",
+                        help="One reply: a camera (/dev/video0) filming the keyholder's screen, a video file of "
+                             "it, or a folder of photos or frame PNGs.",
                         dialog_id="replies-qr-dialog"),
             lambda v: v and self._add(v["path"].strip(), qr_only=True))
 
     def _add(self, text: str, qr_only: bool = False) -> None:
         self.busy(f"reading replies {text}")
+        self.start_scan()
         self._add_replies(text, qr_only, self.journal)
 
     @work(thread=True, group="co-add", exclusive=True)
@@ -421,21 +422,19 @@ class CoordinatorScreen(CTScreen):
             view = journal.view()
             msg = view.msg
 
-            sources: list[tuple[str, bool]] = []
-            if qr_only or is_qr_source(text, self.ct.resolve) and os.path.isdir(self.ct.resolve(text)) and \
-                    not any(n.endswith(".ctm") for n in os.listdir(self.ct.resolve(text))):
-                sources.append((text, True))
+            full = self.ct.resolve(text)
+            holds_replies = os.path.isdir(full) and any(n.endswith(".ctm") for n in os.listdir(full))
+            if qr_only or is_qr_source(text, self.ct.resolve) and not holds_replies:
+                sources = [(text, True)]  # one reply, from QR frames
             else:
-                for p in self.expand_paths(text):
-                    sources.append((p, is_qr_source(p, self.ct.resolve)))
+                sources = [(p, False) for p in self.expand_paths(text)]
             people = people_of(view)
             nxt = expected(view)
             asked = set(nxt["who"]) | set(nxt["optional"])
             out = []
             for src, is_qr in sources:
                 if is_qr:
-                    data = self.decode_qr(src, lambda p, n, c, miss: self.post_message(QRProgress(p, n, c, miss)))
-                    r = Message.parse(data, f"reply from QR images {src}")
+                    r = Message.parse(self.scan_qr(src), f"reply from QR frames {src}")
                 else:
                     r = Message.parse(self.read_file(src, "reply"), f"reply {src}")
                 check_reply(r, msg, r.round, people, asked)
@@ -443,10 +442,6 @@ class CoordinatorScreen(CTScreen):
             self.post_message(RepliesAdded(out))
         except Exception as e:  # noqa: BLE001
             self.post_failure("add", e)
-
-    def on_qrprogress(self, m: QRProgress) -> None:
-        miss = f", missing {', '.join(map(str, m.missing))}" if m.missing else ""
-        self.busy(f"QR: {m.received} of {m.count or '?'} frames read ({os.path.basename(m.path)}{miss})")
 
     def on_replies_added(self, m: RepliesAdded) -> None:
         from cerro_torre.suites.errors import CeremonyError

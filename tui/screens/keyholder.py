@@ -22,7 +22,7 @@ from textual.widgets import Static
 
 from cerro_torre.suites.encoding import printable
 
-from ..messages import IncomingLoaded, QRProgress, RecordKept, ReplyWritten, WorkFailed
+from ..messages import IncomingLoaded, RecordKept, ReplyWritten, WorkFailed
 from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
 
@@ -88,7 +88,7 @@ class KeyholderScreen(CTScreen):
     MODE = "keyholder"
     BINDINGS = [
         Binding("o", "open", "Open file"),
-        Binding("i", "open_qr", "Open QR images"),
+        Binding("i", "open_qr", "Scan QR"),
         Binding("a", "approve", "Approve"),
         Binding("r", "refuse", "Refuse"),
         Binding("x", "show_qr", "Reply as QR"),
@@ -115,7 +115,7 @@ class KeyholderScreen(CTScreen):
         self.query_one("#kh-compare").display = False
         self.query_one("#kh-status", Static).update(Text(
             f"home {self.shown(self.ct.home)}: press o to open the coordinator's message (a .ctm file), "
-            "or i for a folder of QR photos or frames", no_wrap=False))
+            "or i to scan its QR frames (camera, video or images)", no_wrap=False))
         self.query_one("#summary").focus()
 
     # ------------------------------------------------------------ load
@@ -124,7 +124,8 @@ class KeyholderScreen(CTScreen):
             return
         self.app.push_screen(
             path_dialog("Open the coordinator's message", "", cwd=self.ct.cwd, label="message file",
-                        help="A .ctm file from the coordinator (a folder or an image is read as QR frames); at the "
+                        help="A .ctm file from the coordinator (a folder, an image, a video or a camera such as "
+                             "/dev/video0 is scanned as QR frames); at the "
                              "end of a keygen or rotation, the keyholders.json it wrote (kept in this home).",
                         dialog_id="open-dialog"),
             lambda v: v and self.load(v["path"].strip()))
@@ -133,9 +134,9 @@ class KeyholderScreen(CTScreen):
         if self.refuse_while_busy():
             return
         self.app.push_screen(
-            path_dialog("Read the message from QR images", "", cwd=self.ct.cwd, label="folder or image",
-                        help="A folder of photos of the coordinator's screen or of frame PNGs "
-                             "(any order; duplicates are ignored; the digest is checked).",
+            path_dialog("Scan the message's QR frames", "", cwd=self.ct.cwd, label="camera, video or images",
+                        help="A camera (/dev/video0) filming the coordinator's screen, a video file of it, or a "
+                             "folder of photos or frame PNGs: any frames, in any order; the digest is checked.",
                         dialog_id="open-qr-dialog"),
             lambda v: v and self.load(v["path"].strip()))
 
@@ -145,7 +146,8 @@ class KeyholderScreen(CTScreen):
         self.opening = path
         self.query_one("#kh-outcome", Static).update("")
         qr_source = is_qr_source(path, self.ct.resolve)
-        self.busy(f"reading QR images in {path}" if qr_source else f"reading and checking {path}")
+        self.busy(f"scanning QR frames from {path}" if qr_source else f"reading and checking {path}")
+        self.start_scan()
         self._load(path, qr_source)
 
     @work(thread=True, group="kh-load", exclusive=True)
@@ -154,8 +156,8 @@ class KeyholderScreen(CTScreen):
             from cerro_torre.ceremony.message import Message
 
             if qr_source:
-                data = self.decode_qr(path, lambda p, n, c, miss: self.post_message(QRProgress(p, n, c, miss)))
-                what = f"message from QR images {path}"
+                data = self.scan_qr(path)
+                what = f"message from QR frames {path}"
             else:
                 data = self.read_file(path, "message")
                 what = f"message {path}"
@@ -180,10 +182,6 @@ class KeyholderScreen(CTScreen):
         self.query_one("#kh-status", Static).update(Text(
             f"kept the keyholder-set record {self.shown(m.source)}; o opens the next message", no_wrap=False))
         self.notify("\n".join(m.lines), timeout=8, markup=False)
-
-    def on_qrprogress(self, m: QRProgress) -> None:
-        miss = f", missing {', '.join(map(str, m.missing))}" if m.missing else ""
-        self.busy(f"QR: {m.received} of {m.count or '?'} frames read ({os.path.basename(m.path)}{miss})")
 
     def on_incoming_loaded(self, m: IncomingLoaded) -> None:
         self.idle()
@@ -324,4 +322,4 @@ class KeyholderScreen(CTScreen):
         if self.reply is None:
             self.show_error(["error: no reply to show yet", "hint: open a message and approve it first"])
             return
-        self.play_qr(f"reply {os.path.basename(self.reply_path)}", self.reply.to_bytes())
+        self.play_qr(os.path.basename(self.reply_path), self.reply.to_bytes())

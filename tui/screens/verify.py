@@ -106,8 +106,13 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
                            [(line, []) for line in chain_step_lines(role, step)]))
         kids.append(("trust chain", epochs))
     if res.stock is not None:
-        kids.append((f"stock       signify, minisign, ssh signatures by keyid {res.stock.keyid}",
+        kids.append((f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}",
                      [(f"trusted comment: {res.stock.trusted_comment}", [])]))
+    if res.attestations:
+        from cerro_torre.ceremony.verifier import attestation_lines
+
+        head, rows = attestation_lines(res)
+        kids.append((head, [(row, []) for row in rows]))
     people: list[Node] = []
     for title, rows in signer_sections(signers(res)):
         people.append((title, [(f"{s['id']:<16} {s['role']:<9} fingerprint {s['fingerprint']}  words {s['words']}",
