@@ -200,6 +200,9 @@ def main() -> int:
 SIZE_SETS = ((2, 3), (3, 5), (7, 10))
 SIZE_TARGETS = {"message": 8_000, "session": 20_000, "request": 24_000}
 SESSION_V1 = 247_000      # one keyholder's 3-of-5 signing session with version 1 messages (issue 10)
+KINDS = ("sign", "keygen", "rotate", "keepkey", "refresh", "repair")
+KIND_NAMES = {"keygen": "keygen", "rotate": "rotation", "keepkey": "keep-key rotation", "refresh": "refresh",
+              "repair": "repair"}
 
 
 def message_sizes() -> bool:
@@ -221,7 +224,7 @@ def message_sizes() -> bool:
         for k, n in SIZE_SETS:
             sizes = wire_sizes(os.path.join(work, f"{k}of{n}"), n, k, st)
             print(f"  {k}-of-{n}:")
-            for kind in ("keygen", "sign", "rotate"):
+            for kind in KINDS:
                 rounds = sizes[kind]["rounds"]
                 for (rnd, way), wire in sorted(rounds.items(), key=lambda x: (x[0][1], -len(x[1]))):
                     frames = qr.Encoder(wire, VERSION_TARGET, EC_TARGET).count  # the fewest frames (parts)
@@ -229,17 +232,16 @@ def message_sizes() -> bool:
                 sess = max(sizes[kind]["sessions"].values())
                 print(f"    {kind:<7} one keyholder's session: {sess:,} B")
             if (k, n) == (3, 5):
-                sign, kg, rot = ({r: len(w) for r, w in sizes[x]["rounds"].items()} for x in ("sign", "keygen", "rotate"))
-                worst = max(sign.values())
+                by = {x: {r: len(w) for r, w in sizes[x]["rounds"].items()} for x in KINDS}
+                worst = max(by["sign"].values())
                 session = max(sizes["sign"]["sessions"].values())
-                kg_msg = max(v for r, v in kg.items() if r[0] != "request")
-                rot_msg = max(v for r, v in rot.items() if r[0] != "request")
                 targets = [("signing message", worst, SIZE_TARGETS["message"]),
-                           ("signing session", session, SIZE_TARGETS["session"]),
-                           ("keygen message (not the request)", kg_msg, SIZE_TARGETS["message"]),
-                           ("keygen request", kg[("request", "to keyholders")], SIZE_TARGETS["request"]),
-                           ("rotation message (not the request)", rot_msg, SIZE_TARGETS["message"]),
-                           ("rotation request", rot[("request", "to keyholders")], SIZE_TARGETS["request"])]
+                           ("signing session", session, SIZE_TARGETS["session"])]
+                for x in KINDS[1:]:
+                    targets += [(f"{KIND_NAMES[x]} message (not the request)",
+                                 max(v for r, v in by[x].items() if r[0] != "request"), SIZE_TARGETS["message"]),
+                                (f"{KIND_NAMES[x]} request", by[x][("request", "to keyholders")],
+                                 SIZE_TARGETS["request"])]
     print("\nceremony size targets (3-of-5 CT-SIG-02):")
     for what, got, lim in targets:
         met = got <= lim

@@ -15,16 +15,21 @@ from cerro_torre.keys.identity import IdentityPublic
 from cerro_torre.suites.encoding import field, typed
 from cerro_torre.suites.errors import CeremonyError, UsageError
 
-from . import keygen, signing
+from . import keygen, repair, signing
 from . import transcript as tr
 from .message import COORDINATOR, Message
 from .protocol import Journal, View, check_reply, make_bulletin, participants
 
 
+def module(kind: str) -> Any:
+    """The pure functions of a ceremony kind: ``signing``, ``repair``, or ``keygen`` (keygen, rotate, refresh)."""
+    return signing if kind == signing.KIND else repair if kind == repair.KIND else keygen
+
+
 def people(view: View) -> dict[str, IdentityPublic]:
     """Everyone who may reply in this ceremony."""
-    if view.request.kind == "sign":
-        return dict(signing.plan_of(view).people)  # type: ignore[arg-type]
+    if view.request.kind in (signing.KIND, repair.KIND, keygen.KIND_REFRESH):
+        return dict(module(view.request.kind).plan_of(view).people)  # type: ignore[arg-type]
     return participants(view.request)
 
 
@@ -38,11 +43,14 @@ def expected(view: View) -> dict[str, Any]:
     if msg.kind == "sign":
         plan = signing.plan_of(view)
         return {"next": "step", "who": sorted(plan.signers), "need": len(plan.signers), "optional": []}
+    if msg.kind == repair.KIND:
+        rp = repair.plan_of(view)
+        who = [m for m in sorted(rp.people) if repair.answers(rp, m, msg.round)]
+        if not who:
+            raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
+        return {"next": "step", "who": who, "need": len(who), "optional": []}
     plan = keygen.plan_of(view)
-    new = sorted(plan.new)
-    if msg.round == "round1" or (msg.round == "request" and not plan.dealer):
-        return {"next": "step", "who": new, "need": len(new), "optional": []}
-    if msg.round in ("round2", "request"):
+    if msg.round == plan.confirm_round:
         return {"next": "step", "who": plan.must_confirm, "need": len(plan.must_confirm),
                 "optional": plan.may_confirm}
     if msg.round == "package":
@@ -50,16 +58,20 @@ def expected(view: View) -> dict[str, Any]:
         who = sorted(set(field(s, "new", "list of strings", "package signers"))
                      | set(field(s, "old", "list of strings", "package signers")))
         return {"next": "step", "who": who, "need": len(who), "optional": []}
-    raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
+    who = sorted(m for m in set(plan.new) | set(plan.old) if keygen.answers(plan, m, msg.round))
+    if not who:
+        raise CeremonyError(f"unknown {msg.kind} round {msg.round!r}")
+    return {"next": "step", "who": who, "need": len(who), "optional": []}
 
 
 def keeps(view: View) -> list[str]:
-    """Outgoing members of a rotation who only keep this message (they answer from the confirm round on)."""
+    """Who only keeps this message: nothing to answer yet, a later round names it (a rotation's outgoing
+    members before the confirm round, a keep-key rotation's new members before it, a repair's lost member)."""
     if view.msg.kind == "sign" or view.msg.round == "done":
         return []
-    plan = keygen.plan_of(view)
-    return sorted(m for m in plan.old if not keygen.answers(plan, m, view.msg.round) and
-                  keygen.answers(plan, m, "round2"))
+    mod = module(view.msg.kind)
+    plan = mod.plan_of(view)
+    return sorted(m for m in people(view) if mod.keeps(plan, m, view.msg.round))
 
 
 def is_last_signing_round(view: View) -> bool:
@@ -74,15 +86,14 @@ def start(msg: Message, records: list[KeyholderSet] = ()) -> Journal:  # type: i
     return j
 
 
-def collect(journal: Journal, replies: list[Message]) -> Message | KeyholderSet | signing.Signed:
+def collect(journal: Journal, replies: list[Message]) -> Message | KeyholderSet | signing.Signed | repair.Repaired:
     """Merge ``replies`` to the journal's last message into the next message, or the ceremony's result;
     the journal then holds the replies (and the next message)."""
     view = journal.view()
     if view.msg.round == "done":
         raise CeremonyError(f"the {view.msg.kind} ceremony {view.msg.ceremony} is done",
                             "nothing to collect: its result was written by the last collect")
-    mod = signing if view.msg.kind == "sign" else keygen
-    out = mod.collect(view, replies)
+    out = module(view.msg.kind).collect(view, replies)
     # the journal ends with a "done" message naming the last replies: the ceremony's transcript is whole
     nxt = out if isinstance(out, Message) else make_bulletin(view.msg, "done", replies, {}, relay=False)
     view.with_message(nxt)     # what the next message names resolves
@@ -95,10 +106,16 @@ def record_written(view: View, out: KeyholderSet, path: str) -> list[str]:
     plan = keygen.plan_of(view)
     change = f": {keygen.membership_change(plan)}" if plan.rotation else ""
     name = os.path.basename(path)
+    fate = f"deleting its epoch-{out.epoch - 1} shares (the group key is kept: they would still make it)" \
+        if plan.keeps_key else f"retiring its epoch-{out.epoch - 1} shares"
     text = [f"wrote {path}: {out.describe()}, {out.threshold} of {len(out.members)}{change}",
             f"  fingerprint {out.fingerprint.hex}  {out.fingerprint.words}",
             f"  keyholders: each runs 'ct ceremony step {name}': the home checks it is the record it confirmed "
-            "and keeps it" + (f", retiring its epoch-{out.epoch - 1} shares" if out.previous else "")]
+            "and keeps it" + (f", {fate}" if out.previous else "")]
+    if plan.keeps_key:
+        text.append(f"  group key kept (keyid {out.group_keyid}): stock-tool public keys exported before stay valid; "
+                    f"every member of epoch {out.epoch - 1}, removed ones too, must keep this record so that their "
+                    "homes delete the old shares")
     if out.previous is None:
         text.append(f"  verifiers: pin it with 'ct policy init --root {name}' after comparing the words")
         return text
@@ -111,6 +128,14 @@ def record_written(view: View, out: KeyholderSet, path: str) -> list[str]:
              f"  new releases: 'ct ceremony sign BUNDLE --group {name}' with the older records (or this home's "
              "stored ones): bundles carry the chain from the root"]
     return text
+
+
+def repaired(out: repair.Repaired, path: str) -> list[str]:
+    """What the end of a repair tells the coordinator and the member."""
+    return [f"wrote {path}: the repair ceremony is done",
+            f"  {out.member!r} has its share of {out.record.describe()} back: it matches its verification share in "
+            "the record (no new record)",
+            f"  {out.member} signs again from the home that answered; the helpers' shares did not change"]
 
 
 def write_signed_bundle(view: View, signed: signing.Signed, bundle_path: str, out_path: str) -> None:

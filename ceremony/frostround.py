@@ -66,6 +66,13 @@ def sign_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[frost.S
     return [frost.sign(m, cs, n, kp) for m, cs, n in zip(messages, commitments, nonces)]
 
 
+def culprits(identifiers: Sequence[int], names: Mapping[str, int] | Mapping[int, str]) -> str:
+    """The members a FROST error names ("alice, carol"), from their identifiers; ``names`` maps member id to
+    identifier (or identifier to member id)."""
+    by_index = {v: k for k, v in names.items()} if names and isinstance(next(iter(names)), str) else dict(names)
+    return ", ".join(str(by_index.get(i, i)) for i in identifiers)
+
+
 def aggregate_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[frost.SigningCommitments]],
                     shares: Mapping[int, Sequence[frost.SignatureShare]], pkp: frost.PublicKeyPackage,
                     names: Mapping[int, str], what: str) -> list[bytes]:
@@ -76,8 +83,7 @@ def aggregate_batch(messages: Sequence[bytes], commitments: Sequence[Sequence[fr
         try:
             sigs.append(frost.aggregate(m, cs, ss, pkp))
         except frost.InvalidSignatureShare as e:
-            who = ", ".join(names.get(i, str(i)) for i in e.identifiers)
-            raise SignatureInvalid(f"invalid signature share from {who} ({what})",
+            raise SignatureInvalid(f"invalid signature share from {culprits(e.identifiers, names)} ({what})",
                                    "that keyholder's machine or reply is faulty or malicious; "
                                    "leave them out and run the signing round again") from None
     return sigs

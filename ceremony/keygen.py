@@ -23,6 +23,11 @@ A rotation is the same ceremony for the new set, with the old set's record in
 the request: the old members also answer ``round2`` (commitments of the old
 group) and ``package`` (old-group shares and ML-DSA signatures), so the new
 record carries the threshold of epoch N and of epoch N+1, per algorithm.
+
+Rounds, keep-key rotation and refresh (``ceremony/reshare.py``: the outgoing
+signers, or every member, deal; the group key stays)::
+
+    request  --deal-->  round1  --confirm-->  package  --sign-->  record
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ from cerro_torre.suites.encoding import b64d, b64e, field, typed
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
-from . import frostround
+from . import frostround, reshare
 from .message import Message
 from .signedlog import SignedRelease
 from .statement import shown
@@ -57,6 +62,8 @@ from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id, 
 
 KIND_KEYGEN = "keygen"
 KIND_ROTATE = "rotate"
+KIND_REFRESH = "refresh"
+KINDS = (KIND_KEYGEN, KIND_ROTATE, KIND_REFRESH)
 
 
 # ============================================================== request
@@ -64,12 +71,14 @@ KIND_ROTATE = "rotate"
 def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, suite: str = "CT-SIG-02",
                 days: int = 365, dealer: bool = False, previous: KeyholderSet | None = None,
                 closed_releases: list[str] | None = None, old_signers: list[str] | None = None,
-                now: _dt.datetime | None = None, ceremony: str | None = None) -> Message:
+                keep_key: bool = False, now: _dt.datetime | None = None, ceremony: str | None = None) -> Message:
     """The coordinator's request opening a keygen (or, with ``previous``, a rotation).
 
     A rotation carries ``closed_releases`` (the SHA-256 of every release statement epoch N signed that
     stays valid after it) and ``old_signers``: the members of epoch N who sign the new record with the
-    old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all)."""
+    old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all).  With
+    ``keep_key`` they reshare the group key to the new set instead of a DKG making a new one
+    (``kept_key``: the public values the new members check the dealings against)."""
     s = get_suite(suite, usage=True)
     if "ed25519" not in s.algorithms:
         raise UsageError(f"a {suite} keyholder set has no FROST group key to generate",
@@ -87,26 +96,12 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
             if alg not in m.keys:
                 raise UsageError(f"member {m.id!r} has a {m.suite} identity without a {alg} key",
                                  f"a {suite} set needs members with {suite} identity keys")
-    if not 1 <= days <= MAX_DAYS:
-        raise UsageError(f"--days must be from 1 to {MAX_DAYS}")
-    now = now or now_utc()
+    if previous is None and (closed_releases or old_signers or keep_key):
+        raise UsageError("only a rotation closes releases, names old signers or keeps the group key")
+    if keep_key and dealer:
+        raise UsageError("a keep-key rotation has no dealer: the outgoing signers reshare the group key")
     ordered = sorted(members, key=lambda m: m.id)
-    template = {
-        "name": name,
-        "epoch": previous.epoch + 1 if previous else 1,
-        "suite": suite,
-        "threshold": threshold,
-        "created": format_time(now),
-        "expires": format_time(now + _dt.timedelta(days=days)),
-        "members": [{"id": m.id, "index": i + 1} for i, m in enumerate(ordered)],
-        "previous": {"epoch": previous.epoch, "fingerprint": previous.fingerprint.full_hex} if previous else None,
-        "closed_releases": sorted(set(closed_releases or ())) if previous else None,
-    }
-    if previous is None and (closed_releases or old_signers):
-        raise UsageError("only a rotation closes releases or names old signers")
-    for d in closed_releases or ():
-        if not isinstance(d, str) or not _HEX64.match(d):
-            raise UsageError(f"closed release {d!r} is not a sha256 digest (64 lowercase hex)")
+    template = _template(name, suite, threshold, ordered, previous, closed_releases, days, now)
     if previous is not None and previous.name != name:
         raise UsageError(f"the set is called {previous.name!r}; a rotation keeps its name")
     old_set: list[str] | None = None
@@ -132,6 +127,7 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
         "old_members": [{"id": m.id, "index": m.index} for m in previous.members] if previous else None,
         "old_signers": old_set,
         "dealer": None,
+        "kept_key": _kept_key(previous, old_set) if keep_key else None,
     }
     if dealer:
         out = frost.trusted_dealer_keygen(len(ordered), threshold)
@@ -142,6 +138,75 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
         }
     kind = KIND_ROTATE if previous else KIND_KEYGEN
     return Message(ceremony or new_ceremony_id(), kind, "request", "coordinator", payload)
+
+
+def open_refresh(previous: KeyholderSet, *, days: int = 365, closed_releases: list[str] | None = None,
+                 now: _dt.datetime | None = None, ceremony: str | None = None) -> Message:
+    """The coordinator's request opening a refresh of ``previous``: the same members and threshold get new
+    shares of the same group key, in a new epoch (every member deals and signs).  The request names the
+    previous record by fingerprint: every member's home keeps it."""
+    if previous.group_public_key is None:
+        raise UsageError(f"{previous.describe()} has no FROST group key to refresh")
+    ordered = sorted((m.identity for m in previous.members), key=lambda p: p.id)
+    template = _template(previous.name, previous.suite, previous.threshold, ordered, previous, closed_releases,
+                         days, now)
+    return Message(ceremony or new_ceremony_id(), KIND_REFRESH, "request", "coordinator", {"template": template})
+
+
+def _template(name: str, suite: str, threshold: int, ordered: list[IdentityPublic], previous: KeyholderSet | None,
+              closed_releases: list[str] | None, days: int, now: _dt.datetime | None) -> dict[str, Any]:
+    """The record to be, without the group key and verification shares."""
+    if not 1 <= days <= MAX_DAYS:
+        raise UsageError(f"--days must be from 1 to {MAX_DAYS}")
+    for d in closed_releases or ():
+        if not isinstance(d, str) or not _HEX64.match(d):
+            raise UsageError(f"closed release {d!r} is not a sha256 digest (64 lowercase hex)")
+    now = now or now_utc()
+    return {
+        "name": name,
+        "epoch": previous.epoch + 1 if previous else 1,
+        "suite": suite,
+        "threshold": threshold,
+        "created": format_time(now),
+        "expires": format_time(now + _dt.timedelta(days=days)),
+        "members": [{"id": m.id, "index": i + 1} for i, m in enumerate(ordered)],
+        "previous": {"epoch": previous.epoch, "fingerprint": previous.fingerprint.full_hex} if previous else None,
+        "closed_releases": sorted(set(closed_releases or ())) if previous else None,
+    }
+
+
+def _kept_key(previous: KeyholderSet, dealers: list[str]) -> dict[str, Any]:
+    """What a keep-key request tells the new members about the outgoing group: its key, threshold and the
+    dealers' verifying shares (those who keep the previous record check them against it)."""
+    if previous.group_public_key is None:
+        raise UsageError(f"{previous.describe()} has no FROST group key to keep")
+    shares = {m.id: b64e(m.verification_share) for m in previous.members if m.id in dealers}
+    return {"group_public_key": b64e(previous.group_public_key), "threshold": previous.threshold,
+            "verifying_shares": shares}
+
+
+def rotation_members(old: KeyholderSet, add: list[IdentityPublic], remove: list[str]) -> list[IdentityPublic]:
+    """The members of the set after removing ``remove`` (ids) from ``old`` and adding ``add``."""
+    members = {m.id: m.identity for m in old.members}
+    for rid in remove:
+        if rid not in members:
+            raise UsageError(f"{rid!r} is not a member of {old.describe()}", "members: " + ", ".join(members))
+        del members[rid]
+    for pub in add:
+        if pub.id in members:
+            raise UsageError(f"{pub.id!r} is already a member", "use --remove first to replace a member's key")
+        members[pub.id] = pub
+    return list(members.values())
+
+
+@dataclass(frozen=True)
+class KeptKey:
+    """The outgoing group a keep-key rotation or a refresh reshares: its key, threshold, and the verifying
+    shares of the members who deal (by member id)."""
+
+    group_public_key: bytes
+    threshold: int
+    verifying_shares: dict[str, bytes]
 
 
 # ============================================================== shared views
@@ -158,6 +223,23 @@ class Plan:
     previous: KeyholderSet | None     # rotation: the previous record, when this side keeps it
     dealer: dict[str, Any] | None
     old_signers: list[str]            # members of the previous set who sign with its group (fixed)
+    kept: KeptKey | None = None       # keep-key rotation and refresh: the group they reshare
+
+    @property
+    def method(self) -> str:
+        """How the new shares come to be: ``dkg``, ``dealer``, ``reshare`` (keep-key) or ``refresh``."""
+        if self.request.kind == KIND_REFRESH:
+            return "refresh"
+        return "reshare" if self.kept is not None else "dealer" if self.dealer else "dkg"
+
+    @property
+    def keeps_key(self) -> bool:
+        return self.kept is not None
+
+    @property
+    def confirm_round(self) -> str:
+        """The coordinator message members answer with their confirmation (the record they derived)."""
+        return {"dkg": "round2", "dealer": "request"}.get(self.method, "round1")
 
     @property
     def threshold(self) -> int:
@@ -207,7 +289,8 @@ class Plan:
             lines = [f"new keyholder set {shown(t['name'])!r} epoch {t['epoch']} (a root: previous none, "
                      "closed_releases none)"]
         else:
-            lines = [f"rotation of keyholder set {shown(t['name'])!r}: epoch {self.previous_epoch} -> epoch "
+            what = "refresh" if self.method == "refresh" else "rotation"
+            lines = [f"{what} of keyholder set {shown(t['name'])!r}: epoch {self.previous_epoch} -> epoch "
                      f"{t['epoch']}: " + membership_change(self)]
         lines += [f"  suite {t['suite']}, threshold {t['threshold']} of {n}",
                   f"  created {t['created']}, expires {t['expires']}",
@@ -230,8 +313,17 @@ class Plan:
             lines.append(f"  epoch {pe} members signing this record with its group key: "
                          + ", ".join(self.old_signers)
                          + (f"; may confirm: {', '.join(self.may_confirm)}" if self.may_confirm else ""))
+        if self.kept is not None:
+            k = self.kept
+            dealers = "every member" if self.method == "refresh" else ", ".join(self.old_signers)
+            lines += [f"  group key kept: {b64e(k.group_public_key)} (keyid {keyid_of(k.group_public_key)}), dealt "
+                      f"anew by {dealers}: stock-tool pins survive",
+                      f"  honest limit: {k.threshold} shares of epoch {self.previous_epoch} still make this key; "
+                      "their homes delete them when they keep the new record (use a new key when anyone may be "
+                      "compromised)"]
         if record is not None:
-            lines.append(f"  group key {b64e(record.group_public_key)} (keyid {record.group_keyid})")
+            kept = f", kept from epoch {self.previous_epoch}" if self.kept is not None else ""
+            lines.append(f"  group key {b64e(record.group_public_key)} (keyid {record.group_keyid}{kept})")
             lines.append(f"  the record to sign: fingerprint {record.fingerprint.full_hex}")
             lines.append(f"                      {record.fingerprint.words}")
         if self.dealer:
@@ -254,22 +346,27 @@ def membership_change(plan: Plan) -> str:
                          if m.id in plan.new and m.identity.to_bytes() != plan.people[m.id].to_bytes())
         if rekeyed:
             parts.append("changes the identity key of " + ", ".join(rekeyed))
-        if plan.template["threshold"] != prev.threshold:
-            parts.append(f"threshold {prev.threshold} -> {plan.template['threshold']}")
+    old_k = prev.threshold if prev is not None else plan.kept.threshold if plan.kept is not None else None
+    if old_k is not None and plan.template["threshold"] != old_k:
+        parts.append(f"threshold {old_k} -> {plan.template['threshold']}")
+    if plan.method == "refresh":
+        return "members and threshold unchanged, group key kept, new shares for every member"
+    if plan.kept is not None:
+        return ", ".join(parts + ["group key kept"])
     return ", ".join(parts) or "members and threshold unchanged (new group key)"
 
 
 def plan_of(view: View) -> Plan:
     req = view.request
-    if req.kind not in (KIND_KEYGEN, KIND_ROTATE):
-        raise Malformed(f"not a keygen or rotation ceremony ({req.kind})")
+    if req.kind not in KINDS:
+        raise Malformed(f"not a keygen, rotation or refresh ceremony ({req.kind})")
     p = req.payload
-    if set(p) != {"participants", "template", "old_members", "old_signers", "dealer"}:
+    if req.kind == KIND_REFRESH:
+        return _refresh_plan(view)
+    if set(p) != {"participants", "template", "old_members", "old_signers", "dealer", "kept_key"}:
         raise Malformed("keygen request has unexpected or missing fields", "it was not made by ct")
     people = participants(req)
-    t = p.get("template")
-    if not isinstance(t, dict) or set(t) != _TEMPLATE_FIELDS:
-        raise Malformed("keygen request has no template, or one with unexpected fields")
+    t = _template_of(p)
     if (t["previous"] is None) != (req.kind == KIND_KEYGEN):
         raise Malformed("a rotation request names the previous record, a keygen request none")
     try:
@@ -281,7 +378,13 @@ def plan_of(view: View) -> Plan:
     for mid in [*new, *old]:
         if mid not in people:
             raise Malformed(f"member {mid!r} is not a participant")
+    signers = p["old_signers"] or []
+    if not isinstance(signers, list) or not all(isinstance(x, str) for x in signers):
+        raise Malformed("keygen request has a malformed old_signers list")
     prev = view.history.find_record(prev_fp) if isinstance(prev_fp, str) else None
+    kept = _parse_kept(p["kept_key"], signers) if p["kept_key"] is not None else None
+    if kept is not None and (req.kind != KIND_ROTATE or p["dealer"] is not None):
+        raise Malformed("only a rotation without a dealer keeps the group key")
     dealer = p.get("dealer")
     if dealer is not None:
         typed(dealer, "object", "keygen request: dealer")
@@ -290,8 +393,7 @@ def plan_of(view: View) -> Plan:
                             "it was not made by ct")
         field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
         field(dealer, "shares", "object", "keygen request: dealer")
-    old_signers = typed(p["old_signers"] or [], "list of strings", "keygen request: old_signers")
-    plan = Plan(req, t, people, new, old, prev, dealer, list(old_signers))
+    plan = Plan(req, t, people, new, old, prev, dealer, list(signers), kept)
     check_template(plan)
     _check_body(t, people)     # after the rules that explain themselves: what they leave, by the record's rules
     return plan
@@ -306,6 +408,51 @@ def _check_body(t: dict[str, Any], people: dict[str, IdentityPublic]) -> None:
     KeyholderSet.from_body({**t, "type": RECORD_TYPE, "version": RECORD_VERSION, "group_public_key": placeholder,
                             "members": [{**m, "identity": people[m["id"]].to_json(), "verification_share": placeholder}
                                         for m in members]}, what)
+
+
+def _template_of(p: dict[str, Any]) -> dict[str, Any]:
+    t = p.get("template")
+    if not isinstance(t, dict) or set(t) != _TEMPLATE_FIELDS:
+        raise Malformed("keygen request has no template, or one with unexpected fields")
+    return t
+
+
+def _parse_kept(d: Any, dealers: list[str]) -> KeptKey:
+    if not isinstance(d, dict) or set(d) != {"group_public_key", "threshold", "verifying_shares"} \
+            or not isinstance(d["threshold"], int) or isinstance(d["threshold"], bool) \
+            or not isinstance(d["verifying_shares"], dict):
+        raise Malformed("keep-key request has a malformed kept_key")
+    if sorted(d["verifying_shares"]) != sorted(dealers):
+        raise Malformed("keep-key request's kept_key does not give the verifying share of every dealer")
+    return KeptKey(b64d(d["group_public_key"], "kept group key", size=32), d["threshold"],
+                   {mid: b64d(y, f"verifying share of {mid}", size=32) for mid, y in d["verifying_shares"].items()})
+
+
+def _refresh_plan(view: View) -> Plan:
+    """A refresh names its previous record by fingerprint: every member, and the coordinator's journal,
+    keeps it; the members, identities and group come from it."""
+    req = view.request
+    if set(req.payload) != {"template"}:
+        raise Malformed("refresh request has unexpected or missing fields", "it was not made by ct")
+    t = _template_of(req.payload)
+    tp = t["previous"]
+    if not isinstance(tp, dict) or not isinstance(tp.get("fingerprint"), str) or not _HEX64.match(tp["fingerprint"]):
+        raise Malformed("a refresh request names the previous record")
+    prev = view.history.record(tp["fingerprint"], req)
+    if prev.group_public_key is None:
+        raise Malformed(f"{prev.describe()} has no FROST group key to refresh")
+    ids = {m.id: m.index for m in prev.members}
+    try:
+        new = {m["id"]: m["index"] for m in t["members"]}
+    except (KeyError, TypeError):
+        raise Malformed("refresh request has malformed members") from None
+    if new != ids or t["threshold"] != prev.threshold:
+        raise CeremonyError(f"a refresh keeps the members and threshold of {prev.describe()}; this request changes them",
+                            "the coordinator's request is inconsistent; refuse it and tell the other keyholders")
+    kept = KeptKey(prev.group_public_key, prev.threshold, {m.id: m.verification_share for m in prev.members})
+    plan = Plan(req, t, {m.id: m.identity for m in prev.members}, new, ids, prev, None, sorted(ids), kept)
+    check_template(plan)
+    return plan
 
 
 _TEMPLATE_FIELDS = {"name", "epoch", "suite", "threshold", "created", "expires", "members", "previous",
@@ -372,6 +519,12 @@ def check_template(plan: Plan) -> None:
     if not own.ok:
         raise CeremonyError(f"the previous record, {prev.describe()}, is not signed by its own threshold: "
                             + "; ".join(own.explain()), bad)
+    k = plan.kept
+    if k is not None and (k.group_public_key != prev.group_public_key or k.threshold != prev.threshold or
+                          any(k.verifying_shares[m.id] != m.verification_share
+                              for m in prev.members if m.id in k.verifying_shares)):
+        raise CeremonyError(f"the group key the request keeps is not the one of epoch {prev.epoch} (its key, threshold "
+                            "and the dealers' verification shares must be the previous record's)", bad)
 
 
 def check_dates(plan: Plan, now: _dt.datetime) -> None:
@@ -410,14 +563,15 @@ def _new_index(plan: Plan, reply: Message) -> int:
 
 
 def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
-    by_index = {i: mid for mid, i in plan.new.items()}
-    who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-    return CeremonyError(f"invalid proof of knowledge from {who}",
+    return CeremonyError(f"invalid proof of knowledge from {frostround.culprits(e.identifiers, plan.new)}",
                          "that keyholder's round-1 message is faulty or forged; restart the keygen without it")
 
 
 def group_keys(plan: Plan, view: View) -> frost.PublicKeyPackage:
-    """The new group's public key package, from the round-1 bulletin (DKG) or the dealer."""
+    """The new group's public key package, from the round-1 bulletin (DKG, or the dealings of a keep-key
+    rotation or refresh) or the dealer."""
+    if plan.keeps_key:
+        return reshare.public_package(plan, view)
     if plan.dealer:
         d = plan.dealer
         vss = [b64d(x, "dealer vss commitment", size=32) for x in d["vss_commitment"]]
@@ -484,14 +638,40 @@ def check_home(plan: Plan, me: str, home: HomeView) -> list[str]:
             + ("every one is in closed_releases" if mine else "none to keep")]
 
 
+ROUNDS = ("request", "round1", "round2", "package")
+
+
 def answers(plan: Plan, me: str, rnd: str) -> bool:
     """Whether ``me`` has something to answer to a coordinator message of round ``rnd`` (an outgoing member
-    only keeps the DKG's first two messages: it answers from the confirm round on)."""
-    if rnd in ("request", "round1") and not (plan.dealer and rnd == "request"):
-        return me in plan.new
-    if rnd in ("round2", "request"):
+    only keeps the DKG's first two messages: it answers from the confirm round on; in a keep-key rotation
+    or a refresh the dealers answer the request, the others keep it)."""
+    if rnd == plan.confirm_round:
         return me in plan.new or me in plan.old
-    return me in plan.new or me in plan.old_signers
+    if rnd == "package":
+        return me in plan.new or me in plan.old_signers
+    if plan.method == "dkg" and rnd in ("request", "round1"):
+        return me in plan.new
+    if plan.keeps_key and rnd == "request":
+        return me in plan.old_signers
+    return False
+
+
+def keeps(plan: Plan, me: str, rnd: str) -> bool:
+    """Whether ``me`` only keeps a message of round ``rnd``: nothing to answer yet, it answers a later one."""
+    later = ROUNDS[ROUNDS.index(rnd) + 1:] if rnd in ROUNDS else ()
+    return not answers(plan, me, rnd) and any(answers(plan, me, r) for r in later)
+
+
+def derived_record(plan: Plan, view: View) -> KeyholderSet:
+    """The record (unsigned) the group keys in the messages so far make."""
+    pkp = group_keys(plan, view)
+    return plan.record(pkp.group_public_key, pkp.verifying_shares)
+
+
+_WHAT = {"request": "generate your DKG commitment and proof (round 1)",
+         "round1": "check everyone's proofs and send each member its sealed share (round 2)",
+         "round2": "derive your share, check the group key and commit to signing the record",
+         "package": "sign the new record: FROST share and ML-DSA-87 signature"}
 
 
 def describe(view: View, me: str, home: HomeView | None = None) -> list[str]:
@@ -502,20 +682,22 @@ def describe(view: View, me: str, home: HomeView | None = None) -> list[str]:
     record = None
     if msg.round == "package":
         record = _package_view(plan, view)[0]
-    elif msg.round == "round2" or (msg.round == "request" and plan.dealer):
-        pkp = group_keys(plan, view)
-        record = plan.record(pkp.group_public_key, pkp.verifying_shares)
+    elif msg.round == plan.confirm_round:
+        record = derived_record(plan, view)
     lines = plan.summary(record)
     if home is not None:
         lines += check_home(plan, me, home)
     is_new, is_old = my_roles(plan, me)
-    what = {"request": "generate your DKG commitment and proof (round 1)",
-            "round1": "check everyone's proofs and send each member its sealed share (round 2)",
-            "round2": "derive your share, check the group key and commit to signing the record",
-            "package": "sign the new record: FROST share and ML-DSA-87 signature"}.get(msg.round, msg.round)
+    what = _WHAT.get(msg.round, msg.round)
     if plan.dealer and msg.round == "request":
         what = "open your share from the dealer, check it and commit to signing the record"
-    if is_old and not is_new and me not in plan.old_signers and msg.round in ("round2", "request"):
+    if plan.keeps_key and msg.round == "request":
+        what = (f"deal your share of epoch {plan.previous_epoch} anew, sealed to each member of the new set"
+                if plan.method == "reshare" else "deal a sharing of zero, sealed to each member")
+    if plan.keeps_key and msg.round == plan.confirm_round:
+        what = ("check every dealing, derive your new share, check the group key is kept and commit to signing "
+                "the record" if is_new else "check every dealing and the group key, and confirm the record")
+    if is_old and not is_new and me not in plan.old_signers and msg.round == plan.confirm_round:
         what = "confirm the record and its closed releases (you do not sign it)"
     if not answers(plan, me, msg.round):
         what = "keep this message: nothing to answer in this round (it is needed for the next ones)"
@@ -542,7 +724,16 @@ def collect(view: View, replies: list[Message]) -> Message | KeyholderSet:
     plan = plan_of(view)
     msg = view.msg
     new = set(plan.new)
-    if msg.round == "request" and not plan.dealer:
+    if msg.round == plan.confirm_round:
+        return _collect_confirmations(plan, view, replies)
+    if msg.round == "request" and plan.keeps_key:
+        got = gather(msg, replies, "deal", plan.people, set(plan.old_signers))
+        for r in got.values():
+            reshare.check_deal(plan, r)
+        nxt = make_bulletin(msg, "round1", list(got.values()), {})
+        reshare.public_package(plan, view.with_message(nxt))      # a bad dealing is named now
+        return nxt
+    if msg.round == "request" and plan.method == "dkg":
         got = gather(msg, replies, "commit", plan.people, new)
         pkgs = [_r1_package(r, plan.new[r.sender]) for r in got.values()]
         try:
@@ -550,7 +741,7 @@ def collect(view: View, replies: list[Message]) -> Message | KeyholderSet:
         except frost.InvalidProof as e:
             raise _blame_proof(plan, e) from None
         return make_bulletin(msg, "round1", list(got.values()), {})
-    if msg.round == "round1":
+    if msg.round == "round1" and plan.method == "dkg":
         got = gather(msg, replies, "shares", plan.people, new)
         for r in got.values():
             sh = r.payload.get("shares")
@@ -558,36 +749,42 @@ def collect(view: View, replies: list[Message]) -> Message | KeyholderSet:
             if not isinstance(sh, dict) or set(sh) != want:
                 raise CeremonyError(f"shares from {r.sender!r} are not addressed to every other member")
         return make_bulletin(msg, "round2", list(got.values()), {})
-    if msg.round == "round2" or (msg.round == "request" and plan.dealer):
-        must = set(plan.must_confirm)
-        pkp = group_keys(plan, view)
-        record = plan.record(pkp.group_public_key, pkp.verifying_shares)
-        got = gather(msg, replies, "confirm", plan.people, must | set(plan.may_confirm), need=0)
-        missing = sorted(must - set(got))
-        if missing:
-            raise CeremonyError(f"{len(must) - len(missing)} of {len(must)} needed confirm replies; missing: "
-                                f"{', '.join(missing)}",
-                                "every new member and every chosen signer of the outgoing epoch must confirm; "
-                                "collect again when they have answered")
-        fp = record.fingerprint.full_hex
-        transcript = _transcript(plan, view)
-        differ = sorted(r.sender for r in got.values() if r.payload.get("record") != fp
-                        or r.payload.get("transcript") != transcript)
-        if differ:
-            raise CeremonyError(f"members {', '.join(differ)} derived a different keyholder set or saw a "
-                                "different round-1 message",
-                                "the coordinator's messages were inconsistent (equivocation) or a member is "
-                                "faulty; start a new keygen")
-        signers = {"new": sorted(plan.new), "old": list(plan.old_signers)}
-        return make_bulletin(msg, "package", list(got.values()), {"signers": signers})
     if msg.round == "package":
         return _finish(plan, view, replies)
     raise CeremonyError(f"nothing to collect after a {msg.round!r} message",
                         "collect takes the coordinator's last message and the replies to it")
 
 
+def _collect_confirmations(plan: Plan, view: View, replies: list[Message]) -> Message:
+    """Every member that must confirm did, and each derived the record the coordinator derives (the same
+    group key and verifying shares) from the same round-1 message; those who differ are named."""
+    msg = view.msg
+    must = set(plan.must_confirm)
+    record = derived_record(plan, view)
+    got = gather(msg, replies, "confirm", plan.people, must | set(plan.may_confirm), need=0)
+    missing = sorted(must - set(got))
+    if missing:
+        raise CeremonyError(f"{len(must) - len(missing)} of {len(must)} needed confirm replies; missing: "
+                            f"{', '.join(missing)}",
+                            "every new member and every chosen signer of the outgoing epoch must confirm; "
+                            "collect again when they have answered")
+    fp = record.fingerprint.full_hex
+    transcript = _transcript(plan, view)
+    differ = sorted(r.sender for r in got.values() if r.payload.get("record") != fp
+                    or r.payload.get("transcript") != transcript)
+    if differ:
+        raise CeremonyError(f"members {', '.join(differ)} derived a different keyholder set or saw a "
+                            "different round-1 message",
+                            "the coordinator's messages were inconsistent (equivocation) or a member is "
+                            "faulty; start a new " + {KIND_ROTATE: "rotation", KIND_REFRESH: "refresh"}.get(
+                                plan.request.kind, "keygen"))
+    signers = {"new": sorted(plan.new), "old": list(plan.old_signers)}
+    return make_bulletin(msg, "package", list(got.values()), {"signers": signers})
+
+
 def _transcript(plan: Plan, view: View) -> str:
-    """What every confirmation names: the digest of the round-1 bulletin (dealer: of the request)."""
+    """What every confirmation names: the digest of the message that fixed the group keys, the round-1
+    bulletin (dealer: the request)."""
     return view.of("round1").digest.hex() if not plan.dealer else plan.request.digest.hex()
 
 
@@ -596,8 +793,7 @@ def _package_view(plan: Plan, view: View) -> tuple[KeyholderSet, dict[str, list[
     """The record (derived here, from the round-1 data), signer lists and sorted commitment lists of the
     package bulletin (checked against every relayed confirmation)."""
     package = view.of("package")
-    pkp = group_keys(plan, view)
-    record = plan.record(pkp.group_public_key, pkp.verifying_shares)
+    record = derived_record(plan, view)
     signers = package.payload.get("signers")
     if not isinstance(signers, dict) or set(signers) != {"new", "old"}:
         raise Malformed("package has no signer lists")
@@ -676,6 +872,7 @@ class Answer:
     drop: tuple[str, ...] = ()  # secrets no longer needed
     share: frost.KeyPackage | None = None   # the member's new key package (confirm round)
     nonces: bytes | None = None             # nonces to store durably before sending the reply
+    record: KeyholderSet | None = None      # the record (unsigned) the new share signs for
 
 
 def my_roles(plan: Plan, me: str) -> tuple[bool, bool]:
@@ -692,13 +889,22 @@ def answer(view: View, me: IdentityKey, secrets: dict[str, bytes],
     is_new, is_old = my_roles(plan, me.id)
     if not (is_new or is_old):
         raise CeremonyError(f"{me.id!r} is not a member of this keyholder set or of the one it replaces")
+    if msg.round == "request" and plan.keeps_key:
+        if me.id not in plan.old_signers:
+            raise CeremonyError(f"{me.id!r} does not deal in this ceremony; wait for the round-1 message")
+        if old_share is None:
+            raise CeremonyError(f"no share of keyholder set {plan.template['name']!r} epoch {plan.previous_epoch} "
+                                "in this home", "answer from the home that holds that share")
+        payload, keep = reshare.deal(plan, me, old_share)
+        reply = make_reply(msg, "deal", me.id, payload)
+        return Answer(reply.signed_by(me), keep)
     if msg.round == "request" and not plan.dealer:
         if not is_new:
             raise CeremonyError(f"{me.id!r} only signs this rotation; wait for the round-2 message")
         sec, pkg = frost.dkg_part1(plan.new[me.id], len(plan.new), plan.threshold, plan.context)
         reply = make_reply(msg, "commit", me.id, {"package": b64e(pkg.to_bytes())})
         return Answer(reply.signed_by(me), {"dkg1": sec.to_bytes()})
-    if msg.round == "round1":
+    if msg.round == "round1" and plan.method == "dkg":
         if not is_new:
             raise CeremonyError(f"{me.id!r} has no part in round 2 of the new set's keygen")
         sec1 = frost.DkgRound1Secret.from_bytes(secrets["dkg1"])
@@ -717,14 +923,14 @@ def answer(view: View, me: IdentityKey, secrets: dict[str, bytes],
         sealed = {str(i): b64e(seal_to(plan.people[by_index[i]], share)) for i, share in out.items()}
         reply = make_reply(msg, "shares", me.id, {"shares": sealed})
         return Answer(reply.signed_by(me), {"dkg2": sec2.to_bytes()}, drop=("dkg1",))
-    if msg.round == "round2" or (msg.round == "request" and plan.dealer):
+    if msg.round == plan.confirm_round:
         pkp = group_keys(plan, view)
         record = plan.record(pkp.group_public_key, pkp.verifying_shares)
         payload: dict[str, Any] = {"record": record.fingerprint.full_hex, "transcript": _transcript(plan, view)}
         nonces = b""
         kp = None
         if is_new:
-            kp = _derive_share(plan, view, me, secrets, pkp)
+            kp = _derive_share(plan, view, me, secrets, pkp, old_share)
             blob, (c,) = frostround.commit_batch(kp, 1)
             nonces += blob
             payload["new"] = frostround.encode_commitments([c])
@@ -737,7 +943,8 @@ def answer(view: View, me: IdentityKey, secrets: dict[str, bytes],
             nonces += blob
             payload["old"] = frostround.encode_commitments([c])
         reply = make_reply(msg, "confirm", me.id, payload)
-        return Answer(reply.signed_by(me), {}, drop=("dkg2",), share=kp, nonces=nonces)
+        return Answer(reply.signed_by(me), {}, drop=("dkg2", reshare.OWN_SHARE), share=kp, nonces=nonces,
+                      record=record)
     if msg.round == "package":
         record, signers, comms = _package_view(plan, view)
         groups = [g for g in ("new", "old") if me.id in signers[g]]
@@ -767,8 +974,10 @@ def answer(view: View, me: IdentityKey, secrets: dict[str, bytes],
 
 
 def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, bytes],
-                  pkp: frost.PublicKeyPackage) -> frost.KeyPackage:
-    if plan.dealer:
+                  pkp: frost.PublicKeyPackage, old_share: frost.KeyPackage | None = None) -> frost.KeyPackage:
+    if plan.keeps_key:
+        kp = reshare.derive(plan, view, me, secrets.get(reshare.OWN_SHARE), old_share)
+    elif plan.dealer:
         sealed = plan.dealer["shares"].get(me.id)
         if sealed is None:
             raise CeremonyError(f"the dealer sent no share to {me.id!r}")
@@ -781,7 +990,6 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         pkgs = _round1_packages(plan, view)
         pkgs.pop(me.id)
         received = {}
-        by_index = {i: mid for mid, i in plan.new.items()}
         for r in view.replies(view.of("round2")):
             if r.sender == me.id:
                 continue
@@ -795,8 +1003,7 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         try:
             kp, _ = frost.dkg_part3(sec2, list(pkgs.values()), received)
         except frost.InvalidSecretShare as e:
-            who = ", ".join(by_index.get(i, str(i)) for i in e.identifiers)
-            raise CeremonyError(f"invalid secret share from {who}",
+            raise CeremonyError(f"invalid secret share from {frostround.culprits(e.identifiers, plan.new)}",
                                 "that keyholder's round-2 message is faulty or malicious; restart without it") from None
     if kp.group_public_key != pkp.group_public_key or kp.verifying_share != pkp.verifying_shares[kp.identifier]:
         raise CeremonyError("this member's share does not match the group key in the messages",
@@ -804,4 +1011,5 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
     return kp
 
 
-__all__ = ["open_keygen", "collect", "answer", "plan_of", "Plan", "Answer", "SUITES"]
+__all__ = ["open_keygen", "open_refresh", "rotation_members", "collect", "answer", "plan_of", "Plan", "Answer",
+           "SUITES"]

@@ -12,7 +12,8 @@ keeps::
     ceremonies/<id>/<name>.sealed    secrets between rounds, sealed under the passphrase
     ceremonies/<id>/messages/        every coordinator message it stepped, by digest (later ones name them)
     ceremonies/<id>/transcript.json  hash-chained log of every message seen and sent
-    shares/<group keyid>.share       FROST key packages, sealed (and their status, keys/shares.py)
+    shares/<record fingerprint>.share  FROST key packages, one per keyholder-set record, sealed (and their
+                                     status, keys/shares.py)
     nonces/                          the durable single-use nonce store (nonces.py)
     signed.log                       every release this home signed (signedlog.py)
     governance/                      the keyholder-set records it took part in (governance/trust.py)
@@ -25,6 +26,7 @@ comes before the round this home is at.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +36,7 @@ from cerro_torre.governance.trust import TrustStore, fork_error
 from cerro_torre.keys.home import Home
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
-from cerro_torre.keys.shares import ShareStore
+from cerro_torre.keys.shares import ShareSet, ShareStore
 from cerro_torre.suites import frost
 from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
@@ -58,10 +60,15 @@ class Pending:
     answers: bool = True
 
 
-# the round a coordinator message follows (a dealer keygen's package follows its request)
-_BEFORE = {("sign", "package"): "request", ("sign", "package2"): "package",
-           **{(k, r): b for k in ("keygen", "rotate")
-              for r, b in (("round1", "request"), ("round2", "round1"), ("package", "round2"))}}
+# coordinator rounds in the order they come, in every kind of ceremony
+_ORDER = ("request", "round1", "round2", "package", "package2")
+
+
+def share_set(rec: KeyholderSet) -> ShareSet:
+    """The record as the share store names a share (``keys/shares.py``)."""
+    if rec.group_public_key is None:
+        raise CeremonyError(f"{rec.describe()} has no FROST group key")
+    return ShareSet(rec.name, rec.epoch, rec.fingerprint.full_hex, rec.group_public_key)
 
 
 def is_record(data: bytes) -> bool:
@@ -76,6 +83,7 @@ class Stored:
     record: KeyholderSet
     new: list[KeyholderSet]
     retired: list[str]          # reasons, one per share retired now
+    deleted: list[str] = dataclasses.field(default_factory=list)    # reasons, one per share deleted now
 
     def lines(self) -> list[str]:
         fp = self.record.fingerprint
@@ -83,7 +91,8 @@ class Stored:
                + ", ".join(str(r.epoch) for r in self.new) + ")" if self.new
                else f"this home already keeps {self.record.describe()}",
                f"  fingerprint {fp.hex}  {fp.words}"]
-        return out + [f"  retired a share: {reason}" for reason in self.retired]
+        return out + [f"  retired a share: {reason}" for reason in self.retired] \
+            + [f"  deleted a share: {reason}" for reason in self.deleted]
 
 
 class Keyholder:
@@ -122,17 +131,18 @@ class Keyholder:
             return open_sealed(f.read(), passphrase, label, name=path, what=f"this home ({label})",
                                allow_weak=self.allow_weak)
 
-    def share_path(self, group_public_key: bytes) -> str:
-        return self.shares.path(group_public_key)
+    def has_share(self, rec: KeyholderSet) -> bool:
+        return self.shares.has(share_set(rec))
 
-    def has_share(self, group_public_key: bytes) -> bool:
-        return self.shares.has(group_public_key)
+    def load_share(self, rec: KeyholderSet, member: str, passphrase: bytes) -> frost.KeyPackage:
+        """``member``'s key package for the keyholder set ``rec`` (checked against its verification share)."""
+        m = next((m for m in rec.members if m.id == member), None)
+        if m is None or m.verification_share is None:
+            raise CeremonyError(f"{member!r} is not a member of {rec.describe()}")
+        return self.shares.load(share_set(rec), m.verification_share, passphrase)
 
-    def load_share(self, group_public_key: bytes, passphrase: bytes) -> frost.KeyPackage:
-        return self.shares.load(group_public_key, passphrase)
-
-    def store_share(self, kp: frost.KeyPackage, passphrase: bytes) -> None:
-        self.shares.store(kp, passphrase)
+    def store_share(self, kp: frost.KeyPackage, rec: KeyholderSet, passphrase: bytes) -> None:
+        self.shares.store(kp, share_set(rec), passphrase)
 
     def transcript(self, cid: str) -> list[transcript.Entry]:
         p = os.path.join(self.path, "ceremonies", cid, "transcript.json")
@@ -173,8 +183,9 @@ class Keyholder:
 
             if what == "record":
                 return lacks_record(ref, "the keyholder-set record", self.path)
-            before = _BEFORE.get((needed_by.kind, needed_by.round), "")
-            if before in answered:
+            earlier = _ORDER[:_ORDER.index(needed_by.round)] if needed_by.round in _ORDER else ()
+            before = next((r for r in reversed(earlier) if r in answered), "")
+            if before:
                 return CeremonyError(f"this {needed_by.round} message follows a {before} message that is not the "
                                      f"one {st.get('member') or 'this home'!r} answered",
                                      "the coordinator changed an earlier round; refuse this ceremony")
@@ -205,7 +216,7 @@ class Keyholder:
         if msg.sender != COORDINATOR:
             raise CeremonyError(f"this is {msg.sender!r}'s {msg.round} reply, not a message for a keyholder",
                                 "replies go to the coordinator ('ct ceremony collect')")
-        from . import keygen, signing
+        from . import keygen, repair, signing
 
         st = self._state(msg.ceremony)
         answered: dict[str, str] = st["answered"]
@@ -228,28 +239,40 @@ class Keyholder:
             people: dict[str, Any] = dict(plan.people)
             me = self.member_of(people)
             verify_relayed(view, people)
-            self._check_lineage(plan.chain, plan.group)
+            self._check_lineage(dict(enumerate(plan.chain, 1)), plan.group, "the signing request's chain")
             summary = signing.describe(view, me)
             answers = True
-        else:
-            people = participants(view.request)
+        elif msg.kind == repair.KIND:
+            rplan = repair.plan_of(view)
+            people = dict(rplan.people)
             me = self.member_of(people)
             verify_relayed(view, people)
+            rec = rplan.record
+            self._check_lineage({rec.epoch: rec.fingerprint.full_hex}, rec, "the repair request")
+            if me == rplan.lost and self.shares.has(share_set(rec)) and msg.round == "request":
+                raise CeremonyError(f"this home holds {me!r}'s share of {rec.describe()}: there is nothing to repair",
+                                    f"a damaged share file is {self.shares.path(share_set(rec))}: move it away "
+                                    "first, then step the request again")
+            summary = repair.describe(view, me)
+            answers = repair.answers(rplan, me, msg.round)
+        else:
             kplan = keygen.plan_of(view)
+            people = dict(kplan.people)
+            me = self.member_of(people)
+            verify_relayed(view, people)
             home = keygen.HomeView(now_utc(), tuple(self.signed.entries()),
                                    self.trust.checkpoints(kplan.template["name"]), self.path)
             summary = keygen.describe(view, me, home)
             answers = keygen.answers(kplan, me, msg.round)
         return Pending(msg, me, summary, view, answers)
 
-    def _check_lineage(self, chain: list[str], group: KeyholderSet) -> None:
-        """A signing request's chain (fingerprints from the root) against what this home knows: no fork, and
+    def _check_lineage(self, chain: dict[int, str], group: KeyholderSet, what: str) -> None:
+        """The records a request names (fingerprints by epoch) against what this home knows: no fork, and
         not a closed epoch."""
         cps = self.trust.checkpoints(group.name)
-        for epoch, fp in enumerate(chain, 1):
+        for epoch, fp in sorted(chain.items()):
             if cps.get(epoch, fp) != fp:
-                raise fork_error(group.name, epoch, cps[epoch], f"checkpoint of {self.path}", fp,
-                                 "the signing request's chain")
+                raise fork_error(group.name, epoch, cps[epoch], f"checkpoint of {self.path}", fp, what)
         if cps and max(cps) > group.epoch:
             raise CeremonyError(f"this home knows epoch {max(cps)} of {group.name!r}: epoch {group.epoch} is closed "
                                 "and signs no more releases",
@@ -284,7 +307,7 @@ class Keyholder:
         return reply
 
     def _answer(self, view: View, key: IdentityKey, passphrase: bytes) -> Message:
-        from . import keygen, signing
+        from . import keygen, repair, reshare, signing
 
         msg = view.msg
         cid = msg.ceremony
@@ -302,31 +325,40 @@ class Keyholder:
         def take_nonces(suffix: str = "") -> bytes:
             return self.nonces.take(slot + suffix, passphrase)
 
+        def load_share(rec: KeyholderSet) -> frost.KeyPackage:
+            return self.load_share(rec, key.id, passphrase)
+
         if msg.kind == "sign":
-            ans = signing.answer(view, key, lambda gpk: self.load_share(gpk, passphrase), take_nonces)
+            ans = signing.answer(view, key, load_share, take_nonces)
             if ans.signed is not None:
                 self.signed.append(ans.signed)
+        elif msg.kind == repair.KIND:
+            rplan = repair.plan_of(view)
+            secrets: dict[str, bytes] = {}
+            if msg.round == "round1" and key.id in rplan.helpers:
+                secrets[repair.OWN_DELTA] = load_secret(repair.OWN_DELTA)
+            ans = repair.answer(view, key, load_share, secrets)
         else:
             plan = keygen.plan_of(view)
-            secrets: dict[str, bytes] = {}
-            if msg.round == "round1":
+            secrets = {}
+            if plan.method == "dkg" and msg.round == "round1":
                 secrets["dkg1"] = load_secret("dkg1")
-            elif msg.round == "round2":
-                if not plan.dealer and key.id in plan.new:
-                    secrets["dkg2"] = load_secret("dkg2")
-            elif msg.round == "package":
-                if key.id in plan.new:
-                    pkp_gpk = keygen.group_keys(plan, view).group_public_key
-                    secrets["share:new"] = self.load_share(pkp_gpk, passphrase).to_bytes()
+            elif plan.method == "dkg" and msg.round == "round2" and key.id in plan.new:
+                secrets["dkg2"] = load_secret("dkg2")
+            elif plan.keeps_key and msg.round == plan.confirm_round and key.id in plan.new \
+                    and key.id in plan.old_signers:
+                secrets[reshare.OWN_SHARE] = load_secret(reshare.OWN_SHARE)
+            elif msg.round == "package" and key.id in plan.new:
+                secrets["share:new"] = load_share(keygen.derived_record(plan, view)).to_bytes()
             old = None
-            if plan.previous is not None and key.id in plan.old_signers and msg.round in ("round2", "package", "request"):
-                if plan.previous.group_public_key and self.has_share(plan.previous.group_public_key):
-                    old = self.load_share(plan.previous.group_public_key, passphrase)
+            if plan.previous is not None and key.id in plan.old_signers and \
+                    msg.round in (plan.confirm_round, "package", "request"):
+                old = load_share(plan.previous)
             ans = keygen.answer(view, key, secrets, old, take_nonces)
         for name, data in (getattr(ans, "keep", None) or {}).items():
             self._seal(os.path.join(cdir, name + ".sealed"), f"ct-ceremony:{cid}:{name}", data, passphrase)
         if getattr(ans, "share", None) is not None:
-            self.store_share(ans.share, passphrase)
+            self.store_share(ans.share, ans.record, passphrase)
         if getattr(ans, "nonces", None):
             self.nonces.put(slot + getattr(ans, "nonce_slot_suffix", ""), ans.nonces, passphrase)
         crashpoints.hit("share-computed")
@@ -356,10 +388,12 @@ class Keyholder:
 
     def store_record(self, rec: KeyholderSet, what: str) -> Stored:
         """Keep a keyholder-set record this home took part in (it confirmed that very record in a keygen or
-        rotation), or one that follows a record it keeps; verified first (its own threshold, and the previous
-        epoch's).  Storing a rotation's record retires this home's shares of the epochs it supersedes."""
+        rotation), one that one of this home's identity keys signed (a member restoring its home from a backup
+        made before the ceremony), or one that follows a record it keeps; verified first (its own threshold,
+        and the previous epoch's).  Storing a rotation's record retires this home's shares of the epochs it
+        supersedes, or deletes them when it kept the group key."""
         fp = rec.fingerprint.full_hex
-        cid = self._confirmed_in(fp)
+        cid = self._confirmed_in(fp) or self._signed_by_me(rec)
         prev = self.trust.record_at(rec.name, rec.epoch - 1) if rec.previous is not None else None
         if prev is not None and prev.fingerprint.full_hex != rec.previous[1]:
             prev = None      # the store's epoch is another record: TrustStore.add names the fork
@@ -375,7 +409,25 @@ class Keyholder:
         res = walk_chain(chain, {chain[0].fingerprint.full_hex})
         if res.error is not None:
             raise res.error
-        before = {e.keyid for e in self.shares.list() if e.status == "retired"}
+        before = {e.stem: e.status for e in self.shares.list()}
         new = self.trust.add(chain, what)
-        retired = [e.reason or "" for e in self.shares.list() if e.status == "retired" and e.keyid not in before]
-        return Stored(rec, new, retired)
+        after = [e for e in self.shares.list() if e.status != before.get(e.stem)]
+        return Stored(rec, new, [e.reason or "" for e in after if e.status == "retired"],
+                      [e.reason or "" for e in after if e.status == "deleted"])
+
+    def _signed_by_me(self, rec: KeyholderSet) -> str | None:
+        """The member of ``rec`` whose identity key this home holds and whose signature of it (over the
+        record's signing message, made only when a member signs a record) ``rec`` carries."""
+        from cerro_torre.suites.suite import verify_signature
+
+        mine = {e.id for e in self.home.list_keys() if e.has_private}
+        message = rec.message()
+        for m in rec.members:
+            if m.id not in mine or self.home.public(m.id).to_bytes() != m.identity.to_bytes():
+                continue
+            keyids = {m.identity.keyid(alg): alg for alg in m.identity.signing_algorithms()}
+            for s in rec.signatures:
+                alg = keyids.get(s.keyid)
+                if alg == s.alg and verify_signature(alg, m.identity.keys[alg], message, s.sig):
+                    return m.id
+        return None

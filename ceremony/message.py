@@ -3,8 +3,8 @@
 One self-describing, canonical, versioned document for every message of every
 ceremony::
 
-    {"type": "ct-ceremony-message", "version": 1,
-     "ceremony": "<32 hex>", "kind": "keygen"|"sign"|"rotate",
+    {"type": "ct-ceremony-message", "version": 2,
+     "ceremony": "<32 hex>", "kind": "keygen"|"sign"|"rotate"|"refresh"|"repair",
      "round": "<round name>", "sender": "coordinator"|"<member id>",
      "payload": {...},
      "auth": {"alg": ..., "keyid": ..., "sig": ...}}      # members only
@@ -38,7 +38,7 @@ TYPE = "ct-ceremony-message"
 VERSION = 2
 DOMAIN = b"ct-ceremony-message-v2\x00"
 COORDINATOR = "coordinator"
-KINDS = ("keygen", "sign", "rotate")
+KINDS = ("keygen", "sign", "rotate", "refresh", "repair")
 MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _CEREMONY_RE = re.compile(r"[0-9a-f]{32}\Z")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cerro_torre.suites.encoding import canonical_json, parse_json
-from cerro_torre.suites.errors import Malformed
+from cerro_torre.suites.errors import Malformed, NotFound
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _FIELDS = {"ceremony", "epoch", "name", "record", "release", "statement"}
@@ -78,3 +78,41 @@ class SignedLog:
     def under(self, record_fingerprint: str) -> list[SignedRelease]:
         """The releases this home signed with the keyholder set of that fingerprint."""
         return [e for e in self.entries() if e.record == record_fingerprint]
+
+
+def closed_releases(bundles: list[str], files: list[str]) -> list[str]:
+    """What a rotation or refresh closes epoch N with (``closed_releases``): the SHA-256 of each bundle's release
+    statement, and of each digest in each file (one sha256 per line, or the JSON lines of a keyholder's
+    signed.log; blank lines and # comments ignored)."""
+    import hashlib
+
+    from . import bundle
+    from .statement import Envelope
+
+    out: set[str] = set()
+    for b in bundles:
+        parts = bundle.read_parts(b)
+        if bundle.ENVELOPE not in parts.signature_members:
+            raise Malformed(f"{b} has no release statement")
+        out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
+    for path in files:
+        try:
+            with open(path, "rb") as f:
+                data = f.read(MAX_LOG + 1)
+        except FileNotFoundError:
+            raise NotFound(f"releases file not found: {path}", "check the path") from None
+        except IsADirectoryError:
+            raise Malformed(f"releases file is a directory: {path}") from None
+        for n, raw in enumerate(data.splitlines(), 1):
+            line = raw.strip()
+            if not line or line.startswith(b"#"):
+                continue
+            if re.fullmatch(rb"[0-9a-f]{64}", line):
+                out.add(line.decode())
+                continue
+            d = parse_json(line, f"{path} line {n}") if line.startswith(b"{") else None
+            if not isinstance(d, dict) or not isinstance(d.get("statement"), str) or not _HEX64.match(d["statement"]):
+                raise Malformed(f"{path} line {n} is neither a sha256 digest nor a signed.log entry",
+                                "one lowercase hex sha256 of a release statement per line")
+            out.add(d["statement"])
+    return sorted(out)

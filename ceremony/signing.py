@@ -397,7 +397,7 @@ class Answer:
     signed: SignedRelease | None = None     # the release this answer signed (logged before the reply leaves)
 
 
-def answer(view: View, me: IdentityKey, load_share: Callable[[bytes], frost.KeyPackage],
+def answer(view: View, me: IdentityKey, load_share: Callable[[KeyholderSet], frost.KeyPackage],
            take_nonces: Callable[..., bytes]) -> Answer:
     plan = plan_of(view)
     msg = view.msg
@@ -405,7 +405,7 @@ def answer(view: View, me: IdentityKey, load_share: Callable[[bytes], frost.KeyP
         raise CeremonyError(f"{me.id!r} is not a member of {plan.group.describe()}")
     if me.id not in plan.signers:
         raise CeremonyError(f"{me.id!r} is not among the invited signers: {', '.join(plan.signers)}")
-    kp = load_share(plan.group.group_public_key)
+    kp = load_share(plan.group)
     if kp.identifier != plan.index[me.id] or kp.verifying_share != \
             next(m.verification_share for m in plan.group.members if m.id == me.id):
         raise CeremonyError("this home's share does not match its place in the keyholder set")

@@ -1,4 +1,4 @@
-"""`ct ceremony keygen|sign|rotate|step|collect|status`."""
+"""`ct ceremony keygen|sign|rotate|refresh|repair|step|collect|status|script`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ H = "cerro_torre.cli.ceremony:"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = common(sub.add_parser("ceremony", help="keygen, signing and rotation ceremonies across the air gap"))
+    p = common(sub.add_parser("ceremony", help="keygen, signing, rotation, refresh and repair ceremonies across the "
+                                               "air gap"))
     cs = p.add_subparsers(dest="ceremony_command", metavar="STEP", required=True)
 
     k = common(cs.add_parser("keygen", help="coordinator: open a DKG for a keyholder set"))
@@ -49,25 +50,59 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "machine, someone leaving), add members, change k.  The new set runs a DKG (a new group "
                     "key) and the outgoing set's threshold signs the new record with it, so verifiers walk "
                     "from the root they pinned.  Keyholders answer with 'ct ceremony step', the coordinator "
-                    "collects until keyholders.json of epoch N+1.  'ct help rotate' is the whole guide.",
+                    "collects until keyholders.json of epoch N+1.  With --keep-key the outgoing signers reshare "
+                    "the group key to the new set and threshold instead: the key stays, so public keys exported "
+                    "for signify, minisign and ssh stay valid (use it when members leave for benign reasons; k old "
+                    "shares still make the key).  'ct help rotate' is the whole guide.",
         epilog="example: ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm"))
     r.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
     r.add_argument("--add", action="append", default=[], metavar="X.pub", help="a new member's public key")
     r.add_argument("--remove", action="append", default=[], metavar="ID", help="a member to retire")
     r.add_argument("--threshold", "-k", type=int, metavar="K", help="new threshold (default: unchanged)")
     r.add_argument("--days", type=int, default=365)
-    r.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
-                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
-                        "of that epoch is refused by verifiers that know the new one")
-    r.add_argument("--releases", action="append", default=[], metavar="FILE",
-                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+    _release_flags(r)
     r.add_argument("--old-signer", action="append", metavar="ID",
                    help="members of the outgoing epoch who sign the new record with its group key (>= its k; "
                         "default: those who stay, when enough, else all); fixed for the whole rotation")
+    r.add_argument("--keep-key", action="store_true",
+                   help="keep the group key: the outgoing signers reshare it to the new members and threshold "
+                        "(no DKG); stock-tool public keys survive, but k shares of the old epoch still make the key")
     r.add_argument("--dealer", action="store_true", help=argparse.SUPPRESS)
     r.add_argument("-o", "--output", required=True, metavar="REQ")
     _journal_flag(r)
     r.set_defaults(handler=H + "cmd_rotate")
+
+    f = common(cs.add_parser(
+        "refresh", help="coordinator: new shares of the same group key for the same members",
+        description="Open a refresh of the keyholder set OLD.json: every member deals a sharing of zero to the "
+                    "others, so each gets a new share of the same group key; the same members and threshold make "
+                    "epoch N+1 with new verification shares, signed by epoch N and by itself.  Shares of epoch N "
+                    "no longer combine with the new ones, and each home deletes its old share when it keeps the "
+                    "new record.  Every member must take part.  'ct help rotate' is the whole guide.",
+        epilog="example: ct ceremony refresh --group keyholders.json -o refresh.ctm"))
+    f.add_argument("--group", required=True, metavar="OLD.json", help="the current keyholder-set record")
+    f.add_argument("--days", type=int, default=365, help="days until the new epoch expires (default 365)")
+    _release_flags(f)
+    f.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(f)
+    f.set_defaults(handler=H + "cmd_refresh")
+
+    rp = common(cs.add_parser(
+        "repair", help="coordinator: restore a member's lost share with the help of k others",
+        description="Open a repair of MEMBER's share of the keyholder set RECORD.json: k or more helpers each "
+                    "split their share into random parts, so MEMBER gets its share back and nobody learns it.  "
+                    "The restored share must match MEMBER's verification share in the record: no new record.  "
+                    "MEMBER still needs its identity key (its home, or a backup of it made before the share was "
+                    "lost); without it, rotate the member out ('ct ceremony rotate --keep-key').",
+        epilog="example: ct ceremony repair --group keyholders.json --member bob --helper alice --helper carol "
+               "-o repair.ctm"))
+    rp.add_argument("--group", required=True, metavar="RECORD.json", help="the current keyholder-set record")
+    rp.add_argument("--member", required=True, metavar="ID", help="the member whose share is lost")
+    rp.add_argument("--helper", action="append", required=True, metavar="ID",
+                    help="a member who helps (repeat; at least the threshold, the lost member not among them)")
+    rp.add_argument("-o", "--output", required=True, metavar="REQ")
+    _journal_flag(rp)
+    rp.set_defaults(handler=H + "cmd_repair")
 
     st = passphrase_flags(common(cs.add_parser(
         "step", help="keyholder: answer whatever message arrived",
@@ -86,11 +121,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("message", metavar="MESSAGE", help="the coordinator's last message")
     c.add_argument("replies", nargs="+", metavar="REPLY")
     c.add_argument("-o", "--output", required=True, metavar="NEXT",
-                   help="next message; at the end the keyholder-set record or the signed bundle")
+                   help="next message; at the end the keyholder-set record, the signed bundle, or (a repair) the "
+                        "done message")
     c.add_argument("--bundle", metavar="BUNDLE.ctp", help="the bundle being signed (last signing collect)")
     c.add_argument("--transcript", metavar="FILE", help="at the end, also write the whole ceremony here")
     _journal_flag(c)
     c.set_defaults(handler=H + "cmd_collect")
+
+    sc = common(cs.add_parser(
+        "script", help="coordinator: a printable checklist of a ceremony (roles, commands, words, sign-off)",
+        description="Write a printable script of the ceremony MESSAGE belongs to (its request, or a later "
+                    "coordinator message beside its journal): the roles, each step's exact command for each person, "
+                    "the fingerprint words to compare at each crossing of the air gap (known ones filled in, blanks "
+                    "for the others) and sign-off lines, as the DNSSEC root KSK ceremonies do.  Generated from the "
+                    "request through the functions the ceremony runs on, so it matches.  Markdown, or HTML when "
+                    "FILE ends in .html.",
+        epilog="example: ct ceremony script rot.ctm -o ceremony.md"))
+    sc.add_argument("message", metavar="MESSAGE", help="the request (or a later coordinator message)")
+    sc.add_argument("-o", "--output", required=True, metavar="FILE", help="the script to write (.md, or .html)")
+    sc.add_argument("--bundle", metavar="BUNDLE.ctp", help="a signing's bundle, named in the last command")
+    _journal_flag(sc)
+    sc.set_defaults(handler=H + "cmd_script")
 
     t = common(cs.add_parser("status", help="what a message is, who answered, who is missing, what comes next"))
     t.add_argument("message", metavar="MESSAGE", help="a coordinator message, a reply, or a journal / transcript")
@@ -100,6 +151,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 # ---------------------------------------------------------------- helpers
+
+def _release_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--release", action="append", default=[], metavar="BUNDLE.ctp",
+                   help="a release the outgoing epoch signed that stays valid (repeat); every other release "
+                        "of that epoch is refused by verifiers that know the new one")
+    p.add_argument("--releases", action="append", default=[], metavar="FILE",
+                   help="more of them: one statement sha256 per line, or a keyholder's signed.log")
+
 
 def _journal_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal", metavar="FILE",
@@ -203,8 +262,8 @@ def _opened(ctx: Context, journal: Any, path: str) -> int:
                 "confirmation checks the closed releases)")
     kept = keeps(view)
     if kept:
-        ctx.out(f"      {', '.join(kept)} (outgoing) only keep it: 'ct ceremony step {name}' (they answer from the "
-                "confirm round on)")
+        ctx.out(f"      {', '.join(kept)} only keep{'s' if len(kept) == 1 else ''} it: 'ct ceremony step {name}' "
+                "(nothing to answer in this round; a later message names it)")
     ctx.out(f"      the coordinator's journal: {journal.path}")
     return 0
 
@@ -230,59 +289,42 @@ def cmd_sign(ctx: Context) -> int:
 
 def cmd_rotate(ctx: Context) -> int:
     from cerro_torre.ceremony import keygen
-    from cerro_torre.suites.errors import UsageError
 
     a = ctx.args
     _refuse_overwrite(a.output)
     old = _record(a.group)
-    members = {m.id: m.identity for m in old.members}
-    for rid in a.remove:
-        if rid not in members:
-            raise UsageError(f"{rid!r} is not a member of {old.describe()}", "members: " + ", ".join(members))
-        del members[rid]
-    for pub in _publics(a.add):
-        if pub.id in members:
-            raise UsageError(f"{pub.id!r} is already a member", "use --remove first to replace a member's key")
-        members[pub.id] = pub
+    members = keygen.rotation_members(old, _publics(a.add), a.remove)
     k = a.threshold or old.threshold
-    msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=a.days,
+    msg = keygen.open_keygen(old.name, members, k, suite=old.suite, days=a.days,
                              previous=old, dealer=a.dealer, closed_releases=_closed_releases(a.release, a.releases),
-                             old_signers=a.old_signer)
+                             old_signers=a.old_signer, keep_key=a.keep_key)
     return _open(ctx, msg, [old], a.output)
 
 
+def cmd_refresh(ctx: Context) -> int:
+    from cerro_torre.ceremony import keygen
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    old = _record(a.group)
+    msg = keygen.open_refresh(old, days=a.days, closed_releases=_closed_releases(a.release, a.releases))
+    return _open(ctx, msg, [old], a.output)
+
+
+def cmd_repair(ctx: Context) -> int:
+    from cerro_torre.ceremony import repair
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    rec = _record(a.group)
+    msg = repair.open_repair(rec, a.member, a.helper)
+    return _open(ctx, msg, [rec], a.output)
+
+
 def _closed_releases(bundles: list[str], files: list[str]) -> list[str]:
-    """Statement digests: of each bundle's statement, and from each file (one sha256 per line, or the JSON
-    lines of a keyholder's signed.log; blank lines and # comments ignored)."""
-    import hashlib
-    import re
+    from cerro_torre.ceremony.signedlog import closed_releases
 
-    from cerro_torre.ceremony import bundle
-    from cerro_torre.ceremony.statement import Envelope
-    from cerro_torre.suites.encoding import parse_json
-    from cerro_torre.suites.errors import Malformed
-
-    out: set[str] = set()
-    for b in bundles:
-        parts = bundle.read_parts(b)
-        if bundle.ENVELOPE not in parts.signature_members:
-            raise Malformed(f"{b} has no release statement")
-        out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
-    for path in files:
-        for n, raw in enumerate(_read(path, "releases file").splitlines(), 1):
-            line = raw.strip()
-            if not line or line.startswith(b"#"):
-                continue
-            if re.fullmatch(rb"[0-9a-f]{64}", line):
-                out.add(line.decode())
-                continue
-            d = parse_json(line, f"{path} line {n}") if line.startswith(b"{") else None
-            if not isinstance(d, dict) or not isinstance(d.get("statement"), str) \
-                    or not re.fullmatch(r"[0-9a-f]{64}", d["statement"]):
-                raise Malformed(f"{path} line {n} is neither a sha256 digest nor a signed.log entry",
-                                "one lowercase hex sha256 of a release statement per line")
-            out.add(d["statement"])
-    return sorted(out)
+    return closed_releases(bundles, files)
 
 
 def _journal(ctx: Context, msg: Any, path: str) -> Any:
@@ -299,7 +341,7 @@ def _journal(ctx: Context, msg: Any, path: str) -> Any:
 
 
 def cmd_collect(ctx: Context) -> int:
-    from cerro_torre.ceremony import coordinator
+    from cerro_torre.ceremony import coordinator, repair
     from cerro_torre.ceremony.message import COORDINATOR, Message
     from cerro_torre.governance.keyholders import KeyholderSet
     from cerro_torre.suites.errors import CeremonyError, UsageError
@@ -335,6 +377,11 @@ def cmd_collect(ctx: Context) -> int:
         result = {"record": a.output, "set": out.describe(), "fingerprint": out.fingerprint.to_json(),
                   "closed_releases": list(out.closed_releases) if out.closed_releases is not None else None}
         text = coordinator.record_written(view, out, a.output)
+    elif isinstance(out, repair.Repaired):
+        _write(ctx, a.output, journal.last.to_bytes())     # the done message: status and --transcript read it
+        result = {"done": a.output, "member": out.member, "set": out.record.describe(),
+                  "fingerprint": out.record.fingerprint.to_json()}
+        text = coordinator.repaired(out, a.output)
     else:
         coordinator.write_signed_bundle(view, out, a.bundle, a.output)
         result = {"bundle": a.output, "signatures": len(out.signatures), "stock": out.stock is not None}
@@ -425,6 +472,37 @@ def _store_record(ctx: Context, kh: Any, data: bytes) -> int:
         return 0
     for line in done.lines():
         ctx.out(line)
+    return 0
+
+
+# ---------------------------------------------------------------- script
+
+def cmd_script(ctx: Context) -> int:
+    from cerro_torre import __version__
+    from cerro_torre.ceremony import script
+    from cerro_torre.ceremony.message import COORDINATOR
+    from cerro_torre.ceremony.protocol import View
+    from cerro_torre.suites.errors import CeremonyError
+
+    a = ctx.args
+    _refuse_overwrite(a.output)
+    msg = _message(a.message)
+    if msg.sender != COORDINATOR:
+        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+                            "give the ceremony's request (or a later coordinator message)")
+    if msg.round == "done":
+        raise CeremonyError(f"the {msg.kind} ceremony {msg.ceremony} is done", "script its request instead")
+    journal = _journal(ctx, msg, a.message)
+    text = script.script(msg, View(msg, journal.history()), a.message, journal.messages, a.bundle, __version__)
+    title = text.splitlines()[0].lstrip("# ")
+    html = a.output.lower().endswith((".html", ".htm"))
+    _write(ctx, a.output, (script.to_html(text, title) if html else text).encode())
+    if ctx.json:
+        ctx.emit_json({"ceremony": msg.ceremony, "kind": msg.kind, "file": a.output,
+                       "format": "html" if html else "markdown", "title": title})
+    else:
+        ctx.out(f"wrote {a.output}: {title}")
+        ctx.out("  print it; the coordinator and a witness tick each step and sign it off at the end")
     return 0
 
 

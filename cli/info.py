@@ -130,48 +130,73 @@ A file that is not TOML, an unknown key or a wrong value is refused (exit 10), n
 
 def topic_rotate() -> str:
     return """\
-A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set.
+A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set (or repair a lost share).
 
 One share alone never signs: a release needs k of the n keyholders, so one
 lost share is not a lost release key.  It is a smaller margin (n - k shares
 may be lost before nothing can be signed), and a stolen machine is a share
-in someone else's hands behind one passphrase.  Act soon:
+in someone else's hands behind one passphrase.  Act soon.  First decide
+what happened:
 
-1. Tell the cooperative.  Stolen or possibly copied (not just broken or
-   wiped): treat the share as compromised and rotate before the next release.
-2. The coordinator opens a rotation of the current record, removing the
+* The share is lost but the keyholder still has its identity key (a home
+  restored from a backup made before the keygen, a damaged share file), and
+  nothing was stolen: REPAIR it (A).
+* A machine is lost or broken, a passphrase forgotten, or a member leaves,
+  and there is no reason to think a share was taken: rotate KEEPING THE
+  GROUP KEY (B, --keep-key): users who pinned the key in signify, minisign
+  or ssh keep verifying.
+* A machine was stolen or a home possibly copied, or a member leaves on bad
+  terms: treat the share as compromised and rotate to A NEW KEY (B without
+  --keep-key) before the next release.  With a kept key, k shares of the
+  old epoch still make it: stock tools (and CT-SIG-01 sets) cannot tell a
+  removed member's signature from the set's; CT-SIG-02's per-member
+  ML-DSA-87 threshold can (spec/threat-model.md).
+
+A. Repair (no new record: the restored share must match the member's
+   verification share in the record).  k or more helpers, none learns it:
+     ct ceremony repair --group keyholders.json --member bob \\
+         --helper alice --helper carol -o rep.ctm
+   helpers answer three rounds, bob keeps the first two and answers the
+   last; bob's home must keep the record ('ct ceremony step keyholders.json'
+   keeps one bob signed).  bob signs again from then on.
+
+B. Rotation.
+1. The coordinator opens a rotation of the current record, removing the
    keyholder and adding a replacement if there is one (--threshold K to
    change k), and lists the releases the old set signed that stay valid
    (each old member's home refuses a list that leaves out one it signed;
    --releases FILE takes digests or a keyholder's signed.log):
      ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm \\
-         --release app-1.0-signed.ctp
-3. The members of the new set answer every round; the old set's signers
+         --release app-1.0-signed.ctp [--keep-key]
+2. The members of the new set answer every round; the old set's signers
    (default: its members who stay; --old-signer ID to choose, at least k)
-   answer the rounds that carry the old set's signature; the one who left is
+   answer the rounds that carry the old set's signature (with --keep-key
+   they deal the key anew in the first round); the one who left is
    optional:
      ct ceremony step rot.ctm -o rot-alice.ctm
      ct ceremony collect rot.ctm rot-*.ctm -o rot1.ctm      (and so on)
    The last collect writes the record of epoch N+1, valid only when signed
    by k of epoch N and by k of epoch N+1, per algorithm.  Compare its
    fingerprint words across the air gap as for any ceremony.
-4. Every keyholder keeps the new record; the home retires its share of
-   epoch N and signs no more with it:
+   'ct ceremony script rot.ctm -o rot.md' prints every step for everyone.
+3. Every keyholder, the one who left too, keeps the new record; the home
+   retires its share of epoch N (deletes it when the key was kept) and
+   signs no more with it:
      ct ceremony step keyholders-2.json
-5. Verifiers move their trust forward: from then on a release epoch N signs
+4. Verifiers move their trust forward: from then on a release epoch N signs
    is refused unless the new record lists it (closed_releases):
      ct policy add-checkpoint keyholders-2.json --policy POLICY.json
    Bundles signed by epoch N+1 carry the chain; 'ct export --include-keys
    --keyholders NEW.json' carries it to disconnected hosts.  To refuse even
    the releases epoch N signed before the rotation:
      ct policy set min-epoch N+1
-6. A rotation runs a new DKG: the group key changes.  Give users of the
-   stock-tool forms (signify, minisign, ssh) the new public key
-   ('ct signature export' of a release of epoch N+1).
+5. Without --keep-key the group key changes: give users of the stock-tool
+   forms (signify, minisign, ssh) the new public key ('ct signature export'
+   of a release of epoch N+1).  With --keep-key nothing changes for them.
 
-Coming: repairing a lost share and refreshing shares without changing the
-group key, and 'ct ceremony rotate --keep-key' (reshare to the new set, same
-group key, so stock-tool pins survive).  This guide will say when they exist.
+Refresh: the same members, threshold and key, new shares for everyone (a
+new epoch; old and new shares do not combine; every member takes part):
+     ct ceremony refresh --group keyholders.json -o ref.ctm [--release ...]
 """
 
 

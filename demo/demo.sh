@@ -9,7 +9,9 @@
 # reference, its SBOM and provenance written out, its payload
 # verified-then-unpacked and checked by signify -C against the group-signed
 # SHA256SUMS; then a rotation removes a member, and a release the old set
-# signs afterwards is refused.
+# signs afterwards is refused; then a keep-key rotation replaces a member who
+# lost a machine without changing the group key, and signify verifies the next
+# release with the public key its users had pinned before.
 #
 # Run by `make demo`.  Everything is written under demo-out/.
 set -euo pipefail
@@ -50,6 +52,24 @@ done
 run() { printf '$ %s\n' "$*"; "$@"; }
 run_brief() { printf '$ %s\n' "$*"; "$@" | tail -n 2; }   # the keyholder's summary is shown once, in full
 members=(alice bob carol)
+
+sign3() {   # sign3 BUNDLE SIGNED A B GROUP...: a three-round signing (stock forms) by members A and B
+  local bundle=$1 signed=$2 a=$3 b=$4; shift 4
+  local groups=() g
+  for g in "$@"; do groups+=(--group "$g"); done
+  local p=${signed%.ctp}
+  run "$CT" ceremony sign "$bundle" "${groups[@]}" --signer "$a" --signer "$b" -o "$p-0.ctm"
+  local msg=$p-0.ctm r m next extra
+  for r in 1 2 3; do
+    for m in "$a" "$b"; do
+      run_brief "$CT" --home "home-$m" ceremony step "$msg" --yes -o "$p-$r-$m.ctm"
+    done
+    next="$p-$r.ctm"; extra=()
+    [ "$r" = 3 ] && next=$signed && extra=(--bundle "$bundle")
+    run "$CT" ceremony collect "$msg" "$p-$r-$a.ctm" "$p-$r-$b.ctm" -o "$next" "${extra[@]}"
+    msg=$next
+  done
+}
 
 step "1. each keyholder makes identity keys on their own offline machine (Ed25519 + X25519 + ML-DSA-87)"
 for m in "${members[@]}"; do
@@ -225,5 +245,43 @@ if "$CT" verify rogue-signed.ctp --policy policy.json; then
 else
   printf '(exit %s, as it must)\n' "$?"
 fi
+
+step "22. epoch 2 (alice and dave) signs release 0.3.0; its users pin the group key in signify"
+run "$CT" pack cerro-torre-src.tar.gz -o release3.ctp --name cerro-torre --version 0.3.0
+sign3 release3.ctp release3-signed.ctp alice dave keyholders.json keyholders-2.json
+run "$CT" signature export release3-signed.ctp --format signify -o pinned
+
+step "23. bob's laptop is lost (nothing suggests it was stolen): a keep-key rotation removes bob, adds erin"
+run "$CT" --home home-erin keygen --id erin
+cp home-erin/keys/erin.pub .
+run "$CT" ceremony rotate --group keyholders-2.json --remove bob --add erin.pub --keep-key \
+    --release release3-signed.ctp -o kk-0-request.ctm
+run "$CT" ceremony script kk-0-request.ctm -o keep-key-ceremony.md   # the printable checklist of this ceremony
+head -n 4 keep-key-ceremony.md
+run "$CT" --home home-alice ceremony step kk-0-request.ctm --yes -o kk-1-alice.ctm   # alice deals her share anew
+run_brief "$CT" --home home-dave ceremony step kk-0-request.ctm --yes -o kk-1-dave.ctm
+run_brief "$CT" --home home-erin ceremony step kk-0-request.ctm                      # erin keeps it
+run "$CT" ceremony collect kk-0-request.ctm kk-1-alice.ctm kk-1-dave.ctm -o kk-1-next.ctm
+msg=kk-1-next.ctm
+for r in 2 3; do
+  for m in alice dave erin; do
+    run_brief "$CT" --home "home-$m" ceremony step "$msg" --yes -o "kk-$r-$m.ctm"
+  done
+  next="kk-$r-next.ctm"
+  [ "$r" = 3 ] && next=keyholders-3.json
+  run "$CT" ceremony collect "$msg" kk-$r-alice.ctm kk-$r-dave.ctm kk-$r-erin.ctm -o "$next"
+  msg="$next"
+done
+for m in alice dave erin; do
+  run "$CT" --home "home-$m" ceremony step keyholders-3.json       # alice and dave delete their epoch-2 shares
+done
+
+step "24. epoch 3 (alice and erin) signs release 0.4.0; signify verifies it with the key pinned in step 22"
+run "$CT" pack cerro-torre-src.tar.gz -o release4.ctp --name cerro-torre --version 0.4.0
+sign3 release4.ctp release4-signed.ctp alice erin keyholders.json keyholders-2.json keyholders-3.json
+run "$CT" verify release4-signed.ctp --policy policy.json
+run "$CT" signature export release4-signed.ctp --format signify -o stock4
+run signify-openbsd -V -p pinned/release3-signed.signify.pub -x stock4/release4-signed.statement.json.sig \
+    -m stock4/release4-signed.statement.json
 
 printf '\ndemo finished: everything is in demo-out/\n'

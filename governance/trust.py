@@ -375,29 +375,13 @@ class TrustStore:
         return new
 
     def _retire_superseded(self, names: set[str]) -> None:
-        """The home's shares: each learns its set; those of a superseded epoch are retired."""
-        from cerro_torre.keys.shares import ShareStore
-        from cerro_torre.suites.suite import keyid_of
+        """The home's shares: each learns its set; those of a superseded epoch are retired, or deleted when
+        the next epoch kept the group key (``keys.shares.ShareStore.supersede``)."""
+        from cerro_torre.keys.shares import ShareSet, ShareStore
 
         shares = ShareStore(self.home)
-        entries = shares.list()
-        if not entries:
+        if not os.path.isdir(shares.dir):
             return
         for name in sorted(names):
-            recs = self.records(name)
-            if not recs:
-                continue
-            newest = recs[-1]
-            by_epoch = {r.epoch: r for r in recs}
-            for r in recs:
-                if r.group_public_key is None:
-                    continue
-                kid = keyid_of(r.group_public_key)
-                if not any(e.keyid == kid for e in entries):
-                    continue
-                shares.assign(r.group_public_key, name, r.epoch, r.fingerprint.full_hex)
-                if r.epoch < newest.epoch and r.group_public_key != newest.group_public_key:
-                    by = by_epoch.get(r.epoch + 1, newest)
-                    shares.retire(r.group_public_key,
-                                  f"keyholder set {name!r} epoch {r.epoch} was superseded by epoch {by.epoch} "
-                                  f"(fingerprint {by.fingerprint.hex})")
+            shares.supersede([ShareSet(r.name, r.epoch, r.fingerprint.full_hex, r.group_public_key)
+                              for r in self.records(name) if r.group_public_key is not None])

@@ -57,6 +57,8 @@ def journal_of(msg: Message) -> Journal:
     names = list(p.get("records") or [])
     if p.get("template") and p["template"].get("previous"):
         names.append(p["template"]["previous"]["fingerprint"])
+    if isinstance(p.get("record"), str):
+        names.append(p["record"])
     j = coordinator.start(msg, [RECORDS[f] for f in names if f in RECORDS])
     _JOURNALS[msg.digest.hex()] = j
     return Journal(list(j.messages), list(j.records))
@@ -128,16 +130,18 @@ class Sim:
 # ====================================================================== message sizes (issue 10)
 
 def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
-    """Every message of a keygen, a signing (stock forms, k signers) and a rotation (the last member out,
-    a new one in) of an n-member CT-SIG-02 set, as they cross: per ceremony kind, the largest message of
+    """Every message of a keygen, a signing (stock forms, k signers), a rotation (the last member out, a new one
+    in), then a keep-key rotation (the next member out, another new one in), a refresh and the repair of one
+    member's share of an n-member CT-SIG-02 set, as they cross: per ceremony kind, the largest message of
     each round in each direction (``(round, "to keyholders" | "to coordinator") -> its wire form``) and each
     keyholder's whole session (every message it reads and every reply it writes, ``member -> bytes``)."""
     import hashlib
 
-    from cerro_torre.ceremony import signing
+    from cerro_torre.ceremony import repair, signing
+    from cerro_torre.ceremony.keyholder import share_set
 
     names = [f"m{i:02d}" for i in range(n)]
-    sim = Sim(root, names + ["newcomer"])
+    sim = Sim(root, names + ["newcomer", "newcomer2"])
     out: dict[str, dict] = {}
 
     def run(kind: str, msg: Message, who_of) -> object:
@@ -172,5 +176,16 @@ def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
     new = names[:-1] + ["newcomer"]
     rot = keygen.open_keygen("coop", [sim.publics[x] for x in new], k, previous=rec,
                              closed_releases=[hashlib.sha256(statement).hexdigest()])
-    run("rotate", rot, signers_or(names + ["newcomer"]))
+    rec2 = run("rotate", rot, signers_or(names + ["newcomer"]))
+    sim.keep_record(rec2, names + ["newcomer"])
+    third = names[:-2] + ["newcomer", "newcomer2"]
+    kk = keygen.open_keygen("coop", keygen.rotation_members(rec2, [sim.publics["newcomer2"]], [names[-2]]), k,
+                            previous=rec2, keep_key=True)
+    rec3 = run("keepkey", kk, signers_or(sorted(set(new) | set(third))))
+    sim.keep_record(rec3, sorted(set(new) | set(third)))
+    rec4 = run("refresh", keygen.open_refresh(rec3), signers_or(third))
+    sim.keep_record(rec4, third)
+    lost, helpers = third[0], third[1:k + 1]
+    os.unlink(sim.holders[lost].shares.path(share_set(rec4)))
+    run("repair", repair.open_repair(rec4, lost, helpers), lambda m: helpers + [lost])
     return out

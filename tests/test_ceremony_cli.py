@@ -165,7 +165,8 @@ def test_keygen_rounds_and_record(cer):
     # every home holds its own share, nobody else's
     for m in rec.members:
         shares = sorted(os.listdir(d / "h" / m.id / "shares"))
-        assert shares == [rec.group_keyid + ".json", rec.group_keyid + ".share"]   # the share and its status
+        fp = rec.fingerprint.full_hex
+        assert shares == [fp + ".json", fp + ".share"]   # the share of this record and its status
 
 
 def test_step_json_output(cer):
@@ -412,8 +413,8 @@ def test_rotation_from_the_command_line(cer, monkeypatch, tmp_path):
               "--add", "h/dave/keys/dave.pub", "--threshold", "3"]
     # alice signed app 1.0 with epoch 1: a rotation that leaves it out is refused by her home
     opened = ok(*rotate, "-o", "dropped.ctm").splitlines()
-    assert "      carol (outgoing) only keep it: 'ct ceremony step dropped.ctm' (they answer from the confirm round " \
-        "on)" in opened
+    assert "      carol only keeps it: 'ct ceremony step dropped.ctm' (nothing to answer in this round; a later message " \
+        "names it)" in opened
     code, out, err = ct("--home", "h/alice", "ceremony", "step", "dropped.ctm", "-o", "x.ctm", "--yes")
     statement = hashlib.sha256(_statement(d / "app-signed.ctp")).hexdigest()
     assert (code, out) == (11, "")

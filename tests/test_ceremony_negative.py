@@ -308,7 +308,7 @@ def test_collect_with_a_reply_first(w, tmp_path):
 def test_tampered_reply_payload(w, tmp_path):
     req = open_sign(w)
     a, b = steps(w, req, ["alice", "bob"])
-    other = frost.commit(w["sim"].holders["alice"].load_share(w["rec"].group_public_key, PASS))[1]
+    other = frost.commit(w["sim"].holders["alice"].load_share(w["rec"], "alice", PASS))[1]
     bad = unsigned_edit(a, {**a.payload, "commitments": [b64e(other.hiding + other.binding)]})
     code, out, err = ct("ceremony", "collect", put(tmp_path / "s0.ctm", req), put(tmp_path / "a.ctm", bad),
                         put(tmp_path / "b.ctm", b), "-o", tmp_path / "s1.ctm")
@@ -348,7 +348,7 @@ def test_tampered_transcript_is_caught_by_status(w, tmp_path):
     pkg = collect(req, [a, b])
     good = put(tmp_path / "good.ctm", pkg)
     assert ct("ceremony", "status", "--transcript", good)[0] == 0
-    other = frost.commit(w["sim"].holders["bob"].load_share(w["rec"].group_public_key, PASS))[1]
+    other = frost.commit(w["sim"].holders["bob"].load_share(w["rec"], "bob", PASS))[1]
     bad_b = unsigned_edit(b, {**b.payload, "commitments": [b64e(other.hiding + other.binding)]})
     # a journal (a transcript) holding bob's altered commit reply
     forged = make_bulletin(req, "package", [a, bad_b], {})
@@ -370,7 +370,7 @@ def test_keyholder_refuses_package_with_tampered_relayed_commit(w):
     "every member checks" the relayed members' messages; nothing does before the share is made."""
     req = open_sign(w)
     a, b = steps(w, req, ["alice", "bob"])
-    other = frost.commit(w["sim"].holders["bob"].load_share(w["rec"].group_public_key, PASS))[1]
+    other = frost.commit(w["sim"].holders["bob"].load_share(w["rec"], "bob", PASS))[1]
     bad_b = unsigned_edit(b, {**b.payload, "commitments": [b64e(other.hiding + other.binding)]})
     pkg = make_bulletin(req, "package", [a, bad_b], {"signers": ["alice", "bob"]})
     kh = w["sim"].holders["alice"]
@@ -535,7 +535,7 @@ def test_two_different_commits_from_one_signer(w, tmp_path):
     req = open_sign(w, THREE)
     a, b = steps(w, req, ["alice", "bob"])
     a2 = signing.answer(view_of(req), key(w, "alice"),
-                        lambda gpk: w["sim"].holders["alice"].load_share(gpk, PASS), None).reply
+                        lambda rec: w["sim"].holders["alice"].load_share(rec, "alice", PASS), None).reply
     assert a2.to_bytes() != a.to_bytes()
     code, out, err = ct("ceremony", "collect", put(tmp_path / "s0.ctm", req), put(tmp_path / "a.ctm", a),
                         put(tmp_path / "b.ctm", b), put(tmp_path / "a2.ctm", a2), "-o", tmp_path / "s1.ctm")
@@ -628,7 +628,7 @@ def answered_package(w):
     p = collect(req, [a, b, c])
     first = w["sim"].step("alice", p)
     c2 = signing.answer(view_of(req), key(w, "carol"),
-                        lambda gpk: w["sim"].holders["carol"].load_share(gpk, PASS), None).reply
+                        lambda rec: w["sim"].holders["carol"].load_share(rec, "carol", PASS), None).reply
     p2 = make_bulletin(req, "package", [a, b, c2], {"signers": THREE})
     return {"req": req, "p": p, "p2": p2, "first": first}
 

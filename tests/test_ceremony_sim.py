@@ -161,10 +161,10 @@ def test_dkg_3_of_5_record(world):
 def test_dkg_every_home_holds_its_share(world):
     rec, sim = world["rec1"], world["sim"]
     for m in rec.members:
-        kp = sim.holders[m.id].load_share(rec.group_public_key, PASS)
+        kp = sim.holders[m.id].load_share(rec, m.id, PASS)
         assert (kp.identifier, kp.verifying_share, kp.group_public_key, kp.min_signers) == \
             (m.index, m.verification_share, rec.group_public_key, 3)
-    assert not sim.holders["frank"].has_share(rec.group_public_key)
+    assert not sim.holders["frank"].has_share(rec)
 
 
 def test_dkg_secrets_between_rounds_are_dropped(world):
@@ -345,7 +345,7 @@ def test_removed_member_cannot_answer_epoch_2(world, rotated):
         erin.prepare(wire.cross(forged))
     assert e.value.message == f"the request invites erin, not members of {rotated['rec2'].describe()}"
     # and she holds no share of the new group
-    assert not erin.has_share(rotated["rec2"].group_public_key)
+    assert not erin.has_share(rotated["rec2"])
 
 
 def test_new_member_signs_only_epoch_2(world, rotated):
@@ -377,7 +377,7 @@ def test_trusted_dealer_keygen_and_sign(world, tmp_path):
     assert len(rec.group_public_key) == 32
     assert walk_chain([rec], {rec.fingerprint.full_hex}).error is None
     for m in rec.members:
-        kp = sim.holders[m.id].load_share(rec.group_public_key, PASS)
+        kp = sim.holders[m.id].load_share(rec, m.id, PASS)
         assert (kp.identifier, kp.verifying_share) == (m.index, m.verification_share)
     # the dealt set signs a release that verifies under a policy pinning it
     (tmp_path / "dealt.json").write_bytes(rec.to_bytes())

@@ -646,9 +646,14 @@ def test_completion_scripts(tmp_path):
 def test_help_rotate_and_rotate_help():
     code, out, _ = ct("help", "rotate")
     assert code == 0
-    assert out.startswith("A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set.\n")
+    assert out.startswith("A keyholder lost a machine, forgot a passphrase, or leaves: rotate the set (or repair a "
+                          "lost share).\n")
     assert "ct ceremony rotate --group keyholders.json --remove bob --add frank.pub -o rot.ctm" in out
     assert "ct policy set min-epoch N+1" in out and "--keep-key" in out
+    # issue 12: repair, keep-key and refresh exist now, and the guide says when to use which
+    assert "ct ceremony repair --group keyholders.json --member bob" in out
+    assert "ct ceremony refresh --group keyholders.json -o ref.ctm" in out
+    assert "Coming:" not in out and "rotate to A NEW KEY (B without\n  --keep-key)" in out
     code, out, _ = ct("ceremony", "rotate", "--help")
     flat = " ".join(out.split())
     assert code == 0 and "Open a rotation of the keyholder set OLD.json to epoch N+1" in flat

@@ -12,8 +12,8 @@ from test_bundle_support import Coop
 
 from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.governance.trust import Knowledge, TrustStore
-from cerro_torre.keys.keyfile import KDFParams
-from cerro_torre.keys.shares import ShareStore
+from cerro_torre.keys.keyfile import KDFParams, seal
+from cerro_torre.keys.shares import ShareSet, ShareStore
 from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import canonical_json
 from cerro_torre.suites.errors import CeremonyError, KeyNotTrusted, Malformed
@@ -196,54 +196,97 @@ def test_knowledge_merges_policy_and_home_and_refuses_when_they_disagree(tmp_pat
 
 # ------------------------------------------------------------------ retired shares
 
-def _share(home: str, dealer, i: int) -> ShareStore:
+def _share(home: str, dealer, i: int, rec=None) -> ShareStore:
+    """Store member i's dealt share: for record ``rec`` (named by its fingerprint), or as a home written before
+    shares were named by record did (``<group keyid>.share``, label ``ct-share:<group keyid>``, no status)."""
     s = ShareStore(home, params=WEAK, allow_weak=True)
-    s.store(dealer.shares[i].key_package(), PASS)
+    kp = dealer.shares[i].key_package()
+    if rec is not None:
+        s.store(kp, ShareSet(rec.name, rec.epoch, rec.fingerprint.full_hex, rec.group_public_key), PASS)
+        return s
+    kid = keyid_of(kp.group_public_key)
+    os.makedirs(s.dir, exist_ok=True)
+    with open(os.path.join(s.dir, kid + ".share"), "wb") as f:
+        f.write(seal(kp.to_bytes(), PASS, "ct-share:" + kid, WEAK, allow_weak=True))
     return s
 
 
 def test_share_retire_list_and_load(tmp_path):
     dealer = frost.trusted_dealer_keygen(3, 2)
     home = str(tmp_path / "h")
-    s = _share(home, dealer, 0)
     gpk = dealer.group_public_key
     kid = keyid_of(gpk)
+    ss = ShareSet("coop", 1, "ab" * 32, gpk)
+    s = _share(home, dealer, 0)
     (e,) = s.list()
-    assert (e.keyid, e.status, e.set_name, e.group_public_key) == (kid, "active", None, None)
-    assert s.assign(gpk, "coop", 1, "ab" * 32) is True and s.assign(gpk, "coop", 1, "ab" * 32) is False
-    assert s.load(gpk, PASS).to_bytes() == dealer.shares[0].key_package().to_bytes()
-    assert s.retire(gpk, "keyholder set 'coop' epoch 1 was superseded by epoch 2 (fingerprint 0000)") is True
-    assert s.retire(gpk, "again") is False
+    assert (e.keyid, e.status, e.set_name, e.group_public_key, e.stem) == (kid, "active", None, None, kid)
+    assert s.assign(ss) is True and s.assign(ss) is False
+    y = dealer.shares[0].key_package().verifying_share
+    assert s.load(ss, y, PASS).to_bytes() == dealer.shares[0].key_package().to_bytes()
+    assert s.retire(ss, "keyholder set 'coop' epoch 1 was superseded by epoch 2 (fingerprint 0000)") is True
+    assert s.retire(ss, "again") is False
     (e,) = s.list()
     assert (e.status, e.set_name, e.epoch, e.fingerprint, e.group_public_key) == ("retired", "coop", 1, "ab" * 32, gpk)
     assert e.reason == "keyholder set 'coop' epoch 1 was superseded by epoch 2 (fingerprint 0000)"
     with pytest.raises(CeremonyError) as err:
-        s.load(gpk, PASS)
+        s.load(ss, y, PASS)
     assert err.value.exit_code == 11
     assert err.value.message == (f"the share of group key {kid} is retired: keyholder set 'coop' epoch 1 was "
                                  "superseded by epoch 2 (fingerprint 0000)")
     # a fresh ShareStore object reads the same durable status
     with pytest.raises(CeremonyError):
-        ShareStore(home, params=WEAK, allow_weak=True).load(gpk, PASS)
+        ShareStore(home, params=WEAK, allow_weak=True).load(ss, y, PASS)
     other = frost.trusted_dealer_keygen(3, 2)
-    assert s.retire(other.group_public_key, "no share here") is False
+    assert s.retire(ShareSet("coop", 1, "cd" * 32, other.group_public_key), "no share here") is False
+
+
+def test_shares_are_named_by_record_and_a_deleted_one_is_gone(tmp_path):
+    """Two records with one group key (a keep-key rotation): two shares side by side; deleting the first
+    unlinks its sealed file and its status says why; loading it is refused (exit 11)."""
+    dealer = frost.trusted_dealer_keygen(3, 2)
+    gpk = dealer.group_public_key
+    e1, e2 = ShareSet("coop", 1, "ab" * 32, gpk), ShareSet("coop", 2, "cd" * 32, gpk)
+    home = str(tmp_path / "h")
+    s = ShareStore(home, params=WEAK, allow_weak=True)
+    k1, k2 = dealer.shares[0].key_package(), dealer.shares[1].key_package()
+    s.store(k1, e1, PASS)
+    s.store(k2, e2, PASS)
+    assert sorted(os.listdir(s.dir)) == ["ab" * 32 + ".json", "ab" * 32 + ".share", "cd" * 32 + ".json",
+                                         "cd" * 32 + ".share"]
+    assert s.load(e2, k2.verifying_share, PASS).to_bytes() == k2.to_bytes()
+    with pytest.raises(CeremonyError) as err:      # epoch 1's file holds another share than the one asked
+        s.load(e1, k2.verifying_share, PASS)
+    assert err.value.message == f"the share in {s.dir}/{'ab' * 32}.share is not this member's share of " \
+                                "keyholder set 'coop' epoch 1"
+    assert s.delete(e1, "superseded") is True and s.delete(e1, "again") is False
+    assert not os.path.exists(os.path.join(s.dir, "ab" * 32 + ".share"))
+    assert [(e.epoch, e.status, e.reason) for e in s.list()] == [(1, "deleted", "superseded"), (2, "active", None)]
+    with pytest.raises(CeremonyError) as err:
+        s.load(e1, k1.verifying_share, PASS)
+    assert (err.value.exit_code, err.value.message) == (
+        11, f"the share of group key {keyid_of(gpk)} for keyholder set 'coop' epoch 1 was deleted: superseded")
+    assert s.load(e2, k2.verifying_share, PASS).to_bytes() == k2.to_bytes()
 
 
 def test_storing_a_later_record_retires_the_superseded_share(tmp_path, lineage):
+    """An older home's share (named by its group key) learns its set and is retired when the next epoch has a
+    new group key; the share of the next epoch (named by its record) stays active."""
     c1, c2, _c3, _f2, r1, r2, _r3, _fork2 = lineage
     home = str(tmp_path / "h")
     old = _share(home, c1.dealer, 0)
-    _share(home, c2.dealer, 1)
+    _share(home, c2.dealer, 1, r2)
     ts = TrustStore(home)
     ts.add([r1])
-    assert [(e.set_label, e.status) for e in old.list()] == [("(set not yet seen)", "active"),
-                                                             ("coop epoch 1", "active")]
+    assert [(e.set_label, e.status) for e in old.list()] == [("coop epoch 1", "active"), ("coop epoch 2", "active")]
     ts.add([r1, r2])
     entries = {e.keyid: e for e in old.list()}
     e1, e2 = entries[r1.group_keyid], entries[r2.group_keyid]
-    assert (e1.set_label, e1.status) == ("coop epoch 1", "retired")
+    assert (e1.set_label, e1.status, e1.stem) == ("coop epoch 1", "retired", r1.group_keyid)
     assert e1.reason == f"keyholder set 'coop' epoch 1 was superseded by epoch 2 (fingerprint {r2.fingerprint.hex})"
     assert (e2.set_label, e2.status, e2.fingerprint) == ("coop epoch 2", "active", r2.fingerprint.full_hex)
+    s1 = ShareSet("coop", 1, r1.fingerprint.full_hex, r1.group_public_key)
+    s2 = ShareSet("coop", 2, r2.fingerprint.full_hex, r2.group_public_key)
     with pytest.raises(CeremonyError, match="is retired: keyholder set 'coop' epoch 1 was superseded"):
-        old.load(r1.group_public_key, PASS)
-    assert old.load(r2.group_public_key, PASS).to_bytes() == c2.dealer.shares[1].key_package().to_bytes()
+        old.load(s1, c1.dealer.shares[0].key_package().verifying_share, PASS)
+    kp2 = c2.dealer.shares[1].key_package()
+    assert old.load(s2, kp2.verifying_share, PASS).to_bytes() == kp2.to_bytes()

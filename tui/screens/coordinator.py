@@ -1,8 +1,8 @@
-"""Coordinator (F4): open a keygen, signing or rotation ceremony, gather replies, collect, finish.
+"""Coordinator (F4): open a keygen, signing, rotation, refresh or repair ceremony, gather replies, collect, finish.
 
-The same steps as ``ct ceremony keygen|sign|rotate|collect|status``, through
-the same library calls (``ceremony/coordinator.py``, ``keygen.open_keygen``,
-``signing.open_sign``).  The coordinator holds no secret.  Each reply added
+The same steps as ``ct ceremony keygen|sign|rotate|refresh|repair|collect|status``, through
+the same library calls (``ceremony/coordinator.py``, ``keygen.open_keygen``, ``keygen.open_refresh``,
+``repair.open_repair``, ``signing.open_sign``).  The coordinator holds no secret.  Each reply added
 is checked at once (``protocol.check_reply``: ceremony, sender, signature,
 that it answers this very message) so a bad one is refused naming its
 sender; ``collect`` names the culprit of a bad proof, share or signature.
@@ -52,6 +52,8 @@ class CoordinatorScreen(CTScreen):
         Binding("i", "add_qr", "Scan QR"),
         Binding("c", "collect", "Collect"),
         Binding("x", "show_qr", "Show QR"),
+        Binding("e", "refresh", "Refresh"),
+        Binding("p", "repair", "Repair"),
     ]
 
     def __init__(self) -> None:
@@ -80,7 +82,8 @@ class CoordinatorScreen(CTScreen):
 
     def on_mount(self) -> None:
         self.query_one("#co-message", Static).update(Text(
-            "k opens a keygen, s a signing, t a rotation; o continues from a coordinator message (.ctm).  "
+            "k keygen, s signing, t rotation, e refresh, p repair of a lost share; o continues from a coordinator "
+            "message (.ctm).  "
             "The coordinator holds no secret.", no_wrap=False))
         self.query_one("#co-who").focus()
 
@@ -159,9 +162,14 @@ class CoordinatorScreen(CTScreen):
              Field("add", "add (.pub)", "", "path", placeholder="new members' .pub files"),
              Field("remove", "remove", "", placeholder="member ids to retire"),
              Field("threshold", "new threshold", "", placeholder="empty: unchanged"),
+             Field("keep_key", "keep group key", "no", "select", YES_NO),
+             Field("releases", "kept releases", "", "path",
+                   placeholder="bundles (.ctp) the old set signed, or files of digests / a signed.log"),
              Field("days", "expires in days", "365"),
              Field("output", "request file", "rotate-request.ctm", "path")],
-            help="As 'ct ceremony rotate'.  The new epoch must be signed by k of the old set and by its own k.",
+            help="As 'ct ceremony rotate'.  The new epoch must be signed by k of the old set and by its own k.  "
+                 "Keeping the group key (reshare) keeps stock-tool pins, but k old shares still make the key: "
+                 "keep it when members leave for benign reasons, not when one may be compromised.",
             validate=check, cwd=self.ct.cwd, dialog_id="rotate-dialog"), self._rotate)
 
     def action_rotate(self) -> None:
@@ -171,6 +179,64 @@ class CoordinatorScreen(CTScreen):
         if v:
             self.busy("opening the rotation")
             self._open("rotate", v)
+
+    def action_refresh(self) -> None:
+        if self.refuse_while_busy():
+            return
+
+        def check(v: dict[str, str]) -> str | None:
+            if not v["group"].strip():
+                return "the current keyholder-set record is needed"
+            return _int(v["days"], "days") or (None if v["output"].strip() else "an output file is needed")
+
+        self.app.push_screen(FormDialog(
+            "Open a refresh: new shares of the same group key",
+            [Field("group", "current set", self._latest_record_path(), "path"),
+             Field("releases", "kept releases", "", "path",
+                   placeholder="bundles (.ctp) the set signed, or files of digests / a signed.log"),
+             Field("days", "expires in days", "365"),
+             Field("output", "request file", "refresh-request.ctm", "path")],
+            help="As 'ct ceremony refresh'.  Every member takes part; the next epoch has the same members, "
+                 "threshold and group key, and each home deletes its old share when it keeps the new record.",
+            validate=check, cwd=self.ct.cwd, dialog_id="refresh-dialog"), self._refresh)
+
+    def _refresh(self, v: dict[str, str] | None) -> None:
+        if v:
+            self.busy("opening the refresh")
+            self._open("refresh", v)
+
+    def action_repair(self) -> None:
+        if self.refuse_while_busy():
+            return
+
+        def check(v: dict[str, str]) -> str | None:
+            for k, what in (("group", "the keyholder-set record"), ("member", "the member whose share is lost"),
+                            ("helpers", "the helpers (at least k members)"), ("output", "an output file")):
+                if not v[k].strip():
+                    return f"{what} is needed"
+            return None
+
+        self.app.push_screen(FormDialog(
+            "Open the repair of a lost share",
+            [Field("group", "current set", self._latest_record_path(), "path"),
+             Field("member", "lost member", "", placeholder="the member id whose share is lost"),
+             Field("helpers", "helpers", "", placeholder="member ids (at least k)"),
+             Field("output", "request file", "repair-request.ctm", "path")],
+            help="As 'ct ceremony repair'.  The helpers restore the member's share without learning it; it must "
+                 "match the member's verification share in the record (no new record).  The member needs its "
+                 "identity key.",
+            validate=check, cwd=self.ct.cwd, dialog_id="repair-dialog"), self._repair)
+
+    def _repair(self, v: dict[str, str] | None) -> None:
+        if v:
+            self.busy("opening the repair")
+            self._open("repair", v)
+
+    def _releases(self, text: str) -> list[str]:
+        from cerro_torre.ceremony.signedlog import closed_releases
+
+        paths = [self.ct.path_arg(p) for p in self.expand_paths(text)] if text.strip() else []
+        return closed_releases([p for p in paths if p.endswith(".ctp")], [p for p in paths if not p.endswith(".ctp")])
 
     def _latest_record_path(self) -> str:
         if not self.ct.records:
@@ -224,24 +290,24 @@ class CoordinatorScreen(CTScreen):
                 msg = signing.open_sign(env.payload, records, signers,
                                         stock=v["stock"] == "yes", attestations=bmod.attestation_statements(parts))
                 self.ct.remember_records(records)
-            else:
-                from cerro_torre.suites.errors import UsageError
+            elif kind == "repair":
+                from cerro_torre.ceremony import repair
 
+                rec = self._record(v["group"].strip())
+                msg = repair.open_repair(rec, v["member"].strip(), v["helpers"].replace(",", " ").split())
+                records = [rec]
+            elif kind == "refresh":
                 old = self._record(v["group"].strip())
-                members = {m.id: m.identity for m in old.members}
-                for rid in v["remove"].replace(",", " ").split():
-                    if rid not in members:
-                        raise UsageError(f"{rid!r} is not a member of {old.describe()}",
-                                         "members: " + ", ".join(members))
-                    del members[rid]
-                for pub in self._publics(v["add"]) if v["add"].strip() else []:
-                    if pub.id in members:
-                        raise UsageError(f"{pub.id!r} is already a member",
-                                         "use --remove first to replace a member's key")
-                    members[pub.id] = pub
+                msg = keygen.open_refresh(old, days=int(v["days"]), closed_releases=self._releases(v["releases"]))
+                records = [old]
+            else:
+                old = self._record(v["group"].strip())
+                members = keygen.rotation_members(old, self._publics(v["add"]) if v["add"].strip() else [],
+                                                  v["remove"].replace(",", " ").split())
                 k = int(v["threshold"]) if v["threshold"].strip() else old.threshold
-                msg = keygen.open_keygen(old.name, list(members.values()), k, suite=old.suite, days=int(v["days"]),
-                                         previous=old)
+                msg = keygen.open_keygen(old.name, members, k, suite=old.suite, days=int(v["days"]), previous=old,
+                                         closed_releases=self._releases(v["releases"]),
+                                         keep_key=v["keep_key"] == "yes")
                 records = [old]
             from cerro_torre.ceremony import coordinator
             from cerro_torre.ceremony.protocol import Journal
@@ -478,9 +544,12 @@ class CoordinatorScreen(CTScreen):
             from cerro_torre.ceremony.protocol import Journal
             from cerro_torre.governance.keyholders import KeyholderSet
 
+            from cerro_torre.ceremony.repair import Repaired
+
             nxt = Journal(list(journal.messages), list(journal.records), journal.path)  # saved with the result
             out = coordinator.collect(nxt, replies)
-            kind = "message" if isinstance(out, Message) else "record" if isinstance(out, KeyholderSet) else "signed"
+            kind = "message" if isinstance(out, Message) else "record" if isinstance(out, KeyholderSet) else \
+                "repaired" if isinstance(out, Repaired) else "signed"
             self.post_message(Collected(out, kind, nxt))
         except Exception as e:  # noqa: BLE001
             self.post_failure("collect", e)
@@ -500,6 +569,11 @@ class CoordinatorScreen(CTScreen):
             fields = [Field("output", "next message", at(f"{m.result.kind}-{m.result.round}.ctm"), "path")]
             title = f"Collected: the {m.result.round} message is ready"
             help = f"fingerprint {m.result.fingerprint.hex}  {m.result.fingerprint.words}"
+        elif m.kind == "repaired":
+            fields = [Field("output", "done message", at(f"{stem}-done.ctm"), "path"),
+                      Field("transcript", "transcript", at(f"{stem}-transcript.ctm"), "path")]
+            title = f"Collected: {m.result.member}'s share is restored"
+            help = f"It matches the verification share in {m.result.record.describe()}: no new record."
         elif m.kind == "record":
             fields = [Field("output", "record", at("keyholders.json"), "path"),
                       Field("transcript", "transcript", at(f"{stem}-transcript.ctm"), "path")]
@@ -554,6 +628,9 @@ class CoordinatorScreen(CTScreen):
             if kind == "record":
                 self.write_new(out, result.to_bytes())
                 lines = coordinator.record_written(view, result, out)
+            elif kind == "repaired":
+                self.write_new(out, journal.last.to_bytes())
+                lines = coordinator.repaired(result, out)
             else:
                 bundle = v["bundle"].strip()
                 coordinator.write_signed_bundle(view, result, self.ct.path_arg(bundle), self.ct.path_arg(out))

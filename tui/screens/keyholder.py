@@ -48,6 +48,15 @@ def checked_against(pending: Any, home_path: str) -> list[str]:
         if len(plan.chain) > 1:
             lines.append("  chain: epochs " + " -> ".join(str(e) for e in range(1, len(plan.chain) + 1)))
         chain = plan.chain
+    elif msg.kind == "repair":
+        from cerro_torre.ceremony import repair
+
+        rp = repair.plan_of(pending.view)
+        r = rp.record
+        lines.append(f"no new record: the restored share of '{rp.lost}' must match its verification share in "
+                     f"{r.describe()}, {r.threshold} of {len(r.members)}, expires {r.expires}")
+        lines.append(f"  set fingerprint words: {r.fingerprint.words}")
+        chain = [r.fingerprint.full_hex]
     else:
         from cerro_torre.ceremony import keygen
 
@@ -59,6 +68,9 @@ def checked_against(pending: Any, home_path: str) -> list[str]:
             p = plan.previous
             lines.append(f"and {p.threshold} of {len(p.members)} signatures of epoch {p.epoch} "
                          f"({p.fingerprint.hex}): verifiers walk the chain from their pinned root")
+        if plan.keeps_key:
+            lines.append(f"the group key stays {plan.kept.group_public_key.hex()[:16]}…: stock-tool public keys "
+                         "exported before keep verifying")
         chain = [plan.previous.fingerprint.full_hex] if plan.previous is not None else []
     policy_path = os.path.join(home_path, "policy.json")
     if os.path.isfile(policy_path):
