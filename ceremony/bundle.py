@@ -49,19 +49,22 @@ ENVELOPE = "signatures/release.dsse.json"
 STOCK = "signatures/stock.json"
 KEYHOLDERS_DIR = "signatures/keyholders/"
 KEYS_DIR = "signatures/keys/"
-MAX_META = 16 << 20          # manifest.toml and any signatures/ member
+MAX_META = 16 << 20          # a member read whole (larger manifest.toml and envelopes: see streaming.py)
 MAX_MEMBERS = 1_000_000
 USTAR_MAX_SIZE = 8 ** 11 - 1
 MODE_FILE = 0o644
 MODE_EXEC = 0o755
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
+_PLAIN_PATH = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*\Z")
 
 
 # ====================================================================== paths
 
 def check_path(name: str, what: str = "path") -> str:
     """A relative, normalized, printable POSIX path; raises Malformed otherwise."""
+    if isinstance(name, str) and _PLAIN_PATH.match(name):
+        return name     # the common case: ASCII segments that do not start with a dot
     if not isinstance(name, str) or not name:
         raise Malformed(f"{what} is empty")
     if _CTRL.search(name):
@@ -160,6 +163,18 @@ class TarWriter:
         self.f.write(data)
         self.f.write(b"\0" * (-len(data) % BLOCK))
 
+    def add_chunks(self, name: str, size: int, chunks: Any) -> None:
+        """A member of exactly ``size`` bytes, given in pieces."""
+        self._order(name)
+        self.f.write(member_header(name, size, MODE_FILE))
+        n = 0
+        for c in chunks:
+            self.f.write(c)
+            n += len(c)
+        if n != size:
+            raise ValueError(f"member {name!r}: {n} bytes given, {size} announced")
+        self.f.write(b"\0" * (-size % BLOCK))
+
     def add_stream(self, name: str, size: int, src: BinaryIO, mode: int = MODE_FILE,
                    progress: Progress = NULL) -> str:
         """Copy exactly ``size`` bytes from ``src``; returns their sha256 hex.
@@ -210,7 +225,7 @@ def _parse_octal(field_: bytes, what: str) -> int:
         raise Malformed(f"tar header: base-256 {what} is not supported in a bundle")
     if not s:
         return 0
-    if not re.fullmatch(rb"[0-7]+", s):
+    if s.translate(None, b"01234567"):
         raise Malformed(f"tar header: {what} field is not octal")
     return int(s, 8)
 
@@ -256,7 +271,6 @@ class TarReader:
         self._pad = 0       # padding after it
         self.count = 0
         self.ended = False
-        self.names: set[str] = set()
         self.last: bytes | None = None
         self.fileno: int | None = None
         self.file_size: int | None = None
@@ -408,14 +422,15 @@ class TarReader:
             check_path(name, "member")
         except Malformed as e:
             raise Malformed(f"{self.label}: {e.message}", *e.hints) from None
-        if name in self.names:
+        # members are sorted, so a name seen before is the previous one (no set of every name is kept:
+        # a name repeated further on is out of order)
+        k = sort_key(name)
+        if k == self.last:
             raise Malformed(f"{self.label}: duplicate member {name!r}",
                             "a bundle names each file once; this one was tampered with or badly made")
-        k = sort_key(name)
         if self.last is not None and k < self.last:
             raise Malformed(f"{self.label}: member {name!r} is out of order",
                             "bundle members are sorted by name; this one was not written by ct")
-        self.names.add(name)
         self.last = k
 
     # -- member data
@@ -457,6 +472,15 @@ class TarReader:
             self.pos = end
             self._left = 0
             return total
+        if self._left <= CHUNK:     # small: one read, no buffer to set up
+            data = self.f.read(self._left)
+            if len(data) != self._left:
+                raise Malformed(f"{self.label} is truncated (member data cut short)",
+                                "the file was cut short in transfer; copy it again")
+            h.update(data)
+            self.pos += self._left
+            self._left = 0
+            return total
         for c in self.chunks():
             h.update(c)
         return total
@@ -471,7 +495,12 @@ class TarReader:
 
 # ====================================================================== manifest.toml
 
+_TOML_PLAIN = re.compile(r'[^"\\\x00-\x1f\x7f]*\Z')
+
+
 def _toml_str(s: str) -> str:
+    if _TOML_PLAIN.match(s):
+        return f'"{s}"'
     out = ['"']
     for ch in s:
         o = ord(ch)
@@ -596,6 +625,12 @@ class Manifest(Record):
         return {f.path: f for f in self.files}
 
     @property
+    def total_size(self) -> int:
+        """Bytes of payload (a manifest read from a bundle knows it without reading its files again)."""
+        known = getattr(self.files, "total_size", None)
+        return known if known is not None else sum(f.size for f in self.files)
+
+    @property
     def registry(self) -> str:
         r = self.source.get("registry", "")
         return r if isinstance(r, str) else ""
@@ -686,70 +721,64 @@ class PayloadFile(Record):
 def hash_stream(f: BinaryIO, size: int | None = None, progress: Progress = NULL) -> tuple[str, int]:
     """sha256 hex and byte count of ``f`` (up to ``size`` bytes), in 1 MiB chunks."""
     h = hashlib.sha256()
-    buf = bytearray(CHUNK)
-    mv = memoryview(buf)
     total = 0
     while size is None or total < size:
-        want = CHUNK if size is None else min(CHUNK, size - total)
-        n = f.readinto(mv[:want])  # type: ignore[attr-defined]
-        if not n:
+        data = f.read(CHUNK if size is None else min(CHUNK, size - total))
+        if not data:
             break
-        h.update(mv[:n])
-        total += n
-        progress.advance(n)
+        h.update(data)
+        total += len(data)
+        progress.advance(len(data))
     return h.hexdigest(), total
 
 
-def write_bundle(out: BinaryIO, manifest_bytes: bytes, files: list[PayloadFile],
-                 signature_members: dict[str, bytes], progress: Progress = NULL) -> None:
-    """Write a whole bundle to ``out``.  Each payload file is re-hashed while it is
-    copied and must match ``sha256`` (HashMismatch otherwise: the source changed)."""
-    w = TarWriter(out)
-    w.add_bytes(MANIFEST, manifest_bytes)
-    for pf in sorted(files, key=lambda p: sort_key(p.path)):
-        with pf.opener() as src:
-            got = w.add_stream(PAYLOAD_DIR + pf.path, pf.size, src, pf.mode, progress)
-        if pf.sha256 and got != pf.sha256:
-            raise HashMismatch(f"{pf.path} changed while it was being packed",
-                               "make sure nothing writes to the source, then pack again")
-    for name in sorted(signature_members, key=sort_key):
-        if not name.startswith(SIGNATURES_DIR):
-            raise ValueError(f"signature member {name!r} must be under {SIGNATURES_DIR}")
-        w.add_bytes(name, signature_members[name])
-    w.close()
-
-
 class BundleParts(Record):
-    """Everything of a bundle except the payload data (payload files are listed by the manifest)."""
+    """Everything of a bundle except the payload data: the manifest (its files read again from the
+    bundle on demand) and the signature members."""
 
-    __slots__ = ("manifest_bytes", "manifest", "signature_members")
+    __slots__ = ("manifest", "signature_members")
 
-    def __init__(self, manifest_bytes: bytes, manifest: Manifest, signature_members: dict[str, bytes]) -> None:
-        self.manifest_bytes = manifest_bytes
+    def __init__(self, manifest: Manifest, signature_members: dict[str, bytes]) -> None:
         self.manifest = manifest
         self.signature_members = signature_members
 
 
-def read_parts(path: str) -> BundleParts:
-    """Read a bundle's manifest and signature members, skipping the payload (structure checked)."""
+def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
+    """Read a bundle's manifest and signature members, skipping the payload (structure checked).
+    ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
+    from .streaming import MAX_MANIFEST, FileList, read_manifest, slices, whole_member
+
+    label = os.path.basename(path)
     with open(path, "rb") as f:
-        r = TarReader(f, os.path.basename(path))
-        manifest_bytes = None
+        r = TarReader(f, label)
+        manifest = None
         sigs: dict[str, bytes] = {}
         for m in r:
-            if manifest_bytes is None:
+            if manifest is None:
                 if m.name != MANIFEST:
-                    raise Malformed(f"{os.path.basename(path)}: first member is {m.name!r}, not {MANIFEST}",
-                                    "is this a .ctp bundle?")
-                manifest_bytes = r.read_all(MAX_META, MANIFEST)
+                    raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}", "is this a .ctp bundle?")
+                data = None
+                if r.fileno is None:      # not a file: the member is held (at most MAX_META, as always)
+                    data = r.read_all(MAX_META, MANIFEST)
+                    rd = read_manifest(slices(data), MANIFEST, lambda: data)
+                elif m.size > MAX_MANIFEST:
+                    raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
+                else:
+                    rd = read_manifest(r.chunks(256 << 10), MANIFEST, lambda: whole_member(path, m.offset, m.size))
+                name, version, source, layers = rd.head  # type: ignore[misc]
+                files = FileList(rd.count, rd.total, rd.sha.hexdigest(), f"{label}: {MANIFEST}", path, m.offset,
+                                 m.size, data)
+                manifest = Manifest(name, version, source, files, layers,  # type: ignore[arg-type]
+                                    artifacts=rd.artifacts)
                 continue
             if m.name.startswith(SIGNATURES_DIR):
-                sigs[m.name] = r.read_all(MAX_META, m.name)
+                if envelope or m.name != ENVELOPE:
+                    sigs[m.name] = r.read_all(MAX_META, m.name)
             elif not m.name.startswith(PAYLOAD_DIR):
-                raise Malformed(f"{os.path.basename(path)}: unexpected member {m.name!r}")
-        if manifest_bytes is None:
-            raise Malformed(f"{os.path.basename(path)} has no {MANIFEST}", "is this a .ctp bundle?")
-    return BundleParts(manifest_bytes, parse_manifest(manifest_bytes), sigs)
+                raise Malformed(f"{label}: unexpected member {m.name!r}")
+        if manifest is None:
+            raise Malformed(f"{label} has no {MANIFEST}", "is this a .ctp bundle?")
+    return BundleParts(manifest, sigs)
 
 
 def rewrite_signatures(src: str, dst: str, members: dict[str, bytes], *, replace: bool = True) -> None:
@@ -822,38 +851,30 @@ class PackResult(Record):
         self.attestations = list(attestations or [])   # predicate types
 
 
-def release_predicate(manifest: Manifest, manifest_bytes: bytes,
+def release_predicate(name: str, version: str, source: dict[str, Any], manifest_sha256: str,
                       attestations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The predicate of a release statement (spec/statement.md); ``attestations`` lists the
     attestation statements it binds (spec/attestations.md)."""
     pred = {
-        "bundle": {"format": FORMAT, "format_version": manifest.format_version},
-        "manifest": {"name": MANIFEST, "sha256": hashlib.sha256(manifest_bytes).hexdigest()},
-        "package": {"name": manifest.name, "version": manifest.version},
-        "source": dict(manifest.source),
+        "bundle": {"format": FORMAT, "format_version": FORMAT_VERSION},
+        "manifest": {"name": MANIFEST, "sha256": manifest_sha256},
+        "package": {"name": name, "version": version},
+        "source": dict(source),
     }
     if attestations:
         pred["attestations"] = attestations
     return pred
 
 
-def build_statement(manifest: Manifest, manifest_bytes: bytes, attestations: list[bytes] = ()) -> bytes:  # type: ignore[assignment]
-    from . import attest
-    from .statement import make_statement
-
-    return make_statement([(f.path, f.sha256) for f in manifest.files],
-                          release_predicate(manifest, manifest_bytes, attest.listing(list(attestations))))
-
-
-def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[Any], Any]:
-    """A single holder's DSSE signatures (one per algorithm of its suite) and, when it has an
-    Ed25519 key, the stock-tool record (both passes)."""
+def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]:
+    """A single holder's DSSE signatures over ``message`` (the PAE of ``statement``; one per algorithm
+    of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
     from cerro_torre.suites.suite import Signature
 
     from . import stockformats
-    from .statement import PAYLOAD_TYPE, pae
+    from .streaming import read_statement
 
-    sigs = key.sign(pae(PAYLOAD_TYPE, statement))
+    sigs = key.sign(message)
     pub = key.public()
     stock = None
     if "ed25519" in pub.keys:
@@ -862,7 +883,7 @@ def sign_single(statement: bytes, key: Any, manifest: Manifest) -> tuple[list[An
         def sign_ed(msg: bytes) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(statement)
+        comment = stockformats.trusted_comment(read_statement(statement, "release statement"))
         stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
     return sigs, stock
 
@@ -874,59 +895,106 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
 
     ``key`` (an IdentityKey) signs the statement, the attestations and the stock-tool messages;
     without it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
-    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation."""
+    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation.
+
+    Two passes over the files, one at a time: digests first (the manifest, which lists them,
+    comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
+    re-hashed and checked against them.  Memory does not grow with the number of files (the
+    statement, which is signed whole, excepted)."""
+    from .streaming import FileList
+
+    name = name or source.default_name or "package"
+    version = version or source.default_version or "unversioned"
+    if attestations is not None and not isinstance(source.files, list):
+        source.files = list(source.files)  # attestations (SBOM, provenance) read every file's digest from it
+    files = source.files if getattr(source.files, "sorted_by_path", False) else \
+        sorted(source.files, key=lambda p: sort_key(p.path))
+    folder = os.path.dirname(os.path.abspath(out_path))
+    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in files))   # hashed, then copied
+    try:
+        lists, statement, signer, atts = _pack(files, out_path, folder, name, version, source, key, progress,
+                                               attestations)
+    finally:
+        progress.done()
+    files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
+                          lists.manifest_size)
+    manifest = Manifest(name, version, source.info, files_list, source.layers,  # type: ignore[arg-type]
+                        artifacts=getattr(source, "artifacts", None))
+    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer, atts)
+
+
+def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
+          progress: Progress, attestations: Any) -> tuple[Any, Any, Any, list[str]]:
+    """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .statement import Envelope
+    from .streaming import PackLists
 
-    entries = []
-    total = 0
-    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in source.files))
-    for pf in source.files:
-        check_path(pf.path, "payload path")
-        if not pf.sha256:
-            with pf.opener() as f:
-                pf.sha256, n = hash_stream(f, progress=progress)
-            if n != pf.size:
-                raise HashMismatch(f"{pf.path} changed size while it was being packed",
-                                   "make sure nothing writes to the source, then pack again")
-        entries.append(FileEntry(pf.path, pf.sha256, pf.size, pf.mode))
-        total += pf.size
-    paths = [e.path for e in entries]
-    if len(set(paths)) != len(paths):
-        raise Malformed("the source holds two files with the same path")
-    manifest = Manifest(name or source.default_name or "package", version or source.default_version or "unversioned",
-                        source.info, sorted(entries, key=lambda e: sort_key(e.path)), source.layers,
-                        artifacts=getattr(source, "artifacts", None))
-    for what, v in (("--name", manifest.name), ("--version", manifest.version)):
-        if not v or _CTRL.search(v) or len(v) > 200:
-            raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
-    manifest_bytes = manifest.to_bytes()
-    parse_manifest(manifest_bytes)  # what we write, we can read
     from . import attest
 
-    subjects = [(e.path, e.sha256) for e in manifest.files]
-    att_statements = [attest.make(subjects, t, p) for t, p in (attestations(manifest) if attestations else [])]
-    statement = build_statement(manifest, manifest_bytes, att_statements)
-    env = Envelope(statement)
-    members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
-    if len(members) != len(att_statements):
-        raise UsageError("the same attestation is given twice", "give each --attest once")
-    signer = None
-    if key is not None:
-        sigs, stock = sign_single(statement, key, manifest)
-        members = attest.with_signatures(members, key.sign)
-        env = env.with_signatures(sigs)
-        signer = key.public()
-        members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
-        if stock is not None:
-            members[STOCK] = stock.to_bytes()
-    members[ENVELOPE] = env.to_bytes()
-    with atomic_writer(out_path) as out:
-        write_bundle(out, manifest_bytes, source.files, members, progress)
-    progress.done()
-    return PackResult(out_path, manifest, statement, len(entries), total, signer,
-                      [e["predicateType"] for e in attest.listing(att_statements)])
+    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists:
+        for pf in files:
+            check_path(pf.path, "payload path")
+            sha = pf.sha256
+            if not sha:
+                with pf.opener() as f:
+                    sha, n = hash_stream(f, progress=progress)
+                if n != pf.size:
+                    raise HashMismatch(f"{pf.path} changed size while it was being packed",
+                                       "make sure nothing writes to the source, then pack again")
+                pf.sha256 = sha
+            lists.add(pf.path, sha, pf.size, pf.mode)
+        for what, v in (("--name", name), ("--version", version)):
+            if not v or _CTRL.search(v) or len(v) > 200:
+                raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
+        lists.close()
+        specs = [] if attestations is None else \
+            attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
+        att_statements = []
+        if specs:   # attestations list every subject too: the subjects are read back whole here
+            subjects = [(path, sha) for _raw, path, sha, _size, _mode in lists.entries()]
+            att_statements = [attest.make(subjects, t, p) for t, p in specs]
+            del subjects
+        listing = attest.listing(att_statements)
+        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,
+                                                               listing))
+        env = Envelope(statement)
+        members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
+        if len(members) != len(att_statements):
+            raise UsageError("the same attestation is given twice", "give each --attest once")
+        signer = None
+        if key is not None:
+            sigs, stock = sign_single(message, statement, key)
+            members = attest.with_signatures(members, key.sign)
+            env = env.with_signatures(sigs)
+            signer = key.public()
+            members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
+            if stock is not None:
+                members[STOCK] = stock.to_bytes()
+        with atomic_writer(out_path) as out:
+            w = TarWriter(out)
+            w.add_stream(MANIFEST, lists.manifest_size, lists.manifest_file())
+            written = iter(files)
+            for _raw, path, sha, size, mode in lists.entries():
+                pf = next(written, None)
+                if pf is None or pf.path != path or pf.size != size:
+                    raise HashMismatch(f"{path} changed while it was being packed",
+                                       "make sure nothing writes to the source, then pack again")
+                with pf.opener() as src:
+                    if w.add_stream(PAYLOAD_DIR + path, size, src, mode, progress) != sha:
+                        raise HashMismatch(f"{path} changed while it was being packed",
+                                           "make sure nothing writes to the source, then pack again")
+            if next(written, None) is not None:
+                raise HashMismatch("the source changed while it was being packed (a file was added)",
+                                   "make sure nothing writes to the source, then pack again")
+            for mname in sorted([*members, ENVELOPE], key=sort_key):
+                if mname == ENVELOPE:
+                    w.add_chunks(ENVELOPE, env.byte_size(), env.iter_bytes())
+                else:
+                    w.add_bytes(mname, members[mname])
+            w.close()
+    return lists, statement, signer, [e["predicateType"] for e in listing]
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

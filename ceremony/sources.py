@@ -466,24 +466,49 @@ def load_path(path: str) -> Source:
         return Source("file", {"kind": "file", "name": base}, files, [], *guess_name_version(base))
     if not stat.S_ISDIR(st.st_mode):
         raise Malformed(f"{path} is not a regular file or a directory", "pack a file, a directory or an image")
-    files: list[PayloadFile] = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
-        for fn in sorted(filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]):
-            full = os.path.join(dirpath, fn)
-            rel = os.path.relpath(full, path).replace(os.sep, "/")
-            lst = os.lstat(full)
+    return Source("directory", {"kind": "directory", "name": base}, DirFiles(path),  # type: ignore[arg-type]
+                  [], *guess_name_version(base, True))
+
+
+class DirFiles:
+    """The regular files of a directory as PayloadFiles, walked anew on each iteration (a tree of
+    100,000 files is never held) in the bundle's order: sorted by the bytes of their relative path.
+    Links and special files are refused; so is a directory without files."""
+
+    sorted_by_path = True
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)     # a walk: callers that need the count of a large tree pay for it
+
+    def __iter__(self) -> Iterator[PayloadFile]:
+        found = False
+        for pf in self._walk(self.root, ""):
+            found = True
+            yield pf
+        if not found:
+            raise Malformed(f"{self.root} holds no files", "there is nothing to pack")
+
+    def _walk(self, folder: str, prefix: str) -> Iterator[PayloadFile]:
+        with os.scandir(folder) as it:   # a folder sorts as its name + "/": so do the paths inside it
+            entries = sorted(((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name)
+                              .encode("utf-8", "surrogateescape"), e) for e in it)
+        for _key, e in entries:
+            full = os.path.join(folder, e.name)
+            rel = prefix + e.name
+            if e.is_dir(follow_symlinks=False):
+                yield from self._walk(full, rel + "/")
+                continue
+            lst = e.stat(follow_symlinks=False)
             if stat.S_ISLNK(lst.st_mode):
                 raise Malformed(f"{full} is a symbolic link",
                                 "bundles carry regular files only; replace the link by its file or remove it")
             if not stat.S_ISREG(lst.st_mode):
                 raise Malformed(f"{full} is not a regular file", "bundles carry regular files only")
             check_path(rel, "file name")
-            files.append(PayloadFile(rel, lst.st_size, _mode_of(lst), _file_opener(full), ""))
-        dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(dirpath, d))]
-    if not files:
-        raise Malformed(f"{path} holds no files", "there is nothing to pack")
-    return Source("directory", {"kind": "directory", "name": base}, files, [], *guess_name_version(base, True))
+            yield PayloadFile(rel, lst.st_size, _mode_of(lst), _file_opener(full))
 
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar",

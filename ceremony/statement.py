@@ -207,7 +207,26 @@ class Envelope(Record):
 
     def to_bytes(self) -> bytes:
         """Canonical JSON + LF."""
-        return canonical_json(self.to_json()) + b"\n"
+        return b"".join(self.iter_bytes())
+
+    def byte_size(self) -> int:
+        """``len(self.to_bytes())`` without encoding the payload."""
+        head, tail = self._around_payload()
+        return len(head) + 4 * ((len(self.payload) + 2) // 3) + len(tail)
+
+    def iter_bytes(self, chunk: int = 3 << 18) -> Any:
+        """:meth:`to_bytes` in pieces: the payload's base64 is made a slice at a time (a statement can be
+        megabytes).  Canonical JSON: the keys payload < payloadType < signatures, no white space."""
+        head, tail = self._around_payload()
+        yield head
+        body = memoryview(self.payload)
+        for i in range(0, len(body), chunk):
+            yield base64.b64encode(body[i:i + chunk])
+        yield tail
+
+    def _around_payload(self) -> tuple[bytes, bytes]:
+        rest = canonical_json({"payloadType": self.payload_type, "signatures": [s.to_json() for s in self.signatures]})
+        return b'{"payload":"', b'",' + rest[1:] + b"\n"
 
     def with_signatures(self, sigs: list[Signature]) -> Envelope:
         """A copy with ``sigs`` added; a signature already present (same alg, keyid, bytes) is not repeated."""
@@ -227,17 +246,23 @@ class Envelope(Record):
             raise Malformed(f"{what} must be a JSON object")
         if set(d) != {"payload", "payloadType", "signatures"}:
             raise Malformed(f"{what} must have exactly payload, payloadType and signatures")
+        return cls.from_fields(d, lambda: _b64_either(d["payload"], f"{what} payload"), what)
+
+    @classmethod
+    def from_fields(cls, d: dict[str, Any], payload: Any, what: str = "DSSE envelope") -> Envelope:
+        """The checks of :meth:`from_bytes` past the field names; ``payload()`` gives the payload
+        (decoded there, or already decoded by a streaming reader)."""
         if not isinstance(d["payloadType"], str):
             raise Malformed(f"{what}: payloadType must be a string")
         if d["payloadType"] != PAYLOAD_TYPE:
             raise Malformed(f"{what} has payload type {d['payloadType']!r}", f"ct signs {PAYLOAD_TYPE}")
         if not isinstance(d["signatures"], list):
             raise Malformed(f"{what}: signatures must be a list")
-        payload = _b64_either(d["payload"], f"{what} payload")
+        body = payload()
         sigs = []
         for i, s in enumerate(d["signatures"]):
             try:
                 sigs.append(Signature.from_json(s))
             except Malformed as e:
                 raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
-        return cls(payload, d["payloadType"], sigs)
+        return cls(body, d["payloadType"], sigs)

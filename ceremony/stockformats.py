@@ -59,15 +59,19 @@ def keynum(public_key: bytes) -> bytes:
     return bytes.fromhex(keyid_of(public_key))[:8]
 
 
-def trusted_comment(statement: bytes) -> str:
+def trusted_comment(statement: Any) -> str:
     """The minisign trusted comment: package, version and the statement's sha256 (ASCII, one line),
-    built from the statement alone (its ``predicate.package``), never from anything else."""
-    from .statement import parse_statement
+    built from the statement alone (its ``predicate.package``), never from anything else.
 
-    name, version = parse_statement(statement).package
+    ``statement``: its bytes, or a parsed :class:`~cerro_torre.ceremony.statement.Statement` (the
+    verifier's, read as a stream: a statement of many files is not parsed a second time)."""
+    from .statement import Statement, parse_statement
+
+    st = statement if isinstance(statement, Statement) else parse_statement(statement)
+    name, version = st.package
     clean = lambda s: _SAFE.sub("_", s)[:100]  # noqa: E731
     return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:" \
-           f"{hashlib.sha256(statement).hexdigest()}"
+           f"{hashlib.sha256(st.raw).hexdigest()}"
 
 
 def _ssh_string(b: bytes) -> bytes:
@@ -83,15 +87,26 @@ def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
 def sha256sums(statement: bytes) -> bytes:
     """``SHA256SUMS`` of the statement's subjects, in the BSD form ``signify -C`` checks:
     ``SHA256 (<name>) = <hex>`` LF, one line per subject in the statement's (sorted) order."""
-    from .statement import parse_statement
+    from cerro_torre.suites.jsonstream import NotCanonical
 
-    st = parse_statement(statement, "statement", predicate_type=None)
-    return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
+    from .statement import parse_statement
+    from .streaming import iter_subjects, read_statement_head
+
+    try:   # a release statement as ct writes it: its subjects walked in place (it can list 100,000)
+        _predicate, start = read_statement_head(statement)
+        out = bytearray()
+        for raw, _name, sha in iter_subjects(statement, start):
+            out += b"SHA256 (%s) = %s\n" % (raw, sha.encode())
+        return out  # type: ignore[return-value]
+    except NotCanonical:
+        st = parse_statement(bytes(statement), "statement", predicate_type=None)
+        return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
 
 
 def first_pass_messages(statement: bytes) -> dict[str, bytes]:
+    """``signify`` is the statement buffer itself (not copied: it can be megabytes)."""
     return {
-        "signify": bytes(statement),
+        "signify": statement,
         "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
         "ssh": sshsig_signed_data(statement),
         "sha256sums": sha256sums(statement),

@@ -50,13 +50,24 @@ from .bundle import (
     STOCK,
     Manifest,
     TarReader,
-    parse_manifest,
 )
 from .attest import ATT_DIR, digest_of_member, listed
 from .statement import Record
+from .streaming import (
+    MAX_ENVELOPE,
+    MAX_MANIFEST,
+    FileList,
+    ListDigest,
+    read_envelope,
+    read_manifest,
+    slices,
+    subjects_digest,
+    whole_member,
+)
 
 STEPS = ("structure", "trust", "signatures", "policy", "integrity")
 PREWARM_BYTES = 64 << 20
+MAX_PROBLEMS = 1000         # integrity problems listed one by one (then one line says how many more)
 
 
 def _prewarm() -> None:
@@ -158,9 +169,17 @@ class VerifyResult:
         self.size = 0
         self.manifest: Manifest | None = None
         self.manifest_sha256 = ""
+        self.manifest_lists = (b"", b"")     # ListDigests of the manifest's (path, sha256) and (…, size, mode)
         self.statement: Any = None
+        self.statement_sha256 = ""
         self.envelope: Any = None
-        self.computed: dict[str, tuple[str, int, int]] = {}   # rel -> (sha256, size, mode)
+        self.message: Any = None             # the DSSE PAE every release signature is over
+        self.payload_list = b""              # ListDigest of the payload members (name, sha256, size, mode)
+        self.payload_read = False            # every payload member was hashed
+        self.oci_suspects: list[tuple[str, str]] = []   # OCI blobs whose content is not their name
+        self.marks: dict[str, str] | None = None        # manifest path -> MISMATCH / MISSING (others ok)
+        self.regular = True                  # the bundle is a regular file (it can be read again)
+        self.label = os.path.basename(path)  # what messages call the bundle
         self.records: list[Any] = []
         self.key: Any = None                 # IdentityPublic of a single-holder signer
         self.stock: Any = None
@@ -195,6 +214,35 @@ class VerifyResult:
     def fail(self, step: str, error: CTError) -> None:
         self.problems.append(Problem(step, error))
 
+    def file_rows(self) -> Any:
+        """(FileEntry, "ok" | "MISMATCH" | "MISSING") for every file of the manifest, as ``ct explain``
+        lists them: the payload member's sha256 against the manifest's.  Read again from the bundle."""
+        if self.manifest is None:
+            return
+        if self.marks is None:
+            if self.payload_read and self.payload_list == self.manifest_lists[1]:
+                self.marks = {}
+            else:
+                self.marks = {}
+                _merge(self, None, self.marks)
+        for f in self.manifest.files:
+            yield f, self.marks.get(f.path, "ok")
+
+    def detach(self) -> None:
+        """The bundle file is about to go (a spooled standard input): hold its file list and their
+        marks in memory from now on."""
+        if self.manifest is not None:
+            rows = list(self.file_rows())
+            self.manifest.files = [f for f, _mark in rows]
+
+    def drop_statement(self) -> None:
+        """Let go of the statement buffer (megabytes for many files); what was learnt stays."""
+        self.message = None
+        if self.envelope is not None:
+            self.envelope.payload = b""
+        if self.statement is not None:
+            self.statement.raw = b""
+
     def step_status(self, step: str) -> str:
         if any(p.step == step for p in self.problems):
             return "failed"
@@ -204,7 +252,7 @@ class VerifyResult:
             return "none"
         return "not checked"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, files: bool = True) -> dict[str, Any]:
         m = self.manifest
         err = self.error
         out: dict[str, Any] = {
@@ -221,12 +269,12 @@ class VerifyResult:
             out["package"] = {"name": m.name, "version": m.version}
             out["source"] = m.source
             out["manifest_sha256"] = self.manifest_sha256
-            out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
-                             "verified": self.computed.get(f.path, ("",))[0] == f.sha256}
-                            for f in m.files]
+            if files:
+                out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
+                                 "verified": mark == "ok"} for f, mark in self.file_rows()]
             out["layers"] = m.layers
         if self.statement is not None:
-            out["statement_sha256"] = hashlib.sha256(self.statement.raw).hexdigest()
+            out["statement_sha256"] = self.statement_sha256
         if self.envelope is not None:
             out["signatures"] = [{"alg": s.alg, "keyid": s.keyid, "signer": self.names.get(s.keyid),
                                   "bytes": len(s.sig)} for s in self.envelope.signatures]
@@ -251,7 +299,7 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
     bundle (the result holds the error)."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
-    label = label or os.path.basename(path)
+    label = res.label = label or os.path.basename(path)
     try:
         sig_members = _read(path, label, res, progress)
         _parse_signature_members(label, sig_members, res)
@@ -272,32 +320,39 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, bytes]:
-    sig_members: dict[str, bytes] = {}
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, Any]:
+    """The one pass: manifest streamed and folded, payload hashed and folded, signature members kept
+    (the envelope decoded straight into the buffer the signatures are over)."""
+    sig_members: dict[str, Any] = {}
     if os.path.isdir(path):
         raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
     with open(path, "rb") as f:
         res.size = os.fstat(f.fileno()).st_size
         progress.start(f"verifying {label}", res.size)
         r = TarReader(f, label)
-        files: dict[str, Any] = {}
+        res.regular = r.fileno is not None
+        payload = ListDigest()
+        oci = False
         for m in r:
             if res.manifest is None:
                 if m.name != MANIFEST:
                     raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}",
                                     "is this a .ctp bundle? (ct bundles start with manifest.toml)")
-                data = r.read_all(MAX_META, MANIFEST)
-                res.manifest = parse_manifest(data, f"{label}: {MANIFEST}")
-                res.manifest_sha256 = hashlib.sha256(data).hexdigest()
-                files = res.manifest.file_map()
-                if sum(f.size for f in res.manifest.files) >= PREWARM_BYTES:
+                _read_manifest(path, label, r, m, res)
+                oci = res.manifest.source.get("kind") in ("oci", "registry")
+                if res.manifest.files.total_size >= PREWARM_BYTES:
                     _prewarm()  # overlap the crypto imports with hashing a large payload
                 continue
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
                 h = Counted(hashlib.sha256(), progress)
                 n = r.hash_member(h)
-                res.computed[rel] = (h.hexdigest(), n, m.mode)
+                digest = h.hexdigest()
+                payload.add(rel.encode("utf-8"), digest.encode(), n, m.mode)
+                if oci and _blob_mismatch(rel, digest):
+                    res.oci_suspects.append((rel, digest))
+            elif m.name == ENVELOPE:
+                sig_members[m.name] = _read_envelope(path, label, r, m)
             elif m.name.startswith(SIGNATURES_DIR):
                 sig_members[m.name] = r.read_all(MAX_META, m.name)
             else:
@@ -305,23 +360,68 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                                 "a bundle holds manifest.toml, payload/ and signatures/ only")
         if res.manifest is None:
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
-        del files
+        res.payload_list = payload.digest()
+        res.payload_read = True
     progress.done()
     return sig_members
+
+
+def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any, Any, bytes | None]:
+    """(chunks now, the whole member again (None over MAX_META), the data when held) of the reader's
+    current member: read again from the file when it is a regular one, else held (at most MAX_META,
+    as always)."""
+    if regular:
+        return r.chunks(256 << 10), lambda: whole_member(path, m.offset, m.size), None
+    data = r.read_all(MAX_META, m.name)
+    return slices(data), lambda: data, data
+
+
+def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
+    if m.size > MAX_MANIFEST:
+        raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
+    chunks, whole, data = _member_source(path, r, m, res.regular)
+    what = f"{label}: {MANIFEST}"
+    rd = read_manifest(chunks, what, whole)
+    name, version, source, layers = rd.head
+    res.manifest_sha256 = rd.sha.hexdigest()
+    res.manifest_lists = (rd.pairs.digest(), rd.entries.digest())
+    files = FileList(rd.count, rd.total, res.manifest_sha256, what, path, m.offset, m.size, data)
+    res.manifest = Manifest(name, version, source, files, layers, artifacts=rd.artifacts)  # type: ignore[arg-type]
+
+
+def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:
+    """(Envelope, PAE), or the Malformed to raise when the members are parsed (in name order)."""
+    if m.size > MAX_ENVELOPE:
+        raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
+    chunks, whole, _ = _member_source(path, r, m, r.fileno is not None)
+    try:
+        return read_envelope(chunks, m.size, f"{label}: {ENVELOPE}", whole)
+    except Malformed as e:
+        return e        # the reader skips what was not read
+
+
+def _blob_mismatch(rel: str, digest: str) -> bool:
+    import re
+
+    mm = re.fullmatch(r"blobs/sha256/([0-9a-f]{64})", rel)
+    return bool(mm) and mm.group(1) != digest
 
 
 def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
     from cerro_torre.keys.identity import IdentityPublic
 
-    from .statement import Envelope, parse_statement
+    from .streaming import read_statement
 
     if ENVELOPE not in members:
         raise Malformed(f"{label} has no {ENVELOPE}", "the bundle is incomplete; pack it again with 'ct pack'")
     for name, data in sorted(members.items()):
         what = f"{label}: {name}"
         if name == ENVELOPE:
-            res.envelope = Envelope.from_bytes(data, what)
-            res.statement = parse_statement(res.envelope.payload, f"{label}: release statement")
+            if isinstance(data, Malformed):
+                raise data
+            res.envelope, res.message = data
+            res.statement = read_statement(res.envelope.payload, f"{label}: release statement")
+            res.statement_sha256 = hashlib.sha256(res.statement.raw).hexdigest()
         elif name.startswith(ATT_DIR):
             res.attestations.append(_parse_attestation(name, data, what))
         elif name == STOCK:
@@ -369,7 +469,7 @@ def _parse_attestation(name: str, data: bytes, what: str) -> Attestation:
 
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
     env = res.envelope
-    msg = env.pae()
+    msg = res.message
     if res.records:
         from cerro_torre.governance.keyholders import walk_chain
 
@@ -461,7 +561,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
             return
         from .stockformats import trusted_comment
 
-        want = trusted_comment(res.statement.raw)
+        want = trusted_comment(res.statement)
         if res.stock.trusted_comment != want:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: the minisign trusted comment in {STOCK} is not the one its statement gives "
@@ -522,7 +622,6 @@ def _check_policy(res: VerifyResult, policy: Any) -> None:
 
 
 def _check_integrity(label: str, res: VerifyResult) -> None:
-    m = res.manifest
     st = res.statement
     res.ran.add("integrity")
     pred = st.predicate
@@ -531,48 +630,112 @@ def _check_integrity(label: str, res: VerifyResult) -> None:
         res.fail("integrity", HashMismatch(
             f"{label}: {MANIFEST} sha256 {res.manifest_sha256[:16]}… differs from the signed {str(want)[:16]}…",
             "the manifest was changed after signing; get a clean copy of the bundle"))
-    signed = st.digests()
-    files = m.file_map()
-    for name, digest in signed.items():
-        got = res.computed.get(name)
-        if got is None:
-            res.fail("integrity", HashMismatch(
-                f"{label}: payload/{name} is signed but missing from the bundle",
-                "the bundle is incomplete; get a clean copy"))
-        elif got[0] != digest:
-            res.fail("integrity", HashMismatch(
-                f"{label}: payload/{name} sha256 {got[0][:16]}… differs from the signed {digest[:16]}…",
-                "the file was changed after signing; do not use it, get a clean copy of the bundle"))
-        else:
-            entry = files.get(name)
-            if entry is None or entry.sha256 != digest:
-                res.fail("integrity", HashMismatch(
-                    f"{label}: payload/{name} is signed with sha256 {digest[:16]}… but {MANIFEST} says "
-                    f"{entry.sha256[:16] + '…' if entry else 'nothing'}",
-                    "the bundle is inconsistent; it was not made by ct pack"))
-            elif got[1] != entry.size or got[2] != entry.mode:
-                res.fail("integrity", HashMismatch(
-                    f"{label}: payload/{name} size/mode {got[1]}/{got[2]:04o} differ from the signed "
-                    f"{entry.size}/{entry.mode:04o}",
-                    "the file's metadata was changed after signing; get a clean copy"))
-    for name in sorted(set(res.computed) - set(signed)):
-        res.fail("integrity", HashMismatch(
-            f"{label}: payload/{name} is in the bundle but not in the signed statement",
-            "a file was added after signing; do not use the bundle, get a clean copy"))
-    for name in sorted(set(files) - set(signed)):
-        res.fail("integrity", HashMismatch(
-            f"{label}: {MANIFEST} lists payload/{name}, which the signed statement does not",
-            "the bundle is inconsistent; it was not made by ct pack"))
+    pairs, entries = res.manifest_lists
+    if st.subjects.digest == pairs and res.payload_list == entries:
+        # the three lists are equal: every subject has its manifest entry and payload member, alike
+        res.marks = {}
+        problems: list[CTError] = []
+        blobs = [HashMismatch(f"{label}: OCI blob payload/{name} does not match its own name",
+                              "the image layout inside the bundle is corrupt") for name, _d in res.oci_suspects]
+    elif not res.regular:
+        problems = [HashMismatch(
+            f"{label}: the payload does not match the signed statement",
+            "do not use the bundle, get a clean copy; 'ct verify' of the copy as a file names every difference")]
+        blobs = []
+    else:
+        res.marks = {}
+        problems, blobs = _merge(res, st, res.marks)
+    for p in problems[:MAX_PROBLEMS]:
+        res.fail("integrity", p)
+    if len(problems) > MAX_PROBLEMS:
+        res.fail("integrity", HashMismatch(f"{label}: {len(problems) - MAX_PROBLEMS} more differences not listed"))
     _check_attestation_binding(label, res)
-    if m.source.get("kind") in ("oci", "registry"):
-        import re
+    for p in blobs[:MAX_PROBLEMS]:
+        res.fail("integrity", p)
 
-        for name, (digest, _n, _m) in res.computed.items():
-            mm = re.fullmatch(r"blobs/sha256/([0-9a-f]{64})", name)
-            if mm and mm.group(1) != digest and signed.get(name) == digest:
-                res.fail("integrity", HashMismatch(
-                    f"{label}: OCI blob payload/{name} does not match its own name",
-                    "the image layout inside the bundle is corrupt"))
+
+def _payload_again(res: VerifyResult) -> Any:
+    """(name bytes, name, sha256, size, mode) of every payload member, read and hashed again; stops
+    quietly where the bundle is malformed (the structure step reported it)."""
+    label = res.label
+    again = ListDigest()
+    try:
+        with open(res.path, "rb") as f:
+            r = TarReader(f, label)
+            for m in r:
+                if m.name.startswith(PAYLOAD_DIR):
+                    rel = m.name[len(PAYLOAD_DIR):]
+                    h = hashlib.sha256()
+                    n = r.hash_member(h)
+                    raw, digest = rel.encode("utf-8"), h.hexdigest()
+                    again.add(raw, digest.encode(), n, m.mode)
+                    yield raw, rel, digest, n, m.mode
+                elif m.name.startswith(SIGNATURES_DIR):
+                    break
+    except Malformed:
+        return
+    if res.payload_read and again.digest() != res.payload_list:
+        raise Malformed(f"{label} changed while it was being verified",
+                        "something is writing to the bundle; verify a copy that nothing changes")
+
+
+def _merge(res: VerifyResult, st: Any, marks: dict[str, str]) -> tuple[list[CTError], list[CTError]]:
+    """Walk the statement's subjects (none when ``st`` is None), the manifest's files and the payload
+    members side by side -- all three sorted by name -- and return every difference as the error to
+    report, in the order ``ct verify`` has always reported them: by subject, then payload members
+    nobody signed, then manifest entries nobody signed, then OCI blobs that are not their name.
+    ``marks`` gets the manifest paths whose payload member differs or is missing."""
+    label = res.label
+    oci = res.manifest.source.get("kind") in ("oci", "registry")
+    subjects = st.subjects.iter_raw() if st is not None else iter(())
+    streams = [subjects, res.manifest.files.iter_raw(), _payload_again(res)]
+    heads = [next(x, None) for x in streams]
+    signed: list[CTError] = []
+    unsigned: list[CTError] = []
+    unlisted: list[CTError] = []
+    blobs: list[CTError] = []
+    while any(h is not None for h in heads):
+        key = min(h[0] for h in heads if h is not None)
+        s, e, c = (h if h is not None and h[0] == key else None for h in heads)
+        for i, h in enumerate((s, e, c)):
+            if h is not None:
+                heads[i] = next(streams[i], None)
+        if e is not None and (c is None or c[2] != e[2]):
+            marks[e[1]] = "MISMATCH" if c is not None else "MISSING"
+        if st is None:
+            continue
+        if s is not None:
+            name, digest = s[1], s[2]
+            if c is None:
+                signed.append(HashMismatch(f"{label}: payload/{name} is signed but missing from the bundle",
+                                           "the bundle is incomplete; get a clean copy"))
+            elif c[2] != digest:
+                signed.append(HashMismatch(
+                    f"{label}: payload/{name} sha256 {c[2][:16]}… differs from the signed {digest[:16]}…",
+                    "the file was changed after signing; do not use it, get a clean copy of the bundle"))
+            elif e is None or e[2] != digest:
+                signed.append(HashMismatch(
+                    f"{label}: payload/{name} is signed with sha256 {digest[:16]}… but {MANIFEST} says "
+                    f"{e[2][:16] + '…' if e else 'nothing'}",
+                    "the bundle is inconsistent; it was not made by ct pack"))
+            elif c[3] != e[3] or c[4] != e[4]:
+                signed.append(HashMismatch(
+                    f"{label}: payload/{name} size/mode {c[3]}/{c[4]:04o} differ from the signed "
+                    f"{e[3]}/{e[4]:04o}",
+                    "the file's metadata was changed after signing; get a clean copy"))
+        else:
+            if c is not None:
+                unsigned.append(HashMismatch(
+                    f"{label}: payload/{c[1]} is in the bundle but not in the signed statement",
+                    "a file was added after signing; do not use the bundle, get a clean copy"))
+            if e is not None:
+                unlisted.append(HashMismatch(
+                    f"{label}: {MANIFEST} lists payload/{e[1]}, which the signed statement does not",
+                    "the bundle is inconsistent; it was not made by ct pack"))
+        if oci and c is not None and s is not None and s[2] == c[2] and _blob_mismatch(c[1], c[2]):
+            blobs.append(HashMismatch(f"{label}: OCI blob payload/{c[1]} does not match its own name",
+                                      "the image layout inside the bundle is corrupt"))
+    return signed + unsigned + unlisted, blobs
 
 
 def _check_attestation_binding(label: str, res: VerifyResult) -> None:
@@ -586,7 +749,7 @@ def _check_attestation_binding(label: str, res: VerifyResult) -> None:
                 "an attestation was removed; get a clean copy of the bundle"))
         elif have[d].predicate_type != t:
             res.fail("integrity", HashMismatch(f"{label}: attestation {d[:16]}… is not of the signed type {t}"))
-        elif have[d].statement.subjects != res.statement.subjects:
+        elif subjects_digest(have[d].statement.subjects) != res.statement.subjects.digest:
             res.fail("integrity", HashMismatch(
                 f"{label}: attestation {t} ({d[:16]}…) names other subjects than the release statement",
                 "the bundle is inconsistent; it was not made by ct pack"))

@@ -91,8 +91,9 @@ def cmd_pack(ctx: Context) -> int:
 
                 source = combine(sources)
                 parts = [(name + "/", s) for name, s in source.parts]
+            wanted = user or not (args.no_sbom and args.no_provenance)   # none: the file list is never held
             res = pack(source, out, name=args.name, version=args.pkg_version, key=key, progress=ctx.progress(),
-                       attestations=lambda m: _attestations(args, parts, m, user))
+                       attestations=(lambda m: _attestations(args, parts, m, user)) if wanted else None)
     finally:
         if key is not None:
             key.wipe()

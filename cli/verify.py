@@ -99,6 +99,8 @@ def _run(ctx: Context) -> Any:
             res.problems = [Problem("structure", Malformed(
                 f"{'stdin' if stdin else os.path.basename(path)} is an airgap tarball, not a bundle",
                 f"this is an airgap tarball: use 'ct import {'AIRGAP.tar' if stdin else path} --verify'"))]
+        if stdin:
+            res.detach()    # the spooled copy goes at the end of this block
     if stdin:
         res.path = "-"
     return res
@@ -165,7 +167,6 @@ def cmd_verify(ctx: Context) -> int:
     if ctx.json:
         return 0
     m = res.manifest
-    total = sum(f.size for f in m.files)
     if verdict is not None:
         f = verdict.found
         ctx.out(f"ok: {f.ref} is valid" + (f" (image {f.digest})" if f.attached else ""))
@@ -185,7 +186,7 @@ def cmd_verify(ctx: Context) -> int:
         ctx.out("  stock       signify, minisign, ssh and SHA256SUMS signatures verified")
     if res.attestations:
         ctx.out(f"  attests     {', '.join(a.predicate_type for a in res.attestations)}")
-    ctx.out(f"  payload     {len(m.files)} file(s), {human_size(total)}, every sha256 matches")
+    ctx.out(f"  payload     {len(m.files)} file(s), {human_size(m.total_size)}, every sha256 matches")
     ctx.out(f"  policy      {res.policy_label or 'none (trust from this home only)'}")
     return 0
 
@@ -216,16 +217,11 @@ def cmd_explain(ctx: Context) -> int:
     out(f"source      {src.get('kind')}" + "".join(
         f"  {k} {', '.join(v) if isinstance(v, list) else v}" for k, v in sorted(src.items()) if k != "kind"))
     if res.statement is not None:
-        import hashlib
-
-        out(f"statement   in-toto Statement v1, sha256 {hashlib.sha256(res.statement.raw).hexdigest()}")
+        out(f"statement   in-toto Statement v1, sha256 {res.statement_sha256}")
         out(f"            predicate {res.statement.predicate_type}")
     out(f"manifest    sha256 {res.manifest_sha256}")
-    total = sum(f.size for f in m.files)
-    out(f"subjects    {len(m.files)} file(s), {human_size(total)}")
-    for f in m.files:
-        got = res.computed.get(f.path)
-        mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
+    out(f"subjects    {len(m.files)} file(s), {human_size(m.total_size)}")
+    for f, mark in res.file_rows():
         out(f"  {f.sha256}  {f.size:>12}  {mark:<8}  {f.path}")
     if args_layers(ctx):
         out(f"layers      {len(m.layers)}")

@@ -513,7 +513,7 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
         if f_ in folded:
             raise UsageError(f"bundle names {os.path.basename(folded[f_])!r} and {fn!r} differ only by case or "
                              "Unicode normalization", "the disconnected host refuses such names; rename one of them")
-        parts = B.read_parts(path)
+        parts = B.read_parts(path, envelope=False)
         size = os.stat(path).st_size
         seen_paths[real] = path
         names[name] = path
@@ -707,6 +707,7 @@ class AirgapReader(TarReader):
         super().__init__(f, label)
         self.max_member_size = max_member_size
         self.folded: dict[str, str] = {}
+        self.names: set[str] = set()
         self.header_name = ""
         self.meta_total = 0
 
@@ -863,6 +864,7 @@ def verify_staged(spath: str, trust: Any, policy: Any, now: Any) -> Any:
     from cerro_torre.ceremony.verifier import verify_bundle
 
     vr = verify_bundle(spath, trust, policy, now=now)
+    vr.drop_statement()     # results are kept until the end: not the statements (megabytes for many files)
     fd = os.open(spath, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -1027,6 +1029,9 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
             raise err from None
         raise
     progress.done()
+    for s in staged:    # the staged copies are gone: what explains a result reads the store's copy
+        if s.kind == KIND_BUNDLE and s.result.manifest is not None:
+            s.result.manifest.files.path = store.abspath(bundle_relpath(s.sha256))
     _import_keys(home, staged, res)
     return res
 

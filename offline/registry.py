@@ -550,6 +550,7 @@ def verify_reference(ref: Ref, trust: Any, policy: Any, *, insecure: bool = Fals
     with tempfile.TemporaryDirectory(prefix="ct-ref-") as tmp:
         for layer, path in iter_bundles(found, tmp, insecure=insecure):
             res = verify_bundle(path, trust, policy)
+            res.detach()    # the fetched copy goes with this folder: the file list is held from now on
             err = res.error
             if err is None and found.attached:
                 err = image_problem(found, res)

@@ -107,7 +107,7 @@ class MLDSAPrivateKey:
 
     def sign(self, message: bytes) -> bytes:
         """Pure ML-DSA signature of ``message`` with an empty context (hedged)."""
-        return self._key.sign(bytes(message))
+        return self._key.sign(message)  # any buffer, read in place
 
     def wipe(self) -> None:
         """Zero the seed copy this object holds (OpenSSL keeps its own until freed)."""
@@ -147,7 +147,7 @@ def verify(alg: str, public_key: bytes, message: bytes, signature: bytes, *, bac
         _, pub_cls = classes
         try:
             key = pub_cls.from_public_bytes(bytes(public_key))
-            key.verify(bytes(signature), bytes(message))
+            key.verify(bytes(signature), message)  # any buffer, read in place (no copy of a large statement)
             return True
         except Exception:  # noqa: BLE001 - InvalidSignature, ValueError: all mean "not valid"
             return False

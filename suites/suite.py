@@ -194,7 +194,8 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
         if alg not in requirements:
             raise Malformed(f"suite {suite.name} needs a requirement for {alg}")
         requirements[alg].check(alg)
-    message = bytes(message)
+    if not isinstance(message, (bytes, bytearray, memoryview)):
+        message = bytes(message)      # any buffer is read in place: a release statement can be megabytes
     per_alg: dict[str, AlgResult] = {}
     for alg in suite.algorithms:
         req = requirements[alg]

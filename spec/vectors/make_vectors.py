@@ -108,8 +108,8 @@ def bundle_vectors() -> dict:
         r = B.pack(s, buf_path, name="demo", version="1.0")
     with open(buf_path, "rb") as f:
         unsigned = f.read()
+    manifest = r.manifest.to_bytes()    # read back from the bundle
     os.unlink(buf_path)
-    manifest = r.manifest.to_bytes()
     key = IdentityKey("vector", "CT-SIG-01", {"ed25519": bytes.fromhex(RFC8032_TEST1_SEED),
                                              "x25519": seed("vector x25519")})
     with open_source(src) as s:

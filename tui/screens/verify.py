@@ -72,14 +72,12 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
     kids.append((f"source      {src.get('kind')}" + "".join(
         f"  {k} {', '.join(v) if isinstance(v, list) else v}" for k, v in sorted(src.items()) if k != "kind"), []))
     if res.statement is not None:
-        kids.append((f"statement   in-toto Statement v1, sha256 {hashlib.sha256(res.statement.raw).hexdigest()}",
+        kids.append((f"statement   in-toto Statement v1, sha256 {res.statement_sha256}",
                      [(f"predicate {res.statement.predicate_type}", [])]))
     kids.append((f"manifest    sha256 {res.manifest_sha256}", []))
-    total = sum(f.size for f in m.files)
+    total = m.total_size
     files: list[Node] = []
-    for f in m.files:
-        got = res.computed.get(f.path)
-        mark = "ok" if got and got[0] == f.sha256 else "MISMATCH" if got else "MISSING"
+    for f, mark in res.file_rows():
         files.append((f"{mark:<8}  {f.path}  ({human(f.size)})", [(f"sha256 {f.sha256}", [])]))
     kids.append((f"subjects    {len(m.files)} file(s), {human(total)}", files))
     if layers:

@@ -1,0 +1,593 @@
+"""Reading a bundle's three lists of files as streams (``spec/bundle.md`` §Verification).
+
+A bundle names every payload file three times: in ``manifest.toml`` (path, sha256, size, mode),
+in the signed statement (name, sha256) and as tar members.  All three are sorted by the bytes of
+the name, so they are checked by walking them in order, never by holding them: memory stays flat
+however many files a bundle has.
+
+* :class:`ManifestReader` reads ``manifest.toml`` chunk by chunk as it streams out of the tar.
+* :func:`iter_subjects` walks the statement's subjects in place (the statement itself has to be in
+  memory: the signatures are over it).
+* :func:`read_envelope` decodes the DSSE envelope's payload chunk by chunk straight into the buffer
+  the signatures are checked over (the DSSE PAE), never holding the base64 text.
+* :class:`ListDigest` folds a list of (name, sha256[, size, mode]) into one digest, so that the
+  verifier compares three lists by three digests; only when they differ does it walk them again
+  side by side to name every difference.
+
+Each reader accepts only the canonical form ct writes.  Anything else raises :class:`NotCanonical`
+internally, and the caller hands the whole member (at most ``MAX_META``, the limit every member had
+before streaming) to the strict whole-document parser, whose error message is what users see.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import os
+import re
+import tomllib
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from cerro_torre.suites.errors import Malformed
+from cerro_torre.suites.jsonstream import NotCanonical, expect, string_at, value_at
+
+from .bundle import (
+    FORMAT,
+    FORMAT_VERSION,
+    MAX_META,
+    FileEntry,
+    Manifest,
+    _toml_key,
+    _toml_table_body,
+    check_path,
+    parse_manifest,
+)
+
+MAX_MANIFEST = 1 << 30        # manifest.toml read as a stream (never held)
+MAX_ENVELOPE = 256 << 20      # the envelope read as a stream: its statement is held (at most 192 MiB)
+MODES = {b"0644": 0o644, b"0755": 0o755}
+
+
+# ====================================================================== digests of lists
+
+class ListDigest:
+    """sha256 over a list of (name, sha256 hex[, size, mode]) records, each ``LEN:NAME SHA256[:SIZE:MODE];``
+    with the name's byte length first (so no two lists give the same bytes)."""
+
+    __slots__ = ("h", "count")
+
+    def __init__(self) -> None:
+        self.h = hashlib.sha256()
+        self.count = 0
+
+    def add(self, name: bytes, sha256: bytes, size: int = -1, mode: int = -1) -> None:
+        if size >= 0:
+            self.h.update(b"%d:%s%s:%d:%d;" % (len(name), name, sha256, size, mode))
+        else:
+            self.h.update(b"%d:%s%s;" % (len(name), name, sha256))
+        self.count += 1
+
+    def digest(self) -> bytes:
+        return self.h.digest()
+
+
+# ====================================================================== manifest.toml
+
+_FILE = re.compile(rb'\[\[files\]\]\nmode = "(0644|0755)"\npath = "((?:[^"\\\x00-\x1f\x7f]|\\["\\])*)"\n'
+                   rb'sha256 = "([0-9a-f]{64})"\nsize = (0|[1-9][0-9]{0,17})\Z')
+_UNESCAPE = re.compile(rb'\\(["\\])')
+_HEAD = b'format = "' + FORMAT.encode() + b'"\nformat_version = ' + str(FORMAT_VERSION).encode()
+
+
+class ManifestReader:
+    """Push parser of a canonical ``manifest.toml``: :meth:`feed` chunks, get the files they complete
+    as (path bytes, path, sha256, size, mode); :meth:`close` returns the manifest without its files.
+
+    The header, tables and layers are small and read with ``tomllib`` section by section, each
+    checked against its canonical re-encoding; ``[[files]]`` sections, the bulk, by one pattern
+    that matches their canonical form only."""
+
+    def __init__(self) -> None:
+        self.carry = b""
+        self.head: tuple[str, str, dict[str, Any], list[dict[str, Any]]] | None = None
+        self.sections = 0
+        self.tables: dict[str, dict[str, Any]] = {}
+        self.layers: list[dict[str, Any]] = []
+        self.artifacts: list[dict[str, Any]] = []
+        self.last: bytes | None = None
+        self.count = 0
+        self.total = 0
+        self.size = 0
+        self.sha = hashlib.sha256()
+        self.pairs = ListDigest()        # (path, sha256): what the statement lists
+        self.entries = ListDigest()      # (path, sha256, size, mode): what the payload holds
+
+    def feed(self, chunk: Any) -> list[tuple[bytes, str, str, int, int]]:
+        self.sha.update(chunk)
+        self.size += len(chunk)
+        parts = (self.carry + bytes(chunk)).split(b"\n\n")
+        self.carry = parts.pop()
+        return [f for f in map(self._section, parts) if f is not None]
+
+    def close(self) -> list[tuple[bytes, str, str, int, int]]:
+        """The last file (if the last section is one) once the whole member was fed; then ``head`` is
+        (name, version, source, layers)."""
+        if not self.carry.endswith(b"\n") or self.carry.endswith(b"\n\n"):
+            raise NotCanonical(self.size, "expected one final newline")
+        last = self._section(self.carry[:-1])
+        self.carry = b""
+        if "source" not in self.tables:
+            raise NotCanonical(self.size, "expected [package] and [source]")
+        pkg = self.tables["package"]
+        self.head = (pkg["name"], pkg["version"], self.tables["source"], self.layers)
+        return [last] if last is not None else []
+
+    def _section(self, sec: bytes) -> tuple[bytes, str, str, int, int] | None:
+        n = self.sections
+        self.sections += 1
+        m = _FILE.match(sec)
+        if m is not None:
+            if "source" not in self.tables or self.layers:
+                raise NotCanonical(self.size, "[[files]] out of place")
+            raw = m.group(2)
+            if b"\\" in raw:
+                raw = _UNESCAPE.sub(rb"\1", raw)
+            if self.last is not None and raw <= self.last:
+                raise NotCanonical(self.size, "files not sorted")
+            self.last = raw
+            try:
+                path = check_path(raw.decode("utf-8"))
+            except (UnicodeDecodeError, Malformed):
+                raise NotCanonical(self.size, "bad path") from None
+            shab, size, mode = m.group(3), int(m.group(4)), MODES[m.group(1)]
+            self.count += 1
+            self.total += size
+            self.pairs.add(raw, shab)
+            self.entries.add(raw, shab, size, mode)
+            return raw, path, shab.decode(), size, mode
+        if n == 0:
+            if sec != _HEAD:
+                raise NotCanonical(0, "expected the format header")
+            return None
+        try:
+            doc = tomllib.loads(sec.decode("utf-8"))
+        except (ValueError, RecursionError):    # UnicodeDecodeError, TOMLDecodeError, integers too long
+            raise NotCanonical(self.size, "section is not TOML") from None
+        if n == 1 and set(doc) == {"package"}:
+            pkg = doc["package"]
+            if set(pkg) != {"name", "version"} or not all(isinstance(pkg[k], str) and pkg[k] for k in pkg):
+                raise NotCanonical(self.size, "bad [package]")
+            table = "package"
+        elif n == 2 and set(doc) == {"source"} and isinstance(doc["source"].get("kind"), str):
+            table = "source"
+        elif n > 2 and set(doc) == {"artifacts"} and len(doc["artifacts"]) == 1 and not self.count \
+                and not self.layers and isinstance(doc["artifacts"][0].get("path"), str) \
+                and isinstance(doc["artifacts"][0].get("kind"), str):
+            self.artifacts.append(doc["artifacts"][0])
+            if self._encode(sec, "[[artifacts]]", doc["artifacts"][0]) != sec:
+                raise NotCanonical(self.size, "artifact not canonical")
+            return None
+        elif n > 2 and set(doc) == {"layers"} and len(doc["layers"]) == 1:
+            self.layers.append(doc["layers"][0])
+            if self._encode(sec, "[[layers]]", doc["layers"][0]) != sec:
+                raise NotCanonical(self.size, "layer not canonical")
+            return None
+        else:
+            raise NotCanonical(self.size, "unexpected section")
+        self.tables[table] = doc[table]
+        if self._encode(sec, f"[{table}]", doc[table]) != sec:
+            raise NotCanonical(self.size, f"[{table}] not canonical")
+        return None
+
+    @staticmethod
+    def _encode(sec: bytes, title: str, table: Any) -> bytes:
+        try:
+            return "\n".join([title, *_toml_table_body(table, title)]).encode("utf-8")
+        except (Malformed, UnicodeError):
+            raise NotCanonical(0, "not canonical") from None
+
+
+def read_manifest(chunks: Iterable[Any], label: str, whole: Callable[[], bytes | None]) -> ManifestReader:
+    """Stream ``chunks`` of ``manifest.toml`` through a :class:`ManifestReader` (files checked and folded
+    into its digests, not kept).  Not canonical: the whole member (``whole()``, None when over
+    ``MAX_META``) goes to :func:`~cerro_torre.ceremony.bundle.parse_manifest`, whose error is raised."""
+    rd = ManifestReader()
+    try:
+        for chunk in chunks:
+            rd.feed(chunk)
+        rd.close()
+    except NotCanonical:
+        data = whole()
+        if data is None:
+            raise Malformed(f"{label} is larger than {MAX_META} bytes and not in canonical form",
+                            "manifests are written by ct (spec/canonical.md); was it edited?") from None
+        parse_manifest(data, label)   # raises the precise error
+        raise Malformed(f"{label} is not in canonical form",
+                        "manifests are written by ct (spec/canonical.md); was it edited?") from None
+    return rd
+
+
+class FileList:
+    """The ``[[files]]`` of a manifest read from a bundle: their number and total size, and the
+    entries themselves read again on each iteration (never held) from ``path`` at ``offset``
+    (``data`` instead when the bundle could not be read twice).  An iteration that reads other
+    bytes than the first reading did (the file changed) raises Malformed."""
+
+    def __init__(self, count: int, total: int, sha256: str, label: str, path: str = "", offset: int = 0,
+                 size: int = 0, data: bytes | None = None) -> None:
+        self.count = count
+        self.total_size = total
+        self.sha256 = sha256
+        self.label = label
+        self.path, self.offset, self.size, self.data = path, offset, size, data
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        for _raw, path, sha, size, mode in self.iter_raw():
+            yield FileEntry(path, sha, size, mode)
+
+    def iter_raw(self) -> Iterator[tuple[bytes, str, str, int, int]]:
+        rd = ManifestReader()
+        chunks = slices(self.data) if self.data is not None else file_chunks(self.path, self.offset, self.size)
+        try:
+            for chunk in chunks:
+                yield from rd.feed(chunk)
+            yield from rd.close()
+        except NotCanonical:
+            pass
+        if rd.sha.hexdigest() != self.sha256:
+            raise Malformed(f"{self.label} changed while it was being read",
+                            "something is writing to the bundle; verify a copy that nothing changes")
+
+
+def file_chunks(path: str, offset: int, size: int, step: int = 256 << 10) -> Iterator[bytes]:
+    """``size`` bytes of ``path`` from ``offset``, in chunks (a member's data, read again)."""
+    with open(path, "rb", buffering=0) as f:
+        while size > 0:
+            data = os.pread(f.fileno(), min(step, size), offset)
+            if not data:
+                raise Malformed(f"{os.path.basename(path)} is truncated (member data cut short)")
+            offset += len(data)
+            size -= len(data)
+            yield data
+
+
+def slices(data: bytes, size: int = 256 << 10) -> Iterator[memoryview]:
+    """``data`` in views of ``size`` bytes (a reader fed a whole member at once would split it all at once)."""
+    view = memoryview(data)
+    for i in range(0, len(view), size):
+        yield view[i:i + size]
+
+
+def whole_member(path: str, offset: int, size: int, limit: int = MAX_META) -> bytes | None:
+    return b"".join(file_chunks(path, offset, size)) if size <= limit else None
+
+
+# ====================================================================== the statement
+
+_SUBJECT = re.compile(rb'\{"digest":\{"sha256":"([0-9a-f]{64})"\},"name":')
+
+
+def statement_prefix(predicate_type: str) -> tuple[bytes, bytes]:
+    from .statement import STATEMENT_TYPE
+
+    return (b'{"_type":"' + STATEMENT_TYPE.encode() + b'","predicate":',
+            b',"predicateType":"' + predicate_type.encode() + b'","subject":[')
+
+
+def read_statement_head(stmt: Any) -> tuple[dict[str, Any], int]:
+    """(predicate, position of the first subject) of a canonical release statement."""
+    from .statement import PREDICATE_TYPE
+
+    head, mid = statement_prefix(PREDICATE_TYPE)
+    pos = expect(stmt, 0, head)
+    predicate, pos = value_at(stmt, pos)
+    if not isinstance(predicate, dict):
+        raise NotCanonical(pos, "predicate must be an object")
+    return predicate, expect(stmt, pos, mid)
+
+
+def iter_subjects(stmt: Any, pos: int) -> Iterator[tuple[bytes, str, str]]:
+    """(name bytes, name, sha256) of every subject from ``pos``; sorted, unique; the statement must end
+    after them.  Raises NotCanonical."""
+    n = len(stmt)
+    last = None
+    if stmt[pos:pos + 1] == b"]":
+        pos += 1
+    else:
+        while True:
+            m = _SUBJECT.match(stmt, pos)
+            if m is None:
+                raise NotCanonical(pos, "expected a subject")
+            raw, name, pos = string_at(stmt, m.end())
+            pos = expect(stmt, pos, b"}")
+            if last is not None and raw <= last:
+                raise NotCanonical(pos, "subjects not sorted")
+            last = raw
+            yield raw, name, m.group(1).decode()
+            sep = stmt[pos:pos + 1]
+            pos += 1
+            if sep == b"]":
+                break
+            if sep != b",":
+                raise NotCanonical(pos, "expected , or ]")
+    if stmt[pos:n] != b"}":
+        raise NotCanonical(pos, "expected the end of the statement")
+
+
+class Subjects:
+    """A streamed statement's subjects: their count and digest; walked again (in place) on demand."""
+
+    def __init__(self, stmt: Any, start: int, count: int, digest: bytes) -> None:
+        self.stmt = stmt
+        self.start = start
+        self.count = count
+        self.digest = digest
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[Any]:
+        from .statement import Subject
+
+        for _raw, name, sha in self.iter_raw():
+            yield Subject(name, sha)
+
+    def iter_raw(self) -> Iterator[tuple[bytes, str, str]]:
+        """(name as UTF-8 bytes, name, sha256) of every subject, in order."""
+        return iter_subjects(self.stmt, self.start)
+
+
+def subjects_digest(subjects: Iterable[Any]) -> bytes:
+    """The :class:`ListDigest` of (name, sha256) of Subject objects: what a streamed statement's
+    ``subjects.digest`` is, for a statement parsed whole (an attestation's)."""
+    d = ListDigest()
+    for s in subjects:
+        d.add(s.name.encode("utf-8"), s.sha256.encode())
+    return d.digest()
+
+
+def read_statement(stmt: Any, what: str) -> Any:
+    """A :class:`~cerro_torre.ceremony.statement.Statement` over the buffer ``stmt`` (not copied): the
+    predicate parsed, the subjects checked (canonical, sorted, unique) and folded into a digest,
+    not kept.  Not canonical: the strict whole-document parser's error (``parse_statement``)."""
+    from .statement import PREDICATE_TYPE, Statement, parse_statement
+
+    try:
+        predicate, start = read_statement_head(stmt)
+        d = ListDigest()
+        for raw, _name, sha in iter_subjects(stmt, start):
+            d.add(raw, sha.encode())
+    except NotCanonical:
+        if len(stmt) <= MAX_META:
+            parse_statement(bytes(stmt), what)   # raises the precise error
+        raise Malformed(f"{what} is not canonical JSON", "statements are written by ct; was it edited?") from None
+    return Statement(Subjects(stmt, start, d.count, d.digest()), predicate, PREDICATE_TYPE, stmt)
+
+
+# ====================================================================== the DSSE envelope
+
+_B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+PAE_ROOM = 64
+
+
+def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[], bytes | None]) -> tuple[Any, Any]:
+    """(Envelope, PAE) of the envelope member streamed as ``chunks`` (``size`` bytes).
+
+    The payload's base64 is decoded chunk by chunk into one buffer laid out as the DSSE PAE, so the
+    statement is held once: ``Envelope.payload`` and the returned PAE are views of that buffer.  An
+    envelope not in the layout ct writes (``{"payload":"<standard base64>","payloadType":…``) is
+    read whole (``whole()``, None over ``MAX_META``) by ``Envelope.from_bytes``, as always."""
+    from cerro_torre.suites.encoding import parse_json
+
+    from .statement import Envelope
+
+    try:
+        buf, n, tail = _decode_payload(iter(chunks), size)
+        if not tail.startswith(b',"payloadType":'):
+            raise NotCanonical(0, "expected payloadType after the payload")
+        try:
+            rest = parse_json(b"{" + tail[1:], what)
+        except Malformed:
+            raise NotCanonical(0, "not JSON after the payload") from None
+        if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
+            raise NotCanonical(0, "unexpected fields")
+    except NotCanonical:
+        data = whole()
+        if data is None:
+            raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
+        env = Envelope.from_bytes(data, what)
+        return env, env.pae()
+    view = memoryview(buf)
+    payload = view[PAE_ROOM:PAE_ROOM + n]
+    env = Envelope.from_fields(rest, lambda: payload, what)
+    t = env.payload_type.encode("utf-8")
+    prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)       # suites.encoding.pae, without the body
+    start = PAE_ROOM - len(prefix)
+    if start < 0:
+        raise Malformed(f"{what}: payload type is too long")
+    buf[start:PAE_ROOM] = prefix
+    return env, view[start:PAE_ROOM + n]
+
+
+def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, bytes]:
+    """(buffer with the payload decoded from PAE_ROOM on, its length, the envelope's bytes after it)."""
+    head = b""
+    for chunk in chunks:
+        head += bytes(chunk)
+        if len(head) >= 12:
+            break
+    pos = expect(head, 0, b'{"payload":"')
+    buf = bytearray(PAE_ROOM + size * 3 // 4 + 3)
+    n = PAE_ROOM
+    carry = b""
+    tail = None
+    pieces = _pieces(_then(head[pos:], chunks))
+    for data in pieces:
+        q = data.find(b'"')
+        if q >= 0:
+            data, tail = data[:q], data[q + 1:]
+        if data.translate(None, _B64 + b"="):
+            raise NotCanonical(0, "payload is not standard base64")
+        carry += data
+        eq = carry.find(b"=")
+        upto = len(carry) if eq < 0 else eq
+        cut = upto - upto % 4
+        if cut:
+            out = binascii.a2b_base64(carry[:cut])
+            buf[n:n + len(out)] = out
+            n += len(out)
+            carry = carry[cut:]
+        if len(carry) > 4:
+            raise NotCanonical(0, "padding inside the payload")
+        if tail is not None:
+            break
+    if tail is None:
+        raise NotCanonical(size, "payload string does not end")
+    if carry:      # the last quantum: XYZ= or XY==
+        if len(carry) != 4 or carry[:2].count(b"=") or carry[2:3] == b"=" and carry[3:] != b"=":
+            raise NotCanonical(size, "payload padding")
+        out = binascii.a2b_base64(carry)
+        buf[n:n + len(out)] = out
+        n += len(out)
+    rest = tail + b"".join(pieces)
+    del buf[n:]
+    return buf, n - PAE_ROOM, rest
+
+
+def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _pieces(chunks: Iterable[Any], size: int = 64 << 10) -> Iterator[bytes]:
+    """The chunks as bytes of at most ``size`` (copies of a whole 1 MiB chunk would stack up on top of
+    the statement being decoded)."""
+    for chunk in chunks:
+        view = memoryview(chunk)
+        for i in range(0, len(view), size):
+            yield bytes(view[i:i + size])
+
+
+# ====================================================================== writing the lists (ct pack)
+
+_PLAIN_NAME = re.compile(r'[^"\\\x00-\x1f]*\Z')
+
+
+class PackLists:
+    """``manifest.toml`` and the statement's subjects, written file by file to two temporary files
+    beside the bundle (a list of 100,000 files is never held), then read back: the manifest into the
+    tar, the subjects into the buffer that is signed.  Every byte is what ``canonical_toml`` and
+    ``make_statement`` make of the whole lists (``spec/vectors/bundle`` checks it)."""
+
+    def __init__(self, folder: str, name: str, version: str, source: dict[str, Any],
+                 layers: list[dict[str, Any]], artifacts: list[dict[str, Any]] | None = None) -> None:
+        import tempfile
+
+        from .bundle import canonical_toml
+
+        self.layers = layers
+        self.manifest = tempfile.TemporaryFile(dir=folder, prefix=".ct-manifest-")
+        self.subjects = tempfile.TemporaryFile(dir=folder, prefix=".ct-subjects-")
+        self.sha = hashlib.sha256()
+        self.count = 0
+        self.total = 0
+        self.last: bytes | None = None
+        head: dict[str, Any] = {"format": FORMAT, "format_version": FORMAT_VERSION,
+                                "package": {"name": name, "version": version}, "source": dict(source)}
+        if artifacts:
+            head["artifacts"] = [dict(a) for a in artifacts]    # [[artifacts]] sort before [[files]]
+        self._put(canonical_toml(head)[:-1])
+
+    def _put(self, data: bytes) -> None:
+        self.sha.update(data)
+        self.manifest.write(data)
+
+    def add(self, path: str, sha256: str, size: int, mode: int) -> None:
+        from cerro_torre.suites.encoding import canonical_json
+
+        raw = path.encode("utf-8")
+        if self.last is not None and raw <= self.last:
+            if raw == self.last:
+                raise Malformed("the source holds two files with the same path")
+            raise ValueError(f"payload files out of order at {path!r}")
+        self.last = raw
+        entry = FileEntry(path, sha256, size, mode).to_toml()
+        self._put(("\n\n[[files]]\n" + "\n".join(_toml_table_body(entry, f"files[{self.count}]"))).encode("utf-8"))
+        if _PLAIN_NAME.match(path):
+            subject = b'{"digest":{"sha256":"%s"},"name":"%s"}' % (sha256.encode(), raw)
+        else:
+            subject = canonical_json({"digest": {"sha256": sha256}, "name": path})
+        self.subjects.write(subject if not self.count else b"," + subject)
+        self.count += 1
+        self.total += size
+
+    def close(self) -> None:
+        """Write the layers and the final newline."""
+        for i, layer in enumerate(self.layers):
+            self._put(("\n\n[[layers]]\n" + "\n".join(_toml_table_body(dict(layer), f"layers[{i}]"))).encode("utf-8"))
+        self._put(b"\n")
+        self.manifest.flush()
+        self.subjects.flush()
+        self.manifest_size = self.manifest.tell()
+        self.manifest_sha256 = self.sha.hexdigest()
+
+    def manifest_read(self, name: str, version: str, source: dict[str, Any], artifacts: Any) -> Any:
+        """The manifest written, as a :class:`Manifest` whose files are read from the temporary file on
+        demand (Linux: through /proc/self/fd)."""
+        from .bundle import Manifest
+
+        files = FileList(self.count, self.total, self.manifest_sha256, "manifest.toml",
+                         f"/proc/self/fd/{self.manifest.fileno()}", 0, self.manifest_size)
+        return Manifest(name, version, source, files, self.layers, artifacts=artifacts)  # type: ignore[arg-type]
+
+    def manifest_file(self) -> Any:
+        self.manifest.seek(0)
+        return self.manifest
+
+    def entries(self) -> Iterator[tuple[bytes, str, str, int, int]]:
+        """The files as written, read back through the verifier's reader (what we write, we can read)."""
+        self.manifest.seek(0)
+        rd = ManifestReader()
+        try:
+            while chunk := self.manifest.read(256 << 10):
+                yield from rd.feed(chunk)
+            yield from rd.close()
+        except NotCanonical as e:
+            raise Malformed(f"the manifest ct wrote does not read back ({e})") from None
+
+    def statement(self, predicate: dict[str, Any]) -> tuple[memoryview, memoryview]:
+        """(PAE, statement): the statement laid out inside the DSSE PAE buffer, so that it is held once."""
+        from cerro_torre.suites.encoding import canonical_json
+
+        from .statement import PAYLOAD_TYPE, PREDICATE_TYPE
+
+        head, mid = statement_prefix(PREDICATE_TYPE)
+        head += canonical_json(predicate) + mid
+        size = self.subjects.tell()
+        n = len(head) + size + 2
+        t = PAYLOAD_TYPE.encode()
+        prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)   # suites.encoding.pae, without the body
+        buf = bytearray(len(prefix) + n)
+        view = memoryview(buf)
+        at = len(prefix) + len(head)
+        view[:at] = prefix + head
+        self.subjects.seek(0)
+        while at < len(prefix) + len(head) + size:
+            got = self.subjects.readinto(view[at:len(prefix) + len(head) + size])
+            if not got:
+                raise Malformed("the subjects ct wrote do not read back")
+            at += got
+        view[at:] = b"]}"
+        return view, view[len(prefix):]
+
+    def __enter__(self) -> PackLists:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.manifest.close()
+        self.subjects.close()
