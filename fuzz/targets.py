@@ -30,7 +30,7 @@ from cerro_torre.ceremony import bundle as B
 from cerro_torre.ceremony import coordinator, keygen, signing
 from cerro_torre.ceremony.message import Message
 from cerro_torre.ceremony.protocol import Journal
-from cerro_torre.ceremony.statement import Envelope, parse_statement
+from cerro_torre.ceremony.statement import Envelope, make_statement, parse_statement
 from cerro_torre.ceremony.stockformats import StockRecord
 from cerro_torre.cli import airgap as _cli_airgap  # noqa: F401 - imported here so atheris instruments them
 from cerro_torre.cli import ceremony as _cli_ceremony  # noqa: F401
@@ -113,7 +113,8 @@ def manifest(data: bytes) -> None:
     """manifest.toml, then what pack and verify do with it: re-serialize, build the statement."""
     m = B.parse_manifest(data)
     assert m.to_bytes() == data
-    B.build_statement(m, data)
+    pred = B.release_predicate(m.name, m.version, m.source, hashlib.sha256(data).hexdigest())
+    make_statement([(f.path, f.sha256) for f in m.files], pred)
 
 
 def dsse(data: bytes) -> None:
