@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cerro_torre.suites.encoding import parse_json
 from cerro_torre.suites.errors import (
     HashMismatch,
     Malformed,
@@ -118,10 +119,7 @@ def _mode_of(st: os.stat_result) -> int:
 
 
 def _load_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise Malformed(f"{what} is not valid JSON: {e}") from None
+    return parse_json(data, what)
 
 
 def normalize_reference(ref: str) -> tuple[str, str]:
@@ -263,8 +261,8 @@ def load_oci(root: str, tag: str | None, label: str) -> Source:
         if mt not in INDEX_TYPES and mt not in MANIFEST_TYPES and body:
             # a descriptor without (or with an unusual) mediaType: the document says what it is
             try:
-                sniff = json.loads(body)
-            except ValueError:
+                sniff = parse_json(body, what)
+            except Malformed:
                 sniff = None
             if isinstance(sniff, dict):
                 if sniff.get("mediaType") in INDEX_TYPES + MANIFEST_TYPES:

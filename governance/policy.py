@@ -32,6 +32,7 @@ from .keyholders import KeyholderSet
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+MAX_POLICY = 4 << 20
 _FIELDS = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold",
            "attestations")
 
@@ -83,7 +84,7 @@ class Policy(Record):
     @classmethod
     def from_bytes(cls, data: bytes, path: str = "") -> Policy:
         what = f"policy {path}" if path else "policy"
-        d = parse_json(data, what)
+        d = parse_json(data, what, limit=MAX_POLICY)
         if not isinstance(d, dict) or d.get("type") != POLICY_TYPE:
             raise Malformed(f"{what} is not a ct policy (type {d.get('type') if isinstance(d, dict) else None!r})",
                             "create one with 'ct policy init'")
@@ -160,7 +161,7 @@ class Policy(Record):
 
         try:
             with open(path, "rb") as f:
-                data = f.read(4 << 20)
+                data = f.read(MAX_POLICY + 1)  # one byte more: a larger file is refused, not cut
         except FileNotFoundError:
             raise NotFound(f"policy not found: {path}", "create one with 'ct policy init'") from None
         except IsADirectoryError:

@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from cerro_torre.ceremony.verifier import chain_step_lines, signer_rows, signer_sections
-from cerro_torre.suites.encoding import human_size
+from cerro_torre.suites.encoding import human_size, printable
 from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
 from cerro_torre.suites.suite import counts_text as alg_counts
 from rich.text import Text
@@ -345,7 +345,7 @@ class VerifyScreen(CTScreen):
         v.update(Text("\n".join(lines)))
         tree: Tree = self.query_one(Tree)
         tree.clear()
-        tree.root.set_label(Text(label))
+        tree.root.set_label(Text(printable(label)))
         self._add(tree.root, kids)
         tree.root.expand()
         self.query_one("#ve-title", Static).update(Text(f"Verify {m.path}", no_wrap=True, overflow="ellipsis"))
@@ -354,10 +354,11 @@ class VerifyScreen(CTScreen):
     def _add(self, node: Any, kids: list[Node]) -> None:
         for label, sub in kids:
             if sub:
-                child = node.add(Text(label), expand=label.startswith(("status", "trust chain", "subjects", "bundle")))
+                child = node.add(Text(printable(label)),
+                                 expand=label.startswith(("status", "trust chain", "subjects", "bundle")))
                 self._add(child, sub)
             else:
-                node.add_leaf(Text(label))
+                node.add_leaf(Text(printable(label)))
 
     def action_expand(self) -> None:
         self.query_one(Tree).root.expand_all()
