@@ -72,16 +72,6 @@ class Context:
 
         return unlock(self, purpose, use, confirm=confirm)
 
-    def policy_path(self) -> str | None:
-        """--policy, else the config's default_policy, else HOME/policy.json when present."""
-        explicit = getattr(self.args, "policy", None)
-        if explicit:
-            return explicit
-        if self.config.default_policy:
-            return self.config.default_policy
-        default = os.path.join(self.home, "policy.json")
-        return default if os.path.isfile(default) else None
-
     def color(self, stream: Any) -> bool:
         """Colour on ``stream``: the config's color, else NO_COLOR / TERM=dumb / a terminal."""
         if self.config.color != "auto":

@@ -74,7 +74,7 @@ class KeysLoaded(Message):
     def __init__(self, entries: list[Any], shares: list[str], default: str | None) -> None:
         super().__init__()
         self.entries = entries
-        self.shares = shares      # group keyids of HOME/shares/*.share
+        self.shares = shares      # keys.shares.ShareEntry of HOME/shares/*.share, with their status
         self.default = default
 
 
