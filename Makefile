@@ -10,7 +10,7 @@ APT_PACKAGES += man-db zsh
 NATIVE_SRC := suites/frost/frost.c suites/frost/frost.h suites/frost/ed25519_vt.c suites/frost/ed25519_vt.h \
               suites/frost/_build.py
 
-.PHONY: all setup apt venv test test-c test-py demo bench clean
+.PHONY: all setup apt venv test test-c test-py demo bench clean fuzz
 
 all: test
 
@@ -58,6 +58,17 @@ test: setup test-c test-py
 
 demo: setup
 	bash demo/demo.sh
+
+# coverage-guided fuzzing (fuzz/README.md): every target FUZZ_S seconds (or FUZZ_RUNS executions),
+# one after another; fails on a finding
+FUZZ_S ?= 60
+FUZZ_RUNS ?= 0
+$(VENV)/.fuzz-installed: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install -q -e '.[dev,fuzz]'
+	@touch $@
+
+fuzz: setup $(VENV)/.fuzz-installed
+	$(PY) fuzz/run.py --seconds $(FUZZ_S) --runs $(FUZZ_RUNS)
 
 bench: setup
 	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -15,11 +15,10 @@ a stock DSSE verifier can check one attestation alone.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from typing import Any
 
-from cerro_torre.suites.encoding import canonical_json
+from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed, NotFound, UsageError
 
 from .statement import Envelope, Statement, make_statement, parse_statement
@@ -160,15 +159,8 @@ def load_user_predicate(spec: str) -> tuple[str, dict[str, Any]]:
         raise NotFound(f"predicate file not found: {path}", "--attest TYPE=FILE names a JSON file") from None
     if len(data) > MAX_PREDICATE:
         raise Malformed(f"predicate file {path} is larger than {MAX_PREDICATE} bytes")
-    try:
-        pred = json.loads(data, parse_float=_no_float)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise Malformed(f"predicate file {path} is not valid JSON: {e}") from None
+    pred = parse_json(data, f"predicate file {path}", limit=MAX_PREDICATE)
     if not isinstance(pred, dict):
         raise Malformed(f"predicate file {path} must hold a JSON object")
     canonical_json(pred)
     return ptype, pred
-
-
-def _no_float(text: str) -> Any:
-    raise ValueError(f"number {text} is not an integer (canonical JSON has no floats)")

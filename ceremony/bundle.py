@@ -29,10 +29,10 @@ import mmap
 import os
 import re
 import stat
-import tomllib
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
+from cerro_torre.suites.encoding import field, parse_toml, typed
 from cerro_torre.suites.errors import HashMismatch, Malformed, UsageError
 from cerro_torre.suites.progress import NULL, Progress
 
@@ -658,14 +658,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 
 def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
     """Parse and check a manifest: canonical bytes, known format version, sane entries."""
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Malformed(f"{label} is not UTF-8") from None
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise Malformed(f"{label} is not valid TOML: {e}") from None
+    doc = parse_toml(data, label, limit=MAX_META)
     if doc.get("format") != FORMAT:
         raise Malformed(f"{label}: format is {doc.get('format')!r}, not {FORMAT!r}", "is this a .ctp bundle?")
     ver = doc.get("format_version")
@@ -685,7 +678,7 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
         raise Malformed(f"{label}: [source] must have a kind")
     files: list[FileEntry] = []
     seen: set[str] = set()
-    for i, f in enumerate(doc.get("files", [])):
+    for i, f in enumerate(typed(doc.get("files", []), "list of objects", f"{label}: files")):
         if not isinstance(f, dict) or set(f) != {"path", "sha256", "size", "mode"}:
             raise Malformed(f"{label}: files[{i}] must have exactly path, sha256, size and mode")
         path = f["path"]
@@ -702,9 +695,13 @@ def parse_manifest(data: bytes, label: str = "manifest.toml") -> Manifest:
         if f["mode"] not in ("0644", "0755"):
             raise Malformed(f"{label}: files[{i}].mode must be \"0644\" or \"0755\"")
         files.append(FileEntry(path, f["sha256"], f["size"], int(f["mode"], 8)))
-    layers = doc.get("layers", [])
-    if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
-        raise Malformed(f"{label}: layers must be an array of tables")
+    layers = typed(doc.get("layers", []), "list of objects", f"{label}: layers")
+    for i, layer in enumerate(layers):
+        field(layer, "digest", "string", f"{label}: layers[{i}]")
+        field(layer, "size", "integer", f"{label}: layers[{i}]")
+        for k in ("media_type", "platform"):
+            if k in layer:
+                field(layer, k, "string", f"{label}: layers[{i}]")
     artifacts = doc.get("artifacts", [])
     if not isinstance(artifacts, list) or not all(isinstance(x, dict) and isinstance(x.get("path"), str)
                                                   and isinstance(x.get("kind"), str) for x in artifacts):

@@ -12,6 +12,7 @@ from typing import Any
 
 from cerro_torre.governance.keyholders import KeyholderSet
 from cerro_torre.keys.identity import IdentityPublic
+from cerro_torre.suites.encoding import field, typed
 from cerro_torre.suites.errors import CeremonyError, UsageError
 
 from . import keygen, repair, signing
@@ -53,8 +54,9 @@ def expected(view: View) -> dict[str, Any]:
         return {"next": "step", "who": plan.must_confirm, "need": len(plan.must_confirm),
                 "optional": plan.may_confirm}
     if msg.round == "package":
-        s = msg.payload["signers"]
-        who = sorted(set(s["new"]) | set(s["old"]))
+        s = typed(msg.payload.get("signers"), "object", "package: signers")
+        who = sorted(set(field(s, "new", "list of strings", "package signers"))
+                     | set(field(s, "old", "list of strings", "package signers")))
         return {"next": "step", "who": who, "need": len(who), "optional": []}
     who = sorted(m for m in set(plan.new) | set(plan.old) if keygen.answers(plan, m, msg.round))
     if not who:

@@ -38,11 +38,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.governance.keyholders import KeyholderSet, Member, format_time, now_utc, parse_time
+from cerro_torre.governance.keyholders import (
+    RECORD_TYPE,
+    RECORD_VERSION,
+    KeyholderSet,
+    Member,
+    format_time,
+    now_utc,
+    parse_time,
+)
 from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e
+from cerro_torre.suites.encoding import b64d, b64e, field, typed
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
@@ -377,9 +385,29 @@ def plan_of(view: View) -> Plan:
     kept = _parse_kept(p["kept_key"], signers) if p["kept_key"] is not None else None
     if kept is not None and (req.kind != KIND_ROTATE or p["dealer"] is not None):
         raise Malformed("only a rotation without a dealer keeps the group key")
-    plan = Plan(req, t, people, new, old, prev, p.get("dealer"), list(signers), kept)
+    dealer = p.get("dealer")
+    if dealer is not None:
+        typed(dealer, "object", "keygen request: dealer")
+        if set(dealer) != {"group_public_key", "vss_commitment", "shares"}:
+            raise Malformed("keygen request: dealer must have exactly group_public_key, shares and vss_commitment",
+                            "it was not made by ct")
+        field(dealer, "vss_commitment", "list of strings", "keygen request: dealer")
+        field(dealer, "shares", "object", "keygen request: dealer")
+    plan = Plan(req, t, people, new, old, prev, dealer, list(signers), kept)
     check_template(plan)
+    _check_body(t, people)     # after the rules that explain themselves: what they leave, by the record's rules
     return plan
+
+
+def _check_body(t: dict[str, Any], people: dict[str, IdentityPublic]) -> None:
+    """The template by the record's own rules (names, epoch, suite, times, members, identities, threshold,
+    previous, closed releases), so every field has its type and range before anything reads it."""
+    what = "keygen request template"
+    members = typed(t["members"], "list of objects", f"{what}: members")
+    placeholder = b64e(bytes(32)) if "ed25519" in get_suite(t["suite"]).algorithms else None
+    KeyholderSet.from_body({**t, "type": RECORD_TYPE, "version": RECORD_VERSION, "group_public_key": placeholder,
+                            "members": [{**m, "identity": people[m["id"]].to_json(), "verification_share": placeholder}
+                                        for m in members]}, what)
 
 
 def _template_of(p: dict[str, Any]) -> dict[str, Any]:
@@ -523,7 +551,15 @@ def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
 
 
 def _round1_packages(plan: Plan, view: View) -> dict[str, frost.DkgRound1Package]:
-    return {r.sender: _r1_package(r, plan.new[r.sender]) for r in view.replies(view.of("round1"))}
+    return {r.sender: _r1_package(r, _new_index(plan, r)) for r in view.replies(view.of("round1"))}
+
+
+def _new_index(plan: Plan, reply: Message) -> int:
+    """The FROST identifier in the new set of a reply's sender (who may be a participant outside it)."""
+    if reply.sender not in plan.new:
+        raise CeremonyError(f"the {reply.round} reply from {reply.sender!r} comes from outside the new set",
+                            "only new members send DKG packages and shares; refuse this message")
+    return plan.new[reply.sender]
 
 
 def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
@@ -812,7 +848,7 @@ def _finish(plan: Plan, view: View, replies: list[Message]) -> KeyholderSet:
         gpk = pkp.group_public_key
         sigs.append(Signature("ed25519", keyid_of(gpk), sig))
     for _, r in sorted(got.items()):
-        for s in r.payload.get("signatures", []):
+        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
             sigs.append(Signature.from_json(s))
     signed = record.with_signatures(sigs)
     own = signed.evaluate(message, list(signed.signatures))
@@ -957,9 +993,10 @@ def _derive_share(plan: Plan, view: View, me: IdentityKey, secrets: dict[str, by
         for r in view.replies(view.of("round2")):
             if r.sender == me.id:
                 continue
-            sealed = r.payload["shares"].get(str(plan.new[me.id]))
+            idx = _new_index(plan, r)
+            sealed = typed(r.payload.get("shares"), "object", f"round-2 shares from {r.sender}").get(str(plan.new[me.id]))
             try:
-                received[plan.new[r.sender]] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
+                received[idx] = me.open_sealed(b64d(sealed, f"share from {r.sender}"))
             except Malformed:
                 raise CeremonyError(f"the round-2 share from {r.sender!r} does not open",
                                     "that keyholder's reply is faulty or was altered") from None

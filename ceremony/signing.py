@@ -29,7 +29,7 @@ from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
 from cerro_torre.governance.trust import TrustStore, fork_error
 from cerro_torre.keys.identity import IdentityKey
 from cerro_torre.suites import frost
-from cerro_torre.suites.encoding import b64d, b64e
+from cerro_torre.suites.encoding import b64d, b64e, typed
 from cerro_torre.suites.errors import (
     CeremonyError,
     Malformed,
@@ -198,6 +198,9 @@ def plan_of(view: View) -> SignPlan:
     if set(rel) - {"name", "version", "statement", "attestations"} or set(p) != {"records", "release", "signers", "stock"} or not chain or \
             not all(isinstance(f, str) and _HEX64.match(f) for f in chain) or not isinstance(stock, bool):
         raise Malformed("signing request has unexpected or malformed fields", "it was not made by 'ct ceremony sign'")
+    typed(signers, "list of strings", "signing request: signers")
+    typed(name, "string", "signing request: release name")
+    typed(version, "string", "signing request: release version")
     group = view.history.record(chain[-1], req)
     if group.epoch != len(chain):
         raise Malformed(f"signing request names {len(chain)} record(s) for a chain ending at epoch {group.epoch}",
@@ -323,8 +326,8 @@ def collect(view: View, replies: list[Message]) -> Message | Signed:
         signers = _package_signers(plan, view)
         got = gather(msg, replies, "share2", people, set(signers))
         comms = _commitments(plan, signers)
-        first = msg.payload["first"]
-        second = stockformats.second_pass_messages(b64d(first["minisign"], "minisign signature"), plan.comment)
+        first = typed(msg.payload.get("first"), "object", "package2: first")
+        second = stockformats.second_pass_messages(b64d(first.get("minisign"), "minisign signature"), plan.comment)
         (name, m2), = second.items()
         shares = {plan.index[mid]: frostround.decode_shares([r.payload.get("share")], 1, plan.index[mid], mid)
                   for mid, r in got.items()}
@@ -355,10 +358,10 @@ def _check_member_signatures(plan: SignPlan, mid: str, reply: Message, dsse: byt
 def _result(view: View, plan: SignPlan, share_replies: list[Message], first: dict[str, str],
             second: dict[str, bytes] | None) -> Signed:
     gpk = plan.group.group_public_key
-    dsse = b64d(first["dsse"], "dsse signature")
+    dsse = b64d(first.get("dsse"), "dsse signature")
     sigs = [Signature("ed25519", keyid_of(gpk), dsse)]
     for r in share_replies:
-        for s in r.payload.get("signatures", []):
+        for s in typed(r.payload.get("signatures", []), "list", f"signatures from {r.sender}"):
             sigs.append(Signature.from_json(s))
     msg = pae(PAYLOAD_TYPE, plan.statement)
     res = plan.group.evaluate(msg, sigs)

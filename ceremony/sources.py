@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from cerro_torre.suites.encoding import parse_json
 from cerro_torre.suites.errors import (
     HashMismatch,
     Malformed,
@@ -118,10 +119,7 @@ def _mode_of(st: os.stat_result) -> int:
 
 
 def _load_json(data: bytes, what: str) -> Any:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise Malformed(f"{what} is not valid JSON: {e}") from None
+    return parse_json(data, what)
 
 
 def normalize_reference(ref: str) -> tuple[str, str]:
@@ -263,8 +261,8 @@ def load_oci(root: str, tag: str | None, label: str) -> Source:
         if mt not in INDEX_TYPES and mt not in MANIFEST_TYPES and body:
             # a descriptor without (or with an unusual) mediaType: the document says what it is
             try:
-                sniff = json.loads(body)
-            except ValueError:
+                sniff = parse_json(body, what)
+            except Malformed:
                 sniff = None
             if isinstance(sniff, dict):
                 if sniff.get("mediaType") in INDEX_TYPES + MANIFEST_TYPES:
@@ -464,7 +462,9 @@ def load_path(path: str) -> Source:
         st = os.stat(path)
     if stat.S_ISREG(st.st_mode):
         check_path(base, "file name")
-        files = [PayloadFile(base, st.st_size, _mode_of(st), _file_opener(path), "")]  # ct pack hashes it
+        files = [PayloadFile(base, st.st_size, _mode_of(st),
+                             _checked_opener(path, os.path.abspath(path).replace(os.sep, "/"), path),
+                             "")]  # ct pack hashes it
         return Source("file", {"kind": "file", "name": base}, files, [], *guess_name_version(base))
     if not stat.S_ISDIR(st.st_mode):
         raise Malformed(f"{path} is not a regular file or a directory", "pack a file, a directory or an image")
@@ -510,7 +510,28 @@ class DirFiles:
             if not stat.S_ISREG(lst.st_mode):
                 raise Malformed(f"{full} is not a regular file", "bundles carry regular files only")
             check_path(rel, "file name")
-            yield PayloadFile(rel, lst.st_size, _mode_of(lst), _file_opener(full))
+            yield PayloadFile(rel, lst.st_size, _mode_of(lst), _checked_opener(full, rel, self.root))
+
+
+def _checked_opener(path: str, name: str, top: str):
+    """Open ``path`` for packing, refusing (exit 64) a keyholder's secret (``name``: its path under the
+    packed folder ``top``), which must never leave its home in a bundle.  The first bytes are looked at
+    as the file is opened to be hashed (no extra read)."""
+    from cerro_torre.keys.keyfile import HEAD_SIZE, home_of, private_material
+
+    def open_() -> Any:
+        f = open(path, "rb")
+        kind = private_material(name, f.peek(HEAD_SIZE)[:HEAD_SIZE])
+        if kind is not None:
+            f.close()
+            home = home_of(name)
+            where = f" of the keyholder home {os.path.join(top, home) if home != '.' else top}" if home else ""
+            raise UsageError(f"refusing to pack {path}: it is {kind}{where}",
+                             "private keys, FROST shares and nonces never leave the keyholder's machine; "
+                             "pack a folder that holds only the release (move the home out of it, or keep "
+                             "CT_HOME elsewhere)")
+        return f
+    return open_
 
 
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2", ".tar",

@@ -25,10 +25,10 @@ import binascii
 import hashlib
 import os
 import re
-import tomllib
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from cerro_torre.suites.encoding import parse_toml
 from cerro_torre.suites.errors import Malformed
 from cerro_torre.suites.jsonstream import NotCanonical, expect, skip_value, string_at, value_at
 
@@ -84,7 +84,7 @@ class ManifestReader:
     """Push parser of a canonical ``manifest.toml``: :meth:`feed` chunks, get the files they complete
     as (path bytes, path, sha256, size, mode); :meth:`close` returns the manifest without its files.
 
-    The header, tables and layers are small and read with ``tomllib`` section by section, each
+    The header, tables and layers are small and read with ``parse_toml`` section by section, each
     checked against its canonical re-encoding; ``[[files]]`` sections, the bulk, by one pattern
     that matches their canonical form only."""
 
@@ -151,24 +151,27 @@ class ManifestReader:
                 raise NotCanonical(0, "expected the format header")
             return None
         try:
-            doc = tomllib.loads(sec.decode("utf-8"))
-        except (ValueError, RecursionError):    # UnicodeDecodeError, TOMLDecodeError, integers too long
+            doc = parse_toml(sec, "manifest.toml section")   # the limits of spec/canonical.md
+        except Malformed:
             raise NotCanonical(self.size, "section is not TOML") from None
         if n == 1 and set(doc) == {"package"}:
             pkg = doc["package"]
             if set(pkg) != {"name", "version"} or not all(isinstance(pkg[k], str) and pkg[k] for k in pkg):
                 raise NotCanonical(self.size, "bad [package]")
             table = "package"
-        elif n == 2 and set(doc) == {"source"} and isinstance(doc["source"].get("kind"), str):
+        elif n == 2 and set(doc) == {"source"} and isinstance(doc["source"], dict) \
+                and isinstance(doc["source"].get("kind"), str):
             table = "source"
-        elif n > 2 and set(doc) == {"artifacts"} and len(doc["artifacts"]) == 1 and not self.count \
+        elif n > 2 and set(doc) == {"artifacts"} and isinstance(doc["artifacts"], list) \
+                and len(doc["artifacts"]) == 1 and isinstance(doc["artifacts"][0], dict) and not self.count \
                 and not self.layers and isinstance(doc["artifacts"][0].get("path"), str) \
                 and isinstance(doc["artifacts"][0].get("kind"), str):
             self.artifacts.append(doc["artifacts"][0])
             if self._encode(sec, "[[artifacts]]", doc["artifacts"][0]) != sec:
                 raise NotCanonical(self.size, "artifact not canonical")
             return None
-        elif n > 2 and set(doc) == {"layers"} and len(doc["layers"]) == 1:
+        elif n > 2 and set(doc) == {"layers"} and isinstance(doc["layers"], list) and len(doc["layers"]) == 1 \
+                and _typed_layer(doc["layers"][0]):
             self.layers.append(doc["layers"][0])
             if self._encode(sec, "[[layers]]", doc["layers"][0]) != sec:
                 raise NotCanonical(self.size, "layer not canonical")
@@ -600,3 +603,11 @@ class PackLists:
     def __exit__(self, *exc: Any) -> None:
         self.manifest.close()
         self.subjects.close()
+
+
+def _typed_layer(layer: Any) -> bool:
+    """A layer table whose fields have the types ``ct explain --layers`` formats (else the whole-manifest
+    parser names the field)."""
+    return isinstance(layer, dict) and isinstance(layer.get("digest"), str) \
+        and isinstance(layer.get("size"), int) and not isinstance(layer.get("size"), bool) \
+        and all(isinstance(layer[k], str) for k in ("media_type", "platform") if k in layer)

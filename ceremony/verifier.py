@@ -84,16 +84,20 @@ def _prewarm() -> None:
 # ====================================================================== trust
 
 class Trust:
-    """What the verifier starts from: pinned keyholder sets and trusted single keys.
+    """What the verifier starts from: pinned keyholder sets (roots and checkpoints), trusted single keys,
+    and what it knows of each lineage (``governance.trust.Knowledge``: the policy's checkpoints and the
+    home's stored records), which only narrows trust.
 
-    The keys of a home are read only when a single-holder bundle needs them."""
+    ``home_path``: the home whose *trusted keys* count (None under policy-only trust); its keys are
+    read only when a single-holder bundle needs them."""
 
     def __init__(self, roots: set[str] | None = None, key_fingerprints: set[str] | None = None,
-                 home_path: str | None = None, sources: list[str] | None = None) -> None:
+                 home_path: str | None = None, sources: list[str] | None = None, knowledge: Any = None) -> None:
         self.roots: set[str] = set(roots or ())                        # keyholder-set fingerprints (hex)
         self.key_fingerprints: set[str] = set(key_fingerprints or ())  # pinned identity fingerprints
         self.home_path = home_path
         self.sources: list[str] = list(sources or [])
+        self.knowledge = knowledge
         self._home_keys: dict[str, Any] | None = None
 
     @property
@@ -119,15 +123,33 @@ class Trust:
         return [pub for pub, level in self.home_keys.values() if level in ("trusted", "ultimate")]
 
 
-def trust_from(home_path: str | None, policy: Any) -> Trust:
-    t = Trust(home_path=home_path)
+def trust_from(home_path: str | None, policy: Any, *, policy_only: bool = False) -> Trust:
+    """The trust of a verifier: the policy's roots, checkpoints and keys; the keys ``home_path`` trusts
+    unless ``policy_only`` (a policy given explicitly is all the trust there is); and, to narrow it,
+    the epochs the home has verified (``HOME/governance``)."""
+    from cerro_torre.governance.trust import Knowledge, TrustStore
+
+    pinned = []
+    t = Trust(home_path=None if policy_only else home_path)
     if policy is not None:
-        t.roots |= set(policy.roots)
+        t.roots |= set(policy.roots) | {r.fingerprint.full_hex for r in policy.checkpoints}
         t.key_fingerprints |= set(policy.keys)
         t.sources.append(policy.label)
-    if home_path:
+        pinned = [(r, policy.label) for r in policy.checkpoints]
+    if home_path and not policy_only:
         t.sources.append(f"keys in {home_path}")
+    t.knowledge = Knowledge(pinned, TrustStore(home_path) if home_path else None)
     return t
+
+
+def record_verified(res: VerifyResult, home: str | None) -> list[Any]:
+    """After a successful verify: the home stores the chain's verified records and advances its
+    checkpoints (``governance.trust.TrustStore``), so its trust only moves forward.  Returns the new ones."""
+    if not home or not res.ok or res.chain is None or not res.chain.steps:
+        return []
+    from cerro_torre.governance.trust import TrustStore
+
+    return TrustStore(home).add([s.record for s in res.chain.steps], f"the chain of {os.path.basename(res.path)}")
 
 
 # ====================================================================== result
@@ -306,6 +328,8 @@ class VerifyResult:
         out["signer"] = signer or None
         out["release_threshold"] = self.release.to_json() if self.release is not None else None
         out["chain"] = [s.to_json() for s in self.chain.steps] if self.chain is not None else []
+        fwd = self.chain.forward if self.chain is not None else None
+        out["epochs"] = fwd.to_json() if fwd is not None else None
         if self.stock is not None:
             out["stock"] = {"keyid": self.stock.keyid, "trusted_comment": self.stock.trusted_comment,
                             "formats": ["signify", "minisign", "ssh", "sha256sums"]}
@@ -315,20 +339,26 @@ class VerifyResult:
 
 # ====================================================================== verification
 
-def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None,
-                  progress: Progress = NULL, label: str | None = None, stream: Any = None) -> VerifyResult:
+def verify_bundle(path: str, trust: Trust | None, policy: Any = None, *, now: _dt.datetime | None = None,
+                  progress: Progress = NULL, label: str | None = None, stream: Any = None, payload: bool = True,
+                  knowledge: Any = None) -> VerifyResult:
     """Verify ``path`` (named ``label`` in messages, default its file name); never raises for a bad
     bundle (the result holds the error).
 
     ``stream``: the bundle as a file object read once, front to back, that leaves every byte it gives
     at ``path`` (and puts there whatever was given once its ``flush()`` returns): ``ct import`` stages
     the bundle it reads from the tarball as the verifier reads it.  ``path`` is read again for what a
-    bundle file is read again for (a file listing, the differences, each attestation's signature)."""
+    bundle file is read again for (a file listing, the differences, each attestation's signature).
+
+    ``payload`` False: every check but the payload digests (the payload members are skipped, not
+    read): what ``ct export`` runs before it carries a bundle.  ``trust`` None: the bundle's own signer
+    is the trust (its first keyholder-set record, or its key) -- a check that it is signed, completely
+    and consistently -- narrowed by ``knowledge``."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
     label = res.label = label or os.path.basename(path)
     try:
-        sig_members = _read(path, label, res, progress, stream)
+        sig_members = _read(path, label, res, progress, stream, payload)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
         if not e.hints:
@@ -340,16 +370,25 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
 
         raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file") from None
     res.ran.add("structure")
+    if trust is None:
+        trust = Trust(roots={res.records[0].fingerprint.full_hex} if res.records else set(),
+                      key_fingerprints={res.key.fingerprint.full_hex} if res.key is not None else set(),
+                      sources=["the bundle's own signer"], knowledge=knowledge)
     _check_signatures(label, res, trust, now)
     if "signatures" in res.ran:
         _check_policy(res, policy)
-    _check_integrity(label, res)
+    if payload:
+        _check_integrity(label, res)
+    else:
+        _check_manifest(label, res)
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, stream: Any = None) -> dict[str, Any]:
-    """The one pass: manifest streamed and folded, payload hashed and folded, signature members kept
-    (the envelope decoded straight into the buffer the signatures are over)."""
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, stream: Any = None,
+          payload_too: bool = True) -> dict[str, Any]:
+    """The one pass: manifest streamed and folded, payload hashed and folded (skipped unless
+    ``payload_too``), signature members kept (the envelope decoded straight into the buffer the
+    signatures are over; each attestation checked and let go)."""
     import contextlib
 
     sig_members: dict[str, Any] = {}
@@ -372,6 +411,8 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, s
                 if res.manifest.files.total_size >= PREWARM_BYTES:
                     _prewarm()  # overlap the crypto imports with hashing a large payload
                 continue
+            if m.name.startswith(PAYLOAD_DIR) and not payload_too:
+                continue        # the reader skips it
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
                 h = Counted(hashlib.sha256(), progress)
@@ -392,7 +433,7 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, s
         if res.manifest is None:
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
         res.payload_list = payload.digest()
-        res.payload_read = True
+        res.payload_read = payload_too
         if stream is not None:
             stream.flush()      # what is read again from path is there
     progress.done()
@@ -525,7 +566,8 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
     if res.records:
         from cerro_torre.governance.keyholders import walk_chain
 
-        chain = walk_chain(res.records, trust.roots, now)
+        chain = walk_chain(res.records, trust.roots, now, known=trust.knowledge,
+                           release=res.statement_sha256, what=f"{label}'s chain")
         res.chain = chain
         cur = chain.current
         if cur is not None:
@@ -577,7 +619,10 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 res.fail("trust", KeyNotTrusted(
                     f"{label}: signer key {pub.id!r} ({pub.fingerprint.hex}) is not trusted{level}",
                     f"check the fingerprint with its owner, then 'ct key import KEY.pub' and "
-                    f"'ct key trust {pub.id} trusted' (or pin it in a policy's \"keys\")"))
+                    f"'ct key trust {pub.id} trusted' (or pin it in a policy's \"keys\")" if trust.home_path else
+                    "the policy given is all the trust there is (the keys a home trusts do not count): "
+                    "check the fingerprint with its owner, then pin the key in its \"keys\" "
+                    "('ct policy init --key KEY.pub')"))
             return
         res.ran.add("trust")
         if not env.signatures:
@@ -665,6 +710,11 @@ def _find_home_key(signatures: list[Any], trust: Trust) -> Any:
 
 
 def _check_policy(res: VerifyResult, policy: Any) -> None:
+    fwd = res.chain.forward if res.chain is not None else None
+    if fwd is not None and fwd.error is not None:
+        res.ran.add("policy")
+        e = fwd.error
+        res.fail("policy", type(e)(f"{os.path.basename(res.path)}: {e.message}", *e.hints))
     if policy is None or not res.signer or res.manifest is None:
         return
     res.ran.add("policy")
@@ -679,15 +729,19 @@ def _check_policy(res: VerifyResult, policy: Any) -> None:
                 res.fail("policy", e)
 
 
-def _check_integrity(label: str, res: VerifyResult) -> None:
-    st = res.statement
-    res.ran.add("integrity")
-    pred = st.predicate
+def _check_manifest(label: str, res: VerifyResult) -> None:
+    pred = res.statement.predicate
     want = (pred.get("manifest") or {}).get("sha256") if isinstance(pred.get("manifest"), dict) else None
     if want != res.manifest_sha256:
         res.fail("integrity", HashMismatch(
             f"{label}: {MANIFEST} sha256 {res.manifest_sha256[:16]}… differs from the signed {str(want)[:16]}…",
             "the manifest was changed after signing; get a clean copy of the bundle"))
+
+
+def _check_integrity(label: str, res: VerifyResult) -> None:
+    st = res.statement
+    res.ran.add("integrity")
+    _check_manifest(label, res)
     pairs, entries = res.manifest_lists
     if st.subjects.digest == pairs and res.payload_list == entries:
         # the three lists are equal: every subject has its manifest entry and payload member, alike
@@ -794,6 +848,22 @@ def _merge(res: VerifyResult, st: Any, marks: dict[str, str]) -> tuple[list[CTEr
             blobs.append(HashMismatch(f"{label}: OCI blob payload/{c[1]} does not match its own name",
                                       "the image layout inside the bundle is corrupt"))
     return signed + unsigned + unlisted, blobs
+
+
+def epochs_text(res: Any) -> str | None:
+    """What the forward-only rules found (``ct explain``'s and the TUI's "epochs" line), or None."""
+    fwd = res.chain.forward if res.chain is not None else None
+    if fwd is None or fwd.newest is None:
+        return None
+    from cerro_torre.governance.trust import short
+
+    n = fwd.newest
+    text = f"newest known: epoch {n.epoch} ({short(n.fingerprint)}, {n.source})"
+    if fwd.status == "kept":
+        text += f"; epoch {fwd.closed_by.epoch} closed epoch {fwd.closed_by.epoch - 1} and kept this release"
+    elif fwd.status == "refused":
+        text += "; this chain ends at a closed epoch"
+    return text
 
 
 def _check_attestation_binding(label: str, res: VerifyResult) -> None:

@@ -38,6 +38,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="flush, re-read from disk and check against the index (default on removable media)")
     g.add_argument("--no-verify-after-write", dest="verify_after_write", action="store_false",
                    help="do not read the tarball back, even on removable media")
+    p.add_argument("--allow-unverified", action="store_true",
+                   help="carry bundles that do not verify against the policy carried (else refused)")
     p.add_argument("--include-private", "--include-private-keys", "--include-shares", dest="include_private",
                    action="store_true", help="refused: private keys and key shares are never exported")
     p.set_defaults(handler="cerro_torre.cli.airgap:cmd_export")
@@ -91,7 +93,7 @@ def cmd_export(ctx: Context) -> int:
         bundles += A.read_manifest(a.manifest)
     policy = a.policy or (ctx.config.default_policy if a.include_keys else None)
     plan = A.plan_export(bundles, include_keys=a.include_keys, policy_path=policy, home=ctx.home,
-                         keyholder_files=a.keyholders, key_args=a.key)
+                         keyholder_files=a.keyholders, key_args=a.key, allow_unverified=a.allow_unverified)
     res = A.write_export(plan, a.output, verify_after_write=a.verify_after_write,
                          progress=ctx.progress())
     for n in res.notes:

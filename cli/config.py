@@ -59,7 +59,7 @@ def load() -> Config:
 
 
 def parse_file(path: str, warning: str | None = None) -> Config:
-    import tomllib
+    from cerro_torre.suites.encoding import parse_toml
 
     try:
         with open(path, "rb") as f:
@@ -71,11 +71,9 @@ def parse_file(path: str, warning: str | None = None) -> Config:
     if len(data) > MAX_BYTES:
         raise Malformed(f"config file {path} is larger than {MAX_BYTES // 1024} KiB", HINT)
     try:
-        doc = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise Malformed(f"config file {path} is not UTF-8 text", HINT) from None
-    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as e:
-        raise Malformed(f"config file {path} is not valid TOML: {_short(e)}", HINT) from None
+        doc = parse_toml(data, f"config file {path}")
+    except Malformed as e:
+        raise Malformed(e.message, HINT) from None
     unknown = sorted(k for k in doc if k not in KEYS)
     if unknown:
         raise Malformed(f"config file {path}: unknown key {_short(unknown[0])!r}", "known keys: " + ", ".join(KEYS))

@@ -113,21 +113,32 @@ def _default_key(ctx: Context, home) -> str | None:
 def cmd_list(ctx: Context) -> int:
     import dataclasses
 
+    from cerro_torre.keys.shares import ShareStore
+
     home = _home(ctx)
     default = _default_key(ctx, home)
     entries = [dataclasses.replace(e, default=e.id == default) for e in home.list_keys()]
+    shares = ShareStore(home.path).list()
     if ctx.json:
-        ctx.emit_json({"home": home.path, "keys": [e.to_json() for e in entries]})
+        ctx.emit_json({"home": home.path, "keys": [e.to_json() for e in entries],
+                       "shares": [e.to_json() for e in shares]})
         return 0
     if not entries:
         ctx.note(f"no keys in {home.keys_dir}")
         ctx.note("hint: create one with 'ct keygen --id NAME', or import one with 'ct key import FILE.pub'")
-        return 0
-    width = max(len("ID"), *(len(e.id) for e in entries))
-    ctx.out(f"  {'ID':<{width}}  {'SUITE':<9}  {'TRUST':<8}  FINGERPRINT")
-    for e in entries:
-        mark = "*" if e.default else " "
-        ctx.out(f"{mark} {e.id:<{width}}  {e.suite:<9}  {e.trust:<8}  {e.fingerprint.hex}")
+    else:
+        width = max(len("ID"), *(len(e.id) for e in entries))
+        ctx.out(f"  {'ID':<{width}}  {'SUITE':<9}  {'TRUST':<8}  FINGERPRINT")
+        for e in entries:
+            mark = "*" if e.default else " "
+            ctx.out(f"{mark} {e.id:<{width}}  {e.suite:<9}  {e.trust:<8}  {e.fingerprint.hex}")
+    if shares:
+        width = max(len("KEYHOLDER SET"), *(len(e.set_label) for e in shares))
+        ctx.out("FROST shares")
+        ctx.out(f"  {'GROUP KEYID':<32}  {'KEYHOLDER SET':<{width}}  STATUS")
+        for e in shares:
+            ctx.out(f"  {e.keyid:<32}  {e.set_label:<{width}}  {e.status}"
+                    + (f" ({e.reason})" if e.status == "retired" else ""))
     return 0
 
 

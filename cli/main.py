@@ -46,13 +46,14 @@ class Context:
         self._progress: list[Any] = []
 
     def out(self, text: str = "") -> None:
-        """Human output (suppressed under --json)."""
+        """Human output (suppressed under --json), every line made safe for a terminal (``safe``)."""
         if not self.json:
-            self.stdout.write(text + "\n")
+            self.stdout.write(safe(text) + "\n")
 
     def note(self, text: str) -> None:
-        """Progress and warnings for humans, on stderr."""
-        self.stderr.write(text + "\n")
+        """Warnings for humans, on stderr (made safe like ``out``; progress bars, which draw with
+        control characters, write to ``self.stderr`` themselves)."""
+        self.stderr.write(safe(text) + "\n")
 
     def emit_json(self, obj: Any) -> None:
         """``obj`` as ``json.dumps(obj, indent=2, sort_keys=True)`` writes it; an iterator in it (a
@@ -71,16 +72,6 @@ class Context:
         from .passphrase import unlock
 
         return unlock(self, purpose, use, confirm=confirm)
-
-    def policy_path(self) -> str | None:
-        """--policy, else the config's default_policy, else HOME/policy.json when present."""
-        explicit = getattr(self.args, "policy", None)
-        if explicit:
-            return explicit
-        if self.config.default_policy:
-            return self.config.default_policy
-        default = os.path.join(self.home, "policy.json")
-        return default if os.path.isfile(default) else None
 
     def color(self, stream: Any) -> bool:
         """Colour on ``stream``: the config's color, else NO_COLOR / TERM=dumb / a terminal."""
@@ -139,6 +130,17 @@ def _isatty(stream: Any) -> bool:
         return False
 
 
+def safe(text: str) -> str:
+    """``text`` with every line passed through ``suites.encoding.printable``: whatever untrusted names,
+    versions, ids or paths it holds, no control character, escape sequence, bidi override or lone
+    surrogate reaches the terminal.  Human output goes through it; error lines through ``printable``."""
+    if text.isprintable():
+        return text
+    from cerro_torre.suites.encoding import printable
+
+    return "\n".join(printable(line) for line in text.split("\n"))
+
+
 def resolve_home(explicit: str | None, configured: str | None = None) -> str:
     """--home, else $CT_HOME, else the config's home, else $XDG_DATA_HOME/cerro-torre."""
     if explicit:
@@ -184,10 +186,13 @@ def _json_asked(argv: list[str]) -> bool:
 def _fail(stdout: TextIO, stderr: TextIO, code: int, message: str, hints: tuple[str, ...] | list[str],
           as_json: bool, extra: dict[str, Any] | None = None) -> int:
     """The one way an error leaves ct: ``error:``/``hint:`` lines on stderr, and under --json the
-    error object on stdout: {"ok": false, "exit_code", "error", "hints", ...}."""
-    stderr.write(f"error: {message}\n")
+    error object on stdout: {"ok": false, "exit_code", "error", "hints", ...}.  Each line is one line,
+    untrusted text in it escaped (``suites.encoding.printable``)."""
+    from cerro_torre.suites.encoding import printable
+
+    stderr.write(f"error: {printable(message)}\n")
     for h in hints:
-        stderr.write(f"hint: {h}\n")
+        stderr.write(f"hint: {printable(h)}\n")
     if as_json:
         import json
 
@@ -254,7 +259,7 @@ def _main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         except CTError as e:
             return _fail(stdout, stderr, e.exit_code, e.message, e.hints, _json_asked(argv))
         if config.warning:
-            stderr.write(config.warning + "\n")
+            stderr.write(safe(config.warning) + "\n")
     ctx = Context(args, stdout, stderr, config)
     module_name, func_name = args.handler.split(":")
     try:
@@ -279,8 +284,15 @@ def _main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             return _fail(stdout, stderr, 21 if isinstance(exc, FileNotFoundError) else 74,
                          f"{exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}",
                          ("check the path and its permissions",), as_json, ctx.json_context)
-        return _fail(stdout, stderr, 70, f"internal error: {type(exc).__name__}: {exc}",
+        return _fail(stdout, stderr, 70, f"internal error: {type(exc).__name__}: {_describe(exc)}",
                      ("run again with -v for a traceback, and report it",), as_json, ctx.json_context)
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - str() of an exception can itself fail (e.g. a 5,000-digit integer)
+        return "(no description)"
 
 
 def entry() -> NoReturn:

@@ -1,4 +1,4 @@
-"""`ct policy init|add-signer|add-registry|add-root|set|show`."""
+"""`ct policy init|add-signer|add-registry|add-root|add-checkpoint|set|show`."""
 
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _policy_flag(q)
     q.add_argument("--root", action="append", default=[], metavar="KEYHOLDERS.json|FINGERPRINT",
                    help="pin a keyholder set (record file or 64-hex fingerprint); repeatable")
+    q.add_argument("--checkpoint", action="append", default=[], metavar="KEYHOLDERS.json",
+                   help="pin a later epoch's record as a checkpoint; repeatable")
     q.add_argument("--key", action="append", default=[], metavar="KEY.pub|FINGERPRINT",
                    help="pin a single holder's public key; repeatable")
     q.add_argument("--suite", action="append", default=[], metavar="SUITE", help="allowed suite; repeatable")
@@ -63,6 +65,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     _policy_flag(q)
     q.add_argument("root", metavar="KEYHOLDERS.json|FINGERPRINT")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_root")
+
+    q = common(psub.add_parser(
+        "add-checkpoint", help="pin a later epoch of a keyholder set (its record file) as a checkpoint",
+        description="Pin a rotation's record: chains must pass through it (a different record at its epoch is "
+                    "a fork, refused), and releases of the epoch it closed verify only if it lists them.  "
+                    "It is not a second root.  Compare the printed fingerprint with the cooperative."))
+    _policy_flag(q)
+    q.add_argument("record", metavar="KEYHOLDERS.json")
+    q.set_defaults(handler="cerro_torre.cli.policy:cmd_add_checkpoint")
 
     q = common(psub.add_parser(
         "set", help="change a number of the policy: min-epoch N or min-threshold K",
@@ -111,6 +122,9 @@ def _fingerprint_of(arg: str, kind: str) -> tuple[str, str]:
         from cerro_torre.governance.keyholders import KeyholderSet
 
         rec = KeyholderSet.from_bytes(data, arg)
+        if rec.previous is not None:
+            raise UsageError(f"{rec.describe()} is a later epoch, not a root",
+                             f"pin it as a checkpoint: 'ct policy add-checkpoint {arg}'")
         fp = rec.fingerprint
         return fp.full_hex, f"{rec.describe()}, words {fp.words}"
     from cerro_torre.keys.identity import IdentityPublic
@@ -144,6 +158,10 @@ def cmd_init(ctx: Context) -> int:
         fp, desc = _fingerprint_of(r, "keyholder-set")
         pol.roots.append(fp)
         pinned.append(("root", desc))
+    for c in a.checkpoint:
+        rec = _record(c)
+        pol.add_checkpoint(rec, c)
+        pinned.append(("checkpoint", f"{rec.describe()}, words {rec.fingerprint.words}"))
     for k in a.key:
         fp, desc = _fingerprint_of(k, "public key")
         pol.keys.append(fp)
@@ -204,6 +222,37 @@ def cmd_add_root(ctx: Context) -> int:
     return _add(ctx, "roots", fp, f"root {desc}")
 
 
+def _record(arg: str) -> Any:
+    from cerro_torre.governance.keyholders import MAX_RECORD, KeyholderSet
+    from cerro_torre.suites.errors import NotFound
+
+    if not os.path.isfile(arg):
+        raise NotFound(f"file not found: {arg}", "give the record file (KEYHOLDERS.json) of the epoch to pin")
+    with open(arg, "rb") as f:
+        return KeyholderSet.from_bytes(f.read(MAX_RECORD + 1), arg)
+
+
+def cmd_add_checkpoint(ctx: Context) -> int:
+    from cerro_torre.governance.policy import Policy
+
+    pol = _load(ctx)
+    rec = _record(ctx.args.record)
+    changed = pol.add_checkpoint(rec, ctx.args.record)
+    fp = rec.fingerprint
+    if changed:
+        Policy.from_bytes(pol.to_bytes(), pol.path)
+        _write(pol.path, pol)
+    if ctx.json:
+        ctx.emit_json({"path": pol.path, "changed": changed, "policy": pol.to_json()})
+        return 0
+    ctx.out(f"{'added' if changed else 'already present:'} checkpoint {rec.describe()}, words {fp.words} "
+            f"in {pol.path}")
+    kept = len(rec.closed_releases or ())
+    ctx.out(f"  chains must pass through it; releases of epoch {rec.epoch - 1} verify only if it kept them "
+            f"({kept} listed)")
+    return 0
+
+
 def cmd_set(ctx: Context) -> int:
     from cerro_torre.governance.policy import Policy
     from cerro_torre.suites.errors import UsageError
@@ -237,6 +286,8 @@ def cmd_show(ctx: Context) -> int:
     any_ = "any"
     ctx.out(f"policy {pol.path}")
     ctx.out(f"  roots          {', '.join(pol.roots) if pol.roots else 'none pinned'}")
+    ctx.out("  checkpoints    " + (", ".join(f"{r.name} epoch {r.epoch} {r.fingerprint.full_hex}"
+                                           for r in pol.checkpoints) or "none pinned"))
     ctx.out(f"  keys           {', '.join(pol.keys) if pol.keys else 'none pinned'}")
     ctx.out(f"  suites         {', '.join(sorted(pol.suites)) or any_}")
     ctx.out(f"  signers        {', '.join(sorted(pol.signers)) or any_}")

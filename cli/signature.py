@@ -21,8 +21,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = common(ssub.add_parser(
         "export", help="write files that signify -V, minisign -V or ssh-keygen -Y verify accept",
         description="Write the release statement (the signed message), the signature in the chosen "
-                    "stock format and the matching public-key file, and print the command that checks them."))
+                    "stock format and the matching public-key file, and print the command that checks them.  "
+                    "The bundle is verified first, with this home's trust (or --policy): the public key "
+                    "written is the pinned set's group key (or the trusted signer's key), never one the bundle "
+                    "brings."))
     q.add_argument("bundle", metavar="BUNDLE.ctp")
+    q.add_argument("--policy", metavar="P.json", help="trust to verify with (default: as 'ct verify')")
     q.add_argument("--format", required=True, choices=FORMATS,
                    help="signify, minisign, ssh (the statement), sha256sums (SHA256SUMS of the payload files "
                         "with its signify signature, for 'signify -C'), or all")
@@ -70,6 +74,27 @@ def cmd_export(ctx: Context) -> int:
     if bad:
         raise SignatureInvalid(f"{label}: stock-tool signature(s) {', '.join(bad)} do not verify",
                                "the bundle was altered; get a clean copy")
+    # verify first: the key the stock tools will trust comes from this verifier's pinned trust
+    from cerro_torre.ceremony.verifier import record_verified, verify_bundle
+    from cerro_torre.offline.airgap import resolve_trust
+    from cerro_torre.offline.store import Store
+
+    policy, trust, _pin = resolve_trust(Store(ctx.home).load(), ctx.home, a.policy or ctx.config.default_policy)
+    res = verify_bundle(a.bundle, trust, policy)
+    if res.error is not None:
+        e = res.error
+        raise type(e)(e.message, *e.hints, "ct signature export verifies the bundle first: stock tools would "
+                      "accept whatever key it names, so only a bundle this home trusts is exported")
+    record_verified(res, ctx.home)
+    cur = res.chain.current if res.chain is not None else None
+    if cur is not None:
+        trusted_key, whose, fp = cur.group_public_key, f"the group key of {cur.describe()}", cur.fingerprint
+    else:
+        trusted_key, whose, fp = res.key.keys.get("ed25519"), f"the Ed25519 key of {res.key.id!r}", res.key.fingerprint
+    if trusted_key is None or trusted_key != rec.public_key:
+        raise SignatureInvalid(f"{label}: the stock-tool signatures are not by {whose}",
+                               "the stock-tool signatures were replaced; get a clean copy of the bundle")
+    rec = StockRecord(trusted_key, rec.trusted_comment, rec.signatures, rec.namespace)
     principal = a.principal or re.sub(r"[^A-Za-z0-9._@-]", "_", parts.manifest.name) or "release"
     if not re.fullmatch(r"[A-Za-z0-9._@-]+", principal):
         raise UsageError(f"--principal {principal!r} may use letters, digits and . _ @ - only")
@@ -89,9 +114,13 @@ def cmd_export(ctx: Context) -> int:
     cmds = {fmt: stockformats.verify_commands(fmt, stem, principal) for fmt in formats}
     if ctx.json:
         ctx.emit_json({"bundle": a.bundle, "directory": os.path.abspath(outdir), "keyid": rec.keyid,
+                       "key_of": whose, "fingerprint": fp.to_json(), "trust": res.policy_label or None,
                        "files": sorted(written), "commands": cmds, "namespace": stockformats.NAMESPACE,
                        "trusted_comment": rec.trusted_comment})
         return 0
+    ctx.out(f"verified {label} ({res.policy_label or 'trust from this home only'})")
+    ctx.out(f"  key         {whose}, fingerprint {fp.hex}")
+    ctx.out(f"  words       {fp.words}")
     ctx.out(f"wrote {len(written)} file(s) to {outdir} (Ed25519 key {rec.keyid})")
     for name in sorted(written):
         ctx.out(f"  {name}")

@@ -35,18 +35,20 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_unpack(ctx: Context) -> int:
-    from cerro_torre.ceremony.verifier import trust_from
     from cerro_torre.offline.unpack import unpack
     from cerro_torre.suites.encoding import human_size
     from cerro_torre.suites.errors import NotFound
 
-    from .verify import load_policy
+    from .verify import trust_of
 
     a = ctx.args
     if not os.path.isfile(a.bundle):
         raise NotFound(f"bundle not found: {a.bundle}", "check the path of the .ctp file")
-    policy = load_policy(ctx)
-    res = unpack(a.bundle, a.output, trust_from(ctx.home, policy), policy, oci=a.oci)
+    policy, trust = trust_of(ctx)
+    res = unpack(a.bundle, a.output, trust, policy, oci=a.oci)
+    from cerro_torre.ceremony.verifier import record_verified
+
+    record_verified(res, ctx.home)
     m = res.manifest
     total = sum(f.size for f in m.files)
     if ctx.json:
@@ -63,19 +65,20 @@ def cmd_unpack(ctx: Context) -> int:
 def cmd_attestations(ctx: Context) -> int:
     import re
 
-    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    from cerro_torre.ceremony.verifier import record_verified, verify_bundle
     from cerro_torre.suites.atomic import atomic_write
     from cerro_torre.suites.errors import NotFound
 
-    from .verify import load_policy
+    from .verify import trust_of
 
     a = ctx.args
     if not os.path.isfile(a.bundle):
         raise NotFound(f"bundle not found: {a.bundle}", "check the path of the .ctp file")
-    policy = load_policy(ctx)
-    res = verify_bundle(a.bundle, trust_from(ctx.home, policy), policy)
+    policy, trust = trust_of(ctx)
+    res = verify_bundle(a.bundle, trust, policy)
     if res.error is not None:
         raise res.error
+    record_verified(res, ctx.home)
     os.makedirs(a.output_dir, exist_ok=True)
     rows = []
     for att in res.attestations:

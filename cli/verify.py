@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the bundle, '-' for standard input, or an image in a registry: its attached bundle is "
                         "verified and the image must have exactly the digests it signs")
     p.add_argument("--policy", metavar="P.json",
-                   help="policy to apply (default: the config's default_policy, else HOME/policy.json when present)")
+                   help="policy to apply, all the trust there is (default: the config's default_policy, else a "
+                        "host's pinned store policy, else HOME/policy.json with the keys this home trusts)")
     p.add_argument("--insecure", action="store_true",
                    help="docker://: allow plain HTTP and unchecked TLS (localhost always uses HTTP)")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_verify")
@@ -47,18 +48,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     common(p)
     p.add_argument("bundle", metavar="BUNDLE.ctp", help="the bundle, or '-' for standard input")
     p.add_argument("--policy", metavar="P.json",
-                   help="policy to apply (default: the config's default_policy, else HOME/policy.json when present)")
+                   help="policy to apply, all the trust there is (default: the config's default_policy, else a "
+                        "host's pinned store policy, else HOME/policy.json with the keys this home trusts)")
     p.add_argument("--signers", action="store_true",
                    help="who signed and who did not: the group key and each member's counted keys")
     p.add_argument("--layers", action="store_true", help="list the image layers")
     p.set_defaults(handler="cerro_torre.cli.verify:cmd_explain")
 
 
-def load_policy(ctx: Context) -> Any:
-    from cerro_torre.governance.policy import Policy
+def trust_of(ctx: Context) -> tuple[Any, Any]:
+    """(policy, Trust) of this home: ``--policy`` (or the config's default_policy: a policy named is all
+    the trust there is), else the policy a host's store pinned, else ``HOME/policy.json`` (with the keys
+    this home trusts); the epochs the home verified narrow it."""
+    from cerro_torre.offline.airgap import resolve_trust
+    from cerro_torre.offline.store import Store
 
-    path = ctx.policy_path()
-    return Policy.load(path) if path else None
+    named = getattr(ctx.args, "policy", None) or ctx.config.default_policy
+    policy, trust, _pin = resolve_trust(Store(ctx.home).load(), ctx.home, named)
+    return policy, trust
 
 
 @contextlib.contextmanager
@@ -89,12 +96,11 @@ def _bundle_file(ctx: Context) -> Iterator[str]:
 def _verified(ctx: Context) -> Iterator[Any]:
     """The VerifyResult of the bundle; a spooled standard input stays until the block ends (what is
     printed lists the files, read again from it)."""
-    from cerro_torre.ceremony.verifier import Problem, trust_from, verify_bundle
+    from cerro_torre.ceremony.verifier import Problem, verify_bundle
     from cerro_torre.offline.airgap import sniff
     from cerro_torre.suites.errors import Malformed
 
-    policy = load_policy(ctx)
-    trust = trust_from(ctx.home, policy)
+    policy, trust = trust_of(ctx)
     stdin = ctx.args.bundle == "-"
     with _bundle_file(ctx) as path:
         res = verify_bundle(path, trust, policy, progress=ctx.progress(), label="stdin" if stdin else None)
@@ -104,6 +110,8 @@ def _verified(ctx: Context) -> Iterator[Any]:
                 f"this is an airgap tarball: use 'ct import {'AIRGAP.tar' if stdin else path} --verify'"))]
         if stdin:
             res.path = "-"
+        if policy is not None and not policy.path:
+            res.policy_label = f"the policy pinned in {os.path.join(ctx.home, 'store')}"
         yield res
 
 
@@ -122,18 +130,17 @@ def _signer_line(s: dict) -> str:
 
 def _verify_reference(ctx: Context) -> tuple[Any, Any]:
     """(VerifyResult or None, RefVerdict) of ``docker://REG/REPO:TAG``."""
-    from cerro_torre.ceremony.verifier import trust_from
     from cerro_torre.offline import registry
 
     ref = registry.parse_ref(ctx.args.bundle, need_tag=True)
-    policy = load_policy(ctx)
-    verdict = registry.verify_reference(ref, trust_from(ctx.home, policy), policy, insecure=ctx.args.insecure)
+    policy, trust = trust_of(ctx)
+    verdict = registry.verify_reference(ref, trust, policy, insecure=ctx.args.insecure)
     return verdict.result, verdict
 
 
 def _json_of(ctx: Context, res: Any, verdict: Any, err: Any) -> dict[str, Any]:
     """The --json document of a reference (spec/verify-json.schema.json): ``image`` and its step added."""
-    policy = load_policy(ctx)
+    policy = trust_of(ctx)[0]
     data = res.to_json() if res is not None else {
         "bundle": None, "steps": {}, "problems": [], "failed_step": None, "attestations": [],
         "policy": policy.label if policy is not None else None}
@@ -152,15 +159,21 @@ def _json_of(ctx: Context, res: Any, verdict: Any, err: Any) -> dict[str, Any]:
 def cmd_verify(ctx: Context) -> int:
     from cerro_torre.suites.suite import counts_text
 
+    from cerro_torre.ceremony.verifier import record_verified
+
     verdict = None
     if ctx.args.bundle.startswith("docker://"):
         res, verdict = _verify_reference(ctx)
         err = verdict.error
+        if err is None:
+            record_verified(res, ctx.home)      # the epochs this home verified: its trust only moves forward
         if ctx.json:
             ctx.emit_json(_json_of(ctx, res, verdict, err))
     else:
         with _verified(ctx) as res:
             err = res.error
+            if err is None:
+                record_verified(res, ctx.home)
             if ctx.json:
                 ctx.emit_json(res.to_json())
     if err is not None:
@@ -183,6 +196,10 @@ def cmd_verify(ctx: Context) -> int:
         first, last = res.chain.steps[0].record, res.chain.steps[-1].record
         ctx.out(f"  chain       epoch {first.epoch} (pinned) -> epoch {last.epoch}, "
                 f"{len(res.chain.steps)} record(s), expires {last.expires}")
+        fwd = res.chain.forward
+        if fwd is not None and fwd.status == "kept":
+            ctx.out(f"  closed      epoch {last.epoch} was closed by epoch {fwd.closed_by.epoch} "
+                    f"({fwd.closed_by.fingerprint.hex}), which kept this release")
     if res.stock is not None:
         ctx.out("  stock       signify, minisign, ssh and SHA256SUMS signatures verified")
     if res.attestations:
@@ -198,7 +215,7 @@ def cmd_explain(ctx: Context) -> int:
 
 
 def _explain(ctx: Context, res: Any) -> int:
-    from cerro_torre.ceremony.verifier import chain_step_lines, signer_rows, signer_sections
+    from cerro_torre.ceremony.verifier import chain_step_lines, epochs_text, signer_rows, signer_sections
     from cerro_torre.suites.suite import counts_text
 
     err = res.error
@@ -252,6 +269,9 @@ def _explain(ctx: Context, res: Any) -> int:
                 f"fingerprint {r.fingerprint.hex}  expires {r.expires}")
             for line in chain_step_lines(role, step):
                 out("             " + line)
+    epochs = epochs_text(res)
+    if epochs:
+        out(f"epochs      {epochs}")
     if res.stock is not None:
         out(f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}")
         out(f"            trusted comment: {res.stock.trusted_comment}")

@@ -145,12 +145,12 @@ done
 run "$CT" ceremony collect sg-2-package2.ctm sg-3-alice.ctm sg-3-bob.ctm --bundle release.ctp \
     -o release-signed.ctp --transcript sg-transcript.ctm
 
-step "9. anyone verifies the release against the pinned policy"
-run "$CT" verify release-signed.ctp --policy policy.json
-run "$CT" explain release-signed.ctp --signers --policy policy.json
+step "9. anyone verifies the release against the pinned policy (the verifier's home remembers the epoch it saw)"
+run "$CT" --home home-verifier verify release-signed.ctp --policy policy.json
+run "$CT" --home home-verifier explain release-signed.ctp --signers --policy policy.json
 
 step "10. the group signature also verifies with stock tools (OpenBSD signify, minisign, OpenSSH)"
-run "$CT" signature export release-signed.ctp --format all -o stock
+run "$CT" --home home-verifier signature export release-signed.ctp --policy policy.json --format all -o stock
 (cd stock && ls)
 cd stock
 run signify-openbsd -V -p release-signed.signify.pub -x release-signed.statement.json.sig -m release-signed.statement.json
@@ -189,7 +189,7 @@ step "15. the attestations the ceremony signed (SPDX 2.3 SBOM, SLSA provenance),
 run "$CT" attestations fetched.ctp -o attestations --policy policy.json
 run "$CT" unpack fetched.ctp -o unpacked --policy policy.json
 ls -R unpacked | head -8
-run "$CT" signature export fetched.ctp --format sha256sums -o unpacked
+run "$CT" signature export fetched.ctp --policy policy.json --format sha256sums -o unpacked
 (cd unpacked && run signify-openbsd -C -p fetched.signify.pub -x SHA256SUMS.sig)
 run skopeo inspect oci:unpacked/app-0.1.0:0.1.0             # the image artifact is an OCI layout skopeo loads
 
@@ -223,7 +223,7 @@ done
 
 step "19. the verifier moves its trust forward; the release epoch 1 signed before the rotation still verifies"
 run "$CT" policy add-checkpoint keyholders-2.json --policy policy.json
-run "$CT" verify release-signed.ctp --policy policy.json
+run "$CT" --home home-verifier verify release-signed.ctp --policy policy.json
 
 step "20. carol (removed) and alice's old backup sign release 0.2.0 with epoch 1 (their homes never saw epoch 2)"
 run "$CT" pack cerro-torre-src.tar.gz -o rogue.ctp --name cerro-torre --version 0.2.0
@@ -238,8 +238,8 @@ done
 run "$CT" ceremony collect rg-1-package.ctm rg-2-alice-backup.ctm rg-2-carol.ctm --bundle rogue.ctp -o rogue-signed.ctp
 
 step "21. every verifier that knows epoch 2 refuses it: epoch 2 closed epoch 1 and does not list this release"
-printf '$ %s\n' "$CT verify rogue-signed.ctp --policy policy.json"
-if "$CT" verify rogue-signed.ctp --policy policy.json; then
+printf '$ %s\n' "$CT --home home-verifier verify rogue-signed.ctp --policy policy.json"
+if "$CT" --home home-verifier verify rogue-signed.ctp --policy policy.json; then
   echo "demo: the old set's release was accepted" >&2
   exit 1
 else
@@ -249,7 +249,7 @@ fi
 step "22. epoch 2 (alice and dave) signs release 0.3.0; its users pin the group key in signify"
 run "$CT" pack cerro-torre-src.tar.gz -o release3.ctp --name cerro-torre --version 0.3.0
 sign3 release3.ctp release3-signed.ctp alice dave keyholders.json keyholders-2.json
-run "$CT" signature export release3-signed.ctp --format signify -o pinned
+run "$CT" signature export release3-signed.ctp --policy policy.json --format signify -o pinned
 
 step "23. bob's laptop is lost (nothing suggests it was stolen): a keep-key rotation removes bob, adds erin"
 run "$CT" --home home-erin keygen --id erin
@@ -280,7 +280,7 @@ step "24. epoch 3 (alice and erin) signs release 0.4.0; signify verifies it with
 run "$CT" pack cerro-torre-src.tar.gz -o release4.ctp --name cerro-torre --version 0.4.0
 sign3 release4.ctp release4-signed.ctp alice erin keyholders.json keyholders-2.json keyholders-3.json
 run "$CT" verify release4-signed.ctp --policy policy.json
-run "$CT" signature export release4-signed.ctp --format signify -o stock4
+run "$CT" signature export release4-signed.ctp --policy policy.json --format signify -o stock4
 run signify-openbsd -V -p pinned/release3-signed.signify.pub -x stock4/release4-signed.statement.json.sig \
     -m stock4/release4-signed.statement.json
 

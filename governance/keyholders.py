@@ -13,10 +13,13 @@ Rules a verifier applies, walking from the record it pinned:
    (``ed25519``: the FROST group signature under its group key;
    ``ml-dsa-87``: k distinct members' ML-DSA-87 signatures);
 2. record N+1 also meets the threshold of record N (per N's suite), names N
-   by epoch and fingerprint in ``previous``, and has a higher epoch;
+   by epoch and fingerprint in ``previous``, has the next epoch and the same name;
 3. the chain is at most :data:`MAX_CHAIN` records long;
-4. the last record — the set that signs releases — is not expired (and its
-   validity has begun).
+4. given what the verifier knows (``governance.trust.Knowledge``): no record
+   disagrees with a checkpoint (a fork), and a chain ending at a closed epoch
+   signed a release its rotation kept (``closed_releases``);
+5. the last record — the set that signs releases — is not expired (and its
+   validity has begun), unless its rotation kept the release.
 """
 
 from __future__ import annotations
@@ -496,6 +499,33 @@ def walk_chain(records: list[KeyholderSet], pinned: set[str], now: _dt.datetime 
             f"{last.describe()} is not valid before {last.created}",
             "check this machine's clock"), fwd)
     return ChainResult(steps, chain[0], last, None, fwd)
+
+
+def epoch_changes(prev: KeyholderSet, rec: KeyholderSet) -> list[str]:
+    """What a rotation changed, one line each (empty: nothing but the epoch): members added and removed
+    (by id and identity fingerprint), threshold, suite, validity, and the releases it kept."""
+    out = []
+    before = {m.id: m.identity.fingerprint for m in prev.members}
+    after = {m.id: m.identity.fingerprint for m in rec.members}
+    for mid in sorted(set(after) - set(before)):
+        out.append(f"+ member {mid} ({after[mid].hex})")
+    for mid in sorted(set(before) - set(after)):
+        out.append(f"- member {mid} ({before[mid].hex})")
+    for mid in sorted(set(before) & set(after)):
+        if before[mid] != after[mid]:
+            out.append(f"~ member {mid}: new identity key {after[mid].hex} (was {before[mid].hex})")
+    if (prev.threshold, len(prev.members)) != (rec.threshold, len(rec.members)):
+        out.append(f"~ threshold {prev.threshold} of {len(prev.members)} -> {rec.threshold} of {len(rec.members)}")
+    if prev.suite != rec.suite:
+        out.append(f"~ suite {prev.suite} -> {rec.suite}")
+    if prev.group_public_key != rec.group_public_key:
+        out.append(f"~ group key {prev.group_keyid or 'none'} -> {rec.group_keyid or 'none'}")
+    if prev.expires != rec.expires:
+        out.append(f"~ expires {prev.expires} -> {rec.expires}")
+    if rec.closed_releases is not None:
+        out.append(f"= kept {len(rec.closed_releases)} release(s) of epoch {prev.epoch}; "
+                   f"epoch {prev.epoch} signs nothing more")
+    return out
 
 
 def load_records(paths: list[str]) -> list[KeyholderSet]:

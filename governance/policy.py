@@ -4,6 +4,7 @@ Canonical JSON::
 
     {"type": "ct-policy", "version": 1,
      "roots":      [FINGERPRINT, ...],   pinned keyholder sets (sha256 hex of the record body)
+     "checkpoints": [BODY, ...],         pinned later epochs: keyholder-set record bodies, by (name, epoch)
      "keys":       [FINGERPRINT, ...],   pinned single-holder identity keys (sha256 hex of the .pub JSON)
      "suites":     [SUITE, ...],         allowed suites; [] = any
      "signers":    [GLOB, ...],          allowed signer names (set name or key id); [] = any
@@ -26,22 +27,31 @@ from cerro_torre.suites.encoding import Record, canonical_json, parse_json
 from cerro_torre.suites.errors import Malformed, PolicyRejected
 from cerro_torre.suites.suite import SUITES
 
+from .keyholders import KeyholderSet
+
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
-_FIELDS = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "attestations")
+MAX_POLICY = 4 << 20
+_FIELDS = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold",
+           "attestations")
 
 
 class Policy(Record):
-    __slots__ = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "path",
-                 "attestations")
-    _eq = ("roots", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold", "attestations")
+    __slots__ = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold",
+                 "path", "attestations")
+    _eq = ("roots", "checkpoints", "keys", "suites", "signers", "registries", "min_epoch", "min_threshold",
+           "attestations")
 
     def __init__(self, roots: list[str] | None = None, keys: list[str] | None = None,
                  suites: list[str] | None = None, signers: list[str] | None = None,
                  registries: list[str] | None = None, min_epoch: int = 0, min_threshold: int = 1,
-                 path: str = "", attestations: list[str] | None = None) -> None:
+                 path: str = "", attestations: list[str] | None = None,
+                 checkpoints: list[KeyholderSet] | None = None) -> None:
         self.roots: list[str] = list(roots or [])
+        # later epochs pinned (spec/keyholder-set.md §Checkpoints): a chain must agree with them, and the
+        # closing list of each tells which releases of the epoch before it stay valid
+        self.checkpoints: list[KeyholderSet] = list(checkpoints or [])
         self.keys: list[str] = list(keys or [])
         self.suites: list[str] = list(suites or [])
         self.signers: list[str] = list(signers or [])
@@ -59,6 +69,9 @@ class Policy(Record):
                                "min_epoch": self.min_epoch, "min_threshold": self.min_threshold}
         if self.attestations:
             out["attestations"] = sorted(set(self.attestations))
+        if self.checkpoints:      # absent when empty: policies without checkpoints read as before
+            cps = {(r.name, r.epoch): r for r in self.checkpoints}
+            out["checkpoints"] = [cps[k].body() for k in sorted(cps)]
         return out
 
     def to_bytes(self) -> bytes:
@@ -71,7 +84,7 @@ class Policy(Record):
     @classmethod
     def from_bytes(cls, data: bytes, path: str = "") -> Policy:
         what = f"policy {path}" if path else "policy"
-        d = parse_json(data, what)
+        d = parse_json(data, what, limit=MAX_POLICY)
         if not isinstance(d, dict) or d.get("type") != POLICY_TYPE:
             raise Malformed(f"{what} is not a ct policy (type {d.get('type') if isinstance(d, dict) else None!r})",
                             "create one with 'ct policy init'")
@@ -91,6 +104,18 @@ class Policy(Record):
             if not _HEX64.match(fp):
                 raise Malformed(f"{what}: pinned fingerprint {fp!r} must be 64 lowercase hex digits",
                                 "pin with 'ct policy add-root KEYHOLDERS.json'")
+        cps = d.get("checkpoints", [])
+        if not isinstance(cps, list):
+            raise Malformed(f"{what}: checkpoints must be a list of keyholder-set record bodies")
+        p.checkpoints = [KeyholderSet.from_body(b, f"{what}: checkpoint {i}") for i, b in enumerate(cps)]
+        keys = [(r.name, r.epoch) for r in p.checkpoints]
+        if keys != sorted(set(keys)):
+            raise Malformed(f"{what}: checkpoints must be sorted by set name and epoch, one per epoch")
+        for a, b in zip(p.checkpoints, p.checkpoints[1:]):
+            if (a.name, a.epoch + 1) == (b.name, b.epoch) and b.previous != (a.epoch, a.fingerprint.full_hex):
+                raise Malformed(f"{what}: checkpoint epoch {b.epoch} of {b.name!r} does not follow its checkpoint "
+                                f"epoch {a.epoch} ({a.fingerprint.hex}): the policy pins a fork",
+                                "keep the checkpoint the cooperative confirms and remove the other")
         for s in p.suites:
             if s not in SUITES:
                 raise Malformed(f"{what}: unknown suite {s!r}", "valid suites: " + ", ".join(SUITES))
@@ -101,13 +126,42 @@ class Policy(Record):
             setattr(p, name, v)
         return p
 
+    def add_checkpoint(self, rec: KeyholderSet, what: str) -> bool:
+        """Pin a later epoch's record (``what``: where it came from); False when it is pinned already.
+
+        Refused: a root (UsageError), a record that does not meet its own threshold (exit 2/3), a fork of
+        the policy's other checkpoints (exit 3)."""
+        from cerro_torre.suites.errors import UsageError
+
+        from .keyholders import classify
+        from .trust import Known, Lineage
+
+        if rec.previous is None:
+            raise UsageError(f"{rec.describe()} is a root", f"pin it with 'ct policy add-root {what}'")
+        own = rec.evaluate(rec.message(), list(rec.signatures))
+        if not own.ok:
+            raise classify(own, f"{rec.describe()} is not signed by its own threshold", rec.member_by_keyid(),
+                           "the record was altered or is incomplete; get it from the cooperative",
+                           "the signatures are by keys outside the set")
+        lin = Lineage(rec.name)
+        for r in self.checkpoints:
+            if r.name == rec.name:
+                lin.add(Known(r.name, r.epoch, r.fingerprint.full_hex, self.label, r))
+        err = lin.conflict(rec, what)
+        if err is not None:
+            raise err
+        if rec.epoch in lin.by_epoch:
+            return False
+        self.checkpoints.append(rec)
+        return True
+
     @classmethod
     def load(cls, path: str) -> Policy:
         from cerro_torre.suites.errors import NotFound
 
         try:
             with open(path, "rb") as f:
-                data = f.read(4 << 20)
+                data = f.read(MAX_POLICY + 1)  # one byte more: a larger file is refused, not cut
         except FileNotFoundError:
             raise NotFound(f"policy not found: {path}", "create one with 'ct policy init'") from None
         except IsADirectoryError:

@@ -125,6 +125,18 @@ class Lineage:
                                       f"named as previous by epoch {r.epoch} of {what}")
         return None
 
+    def conflict(self, r: KeyholderSet, what: str) -> KeyNotTrusted | None:
+        """The fork adding ``r`` would make: it disagrees with a checkpoint at its epoch, with the one it
+        names as previous, or the known next epoch does not name it as previous."""
+        err = self.forks_in([r], what)
+        nxt = self.by_epoch.get(r.epoch + 1)
+        nrec = nxt.record if nxt is not None else None
+        if err is None and nrec is not None and nrec.previous is not None \
+                and nrec.previous[1] != r.fingerprint.full_hex:
+            err = fork_error(self.name, r.epoch, nrec.previous[1],
+                             f"named as previous by epoch {nrec.epoch}, {nxt.source}", r.fingerprint.full_hex, what)
+        return err
+
 
 class Forward(Record):
     """The verdict of the forward-only rules on a chain that signed a release.
@@ -336,14 +348,7 @@ class TrustStore:
                               load=lambda n=name, e=e, fp=fp: self._load(n, e, fp)))
         for r in sorted(records, key=lambda r: r.epoch):
             lin = lins[r.name]
-            err = lin.forks_in([r], what)
-            if err is None:
-                nxt = lin.by_epoch.get(r.epoch + 1)
-                nrec = nxt.record if nxt is not None else None
-                if nrec is not None and nrec.previous is not None and nrec.previous[1] != r.fingerprint.full_hex:
-                    err = fork_error(r.name, r.epoch, nrec.previous[1],
-                                     f"named as previous by epoch {nrec.epoch}, {nxt.source}",
-                                     r.fingerprint.full_hex, what)
+            err = lin.conflict(r, what)
             if err is not None:
                 raise err
             lin.add(Known(r.name, r.epoch, r.fingerprint.full_hex, what, r))
@@ -352,13 +357,16 @@ class TrustStore:
         """Store the records of a verified chain and advance the checkpoints (refusing a fork); mark
         retired the home's shares of every set a stored record supersedes.  Returns the records that
         were new to this home."""
+        def fresh(cps: dict[str, dict[int, str]]) -> list[KeyholderSet]:
+            return [r for r in records if cps.get(r.name, {}).get(r.epoch) != r.fingerprint.full_hex]
+
         records = list(records)
-        if not records:
-            return []
+        if not fresh(self._read()):
+            return []           # known already: nothing to check, nothing written (no lock, no folder)
         with self._locked():
             cps = self._read()
-            self._check(cps, records, what)
-            new = [r for r in records if cps.get(r.name, {}).get(r.epoch) is None]
+            self._check(cps, fresh(cps), what)
+            new = fresh(cps)
             if not new:
                 return []
             seen: set[tuple[str, int]] = set()

@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, validate_id
-from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
+from cerro_torre.keys.keyfile import KDFParams, no_core_dumps, open_sealed, seal
 from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import AlreadyExists, Malformed, NotFound, UsageError
@@ -131,6 +131,7 @@ class Home:
             if os.path.exists(self.pub_path(key_id)) or os.path.exists(self.sec_path(key_id)):
                 raise AlreadyExists(f"key {key_id!r} already exists in {self.keys_dir}",
                                     "choose another --id; existing keys are never overwritten")
+            no_core_dumps()
             key = IdentityKey.generate(key_id, suite)
             plain = key.private_bytes()
             try:

@@ -117,6 +117,37 @@ def params_from_env() -> tuple[KDFParams, bool]:
     return params, True
 
 
+_NO_DUMPS = False
+PR_SET_DUMPABLE, PR_GET_DUMPABLE = 4, 3
+
+
+def no_core_dumps() -> None:
+    """Before a secret is in memory: no core file (``RLIMIT_CORE`` 0, soft and hard) and not dumpable
+    (``prctl(PR_SET_DUMPABLE, 0)``: no core, no ptrace by other processes of the user, /proc/self/mem
+    closed to them).  For the rest of the process's life: a key unlocked once may linger in freed memory.
+    Refuses (exit 30) when the system will not allow it."""
+    global _NO_DUMPS
+    if _NO_DUMPS:
+        return
+    import ctypes
+    import resource
+    import sys
+
+    from cerro_torre.suites.errors import Unavailable
+
+    try:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ValueError, OSError) as e:
+        raise Unavailable(f"cannot turn core dumps off before unlocking a key: {e}",
+                          "check the process limits (ulimit -c)") from None
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
+            raise Unavailable(f"cannot mark the process not dumpable before unlocking a key: "
+                              f"{os.strerror(ctypes.get_errno())}", "prctl(PR_SET_DUMPABLE) was refused")
+    _NO_DUMPS = True
+
+
 def _subkeys(k: bytearray) -> tuple[bytes, bytes]:
     check = hashlib.blake2b(b"", digest_size=CHECK_SIZE, key=bytes(k), person=_PERSON_CHECK).digest()
     enc = hashlib.blake2b(b"", digest_size=KEY_SIZE, key=bytes(k), person=_PERSON_ENC).digest()
@@ -142,6 +173,7 @@ def seal(plaintext: bytes | bytearray, passphrase: bytes | bytearray, label: str
 
     if not passphrase:
         raise UsageError("the passphrase cannot be empty")
+    no_core_dumps()
     params = params or DEFAULT_PARAMS
     params.check(allow_weak=allow_weak)
     lab = _label_bytes(label)
@@ -215,6 +247,7 @@ def open_sealed(blob: bytes, passphrase: bytes | bytearray, label: str, *, name:
     if h.label != label:
         raise Malformed(f"{name} is sealed for {h.label!r}, not {label!r}",
                         "files were swapped or renamed; restore the right one")
+    no_core_dumps()
     k = argon2id_raw(passphrase, h.salt, time_cost=h.params.time_cost, memory_kib=h.params.memory_kib,
                      parallelism=h.params.parallelism)
     try:
@@ -234,3 +267,37 @@ def open_sealed(blob: bytes, passphrase: bytes | bytearray, label: str, *, name:
 
 def is_sealed(blob: bytes) -> bool:
     return bytes(blob[: len(MAGIC_PREFIX)]) == MAGIC_PREFIX
+
+
+HEAD_SIZE = FIXED_SIZE + MAX_LABEL      # enough of a file to read a sealed header's label
+HOME_DIRS = ("keys", "shares", "nonces", "ceremonies")
+
+
+def private_material(name: str, head: bytes) -> str | None:
+    """What secret of a keyholder home a file is, from its path (``/``-separated) and its first
+    :data:`HEAD_SIZE` bytes — a sealed file (``CTSEAL`` magic: identity key, FROST share, nonce, ceremony
+    secret), a ``*.sec`` or ``*.share`` file, anything under a ``nonces/`` folder — or None."""
+    sealed = is_sealed(head)
+    label = ""
+    if sealed and len(head) >= FIXED_SIZE:
+        n = int.from_bytes(head[FIXED_SIZE - 2:FIXED_SIZE], "big")
+        label = bytes(head[FIXED_SIZE:FIXED_SIZE + n]).decode("utf-8", "replace")
+    parts = name.split("/")
+    base = parts[-1]
+    if not (sealed or base.endswith((".sec", ".share")) or "nonces" in parts[:-1]):
+        return None
+    kind = "a FROST key share" if label.startswith("ct-share:") or base.endswith(".share") else \
+        "a sealed private key" if label.startswith("ct-identity:") or base.endswith(".sec") else \
+        "a nonce of a signing ceremony" if label.startswith("ct-nonce") or "nonces" in parts[:-1] else \
+        "sealed secret material"
+    return kind + (f" ({label})" if label else "")
+
+
+def home_of(name: str) -> str | None:
+    """The keyholder home a secret at ``name`` (``/``-separated) lies in: the folder above its
+    ``keys/``, ``shares/``, ``nonces/`` or ``ceremonies/`` folder (None when there is none)."""
+    parts = name.split("/")
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] in HOME_DIRS:
+            return "/".join(parts[:i]) or "."
+    return None

@@ -245,27 +245,43 @@ def device_is_removable(major: int, minor: int, sysfs: str = "/sys") -> bool:
 
 def refuse_private(path: str, where: str = "") -> None:
     """Refuse (exit 64) to carry a sealed secret (identity key, FROST share, nonce) or a .sec/.share file."""
-    from cerro_torre.keys.keyfile import MAGIC_PREFIX
+    from cerro_torre.keys.keyfile import HEAD_SIZE, private_material
 
-    what = where or path
-    label = ""
     try:
         with open(path, "rb") as f:
-            head = f.read(64 + 255)
+            head = f.read(HEAD_SIZE)
     except (FileNotFoundError, IsADirectoryError):
         return
-    sealed = head.startswith(MAGIC_PREFIX)
-    if sealed and len(head) >= 64:
-        n = int.from_bytes(head[62:64], "big")
-        label = head[64:64 + n].decode("utf-8", "replace")
-    base = os.path.basename(path)
-    if sealed or base.endswith((".sec", ".share")) or "/nonces/" in os.path.abspath(path).replace(os.sep, "/"):
-        kind = "a FROST key share" if label.startswith("ct-share:") or base.endswith(".share") else \
-            "a sealed private key" if label.startswith("ct-identity:") or base.endswith(".sec") else \
-            "sealed secret material"
-        raise UsageError(f"refusing to export {what}: it is {kind}" + (f" ({label})" if label else ""),
-                         "private keys, FROST shares and nonces never leave the keyholder's machine; "
-                         "--include-keys carries public keys only")
+    kind = private_material(os.path.abspath(path).replace(os.sep, "/"), head)
+    if kind is not None:
+        raise UsageError(f"refusing to export {where or path}: it is {kind}", HINT_PRIVATE)
+
+
+HINT_PRIVATE = ("private keys, FROST shares and nonces never leave the keyholder's machine; "
+                "--include-keys carries public keys only")
+
+
+def refuse_private_payload(path: str, where: str = "") -> None:
+    """Refuse (exit 64) a bundle whose payload carries a keyholder's secrets (``ct pack`` of a folder that
+    held a home): every payload member's name and first bytes are looked at."""
+    from cerro_torre.keys.keyfile import HEAD_SIZE, home_of, private_material
+
+    label = os.path.basename(path)
+    with open(path, "rb") as f:
+        r = TarReader(f, label)
+        for m in r:
+            if not m.name.startswith(B.PAYLOAD_DIR):
+                continue
+            rel = m.name[len(B.PAYLOAD_DIR):]
+            head = bytes(next(r.chunks(HEAD_SIZE), b""))
+            kind = private_material(rel, head)
+            if kind is not None:
+                home = home_of(rel)
+                raise UsageError(
+                    f"refusing to export {where or path}: its payload/{rel} is {kind}"
+                    + (f" of the keyholder home payload/{home}" if home else ""),
+                    "the bundle was packed from a folder holding a keyholder's secrets; do not ship it: "
+                    "pack the release again from a folder without them (ct pack now refuses such folders)")
 
 
 # ====================================================================== the index
@@ -456,8 +472,13 @@ def read_manifest(path: str) -> list[tuple[str, str]]:
 
 
 def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_path: str | None,
-                home: str | None, keyholder_files: Iterable[str] = (), key_args: Iterable[str] = ()) -> ExportPlan:
-    """What goes into the tarball.  ``bundles``: [(path, where it was named)]."""
+                home: str | None, keyholder_files: Iterable[str] = (), key_args: Iterable[str] = (),
+                allow_unverified: bool = False, now: Any = None) -> ExportPlan:
+    """What goes into the tarball.  ``bundles``: [(path, where it was named)].
+
+    Every bundle is checked first as the host will check it (all but the payload digests, which the
+    import verifies): against the policy carried, else against its own signer, narrowed by the epochs
+    this home knows.  An unsigned or unverifiable bundle is refused unless ``allow_unverified``."""
     from cerro_torre.governance.keyholders import MAX_RECORD, KeyholderSet, walk_chain
     from cerro_torre.governance.policy import Policy
     from cerro_torre.keys.identity import IdentityPublic
@@ -470,6 +491,7 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
     folded: dict[str, str] = {}
     records: dict[tuple[str, int], tuple[Any, str]] = {}
     keys: dict[str, tuple[Any, str]] = {}
+    checks: list[str] = []
 
     def add_record(rec: Any, src: str) -> None:
         k = (rec.name, rec.epoch)
@@ -512,7 +534,9 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
         if f_ in folded:
             raise UsageError(f"bundle names {os.path.basename(folded[f_])!r} and {fn!r} differ only by case or "
                              "Unicode normalization", "the disconnected host refuses such names; rename one of them")
-        parts = B.read_parts(path, statements=False)
+        parts = B.read_parts(path, statements=False)   # each bundle is checked, one at a time, below
+        refuse_private_payload(path, where if where != path else "")
+        checks.append(path)
         size = os.stat(path).st_size
         seen_paths[real] = path
         names[name] = path
@@ -578,12 +602,38 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
         pol = Policy.load(pol_path)
         data = pol.to_bytes()
         plan.items.append(Item(POLICY, KIND_POLICY, len(data), data=data, source=pol_path, detail=pol_path))
+    _check_before_export(checks, Policy.load(pol_path) if pol_path is not None else None, home, allow_unverified,
+                         plan, now)
     plan.items.sort(key=lambda it: sort_key(it.name))
     meta = sum(i.size for i in plan.items if i.kind != KIND_BUNDLE)
     if meta > MAX_META_TOTAL or len(plan.items) + 1 > MAX_MEMBERS:
         raise UsageError("too much to carry in one airgap tarball",
                          f"at most {MAX_MEMBERS - 1} members and {human(MAX_META_TOTAL)} of keys and records")
     return plan
+
+
+def _check_before_export(checks: list[str], policy: Any, home: str | None, allow_unverified: bool,
+                         plan: ExportPlan, now: Any) -> None:
+    """Every check of ``ct verify`` but the payload digests, on each bundle in turn (its statements
+    streamed as ``ct verify`` streams them, the payload skipped)."""
+    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    from cerro_torre.governance.trust import Knowledge, TrustStore
+
+    trust = trust_from(home, policy, policy_only=True) if policy is not None else None
+    knowledge = Knowledge(store=TrustStore(home)) if home and trust is None else None
+    against = policy.label if policy is not None else "its own signer (no policy carried)"
+    for path in checks:
+        res = verify_bundle(path, trust, policy, now=now, payload=False, knowledge=knowledge)
+        err = res.error
+        if err is None:
+            continue
+        if allow_unverified:
+            plan.notes.append(f"warning: carrying {os.path.basename(path)} although it does not verify against "
+                              f"{against}: {err.message}")
+            continue
+        raise type(err)(err.message, *err.hints,
+                        f"checked against {against}: the host would refuse it; carry it anyway with "
+                        "--allow-unverified")
 
 
 @dataclass
@@ -1001,11 +1051,12 @@ def _nothing(e: CTError, label: str) -> CTError:
 
 
 def resolve_trust(state: dict[str, Any], home: str, policy_path: str | None) -> tuple[Any, Any, bool]:
-    """(policy, Trust, pin?) for an import.
+    """(policy, Trust, pin?) for an import, and for ``ct verify`` (and the TUI) on this home.
 
-    No pin yet: ``--policy P`` (else ``HOME/policy.json``, as for ``ct verify``), pinned by this import
-    when it succeeds.  Pinned: the pinned policy; a ``--policy P`` may narrow the rules but may not name
-    a root or key the host has not pinned (exit 3)."""
+    No pin yet: ``--policy P`` (else ``HOME/policy.json``), pinned by an import when it succeeds.
+    Pinned: the pinned policy; a ``--policy P`` may narrow the rules but may not name a root, checkpoint
+    or key the host has not pinned (exit 3).  A policy given explicitly is all the trust there is
+    (the keys this home trusts do not count); the home's checkpoints always narrow it."""
     from cerro_torre.ceremony.verifier import trust_from
     from cerro_torre.governance.policy import Policy
 
@@ -1014,20 +1065,23 @@ def resolve_trust(state: dict[str, Any], home: str, policy_path: str | None) -> 
         given = Policy.load(policy_path)
     pinned = state.get("pinned")
     if pinned is None:
-        if given is None and os.path.isfile(os.path.join(home, "policy.json")):
+        if given is not None:
+            return given, trust_from(home, given, policy_only=True), True
+        if os.path.isfile(os.path.join(home, "policy.json")):
             given = Policy.load(os.path.join(home, "policy.json"))
         return given, trust_from(home, given), given is not None
     pp = Policy.from_bytes(canonical_json(pinned["policy"]) + b"\n", "")
     if given is None:
         return pp, trust_from(home, pp), False
-    extra = sorted(set(given.roots) - set(pp.roots)) + sorted(set(given.keys) - set(pp.keys))
+    extra = sorted(set(given.roots) - set(pp.roots)) + sorted(set(given.keys) - set(pp.keys)) \
+        + sorted({r.fingerprint.full_hex for r in given.checkpoints} - {r.fingerprint.full_hex for r in pp.checkpoints})
     if extra:
         fps = ", ".join(f"{x[:4]} {x[4:8]} {x[8:12]} {x[12:16]}" for x in extra)
         raise KeyNotTrusted(f"{given.label} names {len(extra)} root(s)/key(s) this host has not pinned ({fps})",
                             "this host's trust was pinned by its first import ('ct store list' shows it); "
                             f"to change it, check the fingerprints with the cooperative, then "
                             f"'ct store pin --policy {given.path}' (logged)")
-    return given, trust_from(home, given), False
+    return given, trust_from(home, given, policy_only=True), False
 
 
 def import_tarball(path: str, home: str, *, policy_path: str | None = None,
@@ -1062,10 +1116,15 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
                 crash("staged")
                 res.index_sha256 = hashlib.sha256(index_bytes).hexdigest()
                 _check_index(label, index_bytes, staged)
-                meta = _check_meta(label, staged, trust, state, now)
-                _check_bundles(label, staged, state)
+                meta = _check_meta(label, staged, trust, now)
+                _check_bundles(label, staged, trust, meta)
                 crash("verified")
                 new_state, objects = _merge(state, staged, meta, policy, pin, policy_path, label, res, now)
+                from cerro_torre.governance.trust import TrustStore
+
+                # the epochs this host verified: its trust only moves forward (before the commit point,
+                # so a crash in between leaves it knowing more, never less)
+                TrustStore(home).add(verified_records(staged, meta), f"the chains in {label}")
                 if new_state != state:
                     new_state["log"].append({"at": format_time(now), "event": "import", "tarball": label,
                                              "index_sha256": res.index_sha256,
@@ -1195,7 +1254,7 @@ class Meta:
     records: list[Any] = field(default_factory=list)       # verified: carried chains and bundle chains
 
 
-def _check_meta(label: str, staged: list[Staged], trust: Any, state: dict[str, Any], now: Any) -> Meta:
+def _check_meta(label: str, staged: list[Staged], trust: Any, now: Any) -> Meta:
     from cerro_torre.governance.keyholders import KeyholderSet, walk_chain
     from cerro_torre.governance.policy import Policy
     from cerro_torre.keys.identity import IdentityPublic
@@ -1219,42 +1278,38 @@ def _check_meta(label: str, staged: list[Staged], trust: Any, state: dict[str, A
             chains.setdefault(rec.name, []).append(rec)
     for name, recs in sorted(chains.items()):
         recs.sort(key=lambda r: r.epoch)
-        ch = walk_chain(recs, trust.roots, now)
+        ch = walk_chain(recs, trust.roots, now, known=trust.knowledge, what=f"{label}'s carried chain")
         if ch.error is not None:
             e = ch.error
             raise type(e)(f"{label}: carried keyholder chain: {e.message}", *e.hints)
         meta.records += [st.record for st in ch.steps]
-        _no_rollback(label, "carried keyholder chain", ch.current, state)
     return meta
 
 
-def _no_rollback(label: str, what: str, cur: Any, state: dict[str, Any]) -> None:
-    known = state["sets"].get(cur.name)
-    if known is None:
-        return
-    if cur.epoch < known["epoch"]:
-        raise PolicyRejected(
-            f"{label}: {what} ends at {cur.describe()}, older than epoch {known['epoch']} this host already "
-            "trusts; keyholder chains only go forward",
-            "get a tarball exported after the rotation (the cooperative's current chain)")
-    if cur.epoch == known["epoch"] and cur.fingerprint.full_hex != known["fingerprint"]:
-        raise KeyNotTrusted(
-            f"{label}: {what} has a different {cur.describe()} than the one this host trusts "
-            f"({known['fingerprint'][:4]} {known['fingerprint'][4:8]} {known['fingerprint'][8:12]} "
-            f"{known['fingerprint'][12:16]})",
-            "two records claim the same epoch: the cooperative's chain forked or one is forged; ask the cooperative")
-
-
-def _check_bundles(label: str, staged: list[Staged], state: dict[str, Any]) -> None:
+def _check_bundles(label: str, staged: list[Staged], trust: Any, meta: Meta) -> None:
+    """Every bundle verified; then the forward-only rules once more, knowing every record this tarball
+    brings: a bundle of an epoch that another chain in the tarball shows closed must be on its list."""
     for s in staged:
         if s.kind != KIND_BUNDLE:
             continue
         err = s.result.error
         if err is not None:
             raise type(err)(err.message, *err.hints)
-    for s in staged:
-        if s.kind == KIND_BUNDLE and s.result.chain is not None and s.result.chain.current is not None:
-            _no_rollback(label, f"{s.extra}'s keyholder chain", s.result.chain.current, state)
+    chained = [s for s in staged if s.kind == KIND_BUNDLE and s.result.chain is not None and s.result.chain.steps]
+    recs = list(meta.records) + [st.record for s in chained for st in s.result.chain.steps]
+    known = trust.knowledge.with_records(recs, f"a chain in {label}")
+    for s in chained:
+        res = s.result
+        fork, fwd = known.judge([st.record for st in res.chain.steps],
+                                res.statement_sha256, f"{s.extra}'s chain")
+        err = fork or fwd.error
+        if err is not None:
+            raise type(err)(f"{label}: {s.extra}: {err.message}", *err.hints)
+
+
+def verified_records(staged: list[Staged], meta: Meta) -> list[Any]:
+    return list(meta.records) + [st.record for s in staged if s.kind == KIND_BUNDLE and s.result.chain is not None
+                                 for st in s.result.chain.steps]
 
 
 def _merge(state: dict[str, Any], staged: list[Staged], meta: Meta, policy: Any, pin: bool,

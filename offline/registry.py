@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import re
 import tempfile
@@ -27,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from cerro_torre.suites.encoding import canonical_json
+from cerro_torre.suites.encoding import canonical_json, parse_json, typed
 from cerro_torre.suites.errors import CTError, HashMismatch, Malformed, NotFound, Unavailable, UsageError
 
 ARTIFACT_TYPE = "application/vnd.cerro-torre.bundle.v1"
@@ -173,10 +172,7 @@ class Client:
             raise HashMismatch(f"registry {self.host} says {what} is {header}, but its bytes are {digest}",
                                "the registry is corrupt or was tampered with")
         mt = resp.headers.get("Content-Type", "").split(";")[0].strip()
-        try:
-            doc = json.loads(data)
-        except ValueError:
-            raise Malformed(f"{what} is not JSON") from None
+        doc = parse_json(data, what)
         if isinstance(doc, dict) and isinstance(doc.get("mediaType"), str):
             mt = doc["mediaType"]
         return data, mt, digest
@@ -301,10 +297,7 @@ def _read_limited(resp: Any, limit: int, what: str) -> bytes:
 
 
 def _descriptors(data: bytes, what: str) -> list[dict[str, Any]]:
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise Malformed(f"{what} is not JSON") from None
+    doc = parse_json(data, what)
     mans = doc.get("manifests") if isinstance(doc, dict) else None
     if not isinstance(mans, list) or not all(isinstance(d, dict) for d in mans):
         raise Malformed(f"{what} has no manifests list")
@@ -423,8 +416,8 @@ class Found:
 
 
 def _bundle_layer(client: Client, ref: Ref, manifest: bytes, digest: str) -> dict[str, Any]:
-    doc = json.loads(manifest)
-    layers = doc.get("layers") if isinstance(doc, dict) else None
+    doc = typed(parse_json(manifest, f"manifest {digest}"), "object", f"manifest {digest}")
+    layers = doc.get("layers")
     if doc.get("artifactType") != ARTIFACT_TYPE or not isinstance(layers, list) or len(layers) != 1 \
             or not isinstance(layers[0], dict) or layers[0].get("mediaType") != LAYER_TYPE:
         raise Malformed(f"{ref.name}@{digest} is not a ct bundle artifact",
@@ -435,20 +428,18 @@ def _bundle_layer(client: Client, ref: Ref, manifest: bytes, digest: str) -> dic
 def find(ref: Ref, *, insecure: bool = False) -> Found:
     client = client_for(ref, insecure)
     data, mt, digest = client.get_manifest(ref)
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise Malformed(f"manifest {ref} is not JSON") from None
+    doc = parse_json(data, f"manifest {ref}")
     if isinstance(doc, dict) and doc.get("artifactType") == ARTIFACT_TYPE:
         return Found(ref, digest, mt, data, [_bundle_layer(client, ref, data, digest)], False)
     refs = client.referrers(ref, digest) or []
     bundles = []
     for d in refs:
-        if d.get("artifactType") != ARTIFACT_TYPE or not isinstance(d.get("digest"), str):
+        if not isinstance(d, dict) or d.get("artifactType") != ARTIFACT_TYPE or not isinstance(d.get("digest"), str):
             continue
         mdata, _mt, mdig = client.get_manifest(ref, d["digest"])
-        mdoc = json.loads(mdata)
-        if (mdoc.get("subject") or {}).get("digest") != digest:
+        mdoc = parse_json(mdata, f"manifest {d['digest']}")
+        subject = mdoc.get("subject") if isinstance(mdoc, dict) else None
+        if not isinstance(subject, dict) or subject.get("digest") != digest:
             continue   # a tag-schema index entry that does not point back at this image
         bundles.append(_bundle_layer(client, ref, mdata, mdig))
     return Found(ref, digest, mt, data, bundles, True)
@@ -491,7 +482,7 @@ def iter_bundles(found: Found, workdir: str, *, insecure: bool = False) -> Itera
 
 def image_digests(manifest: bytes) -> list[str]:
     """The digests an image manifest or index refers to (config, layers, child manifests)."""
-    doc = json.loads(manifest)
+    doc = parse_json(manifest, "image manifest")
     out = []
     if isinstance(doc, dict):
         for key in ("manifests", "layers"):

@@ -258,6 +258,14 @@ def write_members(path: str, items: list[tuple[str, bytes]], *, sort: bool = Tru
         f.write(b"\0" * 1024)
 
 
+def statement_sha256(bundle_path: str) -> str:
+    """The sha256 of a bundle's release statement (the DSSE payload): what a rotation's closed_releases lists."""
+    from cerro_torre.ceremony.statement import Envelope
+
+    parts = B.read_parts(bundle_path)
+    return hashlib.sha256(Envelope.from_bytes(parts.signature_members[B.ENVELOPE]).payload).hexdigest()
+
+
 # ====================================================================== fixtures shared by test modules (import them)
 
 import pytest  # noqa: E402

@@ -114,8 +114,11 @@ def test_spoofed_version_never_reaches_minisign(w, tmp_path):
         code, _, err = ct("ceremony", "collect", msg, *replies, "-o", nxt, *extra)
         assert code == 0, err
         msg = nxt
+    # (signature export verifies first: the verifier pins the cooperative's root)
+    code, _, err = ct("policy", "init", "--policy", tmp_path / "p.json", "--root", w["dir"] / "keyholders.json")
+    assert code == 0, err
     code, _, err = ct("signature", "export", tmp_path / "signed.ctp", "--format", "minisign",
-                      "-o", tmp_path / "stock")
+                      "-o", tmp_path / "stock", "--policy", tmp_path / "p.json")
     assert code == 0, err
     os.chdir(tmp_path / "stock")
     p = subprocess.run(["minisign", "-V", "-p", "signed.minisign.pub", "-x", "signed.statement.json.minisig",

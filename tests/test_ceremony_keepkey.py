@@ -112,7 +112,7 @@ def _story(d) -> dict:
         f.write(b"release one\n")
     ok("pack", "app.txt", "-o", "app1.ctp", "--name", "app", "--version", "1.0")
     sign("app1.ctp", ["epoch1.json"], ["alice", "carol"], "app1-signed.ctp", "s")
-    ok("signature", "export", "app1-signed.ctp", "--format", "signify", "-o", "before")
+    ok("signature", "export", "app1-signed.ctp", "--format", "signify", "-o", "before", "--policy", "policy.json")
     # epoch 2: keep-key rotation: bob out, dave and erin in, k 2 -> 3
     w["open_rotate"] = ok("ceremony", "rotate", "--group", "epoch1.json", "--remove", "bob", "--add", "pub/dave.pub",
                           "--add", "pub/erin.pub", "--threshold", "3", "--keep-key", "--release", "app1-signed.ctp",
@@ -127,7 +127,7 @@ def _story(d) -> dict:
         f.write(b"release two\n")
     ok("pack", "app.txt", "-o", "app2.ctp", "--name", "app", "--version", "2.0")
     sign("app2.ctp", ["epoch1.json", "epoch2.json"], ["alice", "dave", "erin"], "app2-signed.ctp", "u")
-    ok("signature", "export", "app2-signed.ctp", "--format", "signify", "-o", "after")
+    ok("signature", "export", "app2-signed.ctp", "--format", "signify", "-o", "after", "--policy", "policy.json")
     # dave loses his share (the file is gone; his identity key is not): three helpers restore it
     rec2 = record("epoch2.json")
     lost = glob.glob(f"h/dave/shares/{rec2.fingerprint.full_hex}.*")

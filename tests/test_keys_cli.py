@@ -164,7 +164,7 @@ def test_list_empty(home):
                    "hint: create one with 'ct keygen --id NAME', or import one with 'ct key import FILE.pub'\n")
     assert not os.path.exists(home)  # listing creates nothing
     code, out, _ = ct("--home", home, "key", "list", "--json")
-    assert json.loads(out) == {"home": home, "keys": []}
+    assert json.loads(out) == {"home": home, "keys": [], "shares": []}
 
 
 def test_list_table_and_json(home, other):

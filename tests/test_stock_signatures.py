@@ -98,7 +98,9 @@ def bundles(tmp_path_factory):
     coop.self_signed()
     group = str(tmp / "group.ctp")
     coop.sign_bundle(unsigned, group, [coop.record])
-    return {"tmp": tmp, "unsigned": unsigned, "group": group, "coop": coop}
+    policy = str(tmp / "policy.json")
+    assert ct("policy", "init", "--policy", policy, "--root", coop.record.fingerprint.full_hex)[0] == 0
+    return {"tmp": tmp, "unsigned": unsigned, "group": group, "coop": coop, "policy": policy}
 
 
 def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
@@ -108,7 +110,8 @@ def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
     make_payload_dir(str(tmp_path / "payload"))
     assert ct("--home", home, "pack", str(tmp_path / "payload"), "-o", out, "--key", "alice")[0] == 0
     exp = str(tmp_path / "exp")
-    code, stdout, err = ct("signature", "export", out, "--format", "all", "-o", exp, "--principal", "alice")
+    code, stdout, err = ct("--home", home, "signature", "export", out, "--format", "all", "-o", exp,
+                           "--principal", "alice")
     assert (code, err) == (0, "")
     assert sorted(os.listdir(exp)) == ["SHA256SUMS", "SHA256SUMS.sig",
                                        "single.allowed_signers", "single.minisign.pub", "single.signify.pub",
@@ -128,8 +131,14 @@ def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
 @pytest.mark.parametrize("fmt", S.FORMATS)
 def test_frost_group_signature_verifies_with_stock_tools(bundles, tmp_path, fmt):
     exp = str(tmp_path / "exp")
-    code, stdout, err = ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp)
+    code, stdout, err = ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp,
+                           "--policy", bundles["policy"])
     assert (code, err) == (0, "")
+    rec = bundles["coop"].record
+    assert stdout.splitlines()[:3] == [
+        f"verified group.ctp (policy {bundles['policy']})",
+        f"  key         the group key of {rec.describe()}, fingerprint {rec.fingerprint.hex}",
+        f"  words       {rec.fingerprint.words}"]
     comment = json.loads(members(bundles["group"])["signatures/stock.json"])["trusted_comment"]
     assert comment.startswith("cerro-torre release demo 2.0 statement-sha256:")
     expect_ok(fmt, run_tool(fmt, exp, "group", "demo"), comment)
@@ -147,7 +156,7 @@ def test_frost_group_signature_verifies_with_stock_tools(bundles, tmp_path, fmt)
 @pytest.mark.parametrize("fmt", S.FORMATS)
 def test_stock_tools_refuse_a_changed_statement_or_another_key(bundles, tmp_path, fmt):
     exp = str(tmp_path / "exp")
-    assert ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp)[0] == 0
+    assert ct("signature", "export", bundles["group"], "--format", fmt, "-o", exp, "--policy", bundles["policy"])[0] == 0
     path = os.path.join(exp, "group.statement.json")
     original = open(path, "rb").read()
     with open(path, "wb") as f:
@@ -186,6 +195,38 @@ def test_export_refuses_altered_stock_signatures(bundles, tmp_path):
     assert not os.path.exists(tmp_path / "exp" / "bad.statement.json.sshsig")
 
 
+def test_export_verifies_first_and_never_takes_the_key_from_the_bundle(bundles, tmp_path):
+    """A stranger's bundle (or one re-signed with the stranger's stock key) gets no stock files."""
+    stranger = Coop(name="coop", prefix="s")
+    stranger.self_signed()
+    theirs = str(tmp_path / "theirs.ctp")
+    stranger.sign_bundle(bundles["unsigned"], theirs, [stranger.record])
+    exp = tmp_path / "exp"
+    code, out, err = ct("signature", "export", theirs, "--format", "minisign", "-o", str(exp),
+                        "--policy", bundles["policy"])
+    fp = stranger.record.fingerprint.hex
+    assert (code, out) == (3, "")
+    assert err.splitlines() == [
+        f"error: {stranger.record.describe()} does not chain to a pinned root (chain starts at epoch 1, "
+        f"fingerprint {fp})",
+        "hint: pin the cooperative's root set after checking its fingerprint: 'ct policy init --root "
+        "KEYHOLDERS.json' (or add it with 'ct policy add-root')",
+        "hint: ct signature export verifies the bundle first: stock tools would accept whatever key it names, "
+        "so only a bundle this home trusts is exported"]
+    assert not exp.exists()
+    # the cooperative's bundle with the stranger's stock signatures (a valid stock record by another key)
+    items = members(bundles["group"])
+    items["signatures/stock.json"] = members(theirs)["signatures/stock.json"]
+    mixed = str(tmp_path / "mixed.ctp")
+    write_members(mixed, list(items.items()), mode_of=modes(bundles["group"]))
+    code, out, err = ct("signature", "export", mixed, "--format", "minisign", "-o", str(exp),
+                        "--policy", bundles["policy"])
+    assert (code, out) == (3, "")
+    assert err.splitlines()[0] == (f"error: mixed.ctp: signatures/stock.json is signed by key "
+                                   f"{stranger.record.group_keyid}, not by the release's Ed25519 key")
+    assert not exp.exists()
+
+
 def test_export_of_an_unsigned_bundle(bundles, tmp_path):
     code, _, err = ct("signature", "export", bundles["unsigned"], "--format", "signify", "-o", str(tmp_path))
     assert code == 21
@@ -195,7 +236,8 @@ def test_export_of_an_unsigned_bundle(bundles, tmp_path):
 
 
 def test_export_json(bundles, tmp_path):
-    code, stdout, _ = ct("--json", "signature", "export", bundles["group"], "--format", "ssh", "-o", str(tmp_path))
+    code, stdout, _ = ct("--json", "signature", "export", bundles["group"], "--format", "ssh", "-o", str(tmp_path),
+                         "--policy", bundles["policy"])
     assert code == 0
     j = json.loads(stdout)
     assert j["keyid"] == bundles["coop"].record.group_keyid
@@ -235,7 +277,8 @@ def test_signify_checks_the_payload_files_with_sha256sums(tmp_path, bundles):
     # the payload files, as the release holds them
     code, _, err = ct("unpack", bundles["group"], "-o", exp, "--policy", _pin(tmp_path, bundles["coop"]))
     assert (code, err) == (0, "")
-    code, stdout, err = ct("signature", "export", bundles["group"], "--format", "sha256sums", "-o", exp)
+    code, stdout, err = ct("signature", "export", bundles["group"], "--format", "sha256sums", "-o", exp,
+                           "--policy", bundles["policy"])
     assert (code, err) == (0, "")
     assert "  signify -C -p group.signify.pub -x SHA256SUMS.sig   (in the folder of the payload files)" \
         in stdout.splitlines()

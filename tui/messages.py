@@ -18,16 +18,19 @@ from textual.message import Message
 
 
 def error_lines(exc: BaseException) -> list[str]:
-    """``error:``/``hint:`` lines for ``exc``, as ``cli/main.py`` writes them."""
+    """``error:``/``hint:`` lines for ``exc``, as ``cli/main.py`` writes them (untrusted text escaped)."""
+    from cerro_torre.suites.encoding import printable
     from cerro_torre.suites.errors import CTError
 
     if isinstance(exc, CTError):
-        return [f"error: {exc.message}"] + [f"hint: {h}" for h in exc.hints]
-    if isinstance(exc, OSError) and exc.filename:
-        return [f"error: {exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}",
-                "hint: check the path and its permissions"]
-    return [f"error: internal error: {type(exc).__name__}: {exc}",
-            "hint: run again with -v for a traceback, and report it"]
+        lines = [f"error: {exc.message}"] + [f"hint: {h}" for h in exc.hints]
+    elif isinstance(exc, OSError) and exc.filename:
+        lines = [f"error: {exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}",
+                 "hint: check the path and its permissions"]
+    else:
+        lines = [f"error: internal error: {type(exc).__name__}: {exc}",
+                 "hint: run again with -v for a traceback, and report it"]
+    return [printable(x) for x in lines]
 
 
 def exit_code_of(exc: BaseException) -> int:
@@ -71,7 +74,7 @@ class KeysLoaded(Message):
     def __init__(self, entries: list[Any], shares: list[str], default: str | None) -> None:
         super().__init__()
         self.entries = entries
-        self.shares = shares      # group keyids of HOME/shares/*.share
+        self.shares = shares      # keys.shares.ShareEntry of HOME/shares/*.share, with their status
         self.default = default
 
 

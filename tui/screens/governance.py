@@ -1,9 +1,11 @@
 """Governance (F6): the keyholder-set chain (epochs, members, thresholds, expiry) and starting a rotation.
 
 Records are read from files or a folder (default ``governance/keyholders``
-when it exists) and walked with ``keyholders.walk_chain`` from the roots
-this home's ``policy.json`` pins — as a verifier would.  Without a policy
-the oldest record shown is taken as the root, and the screen says so.
+when it exists, else the records this home verified, ``HOME/governance/<set>``)
+and walked with ``keyholders.walk_chain`` from the roots this home's
+``policy.json`` pins, with the epochs this home knows — as a verifier would.
+Without a policy the oldest record shown is taken as the root, and the
+screen says so.  The detail of an epoch shows what its rotation changed.
 """
 
 from __future__ import annotations
@@ -55,8 +57,13 @@ class GovernanceScreen(CTScreen):
         default = os.path.join(self.ct.home, "policy.json")
         self.policy_path = default if os.path.isfile(default) else None
         self.query_one("#gov-epochs").focus()
+        from cerro_torre.governance.trust import TrustStore
+
+        names = TrustStore(self.ct.home).names()
         if os.path.isdir(self.ct.resolve(DEFAULT_DIR)):
             self.load(DEFAULT_DIR)
+        elif names:     # the epochs this home verified
+            self.load(os.path.join(self.ct.home, "governance", names[0]))
         else:
             self.query_one("#gov-status", Static).update(Text(
                 "o opens keyholder-set records (keyholders.json files, or a folder of them); "
@@ -111,16 +118,21 @@ class GovernanceScreen(CTScreen):
             order = sorted(range(len(records)), key=lambda i: records[i].epoch)
             records = [records[i] for i in order]
             sources = [sources[i] for i in order]
+            from cerro_torre.ceremony.verifier import trust_from
+
+            pol = None
             if policy_path:
                 from cerro_torre.governance.policy import Policy
 
                 pol = Policy.load(policy_path)
                 pol.path = self.shown(policy_path)
-                pinned, pinned_from = set(pol.roots), pol.label
+            trust = trust_from(self.ct.home, pol)     # with what this home knows: forks show
+            if pol is not None:
+                pinned, pinned_from = trust.roots, pol.label
             else:
                 pinned = {records[0].fingerprint.full_hex}
                 pinned_from = f"no policy: epoch {records[0].epoch} taken as the root"
-            chain = walk_chain(records, pinned)
+            chain = walk_chain(records, pinned, known=trust.knowledge, what="the records shown")
             self.post_message(ChainLoaded(records, chain, pinned_from, sources))
         except Exception as e:  # noqa: BLE001
             self.post_failure("load", e)
@@ -168,6 +180,13 @@ class GovernanceScreen(CTScreen):
         for mem in sorted(r.members, key=lambda x: x.index):
             fp = mem.identity.fingerprint
             t.append(f"\n  {mem.index}. {mem.id:<14} {fp.hex}  {fp.words}")
+        prev = self.records[row - 1] if row > 0 else None
+        if prev is not None and prev.epoch == r.epoch - 1:
+            from cerro_torre.governance.keyholders import epoch_changes
+
+            t.append(f"\nchanges from epoch {prev.epoch}:", style="bold")
+            for line in epoch_changes(prev, r) or ["(none but the epoch)"]:
+                t.append(f"\n  {line}", style="green" if line[0] == "+" else "red" if line[0] == "-" else "")
         self.query_one("#gov-members", Static).update(t)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:

@@ -20,6 +20,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from cerro_torre.suites.encoding import printable
+
 from ..messages import IncomingLoaded, RecordKept, ReplyWritten, WorkFailed
 from .base import CTScreen, is_qr_source
 from .dialogs import Field, FormDialog, path_dialog
@@ -211,8 +213,8 @@ class KeyholderScreen(CTScreen):
         t.append(f"\n{'fingerprint':>29}  {fp.hex}")
         cmp.update(t)
         body = Text()
-        for line in m.pending.summary:
-            body.append(line + "\n")
+        for line in m.pending.summary:  # names, versions, paths from the message: shown escaped
+            body.append(printable(line) + "\n")
         body.append("checked against\n", style="bold underline")
         for line in m.checked_against:
             body.append("  " + line + "\n")

@@ -35,7 +35,7 @@ class KeysScreen(CTScreen):
     def __init__(self) -> None:
         super().__init__()
         self.entries: list[Any] = []
-        self.shares: list[str] = []
+        self.shares: list[Any] = []     # keys.shares.ShareEntry
 
     def body(self) -> ComposeResult:
         yield Static("", id="keys-title", classes="title")
@@ -48,7 +48,8 @@ class KeysScreen(CTScreen):
         yield Static("FROST shares", classes="section")
         shares: DataTable = DataTable(id="shares-table", cursor_type="row", zebra_stripes=False)
         shares.add_column("GROUP KEY ID", width=32)
-        shares.add_column("KEYHOLDER SET", width=41)
+        shares.add_column("KEYHOLDER SET", width=32)
+        shares.add_column("STATUS", width=8)
         yield shares
         yield Static("", id="share-detail", classes="detail")
 
@@ -69,10 +70,17 @@ class KeysScreen(CTScreen):
     @work(thread=True, group="keys-list", exclusive=True)
     def _load(self) -> None:
         try:
+            from cerro_torre.governance.trust import TrustStore
+            from cerro_torre.keys.shares import ShareStore
+
             home = self.ct.make_home()
             entries = home.list_keys()
-            sdir = os.path.join(self.ct.home, "shares")
-            shares = sorted(n[:-6] for n in os.listdir(sdir) if n.endswith(".share")) if os.path.isdir(sdir) else []
+            shares = ShareStore(self.ct.home).list()
+            store = TrustStore(self.ct.home)
+            for e in shares:       # the records of the shares' sets, which this home keeps
+                rec = store.get(e.fingerprint) if e.fingerprint else None
+                if rec is not None:
+                    self.ct.remember_records([rec], store.record_path(rec.name, rec.epoch, e.fingerprint))
             default = home.default() if entries else None
         except Exception as e:  # noqa: BLE001
             self.post_failure("list", e)
@@ -94,14 +102,21 @@ class KeysScreen(CTScreen):
             self._detail(0)
         self._fill_shares()
 
+    def _set_of(self, e: Any) -> Any:
+        """The record of a share's set: known to the share store, or among the records the TUI has read."""
+        return next((r for r in self.ct.records.values() if r.group_keyid == e.keyid
+                     and (e.fingerprint is None or r.fingerprint.full_hex == e.fingerprint)), None)
+
     def _fill_shares(self) -> None:
         table = self.query_one("#shares-table", DataTable)
         table.clear()
-        by_keyid = {r.group_keyid: r for r in self.ct.records.values() if r.group_public_key}
-        for kid in self.shares:
-            r = by_keyid.get(kid)
-            table.add_row(kid, f"{r.name} epoch {r.epoch}, {r.threshold} of {len(r.members)}" if r
-                          else "(record not loaded: F6 opens the chain)", key=kid)
+        for e in self.shares:
+            r = self._set_of(e)
+            label = e.set_label if e.set_name is not None else \
+                f"{r.name} epoch {r.epoch}" if r else "(set not yet seen)"
+            if r is not None:
+                label += f", {r.threshold} of {len(r.members)}"
+            table.add_row(e.keyid, label, Text(e.status, style="bold" if e.status == "retired" else ""), key=e.keyid)
         detail = self.query_one("#share-detail", Static)
         if not self.shares:
             detail.update("no shares yet: a share is stored here when you answer a keygen or rotation")
@@ -124,16 +139,17 @@ class KeysScreen(CTScreen):
     def _share_detail(self, row: int) -> None:
         if not (0 <= row < len(self.shares)):
             return
-        kid = self.shares[row]
-        r = next((r for r in self.ct.records.values() if r.group_keyid == kid), None)
-        detail = self.query_one("#share-detail", Static)
-        if r is None:
-            detail.update(f"share of the group key with keyid {kid} (sealed; the record tells which set)")
-            return
+        e = self.shares[row]
+        r = self._set_of(e)
         t = Text()
-        t.append(f"{r.describe()}, suite {r.suite}, expires {r.expires}\nwords ")
-        t.append(r.fingerprint.words, style="bold")
-        detail.update(t)
+        if r is None:
+            t.append(f"share of the group key with keyid {e.keyid} (sealed; the record tells which set)")
+        else:
+            t.append(f"{r.describe()}, suite {r.suite}, expires {r.expires}\nwords ")
+            t.append(r.fingerprint.words, style="bold")
+        if e.status == "retired":
+            t.append(f"\nretired {e.retired_at}: {e.reason}; this home no longer signs with it", style="bold")
+        self.query_one("#share-detail", Static).update(t)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "keys-table":

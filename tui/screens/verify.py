@@ -14,7 +14,7 @@ import os
 from typing import Any
 
 from cerro_torre.ceremony.verifier import chain_step_lines, signer_rows, signer_sections
-from cerro_torre.suites.encoding import human_size
+from cerro_torre.suites.encoding import human_size, printable
 from cerro_torre.suites.errors import EXIT_CODES as _EXIT_CODES
 from cerro_torre.suites.suite import counts_text as alg_counts
 from rich.text import Text
@@ -103,6 +103,11 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
                            f"fingerprint {r.fingerprint.hex}  expires {r.expires}",
                            [(line, []) for line in chain_step_lines(role, step)]))
         kids.append(("trust chain", epochs))
+        from cerro_torre.ceremony.verifier import epochs_text
+
+        text = epochs_text(res)
+        if text:
+            kids.append((f"epochs      {text}", []))
     if res.stock is not None:
         kids.append((f"stock       signify, minisign, ssh, SHA256SUMS signatures by keyid {res.stock.keyid}",
                      [(f"trusted comment: {res.stock.trusted_comment}", [])]))
@@ -302,18 +307,23 @@ class VerifyScreen(CTScreen):
     @work(thread=True, group="verify", exclusive=True)
     def _verify(self, path: str, policy_path: str | None) -> None:
         try:
-            from cerro_torre.ceremony.verifier import trust_from, verify_bundle
-            from cerro_torre.governance.policy import Policy
+            from cerro_torre.ceremony.verifier import record_verified, verify_bundle
+            from cerro_torre.offline.airgap import resolve_trust
+            from cerro_torre.offline.store import Store
             from cerro_torre.suites.errors import NotFound
 
             full = self.ct.resolve(path)
             if not os.path.exists(full):
                 raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file")
-            policy = Policy.load(policy_path) if policy_path else None
-            if policy is not None:
-                policy.path = self.shown(policy_path)  # the label names the file as this screen shows it
-            res = verify_bundle(self.ct.path_arg(path), trust_from(self.ct.home, policy), policy,
-                                progress=self._progress())
+            # as 'ct verify': a policy chosen here is all the trust; HOME/policy.json (or a host's pinned
+            # store) is the default, with the keys this home trusts
+            default = os.path.join(self.ct.home, "policy.json")
+            explicit = policy_path if policy_path and os.path.abspath(policy_path) != default else None
+            policy, trust, _pin = resolve_trust(Store(self.ct.home).load(), self.ct.home, explicit)
+            if policy is not None and policy.path:
+                policy.path = self.shown(policy.path)  # the label names the file as this screen shows it
+            res = verify_bundle(self.ct.path_arg(path), trust, policy, progress=self._progress())
+            record_verified(res, self.ct.home)    # the epochs this home verified: trust only moves forward
             self.post_message(Verified(path, res))
         except Exception as e:  # noqa: BLE001
             self.post_failure("verify", e)
@@ -335,7 +345,7 @@ class VerifyScreen(CTScreen):
         v.update(Text("\n".join(lines)))
         tree: Tree = self.query_one(Tree)
         tree.clear()
-        tree.root.set_label(Text(label))
+        tree.root.set_label(Text(printable(label)))
         self._add(tree.root, kids)
         tree.root.expand()
         self.query_one("#ve-title", Static).update(Text(f"Verify {m.path}", no_wrap=True, overflow="ellipsis"))
@@ -344,10 +354,11 @@ class VerifyScreen(CTScreen):
     def _add(self, node: Any, kids: list[Node]) -> None:
         for label, sub in kids:
             if sub:
-                child = node.add(Text(label), expand=label.startswith(("status", "trust chain", "subjects", "bundle")))
+                child = node.add(Text(printable(label)),
+                                 expand=label.startswith(("status", "trust chain", "subjects", "bundle")))
                 self._add(child, sub)
             else:
-                node.add_leaf(Text(label))
+                node.add_leaf(Text(printable(label)))
 
     def action_expand(self) -> None:
         self.query_one(Tree).root.expand_all()
