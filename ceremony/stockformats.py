@@ -33,7 +33,7 @@ import base64
 import hashlib
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
@@ -87,29 +87,46 @@ def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
 def sha256sums(statement: bytes) -> bytes:
     """``SHA256SUMS`` of the statement's subjects, in the BSD form ``signify -C`` checks:
     ``SHA256 (<name>) = <hex>`` LF, one line per subject in the statement's (sorted) order."""
+    return b"".join(sha256sums_chunks(statement))
+
+
+def sha256sums_chunks(statement: Any, size: int = 64 << 10) -> Iterator[bytes]:
+    """:func:`sha256sums` in pieces of about ``size`` bytes, made as they are read (the text is as long as
+    the statement: not held a second time when its signature is checked)."""
     from cerro_torre.suites.jsonstream import NotCanonical
 
     from .statement import parse_statement
     from .streaming import iter_subjects, read_statement_head
 
+    given = False
     try:   # a release statement as ct writes it: its subjects walked in place (it can list 100,000)
         _predicate, _type, start = read_statement_head(statement)
         out = bytearray()
         for raw, _name, sha in iter_subjects(statement, start):
             out += b"SHA256 (%s) = %s\n" % (raw, sha.encode())
-        return out  # type: ignore[return-value]
+            if len(out) >= size:
+                given = True
+                yield bytes(out)
+                out.clear()
+        given = True
+        yield bytes(out)
     except NotCanonical:
+        if given:
+            raise
         st = parse_statement(bytes(statement), "statement", predicate_type=None)
-        return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
+        yield "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
 
 
-def first_pass_messages(statement: bytes) -> dict[str, bytes]:
-    """``signify`` is the statement buffer itself (not copied: it can be megabytes)."""
+def first_pass_messages(statement: bytes, streamed: bool = False) -> dict[str, Any]:
+    """``signify`` is the statement buffer itself (not copied: it can be megabytes); ``streamed``: the
+    SHA256SUMS text is a StreamedMessage, made as it is read (what a verifier checks), not bytes."""
+    from cerro_torre.suites.suite import StreamedMessage
+
     return {
         "signify": statement,
         "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
         "ssh": sshsig_signed_data(statement),
-        "sha256sums": sha256sums(statement),
+        "sha256sums": StreamedMessage(lambda: sha256sums_chunks(statement)) if streamed else sha256sums(statement),
     }
 
 
@@ -119,8 +136,8 @@ def second_pass_messages(minisign_sig: bytes, comment: str) -> dict[str, bytes]:
     return {"minisign-global": bytes(minisign_sig) + comment.encode("utf-8")}
 
 
-def all_messages(statement: bytes, comment: str, minisign_sig: bytes) -> dict[str, bytes]:
-    return {**first_pass_messages(statement), **second_pass_messages(minisign_sig, comment)}
+def all_messages(statement: bytes, comment: str, minisign_sig: bytes, streamed: bool = False) -> dict[str, Any]:
+    return {**first_pass_messages(statement, streamed), **second_pass_messages(minisign_sig, comment)}
 
 
 # ====================================================================== the record in the bundle
@@ -152,7 +169,7 @@ class StockRecord(Record):
 
     def check(self, statement: bytes) -> list[str]:
         """Names of the signatures that do not verify over their messages (empty: all good)."""
-        msgs = all_messages(statement, self.trusted_comment, self.signatures["minisign"])
+        msgs = all_messages(statement, self.trusted_comment, self.signatures["minisign"], streamed=True)
         return [n for n in ALL_NAMES if not verify_signature("ed25519", self.public_key, msgs[n], self.signatures[n])]
 
     @classmethod

@@ -25,7 +25,7 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from cerro_torre.suites.encoding import parse_toml
@@ -421,14 +421,30 @@ def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[
 
 def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, bytes]:
     """(buffer with the payload decoded from PAE_ROOM on, its length, the envelope's bytes after it)."""
+    buf = bytearray(PAE_ROOM + size * 3 // 4 + 3)
+    n = PAE_ROOM
+    pieces = decoded_payload(chunks)
+    while True:
+        try:
+            out = next(pieces)
+        except StopIteration as stop:
+            rest = stop.value
+            break
+        buf[n:n + len(out)] = out
+        n += len(out)
+    del buf[n:]
+    return buf, n - PAE_ROOM, rest
+
+
+def decoded_payload(chunks: Iterator[Any]) -> Generator[bytes, None, bytes]:
+    """The payload of a canonical envelope streamed as ``chunks``, decoded from base64 piece by piece;
+    returns the envelope's bytes after it.  Raises NotCanonical."""
     head = b""
     for chunk in chunks:
         head += bytes(chunk)
         if len(head) >= 12:
             break
     pos = expect(head, 0, b'{"payload":"')
-    buf = bytearray(PAE_ROOM + size * 3 // 4 + 3)
-    n = PAE_ROOM
     carry = b""
     tail = None
     pieces = _pieces(_then(head[pos:], chunks))
@@ -443,25 +459,55 @@ def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, b
         upto = len(carry) if eq < 0 else eq
         cut = upto - upto % 4
         if cut:
-            out = binascii.a2b_base64(carry[:cut])
-            buf[n:n + len(out)] = out
-            n += len(out)
+            yield binascii.a2b_base64(carry[:cut])
             carry = carry[cut:]
         if len(carry) > 4:
             raise NotCanonical(0, "padding inside the payload")
         if tail is not None:
             break
     if tail is None:
-        raise NotCanonical(size, "payload string does not end")
+        raise NotCanonical(0, "payload string does not end")
     if carry:      # the last quantum: XYZ= or XY==
         if len(carry) != 4 or carry[:2].count(b"=") or carry[2:3] == b"=" and carry[3:] != b"=":
-            raise NotCanonical(size, "payload padding")
-        out = binascii.a2b_base64(carry)
-        buf[n:n + len(out)] = out
-        n += len(out)
-    rest = tail + b"".join(pieces)
-    del buf[n:]
-    return buf, n - PAE_ROOM, rest
+            raise NotCanonical(0, "payload padding")
+        yield binascii.a2b_base64(carry)
+    return tail + b"".join(pieces)
+
+
+def envelope_message(chunks: Callable[[], Iterable[Any]], whole: Callable[[], bytes | None], length: int,
+                     sha256: str, what: str, changed: str) -> Any:
+    """The DSSE PAE of an envelope member whose statement (``length`` bytes, ``sha256``) was read once,
+    as a :class:`~cerro_torre.suites.suite.StreamedMessage`: each reading decodes the member again
+    (``chunks()``; the whole member through ``Envelope.from_bytes`` when it is not in the layout ct writes)
+    and raises Malformed(``changed``) at its end when the statement is not the one first read."""
+    from cerro_torre.suites.suite import StreamedMessage
+
+    from .statement import PAYLOAD_TYPE, Envelope
+
+    def gen() -> Iterator[bytes]:
+        t = PAYLOAD_TYPE.encode()
+        yield b"DSSEv1 %d %s %d " % (len(t), t, length)     # suites.encoding.pae, without the body
+        h = hashlib.sha256()
+        started = False
+        try:
+            for piece in decoded_payload(iter(chunks())):
+                started = True
+                h.update(piece)
+                yield piece
+        except NotCanonical:
+            if started:
+                raise Malformed(changed, "something is writing to the bundle; verify a copy that nothing changes") \
+                    from None
+            data = whole()
+            if data is None:
+                raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
+            payload = Envelope.from_bytes(data, what).payload
+            h.update(payload)
+            yield payload
+        if h.hexdigest() != sha256:
+            raise Malformed(changed, "something is writing to the bundle; verify a copy that nothing changes")
+
+    return StreamedMessage(gen)
 
 
 def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:

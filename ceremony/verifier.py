@@ -172,12 +172,13 @@ class Attestation(Record):
     they verified.  The statement itself is not kept (it names every file, like the release statement):
     :meth:`read` reads the member again."""
 
-    __slots__ = ("predicate_type", "sha256", "subjects", "signatures", "signed", "member", "data")
+    __slots__ = ("predicate_type", "sha256", "length", "subjects", "signatures", "signed", "member", "data")
 
-    def __init__(self, predicate_type: str, sha256: str, subjects: bytes, signatures: list[Any],
+    def __init__(self, predicate_type: str, sha256: str, length: int, subjects: bytes, signatures: list[Any],
                  member: tuple[str, str, int, int], data: bytes | None = None) -> None:
         self.predicate_type = predicate_type
         self.sha256 = sha256
+        self.length = length                 # of the statement
         self.subjects = subjects
         self.signatures = signatures
         self.signed: bool | None = None      # None: not checked (or a set without an Ed25519 group key)
@@ -197,6 +198,19 @@ class Attestation(Record):
             raise Malformed(f"{label} changed while it was being verified",
                             "something is writing to the bundle; verify a copy that nothing changes")
         return env, pae
+
+    def message(self) -> Any:
+        """The PAE its signatures are over, as a StreamedMessage: the member decoded again on each reading,
+        never held; Malformed at the end of a reading when the statement is not the one verified."""
+        from .streaming import envelope_message
+
+        label, path, offset, size = self.member
+        data = self.data
+        return envelope_message(
+            (lambda: slices(data)) if data is not None else (lambda: file_chunks(path, offset, size)),
+            (lambda: data) if data is not None else (lambda: whole_member(path, offset, size)),
+            self.length, self.sha256, f"{label}: {ATT_DIR}{self.sha256}.dsse.json",
+            f"{label} changed while it was being verified")
 
     def to_json(self) -> dict[str, Any]:
         return {"predicate_type": self.predicate_type, "sha256": self.sha256, "signed": self.signed,
@@ -500,7 +514,7 @@ def _read_attestation(path: str, label: str, r: TarReader, m: Any, stream: Any) 
         st = read_statement(env.payload, f"{what}: statement", release=False)
     except Malformed as e:
         return e        # the reader skips what was not read
-    return Attestation(st.predicate_type, digest, st.subjects.digest, list(env.signatures),
+    return Attestation(st.predicate_type, digest, len(env.payload), st.subjects.digest, list(env.signatures),
                        (label, path, m.offset, m.size), data)
 
 
@@ -674,20 +688,18 @@ def _check_attestation_signatures(label: str, res: VerifyResult, ed_key: bytes |
 
     if res.key is None and ed_key is None:
         return
-    for att in res.attestations:   # one statement read again at a time (each names every file)
+    for att in res.attestations:   # each statement read again, as it goes by, per signature (never held)
+        msg = att.message()
         try:
-            env, msg = att.read()
+            if res.key is not None:
+                att.signed = res.key.verify(msg, att.signatures).ok
+            else:
+                kid = _keyid(ed_key)
+                att.signed = any(s.alg == "ed25519" and s.keyid == kid
+                                 and verify_signature("ed25519", ed_key, msg, s.sig) for s in att.signatures)
         except Malformed as e:
             res.fail("structure", e)
             return
-        att.signatures = list(env.signatures)
-        if res.key is not None:
-            att.signed = res.key.verify(msg, att.signatures).ok
-        else:
-            kid = _keyid(ed_key)
-            att.signed = any(s.alg == "ed25519" and s.keyid == kid and verify_signature("ed25519", ed_key, msg, s.sig)
-                             for s in att.signatures)
-        del env, msg
         if not att.signed:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: attestation {att.predicate_type} ({att.sha256[:16]}…) has no valid signature by the "

@@ -115,6 +115,42 @@ def verify(public_key: bytes, message: bytes | bytearray | memoryview, signature
     return _sodium().crypto_sign_verify_detached(bytes(signature), m, n, bytes(public_key)) == 0
 
 
+_L = (1 << 252) + 27742317777372353535851937790883648493     # the order of the base point
+
+
+def verify_chunks(public_key: bytes, chunks: Any, signature: bytes) -> bool:
+    """:func:`verify` of a message given as an iterable of buffers, read once and never held: RFC 8032
+    5.1.7 composed from libsodium's group operations (through PyNaCl) -- S < L, then
+    SHA-512(R || A || M) hashed as the chunks go by, reduced mod L, and [S]B - [k]A encoded must equal R
+    (libsodium's cofactorless equation).  R and A must be valid points of the prime-order subgroup
+    (``crypto_core_ed25519_is_valid_point``): stricter than :func:`verify` only for keys or R with a
+    torsion component, which no RFC 8032 signer produces.  An exception raised by ``chunks`` propagates."""
+    import hashlib
+
+    import nacl.bindings as sodium
+    from nacl.exceptions import RuntimeError as SodiumError
+
+    if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
+        return False
+    if len(public_key) != PUBLIC_SIZE or len(signature) != SIGNATURE_SIZE:
+        return False
+    pk, r, s = bytes(public_key), bytes(signature[:32]), bytes(signature[32:])
+    if int.from_bytes(s, "little") >= _L:
+        return False
+    if not sodium.crypto_core_ed25519_is_valid_point(pk) or not sodium.crypto_core_ed25519_is_valid_point(r):
+        return False
+    h = hashlib.sha512(r + pk)
+    for chunk in chunks:
+        h.update(chunk)
+    k = sodium.crypto_core_ed25519_scalar_reduce(h.digest())
+    try:   # each refuses a zero scalar (probability 1/L for a real signature)
+        check = sodium.crypto_core_ed25519_sub(sodium.crypto_scalarmult_ed25519_base_noclamp(s),
+                                               sodium.crypto_scalarmult_ed25519_noclamp(k, pk))
+    except SodiumError:
+        return False
+    return check == r
+
+
 # ----------------------------------------------------------------- X25519
 
 def x25519_public_from_private(private: bytes | bytearray) -> bytes:

@@ -164,6 +164,38 @@ def verify(alg: str, public_key: bytes, message: bytes, signature: bytes, *, bac
         return False
 
 
+def verify_chunks(alg: str, public_key: bytes, chunks: Any, signature: bytes) -> bool:
+    """:func:`verify` of a message given as an iterable of buffers: with OpenSSL and cryptography >= 50,
+    the message representative mu (FIPS 204, empty context) is hashed as the chunks go by
+    (``MLDSAMuHasher``) and the signature checked over it (``verify_mu``), so the message is never held;
+    otherwise the chunks are joined and verified whole.  An exception raised by ``chunks`` propagates."""
+    classes = _openssl_classes(alg) if alg in SIZES else None
+    hasher_cls = None
+    if classes is not None:
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+
+        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
+    if hasher_cls is None:
+        return verify(alg, public_key, b"".join(bytes(c) for c in chunks), signature)
+    pk_size, sig_size = SIZES[alg]
+    if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
+        return False
+    if len(public_key) != pk_size or len(signature) != sig_size:
+        return False
+    try:
+        key = classes[1].from_public_bytes(bytes(public_key))
+        hasher = hasher_cls(key)
+    except Exception:  # noqa: BLE001 - ValueError: not a public key
+        return False
+    for chunk in chunks:
+        hasher.update(chunk)
+    try:
+        key.verify_mu(bytes(signature), hasher.finalize())
+        return True
+    except Exception:  # noqa: BLE001 - InvalidSignature: not valid
+        return False
+
+
 # ---------------------------------------------------------------- liboqs probe
 
 _LIBOQS_NAMES = ("liboqs.so", "liboqs.dylib")
