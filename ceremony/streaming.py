@@ -6,10 +6,13 @@ the name, so they are checked by walking them in order, never by holding them: m
 however many files a bundle has.
 
 * :class:`ManifestReader` reads ``manifest.toml`` chunk by chunk as it streams out of the tar.
-* :func:`iter_subjects` walks the statement's subjects in place (the statement itself has to be in
-  memory: the signatures are over it).
-* :func:`read_envelope` decodes the DSSE envelope's payload chunk by chunk straight into the buffer
-  the signatures are checked over (the DSSE PAE), never holding the base64 text.
+* :func:`read_envelope_streamed` decodes a DSSE envelope's payload chunk by chunk into a
+  :class:`StatementReader` (predicate kept, subjects checked and folded as they go by): the statement
+  is never held.  Its signatures are checked over the PAE read again, as it goes by
+  (:func:`pae_message`, a :class:`~cerro_torre.suites.suite.StreamedMessage`), each reading checked
+  to give the statement first read.
+* :func:`iter_subjects` walks the subjects of a statement held in memory (ct pack, ceremonies);
+  :func:`read_envelope` decodes an envelope into the buffer its signatures are over (``ct attestations``).
 * :class:`ListDigest` folds a list of (name, sha256[, size, mode]) into one digest, so that the
   verifier compares three lists by three digests; only when they differ does it walk them again
   side by side to name every difference.
@@ -45,7 +48,7 @@ from .bundle import (
 )
 
 MAX_MANIFEST = 1 << 30        # manifest.toml read as a stream (never held)
-MAX_ENVELOPE = 256 << 20      # the envelope read as a stream: its statement is held (at most 192 MiB)
+MAX_ENVELOPE = 256 << 20      # an envelope read as a stream
 MODES = {b"0644": 0o644, b"0755": 0o755}
 
 
@@ -303,40 +306,159 @@ def read_statement_head(stmt: Any, release: bool = True) -> tuple[Any, str, int]
     return None, ptype, expect(stmt, pos, b',"subject":[')
 
 
+def _subject_at(stmt: Any, pos: int) -> tuple[bytes, str, str, int, bool]:
+    """(name bytes, name, sha256, position after the separator, it was the last) of the subject at ``pos``.
+    Raises NotCanonical (also when ``stmt`` ends inside it)."""
+    m = _SUBJECT.match(stmt, pos)
+    if m is None:
+        raise NotCanonical(pos, "expected a subject")
+    raw, name, pos = string_at(stmt, m.end())
+    pos = expect(stmt, pos, b"}")
+    sep = stmt[pos:pos + 1]
+    if sep != b"," and sep != b"]":
+        raise NotCanonical(pos, "expected , or ]")
+    return raw, name, m.group(1).decode(), pos + 1, sep == b"]"
+
+
 def iter_subjects(stmt: Any, pos: int) -> Iterator[tuple[bytes, str, str]]:
     """(name bytes, name, sha256) of every subject from ``pos``; sorted, unique; the statement must end
     after them.  Raises NotCanonical."""
-    n = len(stmt)
     last = None
-    if stmt[pos:pos + 1] == b"]":
-        pos += 1
-    else:
-        while True:
-            m = _SUBJECT.match(stmt, pos)
-            if m is None:
-                raise NotCanonical(pos, "expected a subject")
-            raw, name, pos = string_at(stmt, m.end())
-            pos = expect(stmt, pos, b"}")
-            if last is not None and raw <= last:
-                raise NotCanonical(pos, "subjects not sorted")
-            last = raw
-            yield raw, name, m.group(1).decode()
-            sep = stmt[pos:pos + 1]
-            pos += 1
-            if sep == b"]":
-                break
-            if sep != b",":
-                raise NotCanonical(pos, "expected , or ]")
-    if stmt[pos:n] != b"}":
+    end = stmt[pos:pos + 1] == b"]"
+    pos += end
+    while not end:
+        raw, name, sha, pos, end = _subject_at(stmt, pos)
+        if last is not None and raw <= last:
+            raise NotCanonical(pos, "subjects not sorted")
+        last = raw
+        yield raw, name, sha
+    if stmt[pos:len(stmt)] != b"}":
         raise NotCanonical(pos, "expected the end of the statement")
 
 
-class Subjects:
-    """A streamed statement's subjects: their count and digest; walked again (in place) on demand."""
+_HEAD_END = b',"subject":['
+_BRACKET = re.compile(rb'["{}\[\]]')
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)
 
-    def __init__(self, stmt: Any, start: int, count: int, digest: bytes) -> None:
-        self.stmt = stmt
-        self.start = start
+
+class StatementReader:
+    """Push parser of a canonical statement fed in pieces (as its envelope is decoded): the head (``_type``,
+    predicate, ``predicateType``; at most MAX_META bytes) is parsed once it is complete, then each subject
+    is checked (sorted, unique), folded into :attr:`subjects` and returned by the :meth:`feed` that
+    completed it; :attr:`sha` and :attr:`length` are of every byte fed.  Only a part of one subject is
+    ever held.  ``release`` False: any predicate type, the predicate checked but not built (an
+    attestation).  Raises NotCanonical."""
+
+    def __init__(self, release: bool = True) -> None:
+        self.release = release
+        self.buf = b""
+        self.scan = 0                # how far the head was scanned
+        self.in_string = False
+        self.depth = 0
+        self.end: int | None = None  # where the predicate ends
+        self.head: tuple[Any, str] | None = None     # (predicate, predicate type)
+        self.ended = False                           # the subjects' closing ] was read
+        self.last: bytes | None = None
+        self.subjects = ListDigest()
+        self.sha = hashlib.sha256()
+        self.length = 0
+
+    def feed(self, piece: Any) -> list[tuple[bytes, str, str]]:
+        self.sha.update(piece)
+        self.length += len(piece)
+        self.buf += bytes(piece)
+        return self._run(False)
+
+    def close(self) -> list[tuple[bytes, str, str]]:
+        out = self._run(True)
+        if not self.ended or self.buf != b"}":
+            raise NotCanonical(self.length, "expected the end of the statement")
+        return out
+
+    def _find_head(self, final: bool) -> bool:
+        """Find where the predicate ends by its brackets, outside strings (scanned once, from where the last
+        feed stopped), then parse the head whole once it is complete."""
+        buf = self.buf
+        if self.end is None:
+            if self.scan == 0:
+                start = statement_prefix("")[0]
+                if len(buf) <= len(start):
+                    if final:
+                        raise NotCanonical(0, "statement cut short")
+                    return False
+                self.scan = expect(buf, 0, start)
+                if buf[self.scan:self.scan + 1] != b"{":
+                    raise NotCanonical(self.scan, "predicate must be an object")
+            pos = self.scan
+            while self.end is None:
+                if self.in_string:
+                    m = _STRING_REST.match(buf, pos)
+                    pos = m.end()
+                    if buf[pos:pos + 1] != b'"':
+                        break               # the string goes on in the next piece
+                    pos += 1
+                    self.in_string = False
+                    continue
+                m = _BRACKET.search(buf, pos)
+                if m is None:
+                    pos = len(buf)
+                    break
+                pos = m.end()
+                c = m.group()
+                if c == b'"':
+                    self.in_string = True
+                elif c in b"{[":
+                    self.depth += 1
+                else:
+                    self.depth -= 1
+                    if self.depth <= 0:
+                        self.end = pos
+            self.scan = pos
+        if self.end is not None:
+            at = buf.find(_HEAD_END, self.end)
+            if at >= 0:
+                end = at + len(_HEAD_END)
+                predicate, ptype, start = read_statement_head(buf[:end], self.release)
+                if start != end:
+                    raise NotCanonical(start, "expected the subjects of the statement")
+                self.head = (predicate, ptype)
+                self.buf = buf[end:]
+                return True
+        if final:
+            raise NotCanonical(len(buf), "statement cut short")
+        return False
+
+    def _run(self, final: bool) -> list[tuple[bytes, str, str]]:
+        if self.head is None and not self._find_head(final):
+            return []
+        out = []
+        buf, pos = self.buf, 0
+        while not self.ended:
+            if not self.subjects.count and buf[:1] == b"]":
+                pos, self.ended = 1, True
+                break
+            try:
+                raw, name, sha, nxt, self.ended = _subject_at(buf, pos)
+            except NotCanonical:
+                if final or len(buf) - pos > MAX_META:
+                    raise
+                break       # the rest of this subject is still to come
+            if self.last is not None and raw <= self.last:
+                raise NotCanonical(pos, "subjects not sorted")
+            self.last = raw
+            self.subjects.add(raw, sha.encode())
+            out.append((raw, name, sha))
+            pos = nxt
+        self.buf = buf[pos:]
+        return out
+
+
+class Subjects:
+    """A statement's subjects read as a stream: their count and digest; walked again on demand
+    (``walk()``: an iterator of (name bytes, name, sha256))."""
+
+    def __init__(self, walk: Callable[[], Iterator[tuple[bytes, str, str]]], count: int, digest: bytes) -> None:
+        self.walk = walk
         self.count = count
         self.digest = digest
 
@@ -351,7 +473,7 @@ class Subjects:
 
     def iter_raw(self) -> Iterator[tuple[bytes, str, str]]:
         """(name as UTF-8 bytes, name, sha256) of every subject, in order."""
-        return iter_subjects(self.stmt, self.start)
+        return self.walk()
 
 
 def read_statement(stmt: Any, what: str, release: bool = True) -> Any:
@@ -371,7 +493,7 @@ def read_statement(stmt: Any, what: str, release: bool = True) -> Any:
         if len(stmt) <= MAX_META:   # raises the precise error
             parse_statement(bytes(stmt), what, predicate_type=PREDICATE_TYPE if release else None)
         raise Malformed(f"{what} is not canonical JSON", "statements are written by ct; was it edited?") from None
-    return Statement(Subjects(stmt, start, d.count, d.digest()), predicate, ptype, stmt)
+    return Statement(Subjects(lambda: iter_subjects(stmt, start), d.count, d.digest()), predicate, ptype, stmt)
 
 
 # ====================================================================== the DSSE envelope
@@ -474,19 +596,14 @@ def decoded_payload(chunks: Iterator[Any]) -> Generator[bytes, None, bytes]:
     return tail + b"".join(pieces)
 
 
-def envelope_message(chunks: Callable[[], Iterable[Any]], whole: Callable[[], bytes | None], length: int,
-                     sha256: str, what: str, changed: str) -> Any:
-    """The DSSE PAE of an envelope member whose statement (``length`` bytes, ``sha256``) was read once,
-    as a :class:`~cerro_torre.suites.suite.StreamedMessage`: each reading decodes the member again
-    (``chunks()``; the whole member through ``Envelope.from_bytes`` when it is not in the layout ct writes)
-    and raises Malformed(``changed``) at its end when the statement is not the one first read."""
-    from cerro_torre.suites.suite import StreamedMessage
+def statement_pieces(chunks: Callable[[], Iterable[Any]], whole: Callable[[], bytes | None], sha256: str,
+                     what: str, changed: str) -> Callable[[], Iterator[bytes]]:
+    """A function giving, on each call, the statement (``sha256``) of an envelope member read once already,
+    decoded again piece by piece (``chunks()``; the whole member through ``Envelope.from_bytes`` when it
+    is not in the layout ct writes); Malformed(``changed``) at the end of a reading that gave other bytes."""
+    from .statement import Envelope
 
-    from .statement import PAYLOAD_TYPE, Envelope
-
-    def gen() -> Iterator[bytes]:
-        t = PAYLOAD_TYPE.encode()
-        yield b"DSSEv1 %d %s %d " % (len(t), t, length)     # suites.encoding.pae, without the body
+    def pieces() -> Iterator[bytes]:
         h = hashlib.sha256()
         started = False
         try:
@@ -496,8 +613,7 @@ def envelope_message(chunks: Callable[[], Iterable[Any]], whole: Callable[[], by
                 yield piece
         except NotCanonical:
             if started:
-                raise Malformed(changed, "something is writing to the bundle; verify a copy that nothing changes") \
-                    from None
+                raise Malformed(changed, _CHANGED_HINT) from None
             data = whole()
             if data is None:
                 raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
@@ -505,9 +621,115 @@ def envelope_message(chunks: Callable[[], Iterable[Any]], whole: Callable[[], by
             h.update(payload)
             yield payload
         if h.hexdigest() != sha256:
-            raise Malformed(changed, "something is writing to the bundle; verify a copy that nothing changes")
+            raise Malformed(changed, _CHANGED_HINT)
+
+    return pieces
+
+
+_CHANGED_HINT = "something is writing to the bundle; verify a copy that nothing changes"
+
+
+def pae_message(pieces: Callable[[], Iterable[Any]], length: int) -> Any:
+    """The DSSE PAE over a statement of ``length`` bytes given by ``pieces()``, as a StreamedMessage."""
+    from cerro_torre.suites.suite import StreamedMessage
+
+    from .statement import PAYLOAD_TYPE
+
+    t = PAYLOAD_TYPE.encode()
+    prefix = b"DSSEv1 %d %s %d " % (len(t), t, length)     # suites.encoding.pae, without the body
+
+    def gen() -> Iterator[Any]:
+        yield prefix
+        yield from pieces()
 
     return StreamedMessage(gen)
+
+
+def read_envelope_streamed(chunks: Iterable[Any], what: str, whole: Callable[[], bytes | None],
+                           again: tuple[Callable[[], Iterable[Any]], Callable[[], bytes | None]],
+                           stmt_what: str, changed: str, release: bool = True) -> tuple[Any, Any]:
+    """(Envelope without its payload, :class:`StreamedStatement`) of an envelope member streamed as
+    ``chunks``: its statement decoded piece by piece into a :class:`StatementReader`, never held.
+    ``again``: (chunks, whole) of the same member, to read it again (signatures, subjects, stock).
+    An envelope or statement not in the layout ct writes is read whole (``whole()``, None over MAX_META)
+    by ``Envelope.from_bytes`` and :func:`read_statement`, whose precise errors are raised."""
+    from cerro_torre.suites.encoding import parse_json
+
+    from .statement import Envelope
+
+    try:
+        rd = StatementReader(release)
+        pieces = decoded_payload(iter(chunks))
+        while True:
+            try:
+                rd.feed(next(pieces))
+            except StopIteration as stop:
+                tail = stop.value
+                break
+        rd.close()
+        if not tail.startswith(b',"payloadType":'):
+            raise NotCanonical(0, "expected payloadType after the payload")
+        try:
+            rest = parse_json(b"{" + tail[1:], what)
+        except Malformed:
+            raise NotCanonical(0, "not JSON after the payload") from None
+        if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
+            raise NotCanonical(0, "unexpected fields")
+    except NotCanonical:
+        data = whole()
+        if data is None:
+            raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
+        env = Envelope.from_bytes(data, what)
+        rd = StatementReader(release)
+        try:
+            for piece in slices(env.payload):
+                rd.feed(piece)
+            rd.close()
+        except NotCanonical:
+            read_statement(env.payload, stmt_what, release)   # raises the precise error
+            raise Malformed(f"{stmt_what} is not canonical JSON",
+                            "statements are written by ct; was it edited?") from None
+        env.payload = b""
+        return env, StreamedStatement(rd, statement_pieces(*again, rd.sha.hexdigest(), what, changed), changed)
+    env = Envelope.from_fields(rest, lambda: b"", what)
+    return env, StreamedStatement(rd, statement_pieces(*again, rd.sha.hexdigest(), what, changed), changed)
+
+
+class StreamedStatement:
+    """A statement read as a stream (:class:`StatementReader`) and not held: its predicate and type, its
+    sha256 and length, its subjects' count and digest; ``pieces()`` reads its bytes again (checked at the
+    end: Malformed ``changed`` otherwise), :meth:`message` is the PAE its signatures are over, and
+    ``subjects`` are walked again from those pieces."""
+
+    raw = b""       # never held
+
+    def __init__(self, rd: StatementReader, pieces: Callable[[], Iterator[bytes]], changed: str) -> None:
+        self.predicate, self.predicate_type = rd.head   # type: ignore[misc]
+        self.sha256 = rd.sha.hexdigest()
+        self.length = rd.length
+        self.pieces = pieces
+        self.subjects = Subjects(lambda: self._walk(rd.release, changed), rd.subjects.count, rd.subjects.digest())
+
+    @property
+    def package(self) -> tuple[str, str]:
+        from .statement import Statement
+
+        return Statement.package.fget(self)     # type: ignore[attr-defined]
+
+    def message(self) -> Any:
+        return pae_message(self.pieces, self.length)
+
+    def digests(self) -> dict[str, str]:
+        return {name: sha for _raw, name, sha in self.subjects.iter_raw()}
+
+    def _walk(self, release: bool, changed: str) -> Iterator[tuple[bytes, str, str]]:
+        rd = StatementReader(release)
+        try:
+            for piece in self.pieces():
+                yield from rd.feed(piece)
+            yield from rd.close()
+        except NotCanonical:
+            raise Malformed(changed, _CHANGED_HINT) from None
 
 
 def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:

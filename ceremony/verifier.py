@@ -202,15 +202,12 @@ class Attestation(Record):
     def message(self) -> Any:
         """The PAE its signatures are over, as a StreamedMessage: the member decoded again on each reading,
         never held; Malformed at the end of a reading when the statement is not the one verified."""
-        from .streaming import envelope_message
+        from .streaming import pae_message, statement_pieces
 
         label, path, offset, size = self.member
-        data = self.data
-        return envelope_message(
-            (lambda: slices(data)) if data is not None else (lambda: file_chunks(path, offset, size)),
-            (lambda: data) if data is not None else (lambda: whole_member(path, offset, size)),
-            self.length, self.sha256, f"{label}: {ATT_DIR}{self.sha256}.dsse.json",
-            f"{label} changed while it was being verified")
+        return pae_message(statement_pieces(*_again(path, offset, size, self.data), self.sha256,
+                                            f"{label}: {ATT_DIR}{self.sha256}.dsse.json",
+                                            f"{label} changed while it was being verified"), self.length)
 
     def to_json(self) -> dict[str, Any]:
         return {"predicate_type": self.predicate_type, "sha256": self.sha256, "signed": self.signed,
@@ -229,7 +226,6 @@ class VerifyResult:
         self.statement: Any = None
         self.statement_sha256 = ""
         self.envelope: Any = None
-        self.message: Any = None             # the DSSE PAE every release signature is over
         self.payload_list = b""              # ListDigest of the payload members (name, sha256, size, mode)
         self.payload_read = False            # every payload member was hashed
         self.oci_suspects: list[tuple[str, str]] = []   # OCI blobs whose content is not their name
@@ -290,14 +286,6 @@ class VerifyResult:
         if self.manifest is not None:
             rows = list(self.file_rows())
             self.manifest.files = [f for f, _mark in rows]
-
-    def drop_statement(self) -> None:
-        """Let go of the statement buffer (megabytes for many files); what was learnt stays."""
-        self.message = None
-        if self.envelope is not None:
-            self.envelope.payload = b""
-        if self.statement is not None:
-            self.statement.raw = b""
 
     def step_status(self, step: str) -> str:
         if any(p.step == step for p in self.problems):
@@ -485,20 +473,31 @@ def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResul
 
 
 def _read_envelope(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
-    """(Envelope, PAE), or the Malformed to raise when the members are parsed (in name order)."""
+    """(Envelope without its payload, StreamedStatement), or the Malformed to raise when the members are
+    parsed (in name order)."""
+    from .streaming import read_envelope_streamed
+
     if m.size > MAX_ENVELOPE:
         raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
-    chunks, whole, _ = _member_source(path, r, m, stream)
+    chunks, whole, data = _member_source(path, r, m, stream)
     try:
-        return read_envelope(chunks, m.size, f"{label}: {ENVELOPE}", whole)
+        return read_envelope_streamed(chunks, f"{label}: {ENVELOPE}", whole, _again(path, m.offset, m.size, data),
+                                      f"{label}: release statement", f"{label} changed while it was being verified")
     except Malformed as e:
         return e        # the reader skips what was not read
 
 
+def _again(path: str, offset: int, size: int, data: bytes | None) -> tuple[Any, Any]:
+    """(chunks, whole) of a member read again: from the bundle file, or ``data`` when it was held."""
+    if data is not None:
+        return (lambda: slices(data)), (lambda: data)
+    return (lambda: file_chunks(path, offset, size)), (lambda: whole_member(path, offset, size))
+
+
 def _read_attestation(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
-    """The :class:`Attestation` of an attestation member (its statement decoded, checked and let go),
-    or the Malformed to raise when the members are parsed (in name order)."""
-    from .streaming import read_statement
+    """The :class:`Attestation` of an attestation member (its statement decoded as it streams by, checked,
+    folded into a digest, never held), or the Malformed to raise when the members are parsed (in name order)."""
+    from .streaming import read_envelope_streamed
 
     what = f"{label}: {m.name}"
     if m.size > MAX_ENVELOPE:
@@ -508,13 +507,13 @@ def _read_attestation(path: str, label: str, r: TarReader, m: Any, stream: Any) 
         digest = digest_of_member(m.name)
         if digest is None:
             raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
-        env, _pae = read_envelope(chunks, m.size, what, whole)
-        if hashlib.sha256(env.payload).hexdigest() != digest:
+        env, st = read_envelope_streamed(chunks, what, whole, _again(path, m.offset, m.size, data), f"{what}: statement",
+                                         f"{label} changed while it was being verified", release=False)
+        if st.sha256 != digest:
             raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
-        st = read_statement(env.payload, f"{what}: statement", release=False)
     except Malformed as e:
         return e        # the reader skips what was not read
-    return Attestation(st.predicate_type, digest, len(env.payload), st.subjects.digest, list(env.signatures),
+    return Attestation(st.predicate_type, digest, st.length, st.subjects.digest, list(env.signatures),
                        (label, path, m.offset, m.size), data)
 
 
@@ -528,8 +527,6 @@ def _blob_mismatch(rel: str, digest: str) -> bool:
 def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
     from cerro_torre.keys.identity import IdentityPublic
 
-    from .streaming import read_statement
-
     if ENVELOPE not in members:
         raise Malformed(f"{label} has no {ENVELOPE}", "the bundle is incomplete; pack it again with 'ct pack'")
     for name, data in sorted(members.items()):
@@ -537,9 +534,8 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
         if name == ENVELOPE:
             if isinstance(data, Malformed):
                 raise data
-            res.envelope, res.message = data
-            res.statement = read_statement(res.envelope.payload, f"{label}: release statement")
-            res.statement_sha256 = hashlib.sha256(res.statement.raw).hexdigest()
+            res.envelope, res.statement = data
+            res.statement_sha256 = res.statement.sha256
         elif name.startswith(ATT_DIR):
             if isinstance(data, Malformed):
                 raise data
@@ -576,7 +572,7 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
 
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
     env = res.envelope
-    msg = res.message
+    msg = res.statement.message()     # read again, as it goes by, for each signature
     if res.records:
         from cerro_torre.governance.keyholders import walk_chain
 
@@ -663,7 +659,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 f"{label}: {STOCK} is signed by key {res.stock.keyid}, not by the release's Ed25519 key",
                 "the stock-tool signatures were replaced; get a clean copy of the bundle"))
             return
-        bad = res.stock.check(res.statement.raw)
+        bad = res.stock.check(res.statement)
         if bad:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: stock-tool signature(s) {', '.join(bad)} in {STOCK} do not verify "

@@ -991,7 +991,6 @@ def verify_member(r: AirgapReader, spath: str, pool: Any, trust: Any, policy: An
         raise e.error from None
     finally:
         stream.close()
-    vr.drop_statement()     # results are kept until the end: not the statements (megabytes for many files)
     fd = os.open(spath, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -514,6 +514,47 @@ def test_an_attestation_read_again_must_be_the_one_verified(tmp_path, coop, sign
                                 "hint: something is writing to the bundle; verify a copy that nothing changes"]
 
 
+@pytest.mark.parametrize("stock", [True, False])
+def test_the_release_statement_read_again_must_be_the_one_verified(tmp_path, coop, monkeypatch, stock):
+    """The release statement is never held: read once to check it and fold its subjects, then again for
+    each signature.  A bundle whose envelope holds a statement nobody signed (with the signatures of the
+    real one), the real one written back in between, is refused: the signatures would verify over what
+    is read the second time while the subjects checked are the first reading's."""
+    from cerro_torre.ceremony import verifier as V
+    from cerro_torre.ceremony.statement import Envelope
+
+    unsigned = str(tmp_path / "u.ctp")
+    assert ct("pack", rootfs(str(tmp_path / "rootfs")), "-o", unsigned, "--name", "rootfs", "--version", "1.0")[0] == 0
+    signed = str(tmp_path / "s.ctp")
+    coop.sign_bundle(unsigned, signed, [coop.record], stock=stock)
+    assert ("signatures/stock.json" in members(signed)) is stock
+    name = "signatures/release.dsse.json"
+    real_env = members(signed)[name]
+    env = Envelope.from_bytes(real_env)
+    other = env.payload.replace(b'"version":"1.0"', b'"version":"1.1"')
+    assert other != env.payload and len(other) == len(env.payload)
+    forged = Envelope(other, env.payload_type, env.signatures).to_bytes()
+    assert len(forged) == len(real_env)
+    raw = open(signed, "rb").read()
+    at = raw.index(real_env)
+    with open(signed, "r+b") as f:
+        f.seek(at)
+        f.write(forged)
+    real = V._check_signatures
+
+    def swap_then_check(*a, **k):
+        with open(signed, "r+b") as f:
+            f.seek(at)
+            f.write(real_env)
+        return real(*a, **k)
+
+    monkeypatch.setattr(V, "_check_signatures", swap_then_check)
+    code, out, err = ct("verify", signed, "--policy", pin(tmp_path, coop))
+    assert (code, out) == (10, "")
+    assert err.splitlines() == ["error: s.ctp changed while it was being verified",
+                                "hint: something is writing to the bundle; verify a copy that nothing changes"]
+
+
 def test_a_release_of_several_artifacts_attests_every_digest(tmp_path):
     """The SBOM's files and the provenance's dependencies come from the manifest as packed (on main a
     multi-artifact release listed every SHA-256 as "", an SBOM spdx-tools refuses)."""

@@ -313,12 +313,13 @@ def _pin(tmp_path, coop) -> str:
 
 
 def test_the_sha256sums_signature_is_checked_over_the_text_made_as_it_is_read():
-    """A verifier checks the SHA256SUMS signature over the text made in 64 KiB pieces from the statement
-    (never held whole beside it): a statement of 3,000 subjects (several pieces) verifies, a signature over
-    the text without its last line, or with one digest changed, does not."""
+    """A verifier checks the stock signatures over a statement it does not hold (read again for each), the
+    SHA256SUMS text made in 64 KiB pieces from its subjects: a statement of 3,000 subjects (several pieces)
+    verifies, a signature over the text without its last line, or with one digest changed, does not."""
     import hashlib
 
-    from cerro_torre.ceremony.statement import make_statement
+    from cerro_torre.ceremony.statement import Envelope, make_statement
+    from cerro_torre.ceremony.streaming import read_envelope_streamed, slices
 
     sd = bytes.fromhex(V["ed25519_seed"])
     pk = ed25519.public_from_seed(sd)
@@ -331,8 +332,14 @@ def test_the_sha256sums_signature_is_checked_over_the_text_made_as_it_is_read():
     pieces = list(S.sha256sums_chunks(raw))
     assert len(pieces) > 4 and b"".join(pieces) == text
     rec = S.sign_record(raw, "c", pk, lambda m: ed25519.sign(sd, m))
-    assert rec.check(raw) == []
+    data = Envelope(raw).to_bytes()
+    _env, streamed = read_envelope_streamed(slices(data, 1000), "e", lambda: data,
+                                            (lambda: slices(data, 1000), lambda: data), "s", "changed")
+    assert list(S.sha256sums_chunks(streamed)) == pieces
+    assert rec.check(raw) == [] and rec.check(streamed) == []
     for other in (text[:text.rindex(b"SHA256 (")], text.replace(subjects[1500][1].encode(), b"ff" * 32)):
         assert other != text
         bad = S.StockRecord(pk, "c", {**rec.signatures, "sha256sums": ed25519.sign(sd, other)})
-        assert bad.check(raw) == ["sha256sums"]
+        assert bad.check(raw) == bad.check(streamed) == ["sha256sums"]
+    bad = S.StockRecord(pk, "c", {**rec.signatures, "signify": ed25519.sign(sd, raw + b" ")})
+    assert bad.check(streamed) == ["signify"]

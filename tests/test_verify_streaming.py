@@ -225,3 +225,63 @@ def test_streamed_envelope_is_the_envelope(tmp_path):
                                                                               whole.signatures)
             assert bytes(message) == whole.pae()
     assert parse_json(data)["payloadType"] == "application/vnd.in-toto+json"
+
+
+def _statements():
+    from cerro_torre.ceremony.statement import make_statement
+
+    subjects = [(n, hashlib.sha256(n.encode()).hexdigest()) for n in
+                ('a', 'we"ird\\name é.txt', "a/b", "é/x", "z" * 300)]
+    tricky = {"package": {"name": "p", "version": "1"}, "w": "}] before a nested subject list",
+              "x": {"a": 1, "predicateType": "t", "subject": [{"name": "not a subject"}]},
+              "y": 'brace } bracket ] quote " backslash \\ and ,"subject":[ inside a string'}
+    return [make_statement(subjects, tricky), make_statement([], tricky),
+            make_statement(subjects[:1], {"package": {"name": "p", "version": "1"}}),
+            make_statement(subjects, {"big": ["v" * 100] * 50}, "https://example.org/other/v1")]
+
+
+def test_a_statement_fed_in_pieces_reads_as_the_whole_statement():
+    """StatementReader (the verifier's, fed as the envelope is decoded) gives what the in-place reader gives
+    of the whole statement, whatever the piece boundaries: braces, brackets, quotes, escapes and the text
+    that ends the head inside the predicate's strings and keys; no subjects; another predicate type."""
+    from cerro_torre.ceremony.streaming import StatementReader, iter_subjects, read_statement_head
+
+    for raw in _statements():
+        release = b"other" not in raw
+        predicate, ptype, start = read_statement_head(raw, release)
+        want = list(iter_subjects(raw, start))
+        for step in (1, 2, 3, 7, 64, len(raw)):
+            rd = StatementReader(release)
+            got = []
+            for i in range(0, len(raw), step):
+                got += rd.feed(raw[i:i + step])
+            got += rd.close()
+            assert got == want and rd.head == (predicate, ptype), step
+            assert (rd.sha.hexdigest(), rd.length) == (hashlib.sha256(raw).hexdigest(), len(raw))
+            assert rd.subjects.count == len(want)
+
+
+@pytest.mark.parametrize("change,why", [
+    (lambda s: s.replace(b'"name":"a/b"', b'"name":"a"'), "a name repeated"),
+    (lambda s: s.replace(b'"name":"a/b"', b'"name":"zz"'), "out of order"),
+    (lambda s: s + b" ", "bytes after the end"),
+    (lambda s: s[:-1], "cut short"),
+    (lambda s: s[:-30], "cut inside a subject"),
+    (lambda s: s.replace(b'"sha256":"', b'"sha256":"A', 1)[:-1], "not a digest"),
+    (lambda s: s.replace(b'{"_type"', b'{ "_type"'), "not canonical"),
+])
+def test_a_statement_fed_in_pieces_refuses_what_the_whole_reader_refuses(change, why):
+    """Each subject is checked as it goes by against the previous one only: a repeated name and one out of
+    order are refused (no set of names is kept), as are a statement cut short or with more after its end."""
+    from cerro_torre.ceremony.streaming import StatementReader, read_statement
+    from cerro_torre.suites.jsonstream import NotCanonical
+
+    raw = change(_statements()[0])
+    with pytest.raises(Exception):
+        read_statement(raw, "s")
+    for step in (1, 5, 64, len(raw)):
+        rd = StatementReader()
+        with pytest.raises(NotCanonical):
+            for i in range(0, len(raw), step):
+                rd.feed(raw[i:i + step])
+            rd.close()
