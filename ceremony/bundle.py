@@ -850,13 +850,13 @@ class _MemberReader:
 # ====================================================================== packing and signing
 
 class PackResult(Record):
-    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer", "attestations")
+    __slots__ = ("path", "manifest", "statement_sha256", "files", "bytes", "signer", "attestations")
 
-    def __init__(self, path: str, manifest: Manifest, statement: bytes, files: int, size: int,
+    def __init__(self, path: str, manifest: Manifest, statement_sha256: str, files: int, size: int,
                  signer: Any = None, attestations: list[str] | None = None) -> None:
         self.path = path
         self.manifest = manifest
-        self.statement = statement
+        self.statement_sha256 = statement_sha256
         self.files = files
         self.bytes = size
         self.signer = signer
@@ -878,25 +878,23 @@ def release_predicate(name: str, version: str, source: dict[str, Any], manifest_
     return pred
 
 
-def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]:
-    """A single holder's DSSE signatures over ``message`` (the PAE of ``statement``; one per algorithm
-    of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
+def sign_single(statement: Any, key: Any) -> tuple[list[Any], Any]:
+    """A single holder's DSSE signatures over the PAE of ``statement`` (a StreamedStatement, read as it goes
+    by; one per algorithm of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
     from cerro_torre.suites.suite import Signature
 
     from . import stockformats
-    from .streaming import read_statement
 
-    sigs = key.sign(message)
+    sigs = key.sign(statement.message())
     pub = key.public()
     stock = None
     if "ed25519" in pub.keys:
         ed_pk = pub.keys["ed25519"]
 
-        def sign_ed(msg: bytes) -> bytes:
+        def sign_ed(msg: Any) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(read_statement(statement, "release statement"))
-        stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
+        stock = stockformats.sign_record(statement, stockformats.trusted_comment(statement), ed_pk, sign_ed)
     return sigs, stock
 
 
@@ -933,7 +931,7 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
                           lists.manifest_size)
     manifest = Manifest(name, version, source.info, files_list, source.layers,  # type: ignore[arg-type]
                         artifacts=getattr(source, "artifacts", None))
-    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer, atts)
+    return PackResult(out_path, manifest, statement.sha256, lists.count, lists.total, signer, atts)
 
 
 def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
@@ -941,8 +939,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
     """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
-    from .statement import Envelope
-    from .streaming import PackLists
+    from .streaming import PackLists, envelope_chunks
 
     with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists, \
             contextlib.ExitStack() as temps:
@@ -969,13 +966,12 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             members.update(_attestation_member(lists, ptype, predicate, key, folder, temps, listing))
             if len(members) != len(listing):
                 raise UsageError("the same attestation is given twice", "give each --attest once")
-        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,
-                                                               listing))
-        env = Envelope(statement)
+        specs, predicate = [], None       # an SBOM's predicate can be megabytes: let it go
+        statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256, listing))
+        sigs: list[Any] = []
         signer = None
         if key is not None:
-            sigs, stock = sign_single(message, statement, key)
-            env = env.with_signatures(sigs)
+            sigs, stock = sign_single(statement, key)
             signer = key.public()
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
             if stock is not None:
@@ -999,7 +995,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             for mname in sorted([*members, ENVELOPE], key=sort_key):
                 data = members.get(mname)
                 if mname == ENVELOPE:
-                    w.add_chunks(ENVELOPE, env.byte_size(), env.iter_bytes())
+                    w.add_chunks(ENVELOPE, *envelope_chunks(statement, sigs))
                 elif isinstance(data, tuple):
                     data[0].seek(0)
                     w.add_stream(mname, data[1], data[0])
@@ -1017,18 +1013,15 @@ def _attestation_member(lists: Any, ptype: str, predicate: Any, key: Any, folder
     import tempfile
 
     from . import attest
-    from .statement import Envelope
+    from .streaming import envelope_chunks
 
-    message, statement = lists.statement(predicate, attest.check_type(ptype))
-    digest = hashlib.sha256(statement).hexdigest()
-    env = Envelope(statement)
-    if key is not None:
-        env = env.with_signatures(key.sign(message))
+    statement = lists.statement(predicate, attest.check_type(ptype))
+    size, chunks = envelope_chunks(statement, key.sign(statement.message()) if key is not None else [])
     tmp = temps.enter_context(tempfile.TemporaryFile(dir=folder, prefix=".ct-attestation-"))
-    for chunk in env.iter_bytes():
+    for chunk in chunks:
         tmp.write(chunk)
-    listing.append({"predicateType": ptype, "digest": {"sha256": digest}})
-    return {f"{attest.ATT_DIR}{digest}.dsse.json": (tmp, env.byte_size())}
+    listing.append({"predicateType": ptype, "digest": {"sha256": statement.sha256}})
+    return {f"{attest.ATT_DIR}{statement.sha256}.dsse.json": (tmp, size)}
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

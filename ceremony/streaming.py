@@ -708,7 +708,8 @@ class StreamedStatement:
         self.sha256 = rd.sha.hexdigest()
         self.length = rd.length
         self.pieces = pieces
-        self.subjects = Subjects(lambda: self._walk(rd.release, changed), rd.subjects.count, rd.subjects.digest())
+        release = rd.release     # the walk must not hold self (a cycle would keep the pieces' buffers alive)
+        self.subjects = Subjects(lambda: _walk(pieces, release, changed), rd.subjects.count, rd.subjects.digest())
 
     @property
     def package(self) -> tuple[str, str]:
@@ -722,14 +723,39 @@ class StreamedStatement:
     def digests(self) -> dict[str, str]:
         return {name: sha for _raw, name, sha in self.subjects.iter_raw()}
 
-    def _walk(self, release: bool, changed: str) -> Iterator[tuple[bytes, str, str]]:
-        rd = StatementReader(release)
-        try:
-            for piece in self.pieces():
-                yield from rd.feed(piece)
-            yield from rd.close()
-        except NotCanonical:
-            raise Malformed(changed, _CHANGED_HINT) from None
+
+def _walk(pieces: Callable[[], Iterator[bytes]], release: bool, changed: str) -> Iterator[tuple[bytes, str, str]]:
+    """The subjects of a statement read again from ``pieces()``."""
+    rd = StatementReader(release)
+    try:
+        for piece in pieces():
+            yield from rd.feed(piece)
+        yield from rd.close()
+    except NotCanonical:
+        raise Malformed(changed, _CHANGED_HINT) from None
+
+
+def envelope_chunks(statement: StreamedStatement, signatures: list[Any]) -> tuple[int, Iterator[bytes]]:
+    """(size, bytes in pieces) of the canonical envelope of ``statement`` with ``signatures``
+    (``Envelope.to_bytes``), its base64 made as the statement is read again, never held."""
+    import base64
+
+    from .statement import PAYLOAD_TYPE, Envelope
+
+    head, tail = Envelope(b"", PAYLOAD_TYPE).with_signatures(signatures).around_payload()   # sorted, as always
+
+    def gen() -> Iterator[bytes]:
+        yield head
+        carry = b""
+        for piece in statement.pieces():
+            data = carry + bytes(piece)
+            cut = len(data) - len(data) % 3
+            carry = data[cut:]
+            yield base64.b64encode(data[:cut])
+        yield base64.b64encode(carry)
+        yield tail
+
+    return len(head) + 4 * ((statement.length + 2) // 3) + len(tail), gen()
 
 
 def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:
@@ -835,35 +861,32 @@ class PackLists:
         except NotCanonical as e:
             raise Malformed(f"the manifest ct wrote does not read back ({e})") from None
 
-    def statement(self, predicate: dict[str, Any] | bytes | bytearray, predicate_type: str = "") -> tuple[memoryview, memoryview]:
-        """(PAE, statement): the statement over every file, laid out inside the DSSE PAE buffer so that it
-        is held once; a release statement, or with ``predicate_type`` an attestation's.  ``predicate`` is
-        a dict, or its canonical JSON (an SBOM's, made a file at a time)."""
+    def statement(self, predicate: dict[str, Any] | bytes | bytearray, predicate_type: str = "") -> StreamedStatement:
+        """The statement over every file, never held: its bytes made again on each reading from the
+        temporary list of subjects; read once here, through the verifier's reader, for its sha256 and
+        subjects (what we write, we can read).  A release statement, or with ``predicate_type`` an
+        attestation's.  ``predicate`` is a dict, or its canonical JSON (an SBOM's, made a file at a time)."""
         from cerro_torre.suites.encoding import canonical_json
 
-        from .statement import PAYLOAD_TYPE, PREDICATE_TYPE
+        from .statement import PREDICATE_TYPE
 
         head, mid = statement_prefix(predicate_type or PREDICATE_TYPE)
         pred = predicate if isinstance(predicate, (bytes, bytearray)) else canonical_json(predicate)
-        size = self.subjects_size
-        n = len(head) + len(pred) + len(mid) + size + 2
-        t = PAYLOAD_TYPE.encode()
-        prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)   # suites.encoding.pae, without the body
-        buf = bytearray(len(prefix) + n)
-        view = memoryview(buf)
-        at = 0
-        for piece in (prefix, head, pred, mid):
-            view[at:at + len(piece)] = piece
-            at += len(piece)
-        end = at + size
-        self.subjects.seek(0)
-        while at < end:
-            got = self.subjects.readinto(view[at:end])
-            if not got:
-                raise Malformed("the subjects ct wrote do not read back")
-            at += got
-        view[at:] = b"]}"
-        return view, view[len(prefix):]
+        subjects = f"/proc/self/fd/{self.subjects.fileno()}"
+
+        def pieces() -> Iterator[Any]:
+            yield from (head, pred, mid)
+            yield from file_chunks(subjects, 0, self.subjects_size)
+            yield b"]}"
+
+        rd = StatementReader(release=not predicate_type)
+        try:
+            for piece in pieces():
+                rd.feed(piece)
+            rd.close()
+        except NotCanonical as e:
+            raise Malformed(f"the statement ct wrote does not read back ({e})") from None
+        return StreamedStatement(rd, pieces, "the statement ct wrote changed")
 
     def __enter__(self) -> PackLists:
         return self

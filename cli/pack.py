@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pack(ctx: Context) -> int:
-    import hashlib
     import os
 
     from cerro_torre.ceremony.bundle import pack
@@ -98,7 +97,7 @@ def cmd_pack(ctx: Context) -> int:
         if key is not None:
             key.wipe()
     m = res.manifest
-    stmt = hashlib.sha256(res.statement).hexdigest()
+    stmt = res.statement_sha256
     signer = res.signer
     if ctx.json:
         ctx.emit_json({

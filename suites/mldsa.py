@@ -109,6 +109,19 @@ class MLDSAPrivateKey:
         """Pure ML-DSA signature of ``message`` with an empty context (hedged)."""
         return self._key.sign(message)  # any buffer, read in place
 
+    def sign_chunks(self, chunks: Any) -> bytes:
+        """:meth:`sign` of a message given as an iterable of buffers, never held: with cryptography >= 50
+        its mu (FIPS 204) is hashed as they go by and signed (``sign_mu``); else joined and signed whole."""
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+
+        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
+        if hasher_cls is None or not hasattr(self._key, "sign_mu"):
+            return self.sign(b"".join(bytes(c) for c in chunks))
+        hasher = hasher_cls(self._key.public_key())
+        for chunk in chunks:
+            hasher.update(chunk)
+        return self._key.sign_mu(hasher.finalize())
+
     def wipe(self) -> None:
         """Zero the seed copy this object holds (OpenSSL keeps its own until freed)."""
         self._seed[:] = bytes(len(self._seed))

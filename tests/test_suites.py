@@ -587,3 +587,43 @@ def test_a_streamed_message_is_read_once_per_signature_and_its_errors_propagate(
 
     with pytest.raises(Malformed, match="changed while it was being verified"):
         verify_signature("ed25519", eds[0].pk, StreamedMessage(changed), eds[0].sign().sig)
+
+
+def test_streamed_ed25519_signing_gives_the_bytes_of_rfc8032_signing(eds):
+    """Signing a message read twice as it goes by (never held) is RFC 8032 signing: TEST 1's signature from
+    its secret key, and libsodium's one-shot signature of other messages, byte for byte."""
+    sk = bytes.fromhex(selftest_parts._ED25519_SK)
+    assert ed25519.sign_chunks(sk, lambda: iter(())).hex() == selftest_parts._ED25519_SIG
+    for i, msg in enumerate([b"", b"r", bytes(range(256)) * 50, MSG]):
+        seed = eds[i].seed
+        assert ed25519.sign_chunks(seed, lambda: (msg[j:j + 97] for j in range(0, len(msg), 97))) \
+            == ed25519.sign(seed, msg)
+    reads = []
+
+    def counted():
+        reads.append(1)
+        return [MSG]
+
+    ed25519.sign_chunks(eds[0].seed, counted)
+    assert len(reads) == 2
+
+
+def test_streamed_ml_dsa_signing_verifies_one_shot(mls):
+    """ML-DSA-87 signing over mu hashed as the pieces go by: the one-shot verifier accepts it, for that
+    message only."""
+    msg = bytes(range(256)) * 40
+    sig = mls[0].key.sign_chunks(msg[i:i + 1000] for i in range(0, len(msg), 1000))
+    assert mldsa.verify("ml-dsa-87", mls[0].pk, msg, sig) is True
+    assert mldsa.verify("ml-dsa-87", mls[0].pk, msg + b"!", sig) is False
+
+
+def test_an_identity_signs_a_streamed_message_as_it_signs_its_bytes(eds):
+    from cerro_torre.suites.suite import StreamedMessage
+
+    key = IdentityKey.generate("s", "CT-SIG-02")
+    msg = bytes(range(200)) * 30
+    streamed = key.sign(StreamedMessage(lambda: (msg[i:i + 333] for i in range(0, len(msg), 333))))
+    whole = key.sign(msg)
+    assert [s.alg for s in streamed] == ["ed25519", "ml-dsa-87"]
+    assert streamed[0] == whole[0]             # Ed25519 is deterministic
+    assert key.public().verify(msg, streamed).ok
