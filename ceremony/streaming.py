@@ -351,7 +351,7 @@ class StatementReader:
 
     def __init__(self, release: bool = True) -> None:
         self.release = release
-        self.buf = b""
+        self.buf: Any = bytearray()  # the head, then bytes: what is left of the subject being read
         self.scan = 0                # how far the head was scanned
         self.in_string = False
         self.depth = 0
@@ -366,7 +366,10 @@ class StatementReader:
     def feed(self, piece: Any) -> list[tuple[bytes, str, str]]:
         self.sha.update(piece)
         self.length += len(piece)
-        self.buf += bytes(piece)
+        if self.head is None:
+            self.buf.extend(piece)        # the head grows in place
+        else:
+            self.buf += bytes(piece)
         return self._run(False)
 
     def close(self) -> list[tuple[bytes, str, str]]:
@@ -418,11 +421,12 @@ class StatementReader:
             at = buf.find(_HEAD_END, self.end)
             if at >= 0:
                 end = at + len(_HEAD_END)
-                predicate, ptype, start = read_statement_head(buf[:end], self.release)
+                with memoryview(buf) as view:     # parsed in place (an SBOM's predicate is megabytes)
+                    predicate, ptype, start = read_statement_head(view[:end], self.release)
                 if start != end:
                     raise NotCanonical(start, "expected the subjects of the statement")
                 self.head = (predicate, ptype)
-                self.buf = buf[end:]
+                self.buf = bytes(buf[end:])
                 return True
         if final:
             raise NotCanonical(len(buf), "statement cut short")
@@ -748,10 +752,11 @@ def envelope_chunks(statement: StreamedStatement, signatures: list[Any]) -> tupl
         yield head
         carry = b""
         for piece in statement.pieces():
-            data = carry + bytes(piece)
-            cut = len(data) - len(data) % 3
-            carry = data[cut:]
-            yield base64.b64encode(data[:cut])
+            for data in _pieces([piece], 3 << 16):      # an SBOM's predicate is one piece of megabytes
+                data = carry + data
+                cut = len(data) - len(data) % 3
+                carry = data[cut:]
+                yield base64.b64encode(data[:cut])
         yield base64.b64encode(carry)
         yield tail
 
