@@ -7,7 +7,9 @@ Targets (issue 13), for every file count:
   * `ct verify` <= 1.5 x (`tar -xf` of the bundle, then `sha256sum` of the files it extracted),
     measured in the same run;
   * peak RSS <= 64 MiB for `ct pack`, `ct verify` (also with --json), `ct export` and
-    `ct import --verify`.
+    `ct import --verify`, and flat: with several counts, each command's peak RSS at the largest
+    count at most 4 MiB above its figure at the smallest (`--counts 10000,100000,300000 --runs 1`
+    shows it at 300,000 files).
 
 Method: for each count, a folder of that many small source-like files (text lines of Python
 keywords, 20 B to ~10 KB, about 770 B on average; 100 files a folder, paths like
@@ -76,18 +78,40 @@ def main() -> int:
             return 30
     counts = [int(c) for c in args.counts.split(",")]
     ok = True
+    peaks: dict[int, dict[str, float]] = {}
     with scratch_env("ct-manyfiles-bench-", args.keep) as (scratch, env):
         signer_and_policy(scratch, env)
         print(f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start; "
               f"{args.runs} runs each, warm page cache; medians")
         for count in counts:
-            ok &= bench_count(scratch, env, count, args.runs)
+            good, peaks[count] = bench_count(scratch, env, count, args.runs)
+            ok &= good
+        if len(counts) > 1:
+            ok &= print_flat(peaks)
         print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the end; this bench's own peak "
               f"RSS {own_peak_mib():.1f} MiB (a floor of every child's figure)")
     return 0 if ok else 1
 
 
-def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> bool:
+def print_flat(peaks: dict[int, dict[str, float]]) -> bool:
+    """Peak RSS of each command at every count, and how much it grew from the smallest count to the
+    largest (target: at most FLAT_MIB -- memory does not follow the number of files)."""
+    lo, hi = min(peaks), max(peaks)
+    print(f"\npeak RSS (MiB) by file count; growth from {lo} to {hi} files (target <= {FLAT_MIB} MiB)")
+    print("  " + " " * 16 + "".join(f"{c:>10}" for c in sorted(peaks)) + "    growth")
+    good = True
+    for what in peaks[lo]:
+        grew = peaks[hi][what] - peaks[lo][what]
+        good &= grew <= FLAT_MIB
+        print(f"  ct {what:<13}" + "".join(f"{peaks[c][what]:10.1f}" for c in sorted(peaks))
+              + f"  {grew:+7.1f}  {'PASS' if grew <= FLAT_MIB else 'FAIL'}")
+    return good
+
+
+FLAT_MIB = 4
+
+
+def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> tuple[bool, dict[str, float]]:
     tree = os.path.join(scratch, f"tree-{count}")
     t0 = time.perf_counter()
     total = make_tree(tree, count)
@@ -136,7 +160,7 @@ def bench_count(scratch: str, env: dict[str, str], count: int, runs: int) -> boo
         print(f"  peak RSS ct {what:<13}      {v:5.1f} MiB   (target <= 64 MiB)  {'PASS' if v <= 64 else 'FAIL'}")
         good &= v <= 64
     os.unlink(bundle)
-    return good
+    return good, mib
 
 
 if __name__ == "__main__":

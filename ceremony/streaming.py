@@ -513,25 +513,13 @@ def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[
     statement is held once: ``Envelope.payload`` and the returned PAE are views of that buffer.  An
     envelope not in the layout ct writes (``{"payload":"<standard base64>","payloadType":…``) is
     read whole (``whole()``, None over ``MAX_META``) by ``Envelope.from_bytes``, as always."""
-    from cerro_torre.suites.encoding import parse_json
-
     from .statement import Envelope
 
     try:
         buf, n, tail = _decode_payload(iter(chunks), size)
-        if not tail.startswith(b',"payloadType":'):
-            raise NotCanonical(0, "expected payloadType after the payload")
-        try:
-            rest = parse_json(b"{" + tail[1:], what)
-        except Malformed:
-            raise NotCanonical(0, "not JSON after the payload") from None
-        if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
-            raise NotCanonical(0, "unexpected fields")
+        rest = _fields_after_payload(tail, what)
     except NotCanonical:
-        data = whole()
-        if data is None:
-            raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
-        env = Envelope.from_bytes(data, what)
+        env = _whole_envelope(whole, what)
         return env, env.pae()
     view = memoryview(buf)
     payload = view[PAE_ROOM:PAE_ROOM + n]
@@ -543,6 +531,31 @@ def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[
         raise Malformed(f"{what}: payload type is too long")
     buf[start:PAE_ROOM] = prefix
     return env, view[start:PAE_ROOM + n]
+
+
+def _fields_after_payload(tail: bytes, what: str) -> dict[str, Any]:
+    """payloadType and signatures of an envelope laid out as ct writes it, from the bytes after its payload."""
+    from cerro_torre.suites.encoding import parse_json
+
+    if not tail.startswith(b',"payloadType":'):
+        raise NotCanonical(0, "expected payloadType after the payload")
+    try:
+        rest = parse_json(b"{" + tail[1:], what)
+    except Malformed:
+        raise NotCanonical(0, "not JSON after the payload") from None
+    if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
+        raise NotCanonical(0, "unexpected fields")
+    return rest
+
+
+def _whole_envelope(whole: Callable[[], bytes | None], what: str) -> Any:
+    """An envelope not laid out as ct writes it, read whole (at most MAX_META) by ``Envelope.from_bytes``."""
+    from .statement import Envelope
+
+    data = whole()
+    if data is None:
+        raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
+    return Envelope.from_bytes(data, what)
 
 
 def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, bytes]:
@@ -605,7 +618,6 @@ def statement_pieces(chunks: Callable[[], Iterable[Any]], whole: Callable[[], by
     """A function giving, on each call, the statement (``sha256``) of an envelope member read once already,
     decoded again piece by piece (``chunks()``; the whole member through ``Envelope.from_bytes`` when it
     is not in the layout ct writes); Malformed(``changed``) at the end of a reading that gave other bytes."""
-    from .statement import Envelope
 
     def pieces() -> Iterator[bytes]:
         h = hashlib.sha256()
@@ -618,10 +630,7 @@ def statement_pieces(chunks: Callable[[], Iterable[Any]], whole: Callable[[], by
         except NotCanonical:
             if started:
                 raise Malformed(changed, _CHANGED_HINT) from None
-            data = whole()
-            if data is None:
-                raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
-            payload = Envelope.from_bytes(data, what).payload
+            payload = _whole_envelope(whole, what).payload
             h.update(payload)
             yield payload
         if h.hexdigest() != sha256:
@@ -657,8 +666,6 @@ def read_envelope_streamed(chunks: Iterable[Any], what: str, whole: Callable[[],
     ``again``: (chunks, whole) of the same member, to read it again (signatures, subjects, stock).
     An envelope or statement not in the layout ct writes is read whole (``whole()``, None over MAX_META)
     by ``Envelope.from_bytes`` and :func:`read_statement`, whose precise errors are raised."""
-    from cerro_torre.suites.encoding import parse_json
-
     from .statement import Envelope
 
     try:
@@ -671,19 +678,9 @@ def read_envelope_streamed(chunks: Iterable[Any], what: str, whole: Callable[[],
                 tail = stop.value
                 break
         rd.close()
-        if not tail.startswith(b',"payloadType":'):
-            raise NotCanonical(0, "expected payloadType after the payload")
-        try:
-            rest = parse_json(b"{" + tail[1:], what)
-        except Malformed:
-            raise NotCanonical(0, "not JSON after the payload") from None
-        if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
-            raise NotCanonical(0, "unexpected fields")
+        rest = _fields_after_payload(tail, what)
     except NotCanonical:
-        data = whole()
-        if data is None:
-            raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
-        env = Envelope.from_bytes(data, what)
+        env = _whole_envelope(whole, what)
         rd = StatementReader(release)
         try:
             for piece in slices(env.payload):

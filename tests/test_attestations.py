@@ -484,10 +484,26 @@ def test_a_predicate_out_of_canonical_form_deep_inside_is_exit_10(tmp_path, coop
     assert err.splitlines()[0] == f"error: bad.ctp: {bad_name}: statement is not canonical JSON"
 
 
+def _write_before(monkeypatch, step: str, path: str, old: bytes, new: bytes) -> None:
+    """The bytes ``old`` of the bundle at ``path`` become ``new`` (same size) just before the verifier's
+    ``step`` runs: after its one pass, before what it reads again."""
+    from cerro_torre.ceremony import verifier as V
+
+    at = open(path, "rb").read().index(old)
+    real = getattr(V, step)
+
+    def write_then_run(*a, **k):
+        with open(path, "r+b") as f:
+            f.seek(at)
+            f.write(new)
+        return real(*a, **k)
+
+    monkeypatch.setattr(V, step, write_then_run)
+
+
 def test_an_attestation_read_again_must_be_the_one_verified(tmp_path, coop, signed, monkeypatch):
     """Its statement is read once to check it, and again to check its signature: an envelope swapped in
     between (same size, a valid group signature over another statement) is refused, not accepted."""
-    from cerro_torre.ceremony import verifier as V
     from cerro_torre.ceremony.statement import Envelope
 
     name = next(n for n, d in members(signed).items() if n.startswith("signatures/attestations/")
@@ -497,17 +513,7 @@ def test_an_attestation_read_again_must_be_the_one_verified(tmp_path, coop, sign
     assert other != text and len(other) == len(text)
     swapped = Envelope(other).with_signatures([coop.group_sign(Envelope(other).pae())]).to_bytes()
     assert len(swapped) == len(members(signed)[name])
-    raw = open(signed, "rb").read()
-    at = raw.index(members(signed)[name])
-    real = V._check_attestation_signatures
-
-    def swap_then_check(*a, **k):
-        with open(signed, "r+b") as f:
-            f.seek(at)
-            f.write(swapped)
-        return real(*a, **k)
-
-    monkeypatch.setattr(V, "_check_attestation_signatures", swap_then_check)
+    _write_before(monkeypatch, "_check_attestation_signatures", signed, members(signed)[name], swapped)
     code, out, err = ct("verify", signed, "--policy", pin(tmp_path, coop))
     assert (code, out) == (10, "")
     assert err.splitlines() == ["error: s.ctp changed while it was being verified",
@@ -520,7 +526,6 @@ def test_the_release_statement_read_again_must_be_the_one_verified(tmp_path, coo
     each signature.  A bundle whose envelope holds a statement nobody signed (with the signatures of the
     real one), the real one written back in between, is refused: the signatures would verify over what
     is read the second time while the subjects checked are the first reading's."""
-    from cerro_torre.ceremony import verifier as V
     from cerro_torre.ceremony.statement import Envelope
 
     unsigned = str(tmp_path / "u.ctp")
@@ -535,20 +540,11 @@ def test_the_release_statement_read_again_must_be_the_one_verified(tmp_path, coo
     assert other != env.payload and len(other) == len(env.payload)
     forged = Envelope(other, env.payload_type, env.signatures).to_bytes()
     assert len(forged) == len(real_env)
-    raw = open(signed, "rb").read()
-    at = raw.index(real_env)
+    at = open(signed, "rb").read().index(real_env)
     with open(signed, "r+b") as f:
         f.seek(at)
         f.write(forged)
-    real = V._check_signatures
-
-    def swap_then_check(*a, **k):
-        with open(signed, "r+b") as f:
-            f.seek(at)
-            f.write(real_env)
-        return real(*a, **k)
-
-    monkeypatch.setattr(V, "_check_signatures", swap_then_check)
+    _write_before(monkeypatch, "_check_signatures", signed, forged, real_env)
     code, out, err = ct("verify", signed, "--policy", pin(tmp_path, coop))
     assert (code, out) == (10, "")
     assert err.splitlines() == ["error: s.ctp changed while it was being verified",
