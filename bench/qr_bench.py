@@ -210,19 +210,17 @@ def message_sizes() -> bool:
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from ceremony_sim import wire_sizes
+    from ceremony_sim import packed_release, wire_sizes
 
-    from cerro_torre.ceremony.statement import make_statement
-
-    st = make_statement([("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
-                        {"bundle": {"format": "ct-bundle", "format_version": 1},
-                         "manifest": {"name": "manifest.toml", "sha256": "5" * 64},
-                         "package": {"name": "app", "version": "1.0"}, "source": {"kind": "file", "name": "app.txt"}})
     print("\nceremony messages, bytes as they cross (largest of each round; frames at QR v25/M):")
     ok = True
     with tempfile.TemporaryDirectory(prefix="ct-sizes-") as work:
+        # what a default `ct pack` of one file asks to sign: the release statement, its SBOM and provenance
+        st, atts = packed_release(os.path.join(work, "pack"))
+        print(f"  signing: the release statement ({len(st):,} B) and {len(atts)} attestations "
+              f"({', '.join(f'{len(a):,} B' for a in atts)}) of a default 'ct pack' of one file")
         for k, n in SIZE_SETS:
-            sizes = wire_sizes(os.path.join(work, f"{k}of{n}"), n, k, st)
+            sizes = wire_sizes(os.path.join(work, f"{k}of{n}"), n, k, st, atts)
             print(f"  {k}-of-{n}:")
             for kind in KINDS:
                 rounds = sizes[kind]["rounds"]

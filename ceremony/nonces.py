@@ -18,13 +18,12 @@ usable twice.  A slot is never stored again after it was consumed.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 from collections.abc import Iterator
 
 from cerro_torre.keys.keyfile import KDFParams, open_sealed, seal
-from cerro_torre.suites.atomic import atomic_write, fsync_dir
+from cerro_torre.suites.atomic import atomic_write, fsync_dir, locked_dir
 from cerro_torre.suites.errors import CeremonyError, NotFound
 
 from . import crashpoints
@@ -49,13 +48,8 @@ class NonceStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.dir, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_dir(self.dir):
             yield
-        finally:
-            os.close(fd)
 
     def consumed(self) -> set[str]:
         try:

@@ -259,10 +259,4 @@ class Envelope(Record):
         if not isinstance(d["signatures"], list):
             raise Malformed(f"{what}: signatures must be a list")
         body = payload()
-        sigs = []
-        for i, s in enumerate(d["signatures"]):
-            try:
-                sigs.append(Signature.from_json(s))
-            except Malformed as e:
-                raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
-        return cls(body, d["payloadType"], sigs)
+        return cls(body, d["payloadType"], Signature.list_from_json(d["signatures"], what))

@@ -21,7 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "is read back from disk and checked before success is reported.")
     common(p)
     p.add_argument("bundles", nargs="*", metavar="BUNDLE.ctp", help="bundles to carry")
-    p.add_argument("-o", "--output", required=True, metavar="airgap.tar", help="the tarball to write")
+    p.add_argument("-o", "--output", required=True, metavar="airgap.tar",
+                   help="the tarball to write (an existing file is refused, exit 22)")
+    p.add_argument("--force", action="store_true", help="replace airgap.tar if it exists")
     p.add_argument("--manifest", metavar="packages.txt",
                    help="a list of bundles, one per line ('#' comments; paths relative to the list)")
     p.add_argument("--include-keys", action="store_true",
@@ -79,7 +81,7 @@ def _fp(hex64: str) -> str:
 
 def cmd_export(ctx: Context) -> int:
     from cerro_torre.offline import airgap as A
-    from cerro_torre.suites.errors import UsageError
+    from cerro_torre.suites.errors import AlreadyExists, UsageError
 
     a = ctx.args
     if a.include_private:
@@ -94,6 +96,9 @@ def cmd_export(ctx: Context) -> int:
     policy = a.policy or (ctx.config.default_policy if a.include_keys else None)
     plan = A.plan_export(bundles, include_keys=a.include_keys, policy_path=policy, home=ctx.home,
                          keyholder_files=a.keyholders, key_args=a.key, allow_unverified=a.allow_unverified)
+    inputs = {os.path.realpath(it.path) for it in plan.items if it.path is not None}
+    if os.path.lexists(a.output) and not a.force and os.path.realpath(a.output) not in inputs:
+        raise AlreadyExists(f"{a.output} exists", "choose another -o, or pass --force to replace it")
     res = A.write_export(plan, a.output, verify_after_write=a.verify_after_write,
                          progress=ctx.progress())
     for n in res.notes:

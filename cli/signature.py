@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="signify, minisign, ssh (the statement), sha256sums (SHA256SUMS of the payload files "
                         "with its signify signature, for 'signify -C'), or all")
     q.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="folder to write to (default: .)")
+    q.add_argument("--force", action="store_true", help="replace files of the same names in DIR")
     q.add_argument("--principal", default=None, metavar="NAME",
                    help="signer identity in the ssh allowed_signers file (default: the package name)")
     q.set_defaults(handler="cerro_torre.cli.signature:cmd_export")
@@ -45,6 +46,7 @@ def cmd_export(ctx: Context) -> int:
     from cerro_torre.ceremony.stockformats import StockRecord
     from cerro_torre.suites.atomic import atomic_write
     from cerro_torre.suites.errors import (
+        AlreadyExists,
         Malformed,
         NotFound,
         SignatureInvalid,
@@ -109,6 +111,11 @@ def cmd_export(ctx: Context) -> int:
             continue
         for name, text in stockformats.export_files(rec, fmt, stem, principal).items():
             written[name] = text.encode("utf-8")
+    there = sorted(n for n in written if os.path.lexists(os.path.join(outdir, n)))
+    if there and not a.force:  # checked before anything is written: all files or none
+        raise AlreadyExists(f"{os.path.join(outdir, there[0])} exists"
+                            + (f" (and {len(there) - 1} more)" if len(there) > 1 else ""),
+                            "choose another -o, or pass --force to replace them")
     for name, data in written.items():
         atomic_write(os.path.join(outdir, name), data, mode=0o644)
     cmds = {fmt: stockformats.verify_commands(fmt, stem, principal) for fmt in formats}

@@ -228,15 +228,7 @@ class KeyholderSet:
             raise Malformed(f"{what} must be an object with body and signatures",
                             "is this a keyholder-set record (governance/keyholders/*.json)?")
         rec = cls.from_body(d["body"], what)
-        if not isinstance(d["signatures"], list):
-            raise Malformed(f"{what}: signatures must be a list")
-        sigs = []
-        for i, s in enumerate(d["signatures"]):
-            try:
-                sigs.append(Signature.from_json(s))
-            except Malformed as e:
-                raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
-        rec = rec.with_signatures(sigs)
+        rec = rec.with_signatures(Signature.list_from_json(d["signatures"], what))
         if rec.to_bytes() != bytes(data) and rec.to_bytes() != bytes(data) + b"\n":
             raise Malformed(f"{what} is not canonical JSON", "records are written by ct; was it edited?")
         return rec

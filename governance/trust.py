@@ -33,13 +33,12 @@ no checkpoint names is ignored.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.atomic import atomic_write, locked_dir
 from cerro_torre.suites.encoding import Record, canonical_json, parse_json
 from cerro_torre.suites.errors import CTError, KeyNotTrusted, Malformed, PolicyRejected
 
@@ -255,13 +254,8 @@ class TrustStore:
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        os.makedirs(self.dir, mode=0o700, exist_ok=True)
-        fd = os.open(os.path.join(self.dir, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_dir(self.dir):
             yield
-        finally:
-            os.close(fd)
 
     # ------------------------------------------------------------ reading
     def _read(self) -> dict[str, dict[int, str]]:

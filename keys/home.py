@@ -18,14 +18,13 @@ trust.json is ``none``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, validate_id
 from cerro_torre.keys.keyfile import KDFParams, no_core_dumps, open_sealed, seal
-from cerro_torre.suites.atomic import atomic_write
+from cerro_torre.suites.atomic import atomic_write, locked_dir
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import AlreadyExists, Malformed, NotFound, UsageError
 from cerro_torre.suites.fingerprint import Fingerprint
@@ -84,12 +83,8 @@ class Home:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         self._ensure_dirs()
-        fd = os.open(os.path.join(self.path, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with locked_dir(self.path):
             yield
-        finally:
-            os.close(fd)
 
     # ------------------------------------------------------------ trust.json
     def _read_state(self) -> dict:

@@ -13,6 +13,21 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 
+@contextlib.contextmanager
+def locked_dir(path: str) -> Iterator[None]:
+    """An exclusive ``flock`` on ``path/.lock`` (the folder made 0700 if missing) for the block: one
+    writer of the state in that folder at a time, across processes."""
+    import fcntl
+
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    fd = os.open(os.path.join(path, ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def fsync_dir(path: str) -> None:
     """fsync a folder, so that a rename or unlink in it is durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

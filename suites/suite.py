@@ -105,6 +105,19 @@ class Signature:
         sig = b64d(d["sig"], f"{alg} signature", size=ALGORITHMS[alg][1])
         return cls(alg, keyid, sig)
 
+    @classmethod
+    def list_from_json(cls, v: Any, what: str) -> list[Signature]:
+        """A JSON list of signature objects, each as ``from_json``; errors name ``what`` and the index."""
+        if not isinstance(v, list):
+            raise Malformed(f"{what}: signatures must be a list")
+        out = []
+        for i, d in enumerate(v):
+            try:
+                out.append(cls.from_json(d))
+            except Malformed as e:
+                raise Malformed(f"{what}: signature {i}: {e.message}", *e.hints) from None
+        return out
+
 
 @dataclass(frozen=True)
 class Suite:

@@ -129,7 +129,29 @@ class Sim:
 
 # ====================================================================== message sizes (issue 10)
 
-def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
+def packed_release(root: str) -> tuple[bytes, list[bytes]]:
+    """The release statement and attestation statements (SPDX SBOM, SLSA provenance) of what `ct pack
+    app-1.0.txt -o app.ctp` writes by default for a one-file payload: what a signing ceremony signs."""
+    from cerro_torre.ceremony import bundle
+    from cerro_torre.ceremony.statement import Envelope
+    from cerro_torre.cli.main import main
+
+    os.makedirs(root, exist_ok=True)
+    src, out = os.path.join(root, "app-1.0.txt"), os.path.join(root, "app.ctp")
+    with open(src, "w") as f:
+        f.write("the release\n")
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        code = main(["pack", src, "-o", out])
+    if code != 0:
+        raise RuntimeError("ct pack failed")
+    parts = bundle.read_parts(out)
+    return Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload, bundle.attestation_statements(parts)
+
+
+def wire_sizes(root: str, n: int, k: int, statement: bytes, attestations: list[bytes] = ()) -> dict[str, dict]:
     """Every message of a keygen, a signing (stock forms, k signers), a rotation (the last member out, a new one
     in), then a keep-key rotation (the next member out, another new one in), a refresh and the repair of one
     member's share of an n-member CT-SIG-02 set, as they cross: per ceremony kind, the largest message of
@@ -172,7 +194,8 @@ def wire_sizes(root: str, n: int, k: int, statement: bytes) -> dict[str, dict]:
     rec = run("keygen", keygen.open_keygen("coop", [sim.publics[x] for x in names], k), signers_or(names))
     sim.keep_record(rec, names)
     signers = names[:k]
-    run("sign", signing.open_sign(statement, [rec], signers, stock=True), lambda m: signers)
+    run("sign", signing.open_sign(statement, [rec], signers, stock=True, attestations=list(attestations)),
+        lambda m: signers)
     new = names[:-1] + ["newcomer"]
     rot = keygen.open_keygen("coop", [sim.publics[x] for x in new], k, previous=rec,
                              closed_releases=[hashlib.sha256(statement).hexdigest()])

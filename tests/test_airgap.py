@@ -200,7 +200,7 @@ def test_verify_after_write_catches_a_bad_write_and_keeps_the_old_file(world: Wo
     tar = tmp_path / "v.tar"
     tar.write_bytes(b"the previous export\n")
     monkeypatch.setenv("CT_AIRGAP_CORRUPT_WRITE", "1")
-    code, out, err = export(world, str(tar), "tool.ctp", extra=("--verify-after-write",))
+    code, out, err = export(world, str(tar), "tool.ctp", extra=("--verify-after-write", "--force"))
     assert (code, out) == (1, "")
     lines = err.splitlines()
     assert re.fullmatch(r"error: v\.tar as written does not read back: member 'airgap/bundles/tool\.ctp' sha256 "
@@ -209,7 +209,7 @@ def test_verify_after_write_catches_a_bad_write_and_keeps_the_old_file(world: Wo
     assert tar.read_bytes() == b"the previous export\n"
     assert os.listdir(tmp_path) == ["v.tar"]
     # without the check the damage goes unnoticed here (and is caught by ct import's index check)
-    assert export(world, str(tar), "tool.ctp", extra=("--no-verify-after-write",))[0] == 0
+    assert export(world, str(tar), "tool.ctp", extra=("--no-verify-after-write", "--force"))[0] == 0
 
 
 def test_removable_media_detection(tmp_path):
@@ -245,7 +245,7 @@ def test_removable_media_detection(tmp_path):
 def _same_as_verify(world: World, tmp_path, bundle: str, host: str, policy: str, code_: int) -> None:
     """`ct import` of a tarball holding ``bundle`` fails like `ct verify` of it, and imports nothing."""
     tar = str(tmp_path / "t.tar")
-    assert ct("export", bundle, "-o", tar, "--allow-unverified")[0] == 0
+    assert ct("export", bundle, "-o", tar, "--allow-unverified", "--force")[0] == 0
     before = store_snapshot(host)
     vcode, _, verr = ct("--home", host, "verify", bundle, "--policy", policy)
     code, out, err = imp(host, tar, "--policy", policy)
@@ -582,6 +582,18 @@ def test_export_never_overwrites_its_input(world: World, tmp_path):
     assert (code, err.splitlines()) == (64, [f"error: {b} is one of the bundles to export",
                                              "hint: write the tarball somewhere else"])
     assert sha256_file(str(b)) == sha256_file(world.bundles["tool.ctp"])
+
+
+def test_export_refuses_to_replace_a_tarball_unless_forced(world: World, tmp_path):
+    tar = tmp_path / "a.tar"
+    tar.write_bytes(b"last week's export\n")
+    code, out, err = ct("export", world.bundles["tool.ctp"], "-o", str(tar))
+    assert (code, out, err.splitlines()) == (22, "", [f"error: {tar} exists",
+                                                      "hint: choose another -o, or pass --force to replace it"])
+    assert tar.read_bytes() == b"last week's export\n"
+    code, _, err = ct("export", world.bundles["tool.ctp"], "-o", str(tar), "--force")
+    assert (code, err) == (0, "")
+    assert [n for n, _ in tar_members(str(tar))] == ["airgap/bundles/tool.ctp", "index.json"]
 
 
 class _Tty:

@@ -6,26 +6,25 @@ session was about 247,000 bytes."""
 
 from __future__ import annotations
 
-import pytest
-from ceremony_sim import wire_sizes
+import json
+import os
 
-from cerro_torre.ceremony.statement import make_statement
+import pytest
+from ceremony_sim import packed_release, wire_sizes
 
 MESSAGE = 8_000
 SESSION = 20_000
 REQUEST = 24_000
 
-# what `ct pack app.txt` puts in a statement (one file)
-STATEMENT = make_statement(
-    [("app.txt", "a948904f2f0f479b8f8197694b30184b0d2ed1c1cd2a1ec0fb85d299a192a447")],
-    {"bundle": {"format": "ct-bundle", "format_version": 1},
-     "manifest": {"name": "manifest.toml", "sha256": "5" * 64},
-     "package": {"name": "app", "version": "1.0"}, "source": {"kind": "file", "name": "app.txt"}})
-
-
 @pytest.fixture(scope="module")
 def sizes(tmp_path_factory):
-    return wire_sizes(str(tmp_path_factory.mktemp("sizes")), 5, 3, STATEMENT)
+    # what a default `ct pack` of one file asks the keyholders to sign: the release statement, its SBOM
+    # and its provenance
+    root = str(tmp_path_factory.mktemp("sizes"))
+    statement, attestations = packed_release(os.path.join(root, "pack"))
+    assert [json.loads(a)["predicateType"] for a in attestations] == [
+        "https://spdx.dev/Document/v2.3", "https://slsa.dev/provenance/v1"]
+    return wire_sizes(root, 5, 3, statement, attestations)
 
 
 def test_every_signing_message_is_small_and_a_session_too(sizes):

@@ -128,6 +128,25 @@ def test_single_holder_bundle_exports_for_all_three_tools(tmp_path, bundles):
     assert open(os.path.join(exp, "single.ssh.pub")).read() == S.ssh_public_line(pk, "alice")
 
 
+def test_export_refuses_to_replace_files_unless_forced(bundles, tmp_path):
+    exp = tmp_path / "exp"
+    exp.mkdir()
+    (exp / "group.signify.pub").write_text("someone else's key\n")
+    args = ("signature", "export", bundles["group"], "--format", "signify", "-o", str(exp),
+            "--policy", bundles["policy"])
+    code, out, err = ct(*args)
+    assert (code, out, err.splitlines()) == (22, "", [
+        f"error: {exp / 'group.signify.pub'} exists",
+        "hint: choose another -o, or pass --force to replace them"])
+    assert sorted(os.listdir(exp)) == ["group.signify.pub"]          # nothing written: all files or none
+    (exp / "group.statement.json").write_text("old\n")
+    code, _, err = ct(*args)
+    assert (code, err.splitlines()[0]) == (22, f"error: {exp / 'group.signify.pub'} exists (and 1 more)")
+    code, _, err = ct(*args, "--force")
+    assert (code, err) == (0, "")
+    assert open(exp / "group.signify.pub").read() == S.signify_public_file(bundles["coop"].group_public_key)
+
+
 @pytest.mark.parametrize("fmt", S.FORMATS)
 def test_frost_group_signature_verifies_with_stock_tools(bundles, tmp_path, fmt):
     exp = str(tmp_path / "exp")

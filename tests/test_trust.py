@@ -633,8 +633,8 @@ def test_export_checks_every_bundle_before_writing(rotated, tmp_path):
     # `ct ceremony sign` with only the newest record: a bundle every verifier pinned to the root refuses
     newest_only = str(tmp_path / "newest.ctp")
     w.c2.sign_bundle(unsigned, newest_only, [w.r2])
-    assert ct_("export", newest_only, "-o", tar)[0] == 0                 # consistent in itself
-    code, _, err = ct_("export", newest_only, "-o", tar, "--policy", w.policy)
+    assert ct_("export", newest_only, "-o", tar, "--force")[0] == 0                 # consistent in itself
+    code, _, err = ct_("export", newest_only, "-o", tar, "--force", "--policy", w.policy)
     assert code == 3
     assert err.splitlines()[0] == (f"error: {w.r2.describe()} does not chain to a pinned root (chain starts at "
                                    f"epoch 2, fingerprint {w.r2.fingerprint.hex})")
