@@ -24,7 +24,9 @@ references one `sh -c`); wall time is the median; peak RSS is the child's ru_max
 Outputs are removed between runs, and `sync` runs before each timed command, outside the timing.
 
 What ct does beyond the durable references: it verifies every bundle (signatures, chain/key trust,
-policy, and a second sha256 of every payload file) and checks every member against the index.
+policy, and a second sha256 of every payload file, computed from the same buffers as the index's
+sha256 of the bundle, at the same time) and checks every member against the index.  The load average
+at the start and the end is printed: on a shared machine the CPU seconds say more than wall times.
 Everything is removed at the end unless --keep.
 """
 
@@ -39,7 +41,11 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-from benchlib import CT, median_ms, scratch_env, signer_and_policy, timed, warm, write_random  # noqa: E402
+from benchlib import CT, median_ms, own_peak_mib, scratch_env, signer_and_policy, timed, warm, write_random  # noqa: E402
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main() -> int:
@@ -53,6 +59,7 @@ def main() -> int:
         if shutil.which(tool) is None:
             print(f"{tool} is not installed", file=sys.stderr)
             return 30
+    load_at_start = load()
     with scratch_env("ct-airgap-bench-", args.keep) as (scratch, env):
         ct = signer_and_policy(scratch, env)
         per = (args.size_mib << 20) // args.bundles
@@ -107,7 +114,8 @@ def main() -> int:
         px, pi = max(rss_x) / 1024, max(rss_i) / 1024
 
         print(f"bundles: {args.bundles}, {total / (1 << 20):.1f} MiB in all (packed and signed in {pack_s:.1f} s); "
-              f"{args.runs} runs each, warm page cache, {os.cpu_count()} CPUs")
+              f"{args.runs} runs each, warm page cache, {os.cpu_count()} CPUs; load average {load_at_start} at "
+              f"the start, {load()} at the end")
         print(f"tar -cf + sync + openssl dgst   {median_ms(rx)}")
         print(f"tar -cf + openssl dgst (no sync) {median_ms(rxp)}")
         print(f"ct export --include-keys        {median_ms(cx)}")
@@ -123,9 +131,11 @@ def main() -> int:
               f"import {min(ci) / min(ri):.3f} x the durable references")
         med = {k: statistics.median(v) for k, v in cpu.items()}
         print(f"CPU seconds (user + system), medians, for information: export {med['cx']:.2f} vs durable reference "
-              f"{med['rx']:.2f}; import {med['ci']:.2f} vs {med['ri']:.2f}")
+              f"{med['rx']:.2f} ({med['cx'] / med['rx']:.2f} x); import {med['ci']:.2f} vs {med['ri']:.2f} "
+              f"({med['ci'] / med['ri']:.2f} x)")
         print(f"peak RSS ct export              {px:.1f} MiB   (target <= 64 MiB)  {'PASS' if px <= 64 else 'FAIL'}")
         print(f"peak RSS ct import              {pi:.1f} MiB   (target <= 64 MiB)  {'PASS' if pi <= 64 else 'FAIL'}")
+        print(f"(this bench's own peak RSS, a floor of every child's: {own_peak_mib():.1f} MiB)")
         return 0 if ok else 1
 
 

@@ -34,7 +34,7 @@ def run(argv: list[str], env: dict[str, str], cwd: str | None = None, *,
 
 
 def write_random(path: str, size: int) -> None:
-    chunk = 16 << 20
+    chunk = 1 << 20     # small: this process's peak RSS is a floor of every child's ru_maxrss (own_peak_mib)
     with open(path, "wb") as f:
         left = size
         while left:
@@ -46,7 +46,7 @@ def write_random(path: str, size: int) -> None:
 def warm(path: str) -> None:
     """Read a file once so that it is in the page cache for every contender alike."""
     with open(path, "rb", buffering=0) as f:
-        buf = bytearray(8 << 20)
+        buf = bytearray(1 << 20)
         while f.readinto(buf):
             pass
 
@@ -92,6 +92,13 @@ def timed(argv: list[str], env: dict[str, str], cwd: str, times: list[float], rs
     times.append(wall)
     if rss is not None:
         rss.append(peak)
+
+
+def own_peak_mib() -> float:
+    """This process's peak RSS (VmHWM): Linux keeps it in the ru_maxrss of every child started after
+    (vfork + exec), so a child's figure is never below it."""
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
 
 
 def median_ms(xs: list[float]) -> str:

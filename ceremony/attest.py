@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
 from typing import Any
 
 from cerro_torre.suites.encoding import canonical_json, parse_json
@@ -118,8 +117,9 @@ def provenance(sources: list[dict[str, Any]], name: str, version: str, user_type
     }
 
 
-def source_reference(source: Any) -> dict[str, Any]:
-    """A source's reference as the provenance records it (no absolute paths) and its digests."""
+def source_reference(source: Any, files: Any) -> dict[str, Any]:
+    """A source's reference as the provenance records it (no absolute paths) and its digests;
+    ``files`` iterates (path in the source, sha256) of its files, as packed (read once, not held)."""
     info = source.info
     kind = source.kind
     if kind == "registry":
@@ -135,9 +135,11 @@ def source_reference(source: Any) -> dict[str, Any]:
         alg, _, hexd = m.partition(":")
         deps.append({"uri": ref, "digest": {alg: hexd}})
     if kind == "file":
-        deps.append({"uri": ref, "digest": {"sha256": source.files[0].sha256}})
+        deps.append({"uri": ref, "digest": {"sha256": next(iter(files))[1]}})
     elif kind == "directory":
-        h = hashlib.sha256("".join(f"{pf.sha256}  {pf.path}\n" for pf in source.files).encode())
+        h = hashlib.sha256()
+        for path, sha256 in files:
+            h.update(f"{sha256}  {path}\n".encode())
         deps.append({"uri": ref + "/", "digest": {"sha256": h.hexdigest()},
                      "annotations": {"digestOf": "sha256sum listing of the files, sorted by path"}})
     return {"reference": ref, "dependencies": deps}
@@ -162,14 +164,3 @@ def load_user_predicate(spec: str) -> tuple[str, dict[str, Any]]:
         raise Malformed(f"predicate file {path} must hold a JSON object")
     canonical_json(pred)
     return ptype, pred
-
-
-# ====================================================================== signing
-
-def with_signatures(envelopes: dict[str, bytes], sign: Callable[[bytes], list[Any]]) -> dict[str, bytes]:
-    """Each attestation member re-written with ``sign(pae)`` added to its envelope."""
-    out = {}
-    for name, data in envelopes.items():
-        env = Envelope.from_bytes(data, name)
-        out[name] = env.with_signatures(sign(env.pae())).to_bytes()
-    return out

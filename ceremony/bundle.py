@@ -23,6 +23,7 @@ duplicates, paths that escape the bundle, truncation and trailing data.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 import os
@@ -435,17 +436,26 @@ class TarReader:
 
     # -- member data
     def chunks(self, chunk: int = CHUNK) -> Iterator[memoryview]:
-        """The current member's remaining data, in chunks (valid until the next chunk)."""
-        buf = bytearray(min(chunk, max(self._left, 1)))
+        """The current member's remaining data, in chunks (valid until the next chunk).
+
+        A source with a ``read_view(n)`` method lends its own buffers (a view of at most ``n`` bytes, valid
+        until the next call): ``ct import`` stages and hashes what the verifier reads from them."""
+        read_view = getattr(self.f, "read_view", None)
+        buf = bytearray(min(chunk, max(self._left, 1)) if read_view is None else 0)
         mv = memoryview(buf)
         while self._left:
-            n = self.f.readinto(mv[:min(self._left, len(buf))])  # type: ignore[attr-defined]
+            if read_view is not None:
+                view = read_view(min(self._left, chunk))
+                n = len(view)
+            else:
+                n = self.f.readinto(mv[:min(self._left, len(buf))])  # type: ignore[attr-defined]
+                view = mv[:n]
             if not n:
                 raise Malformed(f"{self.label} is truncated (member data cut short)",
                                 "the file was cut short in transfer; copy it again")
             self.pos += n
             self._left -= n
-            yield mv[:n]
+            yield view
 
     def hash_member(self, h: Any) -> int:
         """Feed the current member's remaining data to ``h``; returns the byte count.
@@ -743,9 +753,11 @@ class BundleParts(Record):
         self.signature_members = signature_members
 
 
-def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
+def read_parts(path: str, *, statements: bool = True) -> BundleParts:
     """Read a bundle's manifest and signature members, skipping the payload (structure checked).
-    ``envelope=False`` skips the DSSE envelope too (``ct export`` does not need the statement)."""
+    ``statements=False`` skips the DSSE envelopes too, the release's and the attestations' (each names
+    every file; ``ct export`` needs none of them)."""
+    from .attest import ATT_DIR
     from .streaming import MAX_MANIFEST, FileList, read_manifest, slices, whole_member
 
     label = os.path.basename(path)
@@ -772,7 +784,7 @@ def read_parts(path: str, *, envelope: bool = True) -> BundleParts:
                                     artifacts=rd.artifacts)
                 continue
             if m.name.startswith(SIGNATURES_DIR):
-                if envelope or m.name != ENVELOPE:
+                if statements or m.name != ENVELOPE and not m.name.startswith(ATT_DIR):
                     sigs[m.name] = r.read_all(MAX_META, m.name)
             elif not m.name.startswith(PAYLOAD_DIR):
                 raise Malformed(f"{label}: unexpected member {m.name!r}")
@@ -838,13 +850,13 @@ class _MemberReader:
 # ====================================================================== packing and signing
 
 class PackResult(Record):
-    __slots__ = ("path", "manifest", "statement", "files", "bytes", "signer", "attestations")
+    __slots__ = ("path", "manifest", "statement_sha256", "files", "bytes", "signer", "attestations")
 
-    def __init__(self, path: str, manifest: Manifest, statement: bytes, files: int, size: int,
+    def __init__(self, path: str, manifest: Manifest, statement_sha256: str, files: int, size: int,
                  signer: Any = None, attestations: list[str] | None = None) -> None:
         self.path = path
         self.manifest = manifest
-        self.statement = statement
+        self.statement_sha256 = statement_sha256
         self.files = files
         self.bytes = size
         self.signer = signer
@@ -866,47 +878,46 @@ def release_predicate(name: str, version: str, source: dict[str, Any], manifest_
     return pred
 
 
-def sign_single(message: Any, statement: Any, key: Any) -> tuple[list[Any], Any]:
-    """A single holder's DSSE signatures over ``message`` (the PAE of ``statement``; one per algorithm
-    of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
+def sign_single(statement: Any, key: Any) -> tuple[list[Any], Any]:
+    """A single holder's DSSE signatures over the PAE of ``statement`` (a StreamedStatement, read as it goes
+    by; one per algorithm of its suite) and, when it has an Ed25519 key, the stock-tool record (both passes)."""
     from cerro_torre.suites.suite import Signature
 
     from . import stockformats
-    from .streaming import read_statement
 
-    sigs = key.sign(message)
+    sigs = key.sign(statement.message())
     pub = key.public()
     stock = None
     if "ed25519" in pub.keys:
         ed_pk = pub.keys["ed25519"]
 
-        def sign_ed(msg: bytes) -> bytes:
+        def sign_ed(msg: Any) -> bytes:
             return next(s.sig for s in key.sign(msg) if isinstance(s, Signature) and s.alg == "ed25519")
 
-        comment = stockformats.trusted_comment(read_statement(statement, "release statement"))
-        stock = stockformats.sign_record(statement, comment, ed_pk, sign_ed)
+        stock = stockformats.sign_record(statement, stockformats.trusted_comment(statement), ed_pk, sign_ed)
     return sigs, stock
 
 
 def pack(source: Any, out_path: str, *, name: str | None = None, version: str | None = None,
          key: Any = None, progress: Progress = NULL,
-         attestations: Callable[[Manifest], list[tuple[str, dict[str, Any]]]] | None = None) -> PackResult:
+         attestations: Callable[[Manifest], list[tuple[str, Any]]] | None = None) -> PackResult:
     """Pack a loaded :class:`~cerro_torre.ceremony.sources.Source` into ``out_path`` (atomic).
 
     ``key`` (an IdentityKey) signs the statement, the attestations and the stock-tool messages;
     without it the bundle is unsigned (a ceremony signs it later, see :func:`add_signatures`).
-    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation.
+    ``attestations(manifest)`` gives the (predicate type, predicate) of each attestation: a dict, or
+    its canonical JSON; the manifest's files are read again from a temporary file on demand.
 
     Two passes over the files, one at a time: digests first (the manifest, which lists them,
     comes first in the bundle), written to temporary files beside ``out_path``; then the copy,
-    re-hashed and checked against them.  Memory does not grow with the number of files (the
-    statement, which is signed whole, excepted)."""
+    re-hashed and checked against them.  Each statement (every attestation's, then the release's)
+    is laid out from the temporary list of subjects, signed, and its envelope written out before
+    the next one is made: memory does not grow with the number of files, but for the one statement
+    being signed (about 130 bytes a file)."""
     from .streaming import FileList
 
     name = name or source.default_name or "package"
     version = version or source.default_version or "unversioned"
-    if attestations is not None and not isinstance(source.files, list):
-        source.files = list(source.files)  # attestations (SBOM, provenance) read every file's digest from it
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
@@ -920,7 +931,7 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
                           lists.manifest_size)
     manifest = Manifest(name, version, source.info, files_list, source.layers,  # type: ignore[arg-type]
                         artifacts=getattr(source, "artifacts", None))
-    return PackResult(out_path, manifest, statement, lists.count, lists.total, signer, atts)
+    return PackResult(out_path, manifest, statement.sha256, lists.count, lists.total, signer, atts)
 
 
 def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
@@ -928,12 +939,10 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
     """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
-    from .statement import Envelope
-    from .streaming import PackLists
+    from .streaming import PackLists, envelope_chunks
 
-    from . import attest
-
-    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists:
+    with PackLists(folder, name, version, source.info, source.layers, getattr(source, "artifacts", None)) as lists, \
+            contextlib.ExitStack() as temps:
         for pf in files:
             check_path(pf.path, "payload path")
             sha = pf.sha256
@@ -951,23 +960,18 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
         lists.close()
         specs = [] if attestations is None else \
             attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
-        att_statements = []
-        if specs:   # attestations list every subject too: the subjects are read back whole here
-            subjects = [(path, sha) for _raw, path, sha, _size, _mode in lists.entries()]
-            att_statements = [attest.make(subjects, t, p) for t, p in specs]
-            del subjects
-        listing = attest.listing(att_statements)
-        message, statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256,
-                                                               listing))
-        env = Envelope(statement)
-        members: dict[str, bytes] = {attest.member_name(s): Envelope(s).to_bytes() for s in att_statements}
-        if len(members) != len(att_statements):
-            raise UsageError("the same attestation is given twice", "give each --attest once")
+        members: dict[str, Any] = {}       # name -> bytes, or (temporary file, size) of an attestation envelope
+        listing = []
+        for ptype, predicate in specs:
+            members.update(_attestation_member(lists, ptype, predicate, key, folder, temps, listing))
+            if len(members) != len(listing):
+                raise UsageError("the same attestation is given twice", "give each --attest once")
+        specs, predicate = [], None       # an SBOM's predicate can be megabytes: let it go
+        statement = lists.statement(release_predicate(name, version, source.info, lists.manifest_sha256, listing))
+        sigs: list[Any] = []
         signer = None
         if key is not None:
-            sigs, stock = sign_single(message, statement, key)
-            members = attest.with_signatures(members, key.sign)
-            env = env.with_signatures(sigs)
+            sigs, stock = sign_single(statement, key)
             signer = key.public()
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
             if stock is not None:
@@ -989,12 +993,35 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 raise HashMismatch("the source changed while it was being packed (a file was added)",
                                    "make sure nothing writes to the source, then pack again")
             for mname in sorted([*members, ENVELOPE], key=sort_key):
+                data = members.get(mname)
                 if mname == ENVELOPE:
-                    w.add_chunks(ENVELOPE, env.byte_size(), env.iter_bytes())
+                    w.add_chunks(ENVELOPE, *envelope_chunks(statement, sigs))
+                elif isinstance(data, tuple):
+                    data[0].seek(0)
+                    w.add_stream(mname, data[1], data[0])
                 else:
-                    w.add_bytes(mname, members[mname])
+                    w.add_bytes(mname, data)
             w.close()
     return lists, statement, signer, [e["predicateType"] for e in listing]
+
+
+def _attestation_member(lists: Any, ptype: str, predicate: Any, key: Any, folder: str, temps: Any,
+                        listing: list[dict[str, Any]]) -> dict[str, Any]:
+    """One attestation statement laid out over every file, signed by ``key`` (every algorithm), its
+    envelope written to a temporary file beside the bundle; its entry appended to ``listing`` (what
+    the release statement binds).  -> {member name: (temporary file, size)}"""
+    import tempfile
+
+    from . import attest
+    from .streaming import envelope_chunks
+
+    statement = lists.statement(predicate, attest.check_type(ptype))
+    size, chunks = envelope_chunks(statement, key.sign(statement.message()) if key is not None else [])
+    tmp = temps.enter_context(tempfile.TemporaryFile(dir=folder, prefix=".ct-attestation-"))
+    for chunk in chunks:
+        tmp.write(chunk)
+    listing.append({"predicateType": ptype, "digest": {"sha256": statement.sha256}})
+    return {f"{attest.ATT_DIR}{statement.sha256}.dsse.json": (tmp, size)}
 
 
 def release_messages(bundle_path: str) -> dict[str, bytes]:

@@ -22,6 +22,7 @@ import datetime as _dt
 import email.parser
 import hashlib
 import io
+import itertools
 import os
 import re
 import tarfile
@@ -177,12 +178,22 @@ def created() -> str:
     return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def document(name: str, version: str, files: list[tuple[str, str, str]], packages: list[Package],
-             tool_version: str, notes: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
-    """The SPDX 2.3 document: ``files`` are (path, sha1 hex, sha256 hex), sorted by path."""
-    listing = hashlib.sha256("".join(f"{s256}  {p}\n" for p, _s1, s256 in files).encode()).hexdigest()
+def document(name: str, version: str, files: Any, count: int, packages: list[Package],
+             tool_version: str, notes: list[str] = ()) -> bytearray:  # type: ignore[assignment]
+    """The SPDX 2.3 document, as canonical JSON: ``files`` iterates (path, sha1 hex, sha256 hex) sorted by
+    path, ``count`` of them.  Up to :data:`MAX_FILES` they are listed (and held: a list of 10,000 is
+    small); above, they are read once for the namespace's digest of their listing and let go (their
+    SHA-1 is not asked for: ``""``), and the document's comment says that the release statement names
+    them.  Each file and relationship is encoded on its own: no document of 10,000 of them is built."""
+    from cerro_torre.suites.encoding import canonical_json_chunks
+
+    listed = count <= MAX_FILES
+    held = list(files) if listed else None
+    listing = hashlib.sha256()
+    for path, _sha1, s256 in held if held is not None else files:
+        listing.update(f"{s256}  {path}\n".encode())
     ns = f"https://cerro-torre.org/spdx/{urllib.parse.quote(name, safe='')}/" \
-         f"{urllib.parse.quote(version, safe='')}/{listing}"
+         f"{urllib.parse.quote(version, safe='')}/{listing.hexdigest()}"
     root = "SPDXRef-Release"
     doc: dict[str, Any] = {
         "spdxVersion": SPDX_VERSION, "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
@@ -192,7 +203,7 @@ def document(name: str, version: str, files: list[tuple[str, str, str]], package
     }
     pkgs = [{"SPDXID": root, "name": name, "versionInfo": version, "downloadLocation": "NOASSERTION",
              "filesAnalyzed": False, "primaryPackagePurpose": "APPLICATION"}]
-    rels = [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": root}]
+    rels: Any = [{"spdxElementId": "SPDXRef-DOCUMENT", "relationshipType": "DESCRIBES", "relatedSpdxElement": root}]
     seen = set()
     n = 0
     for p in packages:
@@ -211,25 +222,27 @@ def document(name: str, version: str, files: list[tuple[str, str, str]], package
         pkgs.append(entry)
         rels.append({"spdxElementId": root, "relationshipType": "CONTAINS", "relatedSpdxElement": sid})
     doc["packages"] = pkgs
-    if len(files) <= MAX_FILES:
+    if held is not None:
         # the release's files: SPDX's package verification code is SHA-1 of the sorted file SHA-1s
         pkgs[0]["filesAnalyzed"] = True
         pkgs[0]["packageVerificationCode"] = {"packageVerificationCodeValue": hashlib.sha1(  # noqa: S324
-            "".join(sorted(s1 for _p, s1, _s2 in files)).encode()).hexdigest()}
-        doc["files"] = []
-        for i, (path, sha1, sha256) in enumerate(files, start=1):
-            sid = _spdx_id("File", i)
-            doc["files"].append({"SPDXID": sid, "fileName": "./" + path,
-                                 "checksums": [{"algorithm": "SHA1", "checksumValue": sha1},
-                                               {"algorithm": "SHA256", "checksumValue": sha256}]})
-            rels.append({"spdxElementId": root, "relationshipType": "CONTAINS", "relatedSpdxElement": sid})
+            "".join(sorted(s1 for _p, s1, _s2 in held)).encode()).hexdigest()}
+        doc["files"] = ({"SPDXID": _spdx_id("File", i), "fileName": "./" + path,
+                         "checksums": [{"algorithm": "SHA1", "checksumValue": sha1},
+                                       {"algorithm": "SHA256", "checksumValue": sha256}]}
+                        for i, (path, sha1, sha256) in enumerate(held, start=1))
+        rels = itertools.chain(rels, ({"spdxElementId": root, "relationshipType": "CONTAINS",
+                                       "relatedSpdxElement": _spdx_id("File", i)} for i in range(1, len(held) + 1)))
     else:
-        notes = [f"{len(files)} files: more than {MAX_FILES}, so they are not listed here; "
+        notes = [f"{count} files: more than {MAX_FILES}, so they are not listed here; "
                  "the release statement names each with its sha256", *notes]
     if notes:
         doc["comment"] = "; ".join(notes)
     doc["relationships"] = rels
-    return doc
+    out = bytearray()
+    for chunk in canonical_json_chunks(doc):
+        out += chunk
+    return out
 
 
 # ====================================================================== from a source
@@ -245,7 +258,6 @@ def _sha1(opener: Any) -> str:
 def source_packages(source: Any, notes: list[str] | None = None) -> list[Package]:
     """Packages found in a loaded :class:`~cerro_torre.ceremony.sources.Source` (what could not be
     read is appended to ``notes``)."""
-    by_path = {pf.path: pf for pf in source.files}
     if source.kind == "file":
         (pf,) = source.files
         if pf.path.endswith(".deb"):
@@ -256,14 +268,14 @@ def source_packages(source: Any, notes: list[str] | None = None) -> list[Package
                 if notes is not None:
                     notes.append(f"{pf.path} is named like a Debian package, but {e}: no package is listed for it")
         return []
-    if source.kind == "directory":
-        wanted = {p: by_path[p] for p in by_path if _wanted(p)}
+    if source.kind == "directory":   # a walk: only the package databases are kept
         files = {}
-        for p, pf in wanted.items():
-            if pf.size <= MAX_DB:
+        for pf in source.files:
+            if _wanted(pf.path) and pf.size <= MAX_DB:
                 with pf.opener() as f:
-                    files[p] = f.read()
+                    files[pf.path] = f.read()
         return packages_in(files)
+    by_path = {pf.path: pf for pf in source.files}    # an image's files: its layout's blobs
     out: list[Package] = []
     per_manifest: dict[str, list[dict[str, Any]]] = {}
     for layer in source.layers:
@@ -282,15 +294,16 @@ def source_packages(source: Any, notes: list[str] | None = None) -> list[Package
     return out
 
 
-def sbom_for(artifacts: list[tuple[str, Any]], name: str, version: str, tool_version: str) -> dict[str, Any]:
-    """The SBOM of the release: ``artifacts`` are (payload prefix, Source)."""
-    files: list[tuple[str, str, str]] = []
+def sbom_for(artifacts: list[tuple[str, Any]], manifest: Any, tool_version: str) -> bytearray:
+    """The SBOM of the release, as canonical JSON: ``artifacts`` are (payload prefix, Source); the files
+    and their sha256 are the manifest's (read again on demand, not held), their SHA-1 read from the
+    source when they are listed (:data:`MAX_FILES` at most)."""
     packages: list[Package] = []
     notes: list[str] = []
-    for prefix, source in artifacts:
+    for _prefix, source in artifacts:
         packages += source_packages(source, notes)
-        for pf in source.files:
-            files.append((prefix + pf.path, _sha1(pf.opener) if len(source.files) <= MAX_FILES else "",
-                          pf.sha256))
-    files.sort(key=lambda f: f[0].encode("utf-8"))
-    return document(name, version, files, packages, tool_version, notes)
+    count = len(manifest.files)
+    listed = count <= MAX_FILES
+    sha1 = {prefix + pf.path: _sha1(pf.opener) for prefix, source in artifacts for pf in source.files} if listed else {}
+    files = ((f.path, sha1[f.path] if listed else "", f.sha256) for f in manifest.files)
+    return document(manifest.name, manifest.version, files, count, packages, tool_version, notes)

@@ -211,20 +211,20 @@ class Envelope(Record):
 
     def byte_size(self) -> int:
         """``len(self.to_bytes())`` without encoding the payload."""
-        head, tail = self._around_payload()
+        head, tail = self.around_payload()
         return len(head) + 4 * ((len(self.payload) + 2) // 3) + len(tail)
 
     def iter_bytes(self, chunk: int = 3 << 18) -> Any:
         """:meth:`to_bytes` in pieces: the payload's base64 is made a slice at a time (a statement can be
         megabytes).  Canonical JSON: the keys payload < payloadType < signatures, no white space."""
-        head, tail = self._around_payload()
+        head, tail = self.around_payload()
         yield head
         body = memoryview(self.payload)
         for i in range(0, len(body), chunk):
             yield base64.b64encode(body[i:i + chunk])
         yield tail
 
-    def _around_payload(self) -> tuple[bytes, bytes]:
+    def around_payload(self) -> tuple[bytes, bytes]:
         rest = canonical_json({"payloadType": self.payload_type, "signatures": [s.to_json() for s in self.signatures]})
         return b'{"payload":"', b'",' + rest[1:] + b"\n"
 

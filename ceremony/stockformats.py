@@ -33,7 +33,7 @@ import base64
 import hashlib
 import re
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
@@ -66,12 +66,13 @@ def trusted_comment(statement: Any) -> str:
     ``statement``: its bytes, or a parsed :class:`~cerro_torre.ceremony.statement.Statement` (the
     verifier's, read as a stream: a statement of many files is not parsed a second time)."""
     from .statement import Statement, parse_statement
+    from .streaming import StreamedStatement
 
-    st = statement if isinstance(statement, Statement) else parse_statement(statement)
+    st = statement if isinstance(statement, (Statement, StreamedStatement)) else parse_statement(statement)
     name, version = st.package
     clean = lambda s: _SAFE.sub("_", s)[:100]  # noqa: E731
-    return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:" \
-           f"{hashlib.sha256(st.raw).hexdigest()}"
+    sha = st.sha256 if isinstance(st, StreamedStatement) else hashlib.sha256(st.raw).hexdigest()
+    return f"cerro-torre release {clean(name)} {clean(version)} statement-sha256:{sha}"
 
 
 def _ssh_string(b: bytes) -> bytes:
@@ -80,31 +81,67 @@ def _ssh_string(b: bytes) -> bytes:
 
 def sshsig_signed_data(message: bytes, namespace: str = NAMESPACE) -> bytes:
     """The blob an SSHSIG signature signs (PROTOCOL.sshsig), hash sha512."""
+    return _sshsig(hashlib.sha512(message).digest(), namespace)
+
+
+def _sshsig(sha512: bytes, namespace: str = NAMESPACE) -> bytes:
     return (b"SSHSIG" + _ssh_string(namespace.encode()) + _ssh_string(b"")
-            + _ssh_string(SSH_HASH.encode()) + _ssh_string(hashlib.sha512(message).digest()))
+            + _ssh_string(SSH_HASH.encode()) + _ssh_string(sha512))
 
 
 def sha256sums(statement: bytes) -> bytes:
     """``SHA256SUMS`` of the statement's subjects, in the BSD form ``signify -C`` checks:
     ``SHA256 (<name>) = <hex>`` LF, one line per subject in the statement's (sorted) order."""
+    return b"".join(sha256sums_chunks(statement))
+
+
+def sha256sums_chunks(statement: Any, size: int = 64 << 10) -> Iterator[bytes]:
+    """:func:`sha256sums` in pieces of about ``size`` bytes, made as they are read (the text is as long as
+    the statement: never held whole when its signature is checked).  ``statement``: its bytes, or a
+    StreamedStatement (its subjects read again)."""
     from cerro_torre.suites.jsonstream import NotCanonical
 
     from .statement import parse_statement
-    from .streaming import iter_subjects, read_statement_head
+    from .streaming import StreamedStatement, iter_subjects, read_statement_head
 
-    try:   # a release statement as ct writes it: its subjects walked in place (it can list 100,000)
-        _predicate, start = read_statement_head(statement)
+    given = False
+    try:   # a release statement as ct writes it: its subjects walked as they are read (it can list 100,000)
+        if isinstance(statement, StreamedStatement):
+            subjects = statement.subjects.iter_raw()
+        else:
+            _predicate, _type, start = read_statement_head(statement)
+            subjects = iter_subjects(statement, start)
         out = bytearray()
-        for raw, _name, sha in iter_subjects(statement, start):
+        for raw, _name, sha in subjects:
             out += b"SHA256 (%s) = %s\n" % (raw, sha.encode())
-        return out  # type: ignore[return-value]
+            if len(out) >= size:
+                given = True
+                yield bytes(out)
+                out.clear()
+        given = True
+        yield bytes(out)
     except NotCanonical:
+        if given:
+            raise
         st = parse_statement(bytes(statement), "statement", predicate_type=None)
-        return "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
+        yield "".join(f"SHA256 ({s.name}) = {s.sha256}\n" for s in st.subjects).encode("utf-8")
 
 
-def first_pass_messages(statement: bytes) -> dict[str, bytes]:
-    """``signify`` is the statement buffer itself (not copied: it can be megabytes)."""
+def first_pass_messages(statement: Any) -> dict[str, Any]:
+    """``signify`` is the statement buffer itself (not copied: it can be megabytes).  A StreamedStatement
+    (a verifier's, never held) gives StreamedMessages for ``signify`` and ``sha256sums`` and hashes the
+    others as its bytes are read again."""
+    from cerro_torre.suites.suite import StreamedMessage
+
+    from .streaming import StreamedStatement
+
+    if isinstance(statement, StreamedStatement):
+        b2, s5 = hashlib.blake2b(digest_size=64), hashlib.sha512()
+        for piece in statement.pieces():
+            b2.update(piece)
+            s5.update(piece)
+        return {"signify": StreamedMessage(statement.pieces), "minisign": b2.digest(), "ssh": _sshsig(s5.digest()),
+                "sha256sums": StreamedMessage(lambda: sha256sums_chunks(statement))}
     return {
         "signify": statement,
         "minisign": hashlib.blake2b(statement, digest_size=64).digest(),
@@ -119,7 +156,7 @@ def second_pass_messages(minisign_sig: bytes, comment: str) -> dict[str, bytes]:
     return {"minisign-global": bytes(minisign_sig) + comment.encode("utf-8")}
 
 
-def all_messages(statement: bytes, comment: str, minisign_sig: bytes) -> dict[str, bytes]:
+def all_messages(statement: Any, comment: str, minisign_sig: bytes) -> dict[str, Any]:
     return {**first_pass_messages(statement), **second_pass_messages(minisign_sig, comment)}
 
 
@@ -150,8 +187,9 @@ class StockRecord(Record):
     def to_bytes(self) -> bytes:
         return canonical_json(self.to_json()) + b"\n"
 
-    def check(self, statement: bytes) -> list[str]:
-        """Names of the signatures that do not verify over their messages (empty: all good)."""
+    def check(self, statement: Any) -> list[str]:
+        """Names of the signatures that do not verify over their messages (empty: all good); ``statement``:
+        its bytes, or a verifier's StreamedStatement (read again for each message, never held)."""
         msgs = all_messages(statement, self.trusted_comment, self.signatures["minisign"])
         return [n for n in ALL_NAMES if not verify_signature("ed25519", self.public_key, msgs[n], self.signatures[n])]
 

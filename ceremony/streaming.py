@@ -6,10 +6,13 @@ the name, so they are checked by walking them in order, never by holding them: m
 however many files a bundle has.
 
 * :class:`ManifestReader` reads ``manifest.toml`` chunk by chunk as it streams out of the tar.
-* :func:`iter_subjects` walks the statement's subjects in place (the statement itself has to be in
-  memory: the signatures are over it).
-* :func:`read_envelope` decodes the DSSE envelope's payload chunk by chunk straight into the buffer
-  the signatures are checked over (the DSSE PAE), never holding the base64 text.
+* :func:`read_envelope_streamed` decodes a DSSE envelope's payload chunk by chunk into a
+  :class:`StatementReader` (predicate kept, subjects checked and folded as they go by): the statement
+  is never held.  Its signatures are checked over the PAE read again, as it goes by
+  (:func:`pae_message`, a :class:`~cerro_torre.suites.suite.StreamedMessage`), each reading checked
+  to give the statement first read.
+* :func:`iter_subjects` walks the subjects of a statement held in memory (ct pack, ceremonies);
+  :func:`read_envelope` decodes an envelope into the buffer its signatures are over (``ct attestations``).
 * :class:`ListDigest` folds a list of (name, sha256[, size, mode]) into one digest, so that the
   verifier compares three lists by three digests; only when they differ does it walk them again
   side by side to name every difference.
@@ -25,12 +28,12 @@ import binascii
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import Any
 
 from cerro_torre.suites.encoding import parse_toml
 from cerro_torre.suites.errors import Malformed
-from cerro_torre.suites.jsonstream import NotCanonical, expect, string_at, value_at
+from cerro_torre.suites.jsonstream import NotCanonical, expect, skip_value, string_at, value_at
 
 from .bundle import (
     FORMAT,
@@ -45,7 +48,7 @@ from .bundle import (
 )
 
 MAX_MANIFEST = 1 << 30        # manifest.toml read as a stream (never held)
-MAX_ENVELOPE = 256 << 20      # the envelope read as a stream: its statement is held (at most 192 MiB)
+MAX_ENVELOPE = 256 << 20      # an envelope read as a stream
 MODES = {b"0644": 0o644, b"0755": 0o755}
 
 
@@ -275,58 +278,191 @@ _SUBJECT = re.compile(rb'\{"digest":\{"sha256":"([0-9a-f]{64})"\},"name":')
 
 
 def statement_prefix(predicate_type: str) -> tuple[bytes, bytes]:
+    """The bytes of a canonical statement before its predicate, and those between the predicate and the
+    first subject."""
+    from cerro_torre.suites.encoding import canonical_json
+
     from .statement import STATEMENT_TYPE
 
     return (b'{"_type":"' + STATEMENT_TYPE.encode() + b'","predicate":',
-            b',"predicateType":"' + predicate_type.encode() + b'","subject":[')
+            b',"predicateType":' + canonical_json(predicate_type) + b',"subject":[')
 
 
-def read_statement_head(stmt: Any) -> tuple[dict[str, Any], int]:
-    """(predicate, position of the first subject) of a canonical release statement."""
+def read_statement_head(stmt: Any, release: bool = True) -> tuple[Any, str, int]:
+    """(predicate, predicate type, position of the first subject) of a canonical release statement;
+    ``release`` False: of any predicate type (an attestation), its predicate checked but not built
+    (None is returned for it: an SBOM's can list 10,000 files)."""
     from .statement import PREDICATE_TYPE
 
     head, mid = statement_prefix(PREDICATE_TYPE)
     pos = expect(stmt, 0, head)
-    predicate, pos = value_at(stmt, pos)
-    if not isinstance(predicate, dict):
+    if stmt[pos:pos + 1] != b"{":
         raise NotCanonical(pos, "predicate must be an object")
-    return predicate, expect(stmt, pos, mid)
+    if release:
+        predicate, pos = value_at(stmt, pos)
+        return predicate, PREDICATE_TYPE, expect(stmt, pos, mid)
+    pos = expect(stmt, skip_value(stmt, pos, max_len=MAX_META), b',"predicateType":')
+    _raw, ptype, pos = string_at(stmt, pos)
+    return None, ptype, expect(stmt, pos, b',"subject":[')
+
+
+def _subject_at(stmt: Any, pos: int) -> tuple[bytes, str, str, int, bool]:
+    """(name bytes, name, sha256, position after the separator, it was the last) of the subject at ``pos``.
+    Raises NotCanonical (also when ``stmt`` ends inside it)."""
+    m = _SUBJECT.match(stmt, pos)
+    if m is None:
+        raise NotCanonical(pos, "expected a subject")
+    raw, name, pos = string_at(stmt, m.end())
+    pos = expect(stmt, pos, b"}")
+    sep = stmt[pos:pos + 1]
+    if sep != b"," and sep != b"]":
+        raise NotCanonical(pos, "expected , or ]")
+    return raw, name, m.group(1).decode(), pos + 1, sep == b"]"
 
 
 def iter_subjects(stmt: Any, pos: int) -> Iterator[tuple[bytes, str, str]]:
     """(name bytes, name, sha256) of every subject from ``pos``; sorted, unique; the statement must end
     after them.  Raises NotCanonical."""
-    n = len(stmt)
     last = None
-    if stmt[pos:pos + 1] == b"]":
-        pos += 1
-    else:
-        while True:
-            m = _SUBJECT.match(stmt, pos)
-            if m is None:
-                raise NotCanonical(pos, "expected a subject")
-            raw, name, pos = string_at(stmt, m.end())
-            pos = expect(stmt, pos, b"}")
-            if last is not None and raw <= last:
-                raise NotCanonical(pos, "subjects not sorted")
-            last = raw
-            yield raw, name, m.group(1).decode()
-            sep = stmt[pos:pos + 1]
-            pos += 1
-            if sep == b"]":
-                break
-            if sep != b",":
-                raise NotCanonical(pos, "expected , or ]")
-    if stmt[pos:n] != b"}":
+    end = stmt[pos:pos + 1] == b"]"
+    pos += end
+    while not end:
+        raw, name, sha, pos, end = _subject_at(stmt, pos)
+        if last is not None and raw <= last:
+            raise NotCanonical(pos, "subjects not sorted")
+        last = raw
+        yield raw, name, sha
+    if stmt[pos:len(stmt)] != b"}":
         raise NotCanonical(pos, "expected the end of the statement")
 
 
-class Subjects:
-    """A streamed statement's subjects: their count and digest; walked again (in place) on demand."""
+_HEAD_END = b',"subject":['
+_BRACKET = re.compile(rb'["{}\[\]]')
+_STRING_REST = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.S)
 
-    def __init__(self, stmt: Any, start: int, count: int, digest: bytes) -> None:
-        self.stmt = stmt
-        self.start = start
+
+class StatementReader:
+    """Push parser of a canonical statement fed in pieces (as its envelope is decoded): the head (``_type``,
+    predicate, ``predicateType``; at most MAX_META bytes) is parsed once it is complete, then each subject
+    is checked (sorted, unique), folded into :attr:`subjects` and returned by the :meth:`feed` that
+    completed it; :attr:`sha` and :attr:`length` are of every byte fed.  Only a part of one subject is
+    ever held.  ``release`` False: any predicate type, the predicate checked but not built (an
+    attestation).  Raises NotCanonical."""
+
+    def __init__(self, release: bool = True) -> None:
+        self.release = release
+        self.buf: Any = bytearray()  # the head, then bytes: what is left of the subject being read
+        self.scan = 0                # how far the head was scanned
+        self.in_string = False
+        self.depth = 0
+        self.end: int | None = None  # where the predicate ends
+        self.head: tuple[Any, str] | None = None     # (predicate, predicate type)
+        self.ended = False                           # the subjects' closing ] was read
+        self.last: bytes | None = None
+        self.subjects = ListDigest()
+        self.sha = hashlib.sha256()
+        self.length = 0
+
+    def feed(self, piece: Any) -> list[tuple[bytes, str, str]]:
+        self.sha.update(piece)
+        self.length += len(piece)
+        if self.head is None:
+            self.buf.extend(piece)        # the head grows in place
+        else:
+            self.buf += bytes(piece)
+        return self._run(False)
+
+    def close(self) -> list[tuple[bytes, str, str]]:
+        out = self._run(True)
+        if not self.ended or self.buf != b"}":
+            raise NotCanonical(self.length, "expected the end of the statement")
+        return out
+
+    def _find_head(self, final: bool) -> bool:
+        """Find where the predicate ends by its brackets, outside strings (scanned once, from where the last
+        feed stopped), then parse the head whole once it is complete."""
+        buf = self.buf
+        if self.end is None:
+            if self.scan == 0:
+                start = statement_prefix("")[0]
+                if len(buf) <= len(start):
+                    if final:
+                        raise NotCanonical(0, "statement cut short")
+                    return False
+                self.scan = expect(buf, 0, start)
+                if buf[self.scan:self.scan + 1] != b"{":
+                    raise NotCanonical(self.scan, "predicate must be an object")
+            pos = self.scan
+            while self.end is None:
+                if self.in_string:
+                    m = _STRING_REST.match(buf, pos)
+                    pos = m.end()
+                    if buf[pos:pos + 1] != b'"':
+                        break               # the string goes on in the next piece
+                    pos += 1
+                    self.in_string = False
+                    continue
+                m = _BRACKET.search(buf, pos)
+                if m is None:
+                    pos = len(buf)
+                    break
+                pos = m.end()
+                c = m.group()
+                if c == b'"':
+                    self.in_string = True
+                elif c in b"{[":
+                    self.depth += 1
+                else:
+                    self.depth -= 1
+                    if self.depth <= 0:
+                        self.end = pos
+            self.scan = pos
+        if self.end is not None:
+            at = buf.find(_HEAD_END, self.end)
+            if at >= 0:
+                end = at + len(_HEAD_END)
+                with memoryview(buf) as view:     # parsed in place (an SBOM's predicate is megabytes)
+                    predicate, ptype, start = read_statement_head(view[:end], self.release)
+                if start != end:
+                    raise NotCanonical(start, "expected the subjects of the statement")
+                self.head = (predicate, ptype)
+                self.buf = bytes(buf[end:])
+                return True
+        if final:
+            raise NotCanonical(len(buf), "statement cut short")
+        return False
+
+    def _run(self, final: bool) -> list[tuple[bytes, str, str]]:
+        if self.head is None and not self._find_head(final):
+            return []
+        out = []
+        buf, pos = self.buf, 0
+        while not self.ended:
+            if not self.subjects.count and buf[:1] == b"]":
+                pos, self.ended = 1, True
+                break
+            try:
+                raw, name, sha, nxt, self.ended = _subject_at(buf, pos)
+            except NotCanonical:
+                if final or len(buf) - pos > MAX_META:
+                    raise
+                break       # the rest of this subject is still to come
+            if self.last is not None and raw <= self.last:
+                raise NotCanonical(pos, "subjects not sorted")
+            self.last = raw
+            self.subjects.add(raw, sha.encode())
+            out.append((raw, name, sha))
+            pos = nxt
+        self.buf = buf[pos:]
+        return out
+
+
+class Subjects:
+    """A statement's subjects read as a stream: their count and digest; walked again on demand
+    (``walk()``: an iterator of (name bytes, name, sha256))."""
+
+    def __init__(self, walk: Callable[[], Iterator[tuple[bytes, str, str]]], count: int, digest: bytes) -> None:
+        self.walk = walk
         self.count = count
         self.digest = digest
 
@@ -341,34 +477,27 @@ class Subjects:
 
     def iter_raw(self) -> Iterator[tuple[bytes, str, str]]:
         """(name as UTF-8 bytes, name, sha256) of every subject, in order."""
-        return iter_subjects(self.stmt, self.start)
+        return self.walk()
 
 
-def subjects_digest(subjects: Iterable[Any]) -> bytes:
-    """The :class:`ListDigest` of (name, sha256) of Subject objects: what a streamed statement's
-    ``subjects.digest`` is, for a statement parsed whole (an attestation's)."""
-    d = ListDigest()
-    for s in subjects:
-        d.add(s.name.encode("utf-8"), s.sha256.encode())
-    return d.digest()
-
-
-def read_statement(stmt: Any, what: str) -> Any:
+def read_statement(stmt: Any, what: str, release: bool = True) -> Any:
     """A :class:`~cerro_torre.ceremony.statement.Statement` over the buffer ``stmt`` (not copied): the
     predicate parsed, the subjects checked (canonical, sorted, unique) and folded into a digest,
-    not kept.  Not canonical: the strict whole-document parser's error (``parse_statement``)."""
+    not kept.  ``release`` False: any predicate type (an attestation), its predicate checked but not
+    built (``predicate`` is None).  Not canonical: the strict whole-document parser's error
+    (``parse_statement``)."""
     from .statement import PREDICATE_TYPE, Statement, parse_statement
 
     try:
-        predicate, start = read_statement_head(stmt)
+        predicate, ptype, start = read_statement_head(stmt, release)
         d = ListDigest()
         for raw, _name, sha in iter_subjects(stmt, start):
             d.add(raw, sha.encode())
     except NotCanonical:
-        if len(stmt) <= MAX_META:
-            parse_statement(bytes(stmt), what)   # raises the precise error
+        if len(stmt) <= MAX_META:   # raises the precise error
+            parse_statement(bytes(stmt), what, predicate_type=PREDICATE_TYPE if release else None)
         raise Malformed(f"{what} is not canonical JSON", "statements are written by ct; was it edited?") from None
-    return Statement(Subjects(stmt, start, d.count, d.digest()), predicate, PREDICATE_TYPE, stmt)
+    return Statement(Subjects(lambda: iter_subjects(stmt, start), d.count, d.digest()), predicate, ptype, stmt)
 
 
 # ====================================================================== the DSSE envelope
@@ -384,25 +513,13 @@ def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[
     statement is held once: ``Envelope.payload`` and the returned PAE are views of that buffer.  An
     envelope not in the layout ct writes (``{"payload":"<standard base64>","payloadType":…``) is
     read whole (``whole()``, None over ``MAX_META``) by ``Envelope.from_bytes``, as always."""
-    from cerro_torre.suites.encoding import parse_json
-
     from .statement import Envelope
 
     try:
         buf, n, tail = _decode_payload(iter(chunks), size)
-        if not tail.startswith(b',"payloadType":'):
-            raise NotCanonical(0, "expected payloadType after the payload")
-        try:
-            rest = parse_json(b"{" + tail[1:], what)
-        except Malformed:
-            raise NotCanonical(0, "not JSON after the payload") from None
-        if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
-            raise NotCanonical(0, "unexpected fields")
+        rest = _fields_after_payload(tail, what)
     except NotCanonical:
-        data = whole()
-        if data is None:
-            raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
-        env = Envelope.from_bytes(data, what)
+        env = _whole_envelope(whole, what)
         return env, env.pae()
     view = memoryview(buf)
     payload = view[PAE_ROOM:PAE_ROOM + n]
@@ -416,16 +533,57 @@ def read_envelope(chunks: Iterable[Any], size: int, what: str, whole: Callable[[
     return env, view[start:PAE_ROOM + n]
 
 
+def _fields_after_payload(tail: bytes, what: str) -> dict[str, Any]:
+    """payloadType and signatures of an envelope laid out as ct writes it, from the bytes after its payload."""
+    from cerro_torre.suites.encoding import parse_json
+
+    if not tail.startswith(b',"payloadType":'):
+        raise NotCanonical(0, "expected payloadType after the payload")
+    try:
+        rest = parse_json(b"{" + tail[1:], what)
+    except Malformed:
+        raise NotCanonical(0, "not JSON after the payload") from None
+    if not isinstance(rest, dict) or set(rest) != {"payloadType", "signatures"}:
+        raise NotCanonical(0, "unexpected fields")
+    return rest
+
+
+def _whole_envelope(whole: Callable[[], bytes | None], what: str) -> Any:
+    """An envelope not laid out as ct writes it, read whole (at most MAX_META) by ``Envelope.from_bytes``."""
+    from .statement import Envelope
+
+    data = whole()
+    if data is None:
+        raise Malformed(f"{what} is larger than {MAX_META} bytes and not in the form ct writes") from None
+    return Envelope.from_bytes(data, what)
+
+
 def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, bytes]:
     """(buffer with the payload decoded from PAE_ROOM on, its length, the envelope's bytes after it)."""
+    buf = bytearray(PAE_ROOM + size * 3 // 4 + 3)
+    n = PAE_ROOM
+    pieces = decoded_payload(chunks)
+    while True:
+        try:
+            out = next(pieces)
+        except StopIteration as stop:
+            rest = stop.value
+            break
+        buf[n:n + len(out)] = out
+        n += len(out)
+    del buf[n:]
+    return buf, n - PAE_ROOM, rest
+
+
+def decoded_payload(chunks: Iterator[Any]) -> Generator[bytes, None, bytes]:
+    """The payload of a canonical envelope streamed as ``chunks``, decoded from base64 piece by piece;
+    returns the envelope's bytes after it.  Raises NotCanonical."""
     head = b""
     for chunk in chunks:
         head += bytes(chunk)
         if len(head) >= 12:
             break
     pos = expect(head, 0, b'{"payload":"')
-    buf = bytearray(PAE_ROOM + size * 3 // 4 + 3)
-    n = PAE_ROOM
     carry = b""
     tail = None
     pieces = _pieces(_then(head[pos:], chunks))
@@ -440,25 +598,166 @@ def _decode_payload(chunks: Iterator[Any], size: int) -> tuple[bytearray, int, b
         upto = len(carry) if eq < 0 else eq
         cut = upto - upto % 4
         if cut:
-            out = binascii.a2b_base64(carry[:cut])
-            buf[n:n + len(out)] = out
-            n += len(out)
+            yield binascii.a2b_base64(carry[:cut])
             carry = carry[cut:]
         if len(carry) > 4:
             raise NotCanonical(0, "padding inside the payload")
         if tail is not None:
             break
     if tail is None:
-        raise NotCanonical(size, "payload string does not end")
+        raise NotCanonical(0, "payload string does not end")
     if carry:      # the last quantum: XYZ= or XY==
         if len(carry) != 4 or carry[:2].count(b"=") or carry[2:3] == b"=" and carry[3:] != b"=":
-            raise NotCanonical(size, "payload padding")
-        out = binascii.a2b_base64(carry)
-        buf[n:n + len(out)] = out
-        n += len(out)
-    rest = tail + b"".join(pieces)
-    del buf[n:]
-    return buf, n - PAE_ROOM, rest
+            raise NotCanonical(0, "payload padding")
+        yield binascii.a2b_base64(carry)
+    return tail + b"".join(pieces)
+
+
+def statement_pieces(chunks: Callable[[], Iterable[Any]], whole: Callable[[], bytes | None], sha256: str,
+                     what: str, changed: str) -> Callable[[], Iterator[bytes]]:
+    """A function giving, on each call, the statement (``sha256``) of an envelope member read once already,
+    decoded again piece by piece (``chunks()``; the whole member through ``Envelope.from_bytes`` when it
+    is not in the layout ct writes); Malformed(``changed``) at the end of a reading that gave other bytes."""
+
+    def pieces() -> Iterator[bytes]:
+        h = hashlib.sha256()
+        started = False
+        try:
+            for piece in decoded_payload(iter(chunks())):
+                started = True
+                h.update(piece)
+                yield piece
+        except NotCanonical:
+            if started:
+                raise Malformed(changed, _CHANGED_HINT) from None
+            payload = _whole_envelope(whole, what).payload
+            h.update(payload)
+            yield payload
+        if h.hexdigest() != sha256:
+            raise Malformed(changed, _CHANGED_HINT)
+
+    return pieces
+
+
+_CHANGED_HINT = "something is writing to the bundle; verify a copy that nothing changes"
+
+
+def pae_message(pieces: Callable[[], Iterable[Any]], length: int) -> Any:
+    """The DSSE PAE over a statement of ``length`` bytes given by ``pieces()``, as a StreamedMessage."""
+    from cerro_torre.suites.suite import StreamedMessage
+
+    from .statement import PAYLOAD_TYPE
+
+    t = PAYLOAD_TYPE.encode()
+    prefix = b"DSSEv1 %d %s %d " % (len(t), t, length)     # suites.encoding.pae, without the body
+
+    def gen() -> Iterator[Any]:
+        yield prefix
+        yield from pieces()
+
+    return StreamedMessage(gen)
+
+
+def read_envelope_streamed(chunks: Iterable[Any], what: str, whole: Callable[[], bytes | None],
+                           again: tuple[Callable[[], Iterable[Any]], Callable[[], bytes | None]],
+                           stmt_what: str, changed: str, release: bool = True) -> tuple[Any, Any]:
+    """(Envelope without its payload, :class:`StreamedStatement`) of an envelope member streamed as
+    ``chunks``: its statement decoded piece by piece into a :class:`StatementReader`, never held.
+    ``again``: (chunks, whole) of the same member, to read it again (signatures, subjects, stock).
+    An envelope or statement not in the layout ct writes is read whole (``whole()``, None over MAX_META)
+    by ``Envelope.from_bytes`` and :func:`read_statement`, whose precise errors are raised."""
+    from .statement import Envelope
+
+    try:
+        rd = StatementReader(release)
+        pieces = decoded_payload(iter(chunks))
+        while True:
+            try:
+                rd.feed(next(pieces))
+            except StopIteration as stop:
+                tail = stop.value
+                break
+        rd.close()
+        rest = _fields_after_payload(tail, what)
+    except NotCanonical:
+        env = _whole_envelope(whole, what)
+        rd = StatementReader(release)
+        try:
+            for piece in slices(env.payload):
+                rd.feed(piece)
+            rd.close()
+        except NotCanonical:
+            read_statement(env.payload, stmt_what, release)   # raises the precise error
+            raise Malformed(f"{stmt_what} is not canonical JSON",
+                            "statements are written by ct; was it edited?") from None
+        env.payload = b""
+        return env, StreamedStatement(rd, statement_pieces(*again, rd.sha.hexdigest(), what, changed), changed)
+    env = Envelope.from_fields(rest, lambda: b"", what)
+    return env, StreamedStatement(rd, statement_pieces(*again, rd.sha.hexdigest(), what, changed), changed)
+
+
+class StreamedStatement:
+    """A statement read as a stream (:class:`StatementReader`) and not held: its predicate and type, its
+    sha256 and length, its subjects' count and digest; ``pieces()`` reads its bytes again (checked at the
+    end: Malformed ``changed`` otherwise), :meth:`message` is the PAE its signatures are over, and
+    ``subjects`` are walked again from those pieces."""
+
+    raw = b""       # never held
+
+    def __init__(self, rd: StatementReader, pieces: Callable[[], Iterator[bytes]], changed: str) -> None:
+        self.predicate, self.predicate_type = rd.head   # type: ignore[misc]
+        self.sha256 = rd.sha.hexdigest()
+        self.length = rd.length
+        self.pieces = pieces
+        release = rd.release     # the walk must not hold self (a cycle would keep the pieces' buffers alive)
+        self.subjects = Subjects(lambda: _walk(pieces, release, changed), rd.subjects.count, rd.subjects.digest())
+
+    @property
+    def package(self) -> tuple[str, str]:
+        from .statement import Statement
+
+        return Statement.package.fget(self)     # type: ignore[attr-defined]
+
+    def message(self) -> Any:
+        return pae_message(self.pieces, self.length)
+
+    def digests(self) -> dict[str, str]:
+        return {name: sha for _raw, name, sha in self.subjects.iter_raw()}
+
+
+def _walk(pieces: Callable[[], Iterator[bytes]], release: bool, changed: str) -> Iterator[tuple[bytes, str, str]]:
+    """The subjects of a statement read again from ``pieces()``."""
+    rd = StatementReader(release)
+    try:
+        for piece in pieces():
+            yield from rd.feed(piece)
+        yield from rd.close()
+    except NotCanonical:
+        raise Malformed(changed, _CHANGED_HINT) from None
+
+
+def envelope_chunks(statement: StreamedStatement, signatures: list[Any]) -> tuple[int, Iterator[bytes]]:
+    """(size, bytes in pieces) of the canonical envelope of ``statement`` with ``signatures``
+    (``Envelope.to_bytes``), its base64 made as the statement is read again, never held."""
+    import base64
+
+    from .statement import PAYLOAD_TYPE, Envelope
+
+    head, tail = Envelope(b"", PAYLOAD_TYPE).with_signatures(signatures).around_payload()   # sorted, as always
+
+    def gen() -> Iterator[bytes]:
+        yield head
+        carry = b""
+        for piece in statement.pieces():
+            for data in _pieces([piece], 3 << 16):      # an SBOM's predicate is one piece of megabytes
+                data = carry + data
+                cut = len(data) - len(data) % 3
+                carry = data[cut:]
+                yield base64.b64encode(data[:cut])
+        yield base64.b64encode(carry)
+        yield tail
+
+    return len(head) + 4 * ((statement.length + 2) // 3) + len(tail), gen()
 
 
 def _then(first: bytes, rest: Iterator[Any]) -> Iterator[Any]:
@@ -537,6 +836,7 @@ class PackLists:
         self.manifest.flush()
         self.subjects.flush()
         self.manifest_size = self.manifest.tell()
+        self.subjects_size = self.subjects.tell()
         self.manifest_sha256 = self.sha.hexdigest()
 
     def manifest_read(self, name: str, version: str, source: dict[str, Any], artifacts: Any) -> Any:
@@ -563,30 +863,32 @@ class PackLists:
         except NotCanonical as e:
             raise Malformed(f"the manifest ct wrote does not read back ({e})") from None
 
-    def statement(self, predicate: dict[str, Any]) -> tuple[memoryview, memoryview]:
-        """(PAE, statement): the statement laid out inside the DSSE PAE buffer, so that it is held once."""
+    def statement(self, predicate: dict[str, Any] | bytes | bytearray, predicate_type: str = "") -> StreamedStatement:
+        """The statement over every file, never held: its bytes made again on each reading from the
+        temporary list of subjects; read once here, through the verifier's reader, for its sha256 and
+        subjects (what we write, we can read).  A release statement, or with ``predicate_type`` an
+        attestation's.  ``predicate`` is a dict, or its canonical JSON (an SBOM's, made a file at a time)."""
         from cerro_torre.suites.encoding import canonical_json
 
-        from .statement import PAYLOAD_TYPE, PREDICATE_TYPE
+        from .statement import PREDICATE_TYPE
 
-        head, mid = statement_prefix(PREDICATE_TYPE)
-        head += canonical_json(predicate) + mid
-        size = self.subjects.tell()
-        n = len(head) + size + 2
-        t = PAYLOAD_TYPE.encode()
-        prefix = b"DSSEv1 %d %s %d " % (len(t), t, n)   # suites.encoding.pae, without the body
-        buf = bytearray(len(prefix) + n)
-        view = memoryview(buf)
-        at = len(prefix) + len(head)
-        view[:at] = prefix + head
-        self.subjects.seek(0)
-        while at < len(prefix) + len(head) + size:
-            got = self.subjects.readinto(view[at:len(prefix) + len(head) + size])
-            if not got:
-                raise Malformed("the subjects ct wrote do not read back")
-            at += got
-        view[at:] = b"]}"
-        return view, view[len(prefix):]
+        head, mid = statement_prefix(predicate_type or PREDICATE_TYPE)
+        pred = predicate if isinstance(predicate, (bytes, bytearray)) else canonical_json(predicate)
+        subjects = f"/proc/self/fd/{self.subjects.fileno()}"
+
+        def pieces() -> Iterator[Any]:
+            yield from (head, pred, mid)
+            yield from file_chunks(subjects, 0, self.subjects_size)
+            yield b"]}"
+
+        rd = StatementReader(release=not predicate_type)
+        try:
+            for piece in pieces():
+                rd.feed(piece)
+            rd.close()
+        except NotCanonical as e:
+            raise Malformed(f"the statement ct wrote does not read back ({e})") from None
+        return StreamedStatement(rd, pieces, "the statement ct wrote changed")
 
     def __enter__(self) -> PackLists:
         return self

@@ -58,10 +58,10 @@ from .streaming import (
     MAX_MANIFEST,
     FileList,
     ListDigest,
+    file_chunks,
     read_envelope,
     read_manifest,
     slices,
-    subjects_digest,
     whole_member,
 )
 
@@ -167,20 +167,51 @@ class Problem(Record):
 
 
 class Attestation(Record):
-    """An attestation of the bundle: its statement, envelope, and whether its own signature verified."""
+    """An attestation of the bundle: its predicate type, the sha256 of its statement (its member's name),
+    the :class:`~cerro_torre.ceremony.streaming.ListDigest` of its subjects, its signatures, and whether
+    they verified.  The statement itself is not kept (it names every file, like the release statement):
+    :meth:`read` reads the member again."""
 
-    __slots__ = ("predicate_type", "sha256", "statement", "envelope", "signed")
+    __slots__ = ("predicate_type", "sha256", "length", "subjects", "signatures", "signed", "member", "data")
 
-    def __init__(self, predicate_type: str, sha256: str, statement: Any, envelope: Any) -> None:
+    def __init__(self, predicate_type: str, sha256: str, length: int, subjects: bytes, signatures: list[Any],
+                 member: tuple[str, str, int, int], data: bytes | None = None) -> None:
         self.predicate_type = predicate_type
         self.sha256 = sha256
-        self.statement = statement
-        self.envelope = envelope
+        self.length = length                 # of the statement
+        self.subjects = subjects
+        self.signatures = signatures
         self.signed: bool | None = None      # None: not checked (or a set without an Ed25519 group key)
+        self.member = member                 # (label, bundle path, offset, size) of the envelope member
+        self.data = data                     # the member, when the bundle cannot be read twice
+
+    def read(self) -> tuple[Any, Any]:
+        """(Envelope, its PAE) read again from the bundle; Malformed when the statement is not the one
+        verified (the bundle changed meanwhile)."""
+        label, path, offset, size = self.member
+        data = self.data
+        what = f"{label}: {ATT_DIR}{self.sha256}.dsse.json"
+        chunks = slices(data) if data is not None else file_chunks(path, offset, size)
+        env, pae = read_envelope(chunks, size, what, (lambda: data) if data is not None else
+                                 (lambda: whole_member(path, offset, size)))
+        if hashlib.sha256(env.payload).hexdigest() != self.sha256:
+            raise Malformed(f"{label} changed while it was being verified",
+                            "something is writing to the bundle; verify a copy that nothing changes")
+        return env, pae
+
+    def message(self) -> Any:
+        """The PAE its signatures are over, as a StreamedMessage: the member decoded again on each reading,
+        never held; Malformed at the end of a reading when the statement is not the one verified."""
+        from .streaming import pae_message, statement_pieces
+
+        label, path, offset, size = self.member
+        return pae_message(statement_pieces(*_again(path, offset, size, self.data), self.sha256,
+                                            f"{label}: {ATT_DIR}{self.sha256}.dsse.json",
+                                            f"{label} changed while it was being verified"), self.length)
 
     def to_json(self) -> dict[str, Any]:
         return {"predicate_type": self.predicate_type, "sha256": self.sha256, "signed": self.signed,
-                "signatures": len(self.envelope.signatures)}
+                "signatures": len(self.signatures)}
 
 
 class VerifyResult:
@@ -195,7 +226,6 @@ class VerifyResult:
         self.statement: Any = None
         self.statement_sha256 = ""
         self.envelope: Any = None
-        self.message: Any = None             # the DSSE PAE every release signature is over
         self.payload_list = b""              # ListDigest of the payload members (name, sha256, size, mode)
         self.payload_read = False            # every payload member was hashed
         self.oci_suspects: list[tuple[str, str]] = []   # OCI blobs whose content is not their name
@@ -257,14 +287,6 @@ class VerifyResult:
             rows = list(self.file_rows())
             self.manifest.files = [f for f, _mark in rows]
 
-    def drop_statement(self) -> None:
-        """Let go of the statement buffer (megabytes for many files); what was learnt stays."""
-        self.message = None
-        if self.envelope is not None:
-            self.envelope.payload = b""
-        if self.statement is not None:
-            self.statement.raw = b""
-
     def step_status(self, step: str) -> str:
         if any(p.step == step for p in self.problems):
             return "failed"
@@ -275,6 +297,8 @@ class VerifyResult:
         return "not checked"
 
     def to_json(self, files: bool = True) -> dict[str, Any]:
+        """The ``ct verify --json`` document (``spec/verify-json.schema.json``); its ``files`` are an
+        iterator over the bundle's manifest, read again on demand."""
         m = self.manifest
         err = self.error
         out: dict[str, Any] = {
@@ -291,9 +315,9 @@ class VerifyResult:
             out["package"] = {"name": m.name, "version": m.version}
             out["source"] = m.source
             out["manifest_sha256"] = self.manifest_sha256
-            if files:
-                out["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
-                                 "verified": mark == "ok"} for f, mark in self.file_rows()]
+            if files:   # an iterator: the CLI writes it one file at a time (cli.main.write_json)
+                out["files"] = ({"path": f.path, "sha256": f.sha256, "size": f.size, "mode": "%04o" % f.mode,
+                                 "verified": mark == "ok"} for f, mark in self.file_rows())
             out["layers"] = m.layers
         if self.statement is not None:
             out["statement_sha256"] = self.statement_sha256
@@ -317,15 +341,26 @@ class VerifyResult:
 
 # ====================================================================== verification
 
-def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datetime | None = None,
-                  progress: Progress = NULL, label: str | None = None) -> VerifyResult:
+def verify_bundle(path: str, trust: Trust | None, policy: Any = None, *, now: _dt.datetime | None = None,
+                  progress: Progress = NULL, label: str | None = None, stream: Any = None, payload: bool = True,
+                  knowledge: Any = None) -> VerifyResult:
     """Verify ``path`` (named ``label`` in messages, default its file name); never raises for a bad
-    bundle (the result holds the error)."""
+    bundle (the result holds the error).
+
+    ``stream``: the bundle as a file object read once, front to back, that leaves every byte it gives
+    at ``path`` (and puts there whatever was given once its ``flush()`` returns): ``ct import`` stages
+    the bundle it reads from the tarball as the verifier reads it.  ``path`` is read again for what a
+    bundle file is read again for (a file listing, the differences, each attestation's signature).
+
+    ``payload`` False: every check but the payload digests (the payload members are skipped, not
+    read): what ``ct export`` runs before it carries a bundle.  ``trust`` None: the bundle's own signer
+    is the trust (its first keyholder-set record, or its key) -- a check that it is signed, completely
+    and consistently -- narrowed by ``knowledge``."""
     res = VerifyResult(path=path)
     res.policy_label = policy.label if policy is not None else ""
     label = res.label = label or os.path.basename(path)
     try:
-        sig_members = _read(path, label, res, progress)
+        sig_members = _read(path, label, res, progress, stream, payload)
         _parse_signature_members(label, sig_members, res)
     except Malformed as e:
         if not e.hints:
@@ -337,39 +372,6 @@ def verify_bundle(path: str, trust: Trust, policy: Any = None, *, now: _dt.datet
 
         raise NotFound(f"bundle not found: {path}", "check the path of the .ctp file") from None
     res.ran.add("structure")
-    _check_signatures(label, res, trust, now)
-    if "signatures" in res.ran:
-        _check_policy(res, policy)
-    _check_integrity(label, res)
-    return res
-
-
-def verify_parts(path: str, parts: Any, trust: Trust | None, policy: Any = None, *, knowledge: Any = None,
-                 now: _dt.datetime | None = None) -> VerifyResult:
-    """Every check but the payload digests, from a bundle's manifest and signature members
-    (``bundle.read_parts``): what ``ct export`` runs before it carries a bundle.  ``trust`` None: the
-    bundle's own signer is the trust (its first keyholder-set record, or its key) — a check that it is
-    signed, completely and consistently — narrowed by ``knowledge``."""
-    res = VerifyResult(path=path)
-    res.policy_label = policy.label if policy is not None else ""
-    label = os.path.basename(path)
-    res.manifest = parts.manifest
-    res.manifest_sha256 = parts.manifest.files.sha256
-    from .streaming import read_envelope, slices
-
-    members: dict[str, Any] = dict(parts.signature_members)
-    if ENVELOPE in members:        # as the streaming reader hands it over: (Envelope, PAE), or the error
-        raw = members[ENVELOPE]
-        try:
-            members[ENVELOPE] = read_envelope(slices(raw), len(raw), f"{label}: {ENVELOPE}", lambda: raw)
-        except Malformed as e:
-            members[ENVELOPE] = e
-    try:
-        _parse_signature_members(label, members, res)
-    except Malformed as e:
-        res.fail("structure", e)
-        return res
-    res.ran.add("structure")
     if trust is None:
         trust = Trust(roots={res.records[0].fingerprint.full_hex} if res.records else set(),
                       key_fingerprints={res.key.fingerprint.full_hex} if res.key is not None else set(),
@@ -377,21 +379,28 @@ def verify_parts(path: str, parts: Any, trust: Trust | None, policy: Any = None,
     _check_signatures(label, res, trust, now)
     if "signatures" in res.ran:
         _check_policy(res, policy)
-    _check_manifest(label, res)
+    if payload:
+        _check_integrity(label, res)
+    else:
+        _check_manifest(label, res)
     return res
 
 
-def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -> dict[str, Any]:
-    """The one pass: manifest streamed and folded, payload hashed and folded, signature members kept
-    (the envelope decoded straight into the buffer the signatures are over)."""
+def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL, stream: Any = None,
+          payload_too: bool = True) -> dict[str, Any]:
+    """The one pass: manifest streamed and folded, payload hashed and folded (skipped unless
+    ``payload_too``), signature members kept (the envelope decoded straight into the buffer the
+    signatures are over; each attestation checked and let go)."""
+    import contextlib
+
     sig_members: dict[str, Any] = {}
-    if os.path.isdir(path):
+    if stream is None and os.path.isdir(path):
         raise Malformed(f"{label} is a directory, not a bundle", "give the path of a .ctp file")
-    with open(path, "rb") as f:
-        res.size = os.fstat(f.fileno()).st_size
+    with contextlib.nullcontext(stream) if stream is not None else open(path, "rb") as f:
+        res.size = stream.size if stream is not None else os.fstat(f.fileno()).st_size
         progress.start(f"verifying {label}", res.size)
         r = TarReader(f, label)
-        res.regular = r.fileno is not None
+        res.regular = r.fileno is not None or stream is not None
         payload = ListDigest()
         oci = False
         for m in r:
@@ -399,11 +408,13 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                 if m.name != MANIFEST:
                     raise Malformed(f"{label}: first member is {m.name!r}, not {MANIFEST}",
                                     "is this a .ctp bundle? (ct bundles start with manifest.toml)")
-                _read_manifest(path, label, r, m, res)
+                _read_manifest(path, label, r, m, res, stream)
                 oci = res.manifest.source.get("kind") in ("oci", "registry")
                 if res.manifest.files.total_size >= PREWARM_BYTES:
                     _prewarm()  # overlap the crypto imports with hashing a large payload
                 continue
+            if m.name.startswith(PAYLOAD_DIR) and not payload_too:
+                continue        # the reader skips it
             if m.name.startswith(PAYLOAD_DIR):
                 rel = m.name[len(PAYLOAD_DIR):]
                 h = Counted(hashlib.sha256(), progress)
@@ -413,7 +424,9 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
                 if oci and _blob_mismatch(rel, digest):
                     res.oci_suspects.append((rel, digest))
             elif m.name == ENVELOPE:
-                sig_members[m.name] = _read_envelope(path, label, r, m)
+                sig_members[m.name] = _read_envelope(path, label, r, m, stream)
+            elif m.name.startswith(ATT_DIR):
+                sig_members[m.name] = _read_attestation(path, label, r, m, stream)
             elif m.name.startswith(SIGNATURES_DIR):
                 sig_members[m.name] = r.read_all(MAX_META, m.name)
             else:
@@ -422,25 +435,34 @@ def _read(path: str, label: str, res: VerifyResult, progress: Progress = NULL) -
         if res.manifest is None:
             raise Malformed(f"{label} holds no {MANIFEST}", "is this a .ctp bundle?")
         res.payload_list = payload.digest()
-        res.payload_read = True
+        res.payload_read = payload_too
+        if stream is not None:
+            stream.flush()      # what is read again from path is there
     progress.done()
     return sig_members
 
 
-def _member_source(path: str, r: TarReader, m: Any, regular: bool) -> tuple[Any, Any, bytes | None]:
+def _member_source(path: str, r: TarReader, m: Any, stream: Any = None) -> tuple[Any, Any, bytes | None]:
     """(chunks now, the whole member again (None over MAX_META), the data when held) of the reader's
-    current member: read again from the file when it is a regular one, else held (at most MAX_META,
-    as always)."""
-    if regular:
+    current member: read again from ``path`` when it is a regular file or a ``stream`` leaves it there
+    (the rest of the member is first read through), else held (at most MAX_META, as always)."""
+    if stream is not None:
+        def whole() -> bytes | None:
+            for _ in r.chunks():
+                pass
+            stream.flush()
+            return whole_member(path, m.offset, m.size)
+        return r.chunks(256 << 10), whole, None
+    if r.fileno is not None:
         return r.chunks(256 << 10), lambda: whole_member(path, m.offset, m.size), None
     data = r.read_all(MAX_META, m.name)
     return slices(data), lambda: data, data
 
 
-def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult) -> None:
+def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResult, stream: Any) -> None:
     if m.size > MAX_MANIFEST:
         raise Malformed(f"{label}: {MANIFEST} is larger than {MAX_MANIFEST} bytes")
-    chunks, whole, data = _member_source(path, r, m, res.regular)
+    chunks, whole, data = _member_source(path, r, m, stream)
     what = f"{label}: {MANIFEST}"
     rd = read_manifest(chunks, what, whole)
     name, version, source, layers = rd.head
@@ -450,15 +472,49 @@ def _read_manifest(path: str, label: str, r: TarReader, m: Any, res: VerifyResul
     res.manifest = Manifest(name, version, source, files, layers, artifacts=rd.artifacts)  # type: ignore[arg-type]
 
 
-def _read_envelope(path: str, label: str, r: TarReader, m: Any) -> Any:
-    """(Envelope, PAE), or the Malformed to raise when the members are parsed (in name order)."""
+def _read_envelope(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
+    """(Envelope without its payload, StreamedStatement), or the Malformed to raise when the members are
+    parsed (in name order)."""
+    from .streaming import read_envelope_streamed
+
     if m.size > MAX_ENVELOPE:
         raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
-    chunks, whole, _ = _member_source(path, r, m, r.fileno is not None)
+    chunks, whole, data = _member_source(path, r, m, stream)
     try:
-        return read_envelope(chunks, m.size, f"{label}: {ENVELOPE}", whole)
+        return read_envelope_streamed(chunks, f"{label}: {ENVELOPE}", whole, _again(path, m.offset, m.size, data),
+                                      f"{label}: release statement", f"{label} changed while it was being verified")
     except Malformed as e:
         return e        # the reader skips what was not read
+
+
+def _again(path: str, offset: int, size: int, data: bytes | None) -> tuple[Any, Any]:
+    """(chunks, whole) of a member read again: from the bundle file, or ``data`` when it was held."""
+    if data is not None:
+        return (lambda: slices(data)), (lambda: data)
+    return (lambda: file_chunks(path, offset, size)), (lambda: whole_member(path, offset, size))
+
+
+def _read_attestation(path: str, label: str, r: TarReader, m: Any, stream: Any) -> Any:
+    """The :class:`Attestation` of an attestation member (its statement decoded as it streams by, checked,
+    folded into a digest, never held), or the Malformed to raise when the members are parsed (in name order)."""
+    from .streaming import read_envelope_streamed
+
+    what = f"{label}: {m.name}"
+    if m.size > MAX_ENVELOPE:
+        raise Malformed(f"{label}: {m.name} is larger than {MAX_ENVELOPE} bytes")
+    chunks, whole, data = _member_source(path, r, m, stream)
+    try:
+        digest = digest_of_member(m.name)
+        if digest is None:
+            raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
+        env, st = read_envelope_streamed(chunks, what, whole, _again(path, m.offset, m.size, data), f"{what}: statement",
+                                         f"{label} changed while it was being verified", release=False)
+        if st.sha256 != digest:
+            raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
+    except Malformed as e:
+        return e        # the reader skips what was not read
+    return Attestation(st.predicate_type, digest, st.length, st.subjects.digest, list(env.signatures),
+                       (label, path, m.offset, m.size), data)
 
 
 def _blob_mismatch(rel: str, digest: str) -> bool:
@@ -471,8 +527,6 @@ def _blob_mismatch(rel: str, digest: str) -> bool:
 def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyResult) -> None:
     from cerro_torre.keys.identity import IdentityPublic
 
-    from .streaming import read_statement
-
     if ENVELOPE not in members:
         raise Malformed(f"{label} has no {ENVELOPE}", "the bundle is incomplete; pack it again with 'ct pack'")
     for name, data in sorted(members.items()):
@@ -480,11 +534,12 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
         if name == ENVELOPE:
             if isinstance(data, Malformed):
                 raise data
-            res.envelope, res.message = data
-            res.statement = read_statement(res.envelope.payload, f"{label}: release statement")
-            res.statement_sha256 = hashlib.sha256(res.statement.raw).hexdigest()
+            res.envelope, res.statement = data
+            res.statement_sha256 = res.statement.sha256
         elif name.startswith(ATT_DIR):
-            res.attestations.append(_parse_attestation(name, data, what))
+            if isinstance(data, Malformed):
+                raise data
+            res.attestations.append(data)
         elif name == STOCK:
             from .stockformats import StockRecord
 
@@ -515,22 +570,9 @@ def _parse_signature_members(label: str, members: dict[str, bytes], res: VerifyR
     res.attestations.sort(key=lambda a: (order.get(a.sha256, len(order)), a.sha256))
 
 
-def _parse_attestation(name: str, data: bytes, what: str) -> Attestation:
-    from .statement import Envelope, parse_statement
-
-    digest = digest_of_member(name)
-    if digest is None:
-        raise Malformed(f"{what}: an attestation is named {ATT_DIR}<sha256 of its statement>.dsse.json")
-    env = Envelope.from_bytes(data, what)
-    if hashlib.sha256(env.payload).hexdigest() != digest:
-        raise Malformed(f"{what} holds a statement whose sha256 is not the one in its name")
-    st = parse_statement(env.payload, f"{what}: statement", predicate_type=None)
-    return Attestation(st.predicate_type, digest, st, env)
-
-
 def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.datetime | None) -> None:
     env = res.envelope
-    msg = res.message
+    msg = res.statement.message()     # read again, as it goes by, for each signature
     if res.records:
         from cerro_torre.governance.keyholders import walk_chain
 
@@ -617,7 +659,7 @@ def _check_signatures(label: str, res: VerifyResult, trust: Trust, now: _dt.date
                 f"{label}: {STOCK} is signed by key {res.stock.keyid}, not by the release's Ed25519 key",
                 "the stock-tool signatures were replaced; get a clean copy of the bundle"))
             return
-        bad = res.stock.check(res.statement.raw)
+        bad = res.stock.check(res.statement)
         if bad:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: stock-tool signature(s) {', '.join(bad)} in {STOCK} do not verify "
@@ -640,16 +682,20 @@ def _check_attestation_signatures(label: str, res: VerifyResult, ed_key: bytes |
     here: its attestations are covered by the release statement's digests only."""
     from cerro_torre.suites.suite import verify_signature
 
-    for att in res.attestations:
-        msg = att.envelope.pae()
-        if res.key is not None:
-            att.signed = res.key.verify(msg, list(att.envelope.signatures)).ok
-        elif ed_key is not None:
-            kid = _keyid(ed_key)
-            att.signed = any(s.alg == "ed25519" and s.keyid == kid and verify_signature("ed25519", ed_key, msg, s.sig)
-                             for s in att.envelope.signatures)
-        else:
-            continue
+    if res.key is None and ed_key is None:
+        return
+    for att in res.attestations:   # each statement read again, as it goes by, per signature (never held)
+        msg = att.message()
+        try:
+            if res.key is not None:
+                att.signed = res.key.verify(msg, att.signatures).ok
+            else:
+                kid = _keyid(ed_key)
+                att.signed = any(s.alg == "ed25519" and s.keyid == kid
+                                 and verify_signature("ed25519", ed_key, msg, s.sig) for s in att.signatures)
+        except Malformed as e:
+            res.fail("structure", e)
+            return
         if not att.signed:
             res.fail("signatures", SignatureInvalid(
                 f"{label}: attestation {att.predicate_type} ({att.sha256[:16]}…) has no valid signature by the "
@@ -839,7 +885,7 @@ def _check_attestation_binding(label: str, res: VerifyResult) -> None:
                 "an attestation was removed; get a clean copy of the bundle"))
         elif have[d].predicate_type != t:
             res.fail("integrity", HashMismatch(f"{label}: attestation {d[:16]}… is not of the signed type {t}"))
-        elif subjects_digest(have[d].statement.subjects) != res.statement.subjects.digest:
+        elif have[d].subjects != res.statement.subjects.digest:
             res.fail("integrity", HashMismatch(
                 f"{label}: attestation {t} ({d[:16]}…) names other subjects than the release statement",
                 "the bundle is inconsistent; it was not made by ct pack"))

@@ -56,10 +56,11 @@ class Context:
         self.stderr.write(safe(text) + "\n")
 
     def emit_json(self, obj: Any) -> None:
-        import json
-
-        self.stdout.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        """``obj`` as ``json.dumps(obj, indent=2, sort_keys=True)`` writes it; an iterator in it (a
+        bundle's files) is written as an array one element at a time, never held."""
         self.emitted = True
+        write_json(obj, self.stdout.write)
+        self.stdout.write("\n")
 
     def passphrase(self, purpose: str, *, confirm: bool = False) -> bytes:
         from .passphrase import read_passphrase
@@ -92,6 +93,34 @@ class Context:
         """Clear any progress line (before an error is printed)."""
         for p in self._progress:
             p.done()
+
+
+def write_json(obj: Any, write: Any, indent: str = "") -> None:
+    """``json.dumps(obj, indent=2, sort_keys=True)``, written piece by piece; iterators (not lists) are
+    arrays written one element at a time, so a document listing 100,000 files is never held whole."""
+    import json
+    from collections.abc import Iterator
+
+    def lazy(v: Any) -> bool:
+        return isinstance(v, Iterator) or isinstance(v, (dict, list)) and any(
+            lazy(x) for x in (v.values() if isinstance(v, dict) else v))
+
+    if not lazy(obj):
+        write(json.dumps(obj, indent=2, sort_keys=True).replace("\n", "\n" + indent))
+        return
+    inner = indent + "  "
+    if isinstance(obj, dict):
+        items: Any = ((json.dumps(k) + ": ", obj[k]) for k in sorted(obj))
+        open_, close = "{", "}"
+    else:
+        items = (("", v) for v in obj)
+        open_, close = "[", "]"
+    sep = open_ + "\n"
+    for key, value in items:
+        write(sep + inner + key)
+        write_json(value, write, inner)
+        sep = ",\n"
+    write(open_ + close if sep != ",\n" else "\n" + indent + close)
 
 
 def _isatty(stream: Any) -> bool:

@@ -44,7 +44,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_pack(ctx: Context) -> int:
-    import hashlib
     import os
 
     from cerro_torre.ceremony.bundle import pack
@@ -98,7 +97,7 @@ def cmd_pack(ctx: Context) -> int:
         if key is not None:
             key.wipe()
     m = res.manifest
-    stmt = hashlib.sha256(res.statement).hexdigest()
+    stmt = res.statement_sha256
     signer = res.signer
     if ctx.json:
         ctx.emit_json({
@@ -122,15 +121,19 @@ def cmd_pack(ctx: Context) -> int:
 
 
 def _attestations(args, parts, manifest, user):  # type: ignore[no-untyped-def]
-    """(predicate type, predicate) of each attestation: SBOM, provenance, then the user's."""
+    """(predicate type, predicate) of each attestation: SBOM, provenance, then the user's.  The files and
+    their digests are read from the manifest as packed (a walk each; never held)."""
     from cerro_torre import __version__
     from cerro_torre.ceremony import attest, sbom
 
+    def files_of(prefix):  # (path in the artifact, sha256) of one artifact's files
+        return ((f.path[len(prefix):], f.sha256) for f in manifest.files if f.path.startswith(prefix))
+
     out = []
     if not args.no_sbom:
-        out.append((sbom.PREDICATE_TYPE, sbom.sbom_for(parts, manifest.name, manifest.version, __version__)))
+        out.append((sbom.PREDICATE_TYPE, sbom.sbom_for(parts, manifest, __version__)))
     if not args.no_provenance:
-        out.append((attest.SLSA_TYPE, attest.provenance([attest.source_reference(s) for _, s in parts],
+        out.append((attest.SLSA_TYPE, attest.provenance([attest.source_reference(s, files_of(p)) for p, s in parts],
                                                          manifest.name, manifest.version,
                                                          [t for t, _ in user], __version__)))
     return out + list(user)

@@ -84,8 +84,10 @@ def cmd_attestations(ctx: Context) -> int:
     for att in res.attestations:
         slug = re.sub(r"[^A-Za-z0-9._-]+", "-", att.predicate_type.split("://", 1)[-1]).strip("-")[:80]
         stem = f"{slug}.{att.sha256[:16]}"
-        atomic_write(os.path.join(a.output_dir, stem + ".json"), att.statement.raw)
-        atomic_write(os.path.join(a.output_dir, stem + ".dsse.json"), att.envelope.to_bytes())
+        env, _pae = att.read()
+        atomic_write(os.path.join(a.output_dir, stem + ".json"), bytes(env.payload))
+        atomic_write(os.path.join(a.output_dir, stem + ".dsse.json"), env.to_bytes())
+        del env, _pae
         rows.append({"predicateType": att.predicate_type, "sha256": att.sha256,
                      "statement": stem + ".json", "envelope": stem + ".dsse.json"})
     if ctx.json:

@@ -92,7 +92,10 @@ def _bundle_file(ctx: Context) -> Iterator[str]:
         os.unlink(tmp)
 
 
-def _run(ctx: Context) -> Any:
+@contextlib.contextmanager
+def _verified(ctx: Context) -> Iterator[Any]:
+    """The VerifyResult of the bundle; a spooled standard input stays until the block ends (what is
+    printed lists the files, read again from it)."""
     from cerro_torre.ceremony.verifier import Problem, verify_bundle
     from cerro_torre.offline.airgap import sniff
     from cerro_torre.suites.errors import Malformed
@@ -106,12 +109,10 @@ def _run(ctx: Context) -> Any:
                 f"{'stdin' if stdin else os.path.basename(path)} is an airgap tarball, not a bundle",
                 f"this is an airgap tarball: use 'ct import {'AIRGAP.tar' if stdin else path} --verify'"))]
         if stdin:
-            res.detach()    # the spooled copy goes at the end of this block
-    if stdin:
-        res.path = "-"
-    if policy is not None and not policy.path:
-        res.policy_label = f"the policy pinned in {os.path.join(ctx.home, 'store')}"
-    return res
+            res.path = "-"
+        if policy is not None and not policy.path:
+            res.policy_label = f"the policy pinned in {os.path.join(ctx.home, 'store')}"
+        yield res
 
 
 def _name(res: Any) -> str:
@@ -138,9 +139,7 @@ def _verify_reference(ctx: Context) -> tuple[Any, Any]:
 
 
 def _json_of(ctx: Context, res: Any, verdict: Any, err: Any) -> dict[str, Any]:
-    """The --json document (spec/verify-json.schema.json); references add ``image`` and its step."""
-    if verdict is None:
-        return res.to_json()
+    """The --json document of a reference (spec/verify-json.schema.json): ``image`` and its step added."""
     policy = trust_of(ctx)[0]
     data = res.to_json() if res is not None else {
         "bundle": None, "steps": {}, "problems": [], "failed_step": None, "attestations": [],
@@ -166,13 +165,17 @@ def cmd_verify(ctx: Context) -> int:
     if ctx.args.bundle.startswith("docker://"):
         res, verdict = _verify_reference(ctx)
         err = verdict.error
+        if err is None:
+            record_verified(res, ctx.home)      # the epochs this home verified: its trust only moves forward
+        if ctx.json:
+            ctx.emit_json(_json_of(ctx, res, verdict, err))
     else:
-        res = _run(ctx)
-        err = res.error
-    if err is None:
-        record_verified(res, ctx.home)      # the epochs this home verified: its trust only moves forward
-    if ctx.json:
-        ctx.emit_json(_json_of(ctx, res, verdict, err))
+        with _verified(ctx) as res:
+            err = res.error
+            if err is None:
+                record_verified(res, ctx.home)
+            if ctx.json:
+                ctx.emit_json(res.to_json())
     if err is not None:
         raise err
     if ctx.json:
@@ -207,10 +210,14 @@ def cmd_verify(ctx: Context) -> int:
 
 
 def cmd_explain(ctx: Context) -> int:
+    with _verified(ctx) as res:
+        return _explain(ctx, res)
+
+
+def _explain(ctx: Context, res: Any) -> int:
     from cerro_torre.ceremony.verifier import chain_step_lines, epochs_text, signer_rows, signer_sections
     from cerro_torre.suites.suite import counts_text
 
-    res = _run(ctx)
     err = res.error
     code = err.exit_code if err is not None else 0
     if ctx.json:

@@ -31,6 +31,7 @@ from cerro_torre.suites.suite import (
     SUITES,
     Requirement,
     Signature,
+    StreamedMessage,
     SuiteResult,
     evaluate,
     get_suite,
@@ -185,18 +186,20 @@ class IdentityKey:
         return IdentityPublic(self.id, self.suite,
                               {slot: _public_from_seed(slot, seed) for slot, seed in self._seeds.items()})
 
-    def sign(self, message: bytes) -> list[Signature]:
-        """One signature per algorithm of the suite, in suite order."""
+    def sign(self, message: Any) -> list[Signature]:
+        """One signature per algorithm of the suite, in suite order.  ``message``: a buffer, or a
+        StreamedMessage (read as it goes by, never held)."""
+        streamed = isinstance(message, StreamedMessage)
         out = []
         for alg in SUITES[self.suite].algorithms:
             seed = self._seeds[alg]
             if alg == "ed25519":
-                sig = ed25519.sign(seed, message)
+                sig = ed25519.sign_chunks(seed, message.chunks) if streamed else ed25519.sign(seed, message)
                 pk = ed25519.public_from_seed(seed)
             else:
                 key = mldsa.MLDSAPrivateKey(alg, seed)
                 try:
-                    sig = key.sign(message)
+                    sig = key.sign_chunks(message.chunks()) if streamed else key.sign(message)
                     pk = key.public_bytes()
                 finally:
                     key.wipe()

@@ -12,11 +12,10 @@ names), holding::
 
 Export streams every member once, hashing while it writes (the index comes
 last, so one pass suffices).  Import reads the tarball once through a
-strict reader: each member is copied into a staging folder inside the
-store while a worker thread hashes it for the index, and each staged
-bundle is checked by the verifier of ``ct verify`` on a second thread while
-the next one is copied.  Memory stays flat: 1 MiB buffers, small members
-bounded.  Nothing lands in the store until the index, every bundle, the
+strict reader: each bundle member is read by the verifier of ``ct verify``,
+and every byte it reads is staged in a folder inside the store and hashed
+for the index by a worker thread from the same buffer (:class:`StagedStream`).
+Memory stays flat: 1 MiB buffers, small members bounded.  Nothing lands in the store until the index, every bundle, the
 keyholder chain and the policy have been checked; then staged files are
 renamed into place and the store's ``index.json`` is replaced atomically.
 """
@@ -492,7 +491,7 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
     folded: dict[str, str] = {}
     records: dict[tuple[str, int], tuple[Any, str]] = {}
     keys: dict[str, tuple[Any, str]] = {}
-    checks: list[tuple[str, Any]] = []
+    checks: list[str] = []
 
     def add_record(rec: Any, src: str) -> None:
         k = (rec.name, rec.epoch)
@@ -535,9 +534,9 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
         if f_ in folded:
             raise UsageError(f"bundle names {os.path.basename(folded[f_])!r} and {fn!r} differ only by case or "
                              "Unicode normalization", "the disconnected host refuses such names; rename one of them")
-        parts = B.read_parts(path)       # with the envelope: every bundle is checked before it is carried
+        parts = B.read_parts(path, statements=False)   # each bundle is checked, one at a time, below
         refuse_private_payload(path, where if where != path else "")
-        checks.append((path, parts))
+        checks.append(path)
         size = os.stat(path).st_size
         seen_paths[real] = path
         names[name] = path
@@ -613,16 +612,18 @@ def plan_export(bundles: list[tuple[str, str]], *, include_keys: bool, policy_pa
     return plan
 
 
-def _check_before_export(checks: list[tuple[str, Any]], policy: Any, home: str | None, allow_unverified: bool,
+def _check_before_export(checks: list[str], policy: Any, home: str | None, allow_unverified: bool,
                          plan: ExportPlan, now: Any) -> None:
-    from cerro_torre.ceremony.verifier import trust_from, verify_parts
+    """Every check of ``ct verify`` but the payload digests, on each bundle in turn (its statements
+    streamed as ``ct verify`` streams them, the payload skipped)."""
+    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
     from cerro_torre.governance.trust import Knowledge, TrustStore
 
     trust = trust_from(home, policy, policy_only=True) if policy is not None else None
     knowledge = Knowledge(store=TrustStore(home)) if home and trust is None else None
     against = policy.label if policy is not None else "its own signer (no policy carried)"
-    for path, parts in checks:
-        res = verify_parts(path, parts, trust, policy, knowledge=knowledge, now=now)
+    for path in checks:
+        res = verify_bundle(path, trust, policy, now=now, payload=False, knowledge=knowledge)
         err = res.error
         if err is None:
             continue
@@ -869,56 +870,133 @@ class AirgapReader(TarReader):
 
 # ====================================================================== staging
 
-def stage_member(r: AirgapReader, spath: str, pool: Any, progress: Progress) -> str:
-    """Copy the reader's current member to a new file ``spath``; returns its sha256.
+class _Cut(Exception):
+    """The tarball itself failed while a bundle streamed through the verifier (it is the import's error,
+    not the bundle's)."""
 
-    The main thread reads and writes; the hash runs on ``pool``'s worker thread (hashlib releases the
-    GIL), over three rotating 1 MiB buffers.  Writeback of the new file starts as it grows, so the
-    fsync before publishing has little left to do."""
-    fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    h = hashlib.sha256()
-    bufs = [bytearray(CHUNK) for _ in range(3)]
-    futs: list[Any] = [None] * len(bufs)
-    wb = _Writeback(fd)
-    i = 0
-    try:
-        while r._left:
-            if futs[i] is not None:
-                futs[i].result()
-            mv = memoryview(bufs[i])
-            n = r.f.readinto(mv[:min(CHUNK, r._left)])  # type: ignore[attr-defined]
-            if not n:
-                raise Malformed(f"{r.label} is truncated (member data cut short)",
-                                "the tarball was cut short in transfer; nothing was imported; copy it again")
-            r.pos += n
-            r._left -= n
-            chunk = mv[:n]
-            futs[i] = pool.submit(h.update, chunk)
-            _write_all(fd, chunk)
-            wb.advance(n)
-            progress.advance(n)
-            i = (i + 1) % len(bufs)
-    finally:
-        for fu in futs:
-            if fu is not None:
-                fu.result()
-        os.close(fd)
-    return h.hexdigest()
+    def __init__(self, error: Malformed) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
-def verify_staged(spath: str, trust: Any, policy: Any, now: Any) -> Any:
-    """The verifier of ``ct verify``, unchanged, on a staged bundle (named like the bundle, so its
-    messages are the same); then the staged file is made durable."""
+class StagedStream:
+    """The reader's current member as a file the verifier reads once, front to back: every byte it reads
+    is also written to a new file ``spath`` and hashed for the index, on ``pool``'s worker thread while
+    the verifier hashes the same bytes for the statement -- each byte is read once, and its two digests
+    are computed at the same time.  :meth:`finish` stages what the verifier did not read (it stops at
+    the first structure error) and returns the member's sha256.
+
+    Large reads use buffers of its own (:meth:`read_view`, which the tar reader asks for): three of
+    1 MiB in turn, so that the read of the next one, the verifier's hash of this one and the worker's
+    write and hash of the previous ones overlap; a buffer is reused once the worker is done with it.
+    Small reads (tar headers, small files) are gathered and handed over 1 MiB at a time."""
+
+    def __init__(self, r: AirgapReader, spath: str, pool: Any, progress: Progress) -> None:
+        self.r = r
+        self.fd = os.open(spath, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.pool = pool
+        self.progress = progress
+        self.size = r._left
+        self.h = hashlib.sha256()
+        self.wb = _Writeback(self.fd)
+        self.small = bytearray()
+        self.bufs = [bytearray(CHUNK) for _ in range(3)]
+        self.futs: list[Any] = [None] * len(self.bufs)
+        self.i = 0
+        self.error: BaseException | None = None    # what a write raised on the worker (a full disk)
+
+    def _take(self, mv: memoryview) -> int:
+        r = self.r
+        n = min(len(mv), r._left)
+        if n <= 0:
+            return 0
+        got = r.f.readinto(mv[:n])  # type: ignore[attr-defined]
+        if not got:
+            raise _Cut(Malformed(f"{r.label} is truncated (member data cut short)",
+                                 "the tarball was cut short in transfer; nothing was imported; copy it again"))
+        r.pos += got
+        r._left -= got
+        self.progress.advance(got)
+        return got
+
+    def _put(self, data: Any) -> None:
+        if self.error is not None:
+            return
+        try:
+            self.h.update(data)
+            _write_all(self.fd, memoryview(data))
+            self.wb.advance(len(data))
+        except BaseException as e:  # noqa: BLE001 - raised by flush() on the verifier's thread
+            self.error = e
+
+    def _gathered(self) -> None:
+        """Hand the gathered small reads to the worker (in order: it runs one job at a time)."""
+        if self.small:
+            data, self.small = bytes(self.small), bytearray()
+            self.pool.submit(self._put, data)
+
+    def flush(self) -> None:
+        """Everything read so far is in the staged file (and hashed); raises what a write raised."""
+        self._gathered()
+        self.pool.submit(lambda: None).result()    # the worker runs its jobs in order
+        if self.error is not None:
+            raise self.error
+
+    def read_view(self, n: int) -> memoryview:
+        """At most ``n`` bytes (at most 1 MiB) in a buffer of its own, valid until the next call."""
+        self._gathered()
+        i, self.i = self.i, (self.i + 1) % len(self.bufs)
+        if self.futs[i] is not None:
+            self.futs[i].result()
+        mv = memoryview(self.bufs[i])[:min(n, CHUNK)]
+        view = mv[:self._take(mv)]
+        self.futs[i] = self.pool.submit(self._put, view)
+        return view
+
+    def read(self, n: int = -1) -> bytes:
+        buf = bytearray(self.r._left if n < 0 else min(n, self.r._left))
+        got = self._take(memoryview(buf))
+        data = bytes(memoryview(buf)[:got])
+        self.small += data
+        if len(self.small) >= CHUNK:
+            self._gathered()
+        return data
+
+    def finish(self) -> str:
+        """Stage the rest of the member and wait for the worker; -> the member's sha256."""
+        while self.r._left:
+            self.read_view(CHUNK)
+        self.flush()
+        return self.h.hexdigest()
+
+    def close(self) -> None:
+        """Let the worker finish with the buffers (after an error too), close the file."""
+        with contextlib.suppress(Exception):
+            self.flush()
+        os.close(self.fd)
+
+
+def verify_member(r: AirgapReader, spath: str, pool: Any, trust: Any, policy: Any, now: Any,
+                  progress: Progress) -> tuple[str, Any]:
+    """(sha256 of the member, VerifyResult): the bundle the reader is at, staged to ``spath`` while the
+    verifier of ``ct verify`` reads it (named like the bundle, so its messages are the same); then the
+    staged file is made durable, once."""
     from cerro_torre.ceremony.verifier import verify_bundle
 
-    vr = verify_bundle(spath, trust, policy, now=now)
-    vr.drop_statement()     # results are kept until the end: not the statements (megabytes for many files)
+    stream = StagedStream(r, spath, pool, progress)
+    try:
+        vr = verify_bundle(spath, trust, policy, now=now, stream=stream)
+        sha = stream.finish()
+    except _Cut as e:
+        raise e.error from None
+    finally:
+        stream.close()
     fd = os.open(spath, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    return vr
+    return sha, vr
 
 
 # ====================================================================== import
@@ -1095,15 +1173,11 @@ def import_tarball(path: str, home: str, *, policy_path: str | None = None,
 
 def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_member_size: int,
           progress: Progress, now: Any, res: ImportResult) -> tuple[list[Staged], bytes]:
-    """One pass over the tarball: every member hashed and staged; each staged bundle is verified on a
-    second thread while the next one is staged."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """One pass over the tarball: every member hashed and staged; each bundle verified as it is staged
+    (the verifier reads the member, :class:`StagedStream` stages what it reads)."""
     staged: list[Staged] = []
-    checks: list[tuple[Staged, Any]] = []
     index_bytes: bytes | None = None
     hasher = _pool()
-    verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ct-airgap-verify")
     try:
         with open(path, "rb") as f:
             progress.start(f"importing {label}", os.fstat(f.fileno()).st_size)
@@ -1119,10 +1193,9 @@ def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_memb
                     bdir = os.path.join(staging, f"{len(staged):05d}")
                     os.mkdir(bdir, 0o700)
                     spath = os.path.join(bdir, extra)
-                    sha = stage_member(r, spath, hasher, progress)
-                    st = Staged(m.name, kind, extra, m.size, sha, spath)
-                    checks.append((st, verifier.submit(verify_staged, spath, trust, policy, now)))
-                    staged.append(st)
+                    sha, vr = verify_member(r, spath, hasher, trust, policy, now, progress)
+                    staged.append(Staged(m.name, kind, extra, m.size, sha, spath, result=vr))
+                    res.results.append(vr)
                     continue
                 spath = os.path.join(staging, f"{len(staged):05d}")
                 data = r.read_all(MAX_INDEX, m.name)
@@ -1134,14 +1207,11 @@ def _scan(path: str, label: str, staging: str, trust: Any, policy: Any, max_memb
                     os.close(fd)
                 progress.advance(len(data))
                 staged.append(Staged(m.name, kind, extra, m.size, hashlib.sha256(data).hexdigest(), spath, data=data))
-        for st, fut in checks:
-            st.result = fut.result()
-            res.results.append(st.result)
     finally:
-        verifier.shutdown(wait=True, cancel_futures=True)
         hasher.shutdown(wait=True)
-    for st, _ in checks:
-        fsync_dir(os.path.dirname(st.path))
+    for st in staged:
+        if st.kind == KIND_BUNDLE:
+            fsync_dir(os.path.dirname(st.path))
     fsync_dir(staging)
     if index_bytes is None:
         raise Malformed(f"{label} has no {INDEX_NAME}", "was it written by 'ct export'? nothing was imported")

@@ -62,6 +62,18 @@ def _sodium() -> Any:
         lib.crypto_sign_verify_detached.argtypes = (p, p, ull, p)
         lib.sodium_memzero.argtypes = (p, ctypes.c_size_t)
         lib.sodium_memzero.restype = None
+        lib.crypto_hash_sha512_statebytes.restype = ctypes.c_size_t
+        lib.crypto_hash_sha512.argtypes = (p, p, ull)
+        lib.crypto_hash_sha512_init.argtypes = (p,)
+        lib.crypto_hash_sha512_update.argtypes = (p, p, ull)
+        lib.crypto_hash_sha512_final.argtypes = (p, p)
+        lib.crypto_core_ed25519_scalar_reduce.argtypes = (p, p)
+        lib.crypto_core_ed25519_scalar_reduce.restype = None
+        lib.crypto_core_ed25519_scalar_mul.argtypes = (p, p, p)
+        lib.crypto_core_ed25519_scalar_mul.restype = None
+        lib.crypto_core_ed25519_scalar_add.argtypes = (p, p, p)
+        lib.crypto_core_ed25519_scalar_add.restype = None
+        lib.crypto_scalarmult_ed25519_base_noclamp.argtypes = (p, p)
         _SODIUM.append(lib)
     return _SODIUM[0]
 
@@ -99,6 +111,54 @@ def sign(seed: bytes | bytearray, message: bytes | bytearray | memoryview) -> by
         lib.sodium_memzero(sk, 64)
 
 
+def sign_chunks(seed: bytes | bytearray, chunks: Any) -> bytes:
+    """:func:`sign` of a message given by ``chunks()``, a fresh iterable of buffers on each call, read twice
+    and never held: RFC 8032 5.1.6 from libsodium's operations, every secret (the expanded key, the nonce
+    and its hash state) in buffers zeroed after -- r = SHA-512(prefix || M) mod L, R = [r]B,
+    k = SHA-512(R || A || M) mod L, S = r + k a mod L.  The same bytes as :func:`sign`."""
+    import ctypes
+    import hashlib
+
+    lib = _sodium()
+    st_size = lib.crypto_hash_sha512_statebytes()
+    pk = ctypes.create_string_buffer(32)
+    sk = ctypes.create_string_buffer(64)
+    az = ctypes.create_string_buffer(64)
+    state = ctypes.create_string_buffer(st_size)
+    nonce = ctypes.create_string_buffer(64)
+    r = ctypes.create_string_buffer(32)
+    big_r = ctypes.create_string_buffer(32)
+    k = ctypes.create_string_buffer(32)
+    ka = ctypes.create_string_buffer(32)
+    s = ctypes.create_string_buffer(32)
+    secrets = ((sk, 64), (az, 64), (state, st_size), (nonce, 64), (r, 32), (ka, 32))
+    try:
+        if lib.crypto_sign_seed_keypair(pk, sk, _seed(seed)) != 0 or lib.crypto_hash_sha512(az, sk, 32) != 0:
+            raise Malformed("ed25519 seed was refused")
+        clamp = (ctypes.c_ubyte * 64).from_buffer(az)       # RFC 8032 5.1.5, in place (no copy of the key)
+        clamp[0] &= 248
+        clamp[31] = (clamp[31] & 127) | 64
+        lib.crypto_hash_sha512_init(state)
+        lib.crypto_hash_sha512_update(state, ctypes.byref(az, 32), 32)
+        for chunk in chunks():
+            m, n = _in_place(chunk)
+            lib.crypto_hash_sha512_update(state, m, n)
+        lib.crypto_hash_sha512_final(state, nonce)
+        lib.crypto_core_ed25519_scalar_reduce(r, nonce)
+        if lib.crypto_scalarmult_ed25519_base_noclamp(big_r, r) != 0:
+            raise Malformed("ed25519 signing failed")
+        h = hashlib.sha512(big_r.raw + pk.raw)
+        for chunk in chunks():
+            h.update(chunk)
+        lib.crypto_core_ed25519_scalar_reduce(k, h.digest())
+        lib.crypto_core_ed25519_scalar_mul(ka, k, az)
+        lib.crypto_core_ed25519_scalar_add(s, ka, r)
+        return big_r.raw + s.raw
+    finally:
+        for buf, size in secrets:
+            lib.sodium_memzero(buf, size)
+
+
 def verify(public_key: bytes, message: bytes | bytearray | memoryview, signature: bytes) -> bool:
     """True only for a valid signature; wrong sizes and bad signatures give False.
 
@@ -113,6 +173,42 @@ def verify(public_key: bytes, message: bytes | bytearray | memoryview, signature
     except TypeError:
         return False
     return _sodium().crypto_sign_verify_detached(bytes(signature), m, n, bytes(public_key)) == 0
+
+
+_L = (1 << 252) + 27742317777372353535851937790883648493     # the order of the base point
+
+
+def verify_chunks(public_key: bytes, chunks: Any, signature: bytes) -> bool:
+    """:func:`verify` of a message given as an iterable of buffers, read once and never held: RFC 8032
+    5.1.7 composed from libsodium's group operations (through PyNaCl) -- S < L, then
+    SHA-512(R || A || M) hashed as the chunks go by, reduced mod L, and [S]B - [k]A encoded must equal R
+    (libsodium's cofactorless equation).  R and A must be valid points of the prime-order subgroup
+    (``crypto_core_ed25519_is_valid_point``): stricter than :func:`verify` only for keys or R with a
+    torsion component, which no RFC 8032 signer produces.  An exception raised by ``chunks`` propagates."""
+    import hashlib
+
+    import nacl.bindings as sodium
+    from nacl.exceptions import RuntimeError as SodiumError
+
+    if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
+        return False
+    if len(public_key) != PUBLIC_SIZE or len(signature) != SIGNATURE_SIZE:
+        return False
+    pk, r, s = bytes(public_key), bytes(signature[:32]), bytes(signature[32:])
+    if int.from_bytes(s, "little") >= _L:
+        return False
+    if not sodium.crypto_core_ed25519_is_valid_point(pk) or not sodium.crypto_core_ed25519_is_valid_point(r):
+        return False
+    h = hashlib.sha512(r + pk)
+    for chunk in chunks:
+        h.update(chunk)
+    k = sodium.crypto_core_ed25519_scalar_reduce(h.digest())
+    try:   # each refuses a zero scalar (probability 1/L for a real signature)
+        check = sodium.crypto_core_ed25519_sub(sodium.crypto_scalarmult_ed25519_base_noclamp(s),
+                                               sodium.crypto_scalarmult_ed25519_noclamp(k, pk))
+    except SodiumError:
+        return False
+    return check == r
 
 
 # ----------------------------------------------------------------- X25519

@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import Malformed
@@ -51,6 +52,23 @@ def canonical_json(obj: Any) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+def canonical_json_chunks(doc: dict[str, Any]) -> Iterator[bytes]:
+    """``canonical_json(doc)`` in pieces: a value of ``doc`` that is an iterator is an array encoded one
+    element at a time (a document listing 10,000 files is never built whole)."""
+    sep = b"{"
+    for k in sorted(doc):
+        v = doc[k]
+        yield sep + canonical_json(k) + b":"
+        sep = b","
+        if isinstance(v, Iterator):
+            open_ = b"["
+            for item in v:
+                yield open_ + canonical_json(item)
+                open_ = b","
+            yield b"[]" if open_ == b"[" else b"]"
+        else:
+            yield canonical_json(v)
+    yield b"{}" if sep == b"{" else b"}"
 # ---------------------------------------------------------------- the one way to read JSON and TOML
 #
 # Every parser of untrusted input reads its document with parse_json or parse_toml (never json.loads or

@@ -109,6 +109,19 @@ class MLDSAPrivateKey:
         """Pure ML-DSA signature of ``message`` with an empty context (hedged)."""
         return self._key.sign(message)  # any buffer, read in place
 
+    def sign_chunks(self, chunks: Any) -> bytes:
+        """:meth:`sign` of a message given as an iterable of buffers, never held: with cryptography >= 50
+        its mu (FIPS 204) is hashed as they go by and signed (``sign_mu``); else joined and signed whole."""
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+
+        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
+        if hasher_cls is None or not hasattr(self._key, "sign_mu"):
+            return self.sign(b"".join(bytes(c) for c in chunks))
+        hasher = hasher_cls(self._key.public_key())
+        for chunk in chunks:
+            hasher.update(chunk)
+        return self._key.sign_mu(hasher.finalize())
+
     def wipe(self) -> None:
         """Zero the seed copy this object holds (OpenSSL keeps its own until freed)."""
         self._seed[:] = bytes(len(self._seed))
@@ -161,6 +174,38 @@ def verify(alg: str, public_key: bytes, message: bytes, signature: bytes, *, bac
         with oqs.Signature(_OQS_NAMES[alg]) as s:
             return bool(s.verify(bytes(message), bytes(signature), bytes(public_key)))
     except Exception:  # noqa: BLE001
+        return False
+
+
+def verify_chunks(alg: str, public_key: bytes, chunks: Any, signature: bytes) -> bool:
+    """:func:`verify` of a message given as an iterable of buffers: with OpenSSL and cryptography >= 50,
+    the message representative mu (FIPS 204, empty context) is hashed as the chunks go by
+    (``MLDSAMuHasher``) and the signature checked over it (``verify_mu``), so the message is never held;
+    otherwise the chunks are joined and verified whole.  An exception raised by ``chunks`` propagates."""
+    classes = _openssl_classes(alg) if alg in SIZES else None
+    hasher_cls = None
+    if classes is not None:
+        from cryptography.hazmat.primitives.asymmetric import mldsa
+
+        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
+    if hasher_cls is None:
+        return verify(alg, public_key, b"".join(bytes(c) for c in chunks), signature)
+    pk_size, sig_size = SIZES[alg]
+    if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
+        return False
+    if len(public_key) != pk_size or len(signature) != sig_size:
+        return False
+    try:
+        key = classes[1].from_public_bytes(bytes(public_key))
+        hasher = hasher_cls(key)
+    except Exception:  # noqa: BLE001 - ValueError: not a public key
+        return False
+    for chunk in chunks:
+        hasher.update(chunk)
+    try:
+        key.verify_mu(bytes(signature), hasher.finalize())
+        return True
+    except Exception:  # noqa: BLE001 - InvalidSignature: not valid
         return False
 
 

@@ -46,8 +46,26 @@ def _check_alg(alg: Any, exc: type = Malformed) -> str:
     return alg
 
 
-def verify_signature(alg: str, public_key: bytes, message: bytes, sig: bytes) -> bool:
-    """Dispatch to the algorithm; False for any bad signature, wrong size or unknown algorithm."""
+class StreamedMessage:
+    """A message too large to hold (a statement naming 100,000 files): ``chunks()`` gives a fresh
+    iterator over its bytes each time, read once per signature checked.  It may raise (the bytes changed
+    since they were first read); the exception propagates out of :func:`verify_signature`."""
+
+    __slots__ = ("chunks",)
+
+    def __init__(self, chunks: Any) -> None:
+        self.chunks = chunks
+
+
+def verify_signature(alg: str, public_key: bytes, message: Any, sig: bytes) -> bool:
+    """Dispatch to the algorithm; False for any bad signature, wrong size or unknown algorithm.
+    ``message``: a buffer, or a :class:`StreamedMessage` read as it goes by."""
+    if isinstance(message, StreamedMessage):
+        if alg == "ed25519":
+            return ed25519.verify_chunks(public_key, message.chunks(), sig)
+        if alg in mldsa.SIZES:
+            return mldsa.verify_chunks(alg, public_key, message.chunks(), sig)
+        return False
     if alg == "ed25519":
         return ed25519.verify(public_key, message, sig)
     if alg in mldsa.SIZES:
@@ -207,7 +225,7 @@ def evaluate(suite: Suite, message: bytes, signatures: list[Signature],
         if alg not in requirements:
             raise Malformed(f"suite {suite.name} needs a requirement for {alg}")
         requirements[alg].check(alg)
-    if not isinstance(message, (bytes, bytearray, memoryview)):
+    if not isinstance(message, (bytes, bytearray, memoryview, StreamedMessage)):
         message = bytes(message)      # any buffer is read in place: a release statement can be megabytes
     per_alg: dict[str, AlgResult] = {}
     for alg in suite.algorithms:

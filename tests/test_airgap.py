@@ -21,7 +21,7 @@ from test_airgap_support import (
     store_snapshot,
     world_for_module,
 )
-from test_bundle_support import Coop, cheap_env, ct, error_lines, members, statement_sha256, write_members
+from test_bundle_support import Coop, cheap_env, ct, error_lines, members, modes, statement_sha256, write_members
 
 
 @pytest.fixture(autouse=True)
@@ -635,3 +635,63 @@ def test_progress_bar_on_a_terminal_only(world: World, tmp_path):
     assert main(["--json", "export", world.bundles["big.ctp"], "-o", str(tmp_path / "q.tar")],
                 stdout=io.StringIO(), stderr=tty) == 0
     assert tty.getvalue() == ""
+
+
+# ====================================================================== verified as it is staged
+
+def _tarball_of(tmp_path, name: str, bundle: bytes, out: str) -> str:
+    """An airgap tarball carrying ``bundle`` as ``name``, its index made to match."""
+    entries = [A.Entry(f"airgap/bundles/{name}", "bundle", len(bundle), hashlib.sha256(bundle).hexdigest(),
+                       ("tool", "1.0"))]
+    path = str(tmp_path / out)
+    write_members(path, [(f"airgap/bundles/{name}", bundle), ("index.json", A.make_index(entries))])
+    return path
+
+
+def test_a_bundle_is_staged_as_the_verifier_reads_it(world: World, tmp_path):
+    """The verifier reads each bundle once, from the tarball; what it reads is what is staged and what the
+    index digest covers.  What it reads again comes from the staged file: an envelope in another layout
+    (read whole), the differences of a tampered payload, each attestation's signature."""
+    host = str(tmp_path / "h")
+    src = tmp_path / "many"
+    src.mkdir()
+    for i in range(2500):
+        (src / f"f{i:04d}").write_bytes(b"%d\n" % i)
+    many = str(tmp_path / "many.ctp")
+    assert ct("--home", world.alice_home, "pack", str(src), "-o", many, "--key", "alice", "--name", "tool",
+              "--version", "1.0")[0] == 0
+    inner = members(many)
+    env = json.loads(inner["signatures/release.dsse.json"])
+    inner["signatures/release.dsse.json"] = json.dumps(env, indent=2).encode()   # valid, not ct's layout
+    assert len(inner["signatures/release.dsse.json"]) > 256 << 10               # more than the first chunk read
+    variant = str(tmp_path / "variant.ctp")
+    write_members(variant, list(inner.items()), mode_of=modes(many))
+    with open(variant, "rb") as f:
+        data = f.read()
+    code, out, err = imp(host, _tarball_of(tmp_path, "tool.ctp", data, "v.tar"), "--policy", world.policy)
+    assert (code, err) == (0, ""), out
+    with open(A.bundle_path(host, hashlib.sha256(data).hexdigest()), "rb") as f:
+        assert f.read() == data
+    # a bundle the verifier stops reading early (its manifest is damaged): the rest is staged and hashed all
+    # the same, so the index check, which comes first, names the transfer damage
+    tar = _export(world, tmp_path, "tool.ctp", out="t.tar")
+    with open(tar, "rb") as f:
+        raw = bytearray(f.read())
+    i = raw.index(b'format = "ct-bundle"')
+    raw[i] ^= 0x20
+    with open(tar, "wb") as f:
+        f.write(raw)
+    code, out, err = imp(str(tmp_path / "h2"), tar, "--policy", world.policy)
+    assert (code, out) == (1, "")
+    assert re.fullmatch(r"error: t\.tar: member 'airgap/bundles/tool\.ctp' sha256 [0-9a-f]{16}… differs from the "
+                        r"index \([0-9a-f]{16}…\)", err.splitlines()[0])
+    # the same damage under a matching index: the verifier's own message, as ct verify gives it
+    bundle = members(tar)["airgap/bundles/tool.ctp"]
+    code, _, err = imp(str(tmp_path / "h3"), _tarball_of(tmp_path, "tool.ctp", bundle, "m.tar"), "--policy",
+                       world.policy)
+    assert code == 10
+    assert err.splitlines()[0] == "error: tool.ctp: manifest.toml: format is None, not 'ct-bundle'"
+    vfile = str(tmp_path / "tool.ctp")
+    with open(vfile, "wb") as f:
+        f.write(bundle)
+    assert ct("verify", vfile, "--policy", world.policy)[2].splitlines()[0] == err.splitlines()[0]

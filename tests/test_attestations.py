@@ -411,3 +411,183 @@ def test_keyholders_refuse_a_request_with_other_attestations(tmp_path, coop, sig
         altered = Message(req.ceremony, req.kind, req.round, req.sender, payload)
         with pytest.raises(Malformed):
             plan_of(altered)
+
+
+# ------------------------------------------------------------------ streamed: each statement names every file
+
+def _statement(env_bytes: bytes) -> bytes:
+    return base64.b64decode(json.loads(env_bytes)["payload"])
+
+
+def _rebind(tmp_path, coop, unsigned: str, old_name: str, new_statement: bytes) -> str:
+    """``unsigned`` with the attestation ``old_name`` replaced by ``new_statement``, its release statement
+    binding the new one instead, then signed by ``coop`` (a release the keyholders did sign)."""
+    from cerro_torre.ceremony import attest
+    from cerro_torre.ceremony.statement import Envelope, make_statement
+
+    items = members(unsigned)
+    release = json.loads(_statement(items["signatures/release.dsse.json"]))
+    old = hashlib.sha256(_statement(items[old_name])).hexdigest()
+    for e in release["predicate"]["attestations"]:
+        if e["digest"]["sha256"] == old:
+            e["digest"]["sha256"] = hashlib.sha256(new_statement).hexdigest()
+    stmt = make_statement([(s["name"], s["digest"]["sha256"]) for s in release["subject"]], release["predicate"])
+    del items[old_name]
+    items[attest.member_name(new_statement)] = Envelope(new_statement).to_bytes()
+    items["signatures/release.dsse.json"] = Envelope(stmt).to_bytes()
+    rebound = str(tmp_path / "rebound-unsigned.ctp")
+    write_members(rebound, list(items.items()))
+    out = str(tmp_path / "rebound.ctp")
+    sign(coop, rebound, out)
+    return out
+
+
+def test_an_attestation_over_other_subjects_is_exit_1(tmp_path, coop):
+    """Each attestation's subjects are folded into a digest as its envelope streams by and compared with
+    the release statement's: one naming a file fewer, signed in the ceremony, is still refused."""
+    from cerro_torre.ceremony import attest
+
+    unsigned = str(tmp_path / "u.ctp")
+    assert ct("pack", rootfs(str(tmp_path / "rootfs")), "-o", unsigned, "--name", "rootfs", "--version", "1.0")[0] == 0
+    name = next(n for n, d in members(unsigned).items() if n.startswith("signatures/attestations/")
+                and json.loads(_statement(d))["predicateType"] == SLSA)
+    st = json.loads(_statement(members(unsigned)[name]))
+    fewer = attest.make([(s["name"], s["digest"]["sha256"]) for s in st["subject"][:-1]], SLSA, st["predicate"])
+    bad = _rebind(tmp_path, coop, unsigned, name, fewer)
+    code, out, err = ct("verify", bad, "--policy", pin(tmp_path, coop))
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"error: rebound.ctp: attestation {SLSA} ({hashlib.sha256(fewer).hexdigest()[:16]}…) names other subjects "
+        "than the release statement",
+        "hint: the bundle is inconsistent; it was not made by ct pack"]
+
+
+def test_a_predicate_out_of_canonical_form_deep_inside_is_exit_10(tmp_path, coop, signed):
+    """The SBOM's predicate is checked a file at a time, not built whole; what is not canonical is refused
+    with the whole-document parser's message, however deep it is."""
+    name = next(n for n, d in members(signed).items() if n.startswith("signatures/attestations/")
+                and json.loads(_statement(d))["predicateType"] == SPDX)
+    text = _statement(members(signed)[name])
+    i = text.index(b'{"algorithm":"SHA1","checksumValue":')
+    swapped = text[:i] + text[i:].replace(b'{"algorithm":"SHA1","checksumValue":"', b'{"checksumValue":"', 1)
+    j = swapped.index(b'"}', i)
+    swapped = swapped[:j + 1] + b',"algorithm":"SHA1"' + swapped[j + 1:]
+    assert len(swapped) == len(text) and json.loads(swapped) == json.loads(text)   # same value, keys out of order
+    bad_name = f"signatures/attestations/{hashlib.sha256(swapped).hexdigest()}.dsse.json"
+    env = json.loads(members(signed)[name])
+    env["payload"] = base64.b64encode(swapped).decode()
+    bad = str(tmp_path / "bad.ctp")
+    items = [(n, d) for n, d in members(signed).items() if n != name]
+    write_members(bad, items + [(bad_name, (json.dumps(env, sort_keys=True, separators=(",", ":")) + "\n").encode())])
+    code, out, err = ct("verify", bad, "--policy", pin(tmp_path, coop))
+    assert (code, out) == (10, "")
+    assert err.splitlines()[0] == f"error: bad.ctp: {bad_name}: statement is not canonical JSON"
+
+
+def _write_before(monkeypatch, step: str, path: str, old: bytes, new: bytes) -> None:
+    """The bytes ``old`` of the bundle at ``path`` become ``new`` (same size) just before the verifier's
+    ``step`` runs: after its one pass, before what it reads again."""
+    from cerro_torre.ceremony import verifier as V
+
+    at = open(path, "rb").read().index(old)
+    real = getattr(V, step)
+
+    def write_then_run(*a, **k):
+        with open(path, "r+b") as f:
+            f.seek(at)
+            f.write(new)
+        return real(*a, **k)
+
+    monkeypatch.setattr(V, step, write_then_run)
+
+
+def test_an_attestation_read_again_must_be_the_one_verified(tmp_path, coop, signed, monkeypatch):
+    """Its statement is read once to check it, and again to check its signature: an envelope swapped in
+    between (same size, a valid group signature over another statement) is refused, not accepted."""
+    from cerro_torre.ceremony.statement import Envelope
+
+    name = next(n for n, d in members(signed).items() if n.startswith("signatures/attestations/")
+                and json.loads(_statement(d))["predicateType"] == SLSA)
+    text = _statement(members(signed)[name])
+    other = text.replace(b'"command":"ct pack"', b'"command":"ct pick"')
+    assert other != text and len(other) == len(text)
+    swapped = Envelope(other).with_signatures([coop.group_sign(Envelope(other).pae())]).to_bytes()
+    assert len(swapped) == len(members(signed)[name])
+    _write_before(monkeypatch, "_check_attestation_signatures", signed, members(signed)[name], swapped)
+    code, out, err = ct("verify", signed, "--policy", pin(tmp_path, coop))
+    assert (code, out) == (10, "")
+    assert err.splitlines() == ["error: s.ctp changed while it was being verified",
+                                "hint: something is writing to the bundle; verify a copy that nothing changes"]
+
+
+@pytest.mark.parametrize("stock", [True, False])
+def test_the_release_statement_read_again_must_be_the_one_verified(tmp_path, coop, monkeypatch, stock):
+    """The release statement is never held: read once to check it and fold its subjects, then again for
+    each signature.  A bundle whose envelope holds a statement nobody signed (with the signatures of the
+    real one), the real one written back in between, is refused: the signatures would verify over what
+    is read the second time while the subjects checked are the first reading's."""
+    from cerro_torre.ceremony.statement import Envelope
+
+    unsigned = str(tmp_path / "u.ctp")
+    assert ct("pack", rootfs(str(tmp_path / "rootfs")), "-o", unsigned, "--name", "rootfs", "--version", "1.0")[0] == 0
+    signed = str(tmp_path / "s.ctp")
+    coop.sign_bundle(unsigned, signed, [coop.record], stock=stock)
+    assert ("signatures/stock.json" in members(signed)) is stock
+    name = "signatures/release.dsse.json"
+    real_env = members(signed)[name]
+    env = Envelope.from_bytes(real_env)
+    other = env.payload.replace(b'"version":"1.0"', b'"version":"1.1"')
+    assert other != env.payload and len(other) == len(env.payload)
+    forged = Envelope(other, env.payload_type, env.signatures).to_bytes()
+    assert len(forged) == len(real_env)
+    at = open(signed, "rb").read().index(real_env)
+    with open(signed, "r+b") as f:
+        f.seek(at)
+        f.write(forged)
+    _write_before(monkeypatch, "_check_signatures", signed, forged, real_env)
+    code, out, err = ct("verify", signed, "--policy", pin(tmp_path, coop))
+    assert (code, out) == (10, "")
+    assert err.splitlines() == ["error: s.ctp changed while it was being verified",
+                                "hint: something is writing to the bundle; verify a copy that nothing changes"]
+
+
+def test_a_release_of_several_artifacts_attests_every_digest(tmp_path):
+    """The SBOM's files and the provenance's dependencies come from the manifest as packed (on main a
+    multi-artifact release listed every SHA-256 as "", an SBOM spdx-tools refuses)."""
+    src = rootfs(str(tmp_path / "rootfs"))
+    (tmp_path / "tool-1.0.bin").write_bytes(b"tool\n")
+    out = str(tmp_path / "m.ctp")
+    assert ct("pack", src, str(tmp_path / "tool-1.0.bin"), "-o", out, "--name", "suite", "--version", "2")[0] == 0
+    atts = atts_of(out)
+    doc = atts[SPDX]["predicate"]
+    assert validate_spdx(doc, tmp_path) == []
+    files = {f["fileName"]: f["checksums"][1]["checksumValue"] for f in doc["files"]}
+    assert files["./tool-1.0.bin/tool-1.0.bin"] == hashlib.sha256(b"tool\n").hexdigest()
+    assert files["./rootfs/bin/tool"] == hashlib.sha256(b"#!/bin/sh\n").hexdigest()
+    listing = "".join(f"{hashlib.sha256(open(os.path.join(src, p), 'rb').read()).hexdigest()}  {p}\n"
+                      for p in sorted(["bin/tool", "etc/os-release", "var/lib/dpkg/status",
+                                       "usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA"]))
+    deps = atts[SLSA]["predicate"]["buildDefinition"]["resolvedDependencies"]
+    assert [(d["uri"], d["digest"]["sha256"]) for d in deps] == [
+        ("rootfs/", hashlib.sha256(listing.encode()).hexdigest()),
+        ("tool-1.0.bin", hashlib.sha256(b"tool\n").hexdigest())]
+
+
+def test_an_sbom_above_max_files_lists_none_and_reads_no_file_again(tmp_path, monkeypatch):
+    from cerro_torre.ceremony import sbom
+
+    monkeypatch.setattr(sbom, "MAX_FILES", 3)
+    monkeypatch.setattr(sbom, "_sha1", lambda opener: pytest.fail("a file was read again for its SHA-1"))
+    src = rootfs(str(tmp_path / "rootfs"))
+    out = str(tmp_path / "r.ctp")
+    assert ct("pack", src, "-o", out, "--name", "rootfs", "--version", "1.0")[0] == 0
+    st = atts_of(out)[SPDX]
+    doc = st["predicate"]
+    assert validate_spdx(doc, tmp_path) == []
+    assert "files" not in doc and doc["packages"][0]["filesAnalyzed"] is False
+    assert doc["comment"] == "4 files: more than 3, so they are not listed here; the release statement names each " \
+                             "with its sha256"
+    listing = "".join(f"{s['digest']['sha256']}  {s['name']}\n" for s in st["subject"])
+    assert doc["documentNamespace"] == f"https://cerro-torre.org/spdx/rootfs/1.0/{hashlib.sha256(listing.encode()).hexdigest()}"
+    assert [r["relatedSpdxElement"] for r in doc["relationships"]] == \
+        ["SPDXRef-Release"] + [f"SPDXRef-Package-{i}" for i in (1, 2, 3)]

@@ -329,3 +329,36 @@ def _pin(tmp_path, coop) -> str:
     from test_bundle_support import pin_policy
 
     return pin_policy(str(tmp_path / "policy.json"), coop)
+
+
+def test_the_sha256sums_signature_is_checked_over_the_text_made_as_it_is_read():
+    """A verifier checks the stock signatures over a statement it does not hold (read again for each), the
+    SHA256SUMS text made in 64 KiB pieces from its subjects: a statement of 3,000 subjects (several pieces)
+    verifies, a signature over the text without its last line, or with one digest changed, does not."""
+    import hashlib
+
+    from cerro_torre.ceremony.statement import Envelope, make_statement
+    from cerro_torre.ceremony.streaming import read_envelope_streamed, slices
+
+    sd = bytes.fromhex(V["ed25519_seed"])
+    pk = ed25519.public_from_seed(sd)
+    subjects = [(f"src/m{i // 100:02d}/f{i:05d}.py", hashlib.sha256(b"%d" % i).hexdigest()) for i in range(3000)]
+    raw = make_statement(subjects, {"bundle": {"format": "ct-bundle", "format_version": 1},
+                                   "manifest": {"name": "manifest.toml", "sha256": "00" * 32},
+                                   "package": {"name": "demo", "version": "1"}, "source": {"kind": "directory"}})
+    text = S.sha256sums(raw)
+    assert len(text) > 3 * (64 << 10) and text.count(b"\n") == 3000
+    pieces = list(S.sha256sums_chunks(raw))
+    assert len(pieces) > 4 and b"".join(pieces) == text
+    rec = S.sign_record(raw, "c", pk, lambda m: ed25519.sign(sd, m))
+    data = Envelope(raw).to_bytes()
+    _env, streamed = read_envelope_streamed(slices(data, 1000), "e", lambda: data,
+                                            (lambda: slices(data, 1000), lambda: data), "s", "changed")
+    assert list(S.sha256sums_chunks(streamed)) == pieces
+    assert rec.check(raw) == [] and rec.check(streamed) == []
+    for other in (text[:text.rindex(b"SHA256 (")], text.replace(subjects[1500][1].encode(), b"ff" * 32)):
+        assert other != text
+        bad = S.StockRecord(pk, "c", {**rec.signatures, "sha256sums": ed25519.sign(sd, other)})
+        assert bad.check(raw) == bad.check(streamed) == ["sha256sums"]
+    bad = S.StockRecord(pk, "c", {**rec.signatures, "signify": ed25519.sign(sd, raw + b" ")})
+    assert bad.check(streamed) == ["signify"]

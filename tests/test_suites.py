@@ -483,3 +483,147 @@ def test_repeated_invalid_signature_verified_once(mls, monkeypatch):
     r = evaluate(SUITES["CT-SIG-03"], MSG, [bad] * 50, {"ml-dsa-87": req(1, mls[:1])})
     assert not r.ok and r.per_alg["ml-dsa-87"].invalid == (mls[0].keyid,)
     assert len(calls) == 1
+
+
+# ------------------------------------------------------------------ messages read as they go by (StreamedMessage)
+
+# RFC 8032 §7.1 TEST 1, 2, 3: (public key, message, signature)
+RFC8032 = [
+    (selftest_parts._ED25519_PK, "", selftest_parts._ED25519_SIG),
+    ("3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c", "72",
+     "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+     "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00"),
+    ("fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025", "af82",
+     "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+     "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a"),
+]
+L_ED = 2 ** 252 + 27742317777372353535851937790883648493
+
+
+def chunked(msg: bytes, n: int = 3):
+    from cerro_torre.suites.suite import StreamedMessage
+
+    return StreamedMessage(lambda: (msg[i:i + n] for i in range(0, max(len(msg), 1), n)))
+
+
+@pytest.mark.parametrize("pk,msg,sig", RFC8032)
+def test_streamed_ed25519_verifies_the_rfc8032_vectors(pk, msg, sig):
+    pk, msg, sig = bytes.fromhex(pk), bytes.fromhex(msg), bytes.fromhex(sig)
+    assert ed25519.verify(pk, msg, sig) is True
+    assert verify_signature("ed25519", pk, chunked(msg, 1), sig) is True
+    assert ed25519.verify_chunks(pk, [msg], sig) is True
+    assert verify_signature("ed25519", pk, chunked(msg + b"x"), sig) is False
+    bad = bytearray(sig)
+    bad[0] ^= 1
+    assert verify_signature("ed25519", pk, chunked(msg), bytes(bad)) is False
+
+
+def test_streamed_ed25519_agrees_with_libsodium_on_flipped_bits(eds):
+    """Every single-bit change of the signature, key or message: the streamed check and libsodium's
+    one-shot check give the same answer (False)."""
+    msg = bytes(range(200))
+    sig = ed25519.sign(eds[0].seed, msg)
+    assert ed25519.verify_chunks(eds[0].pk, [msg[:77], msg[77:]], sig) is True
+    for i in range(0, 64 * 8, 5):
+        bad = bytearray(sig)
+        bad[i // 8] ^= 1 << (i % 8)
+        assert ed25519.verify_chunks(eds[0].pk, [msg], bytes(bad)) is ed25519.verify(eds[0].pk, msg, bytes(bad)) is False
+    for i in range(0, 32 * 8, 7):
+        pk = bytearray(eds[0].pk)
+        pk[i // 8] ^= 1 << (i % 8)
+        assert ed25519.verify_chunks(bytes(pk), [msg], sig) is ed25519.verify(bytes(pk), msg, sig) is False
+    assert ed25519.verify_chunks(eds[1].pk, [msg], sig) is False
+
+
+def test_streamed_ed25519_refuses_non_canonical_s_and_small_order_points(eds):
+    """S + L (the same signature modulo L, malleated), the identity as R or as the public key: refused, as
+    libsodium refuses them."""
+    msg = b"release"
+    sig = ed25519.sign(eds[0].seed, msg)
+    s = int.from_bytes(sig[32:], "little") + L_ED
+    assert s < 2 ** 256
+    mall = sig[:32] + s.to_bytes(32, "little")
+    assert ed25519.verify(eds[0].pk, msg, mall) is False
+    assert ed25519.verify_chunks(eds[0].pk, [msg], mall) is False
+    identity = (1).to_bytes(32, "little")
+    assert ed25519.verify_chunks(eds[0].pk, [msg], identity + sig[32:]) is False
+    assert ed25519.verify_chunks(identity, [msg], sig) is False
+    assert ed25519.verify_chunks(eds[0].pk[:31], [msg], sig) is False
+    assert ed25519.verify_chunks(eds[0].pk, [msg], sig[:63]) is False
+
+
+def test_streamed_ml_dsa_verifies_over_mu(mls):
+    """ML-DSA-87 over a message given in pieces (mu hashed as they go by): the one-shot signature verifies,
+    a flipped bit, another message or another key does not."""
+    msg = bytes(range(256)) * 40
+    sig = mls[0].sign(msg).sig
+    assert verify_signature("ml-dsa-87", mls[0].pk, chunked(msg, 999), sig) is True
+    assert mldsa.verify_chunks("ml-dsa-87", mls[0].pk, [msg], sig) is True
+    bad = bytearray(sig)
+    bad[100] ^= 1
+    assert verify_signature("ml-dsa-87", mls[0].pk, chunked(msg, 999), bytes(bad)) is False
+    assert verify_signature("ml-dsa-87", mls[0].pk, chunked(msg + b"!", 999), sig) is False
+    assert verify_signature("ml-dsa-87", mls[1].pk, chunked(msg, 999), sig) is False
+    assert verify_signature("ml-dsa-87", mls[0].pk[:-1], chunked(msg), sig) is False
+
+
+def test_a_streamed_message_is_read_once_per_signature_and_its_errors_propagate(eds, mls):
+    from cerro_torre.suites.suite import StreamedMessage
+
+    reads = []
+
+    def chunks():
+        reads.append(1)
+        yield MSG
+
+    sigs = [eds[0].sign(), mls[0].sign()]
+    res = evaluate(SUITES["CT-SIG-02"], StreamedMessage(chunks), sigs,
+                   {"ed25519": req(1, eds[:1]), "ml-dsa-87": req(1, mls[:1])})
+    assert res.ok and len(reads) == 2
+
+    def changed():
+        yield MSG
+        raise Malformed("b.ctp changed while it was being verified")
+
+    with pytest.raises(Malformed, match="changed while it was being verified"):
+        verify_signature("ed25519", eds[0].pk, StreamedMessage(changed), eds[0].sign().sig)
+
+
+def test_streamed_ed25519_signing_gives_the_bytes_of_rfc8032_signing(eds):
+    """Signing a message read twice as it goes by (never held) is RFC 8032 signing: TEST 1's signature from
+    its secret key, and libsodium's one-shot signature of other messages, byte for byte."""
+    sk = bytes.fromhex(selftest_parts._ED25519_SK)
+    assert ed25519.sign_chunks(sk, lambda: iter(())).hex() == selftest_parts._ED25519_SIG
+    for i, msg in enumerate([b"", b"r", bytes(range(256)) * 50, MSG]):
+        seed = eds[i].seed
+        assert ed25519.sign_chunks(seed, lambda: (msg[j:j + 97] for j in range(0, len(msg), 97))) \
+            == ed25519.sign(seed, msg)
+    reads = []
+
+    def counted():
+        reads.append(1)
+        return [MSG]
+
+    ed25519.sign_chunks(eds[0].seed, counted)
+    assert len(reads) == 2
+
+
+def test_streamed_ml_dsa_signing_verifies_one_shot(mls):
+    """ML-DSA-87 signing over mu hashed as the pieces go by: the one-shot verifier accepts it, for that
+    message only."""
+    msg = bytes(range(256)) * 40
+    sig = mls[0].key.sign_chunks(msg[i:i + 1000] for i in range(0, len(msg), 1000))
+    assert mldsa.verify("ml-dsa-87", mls[0].pk, msg, sig) is True
+    assert mldsa.verify("ml-dsa-87", mls[0].pk, msg + b"!", sig) is False
+
+
+def test_an_identity_signs_a_streamed_message_as_it_signs_its_bytes(eds):
+    from cerro_torre.suites.suite import StreamedMessage
+
+    key = IdentityKey.generate("s", "CT-SIG-02")
+    msg = bytes(range(200)) * 30
+    streamed = key.sign(StreamedMessage(lambda: (msg[i:i + 333] for i in range(0, len(msg), 333))))
+    whole = key.sign(msg)
+    assert [s.alg for s in streamed] == ["ed25519", "ml-dsa-87"]
+    assert streamed[0] == whole[0]             # Ed25519 is deterministic
+    assert key.public().verify(msg, streamed).ok

@@ -94,3 +94,31 @@ def test_reference_outputs_follow_the_schema(world, registry_server, tmp_path):
     skopeo_copy(f"oci:{other}:1.0", f"docker://{reg}/vj/app:1.0")
     doc = check(f"docker://{reg}/vj/app:1.0", "--policy", world["pol"])
     assert (doc["exit_code"], doc["failed_step"], doc["bundle"]) == (1, "image", None)
+
+
+def test_files_are_written_one_at_a_time_in_the_same_document(world):
+    """`ct verify --json` of 100,000 files used to build the whole files list (221 MB peak); the list is
+    now an iterator written element by element, and the document is byte for byte what json.dumps
+    makes of it (bench/manyfiles_bench.py measures the memory)."""
+    import io
+    from collections.abc import Iterator
+
+    from cerro_torre.ceremony.verifier import trust_from, verify_bundle
+    from cerro_torre.cli.main import write_json
+
+    res = verify_bundle(world["good"], trust_from(None, None))
+    doc = res.to_json()
+    assert isinstance(doc["files"], Iterator)
+    out = io.StringIO()
+    write_json(doc, out.write)
+    whole = res.to_json()
+    whole["files"] = list(whole["files"])
+    assert [(f["path"], f["mode"]) for f in whole["files"]] == [("README", "0644"), ("sub/tool.sh", "0755")]
+    assert out.getvalue() == json.dumps(whole, indent=2, sort_keys=True)
+    nested = {"b": [iter([]), {"files": iter([{"x": [1, {}]}, []])}], "a": iter(()), "c": {}}
+    out = io.StringIO()
+    write_json(nested, out.write)
+    assert out.getvalue() == json.dumps({"b": [[], {"files": [{"x": [1, {}]}, []]}], "a": [], "c": {}},
+                                        indent=2, sort_keys=True)
+    code, text, _ = ct("--json", "verify", world["good"], "--policy", world["pol"])
+    assert code == 0 and text == json.dumps(json.loads(text), indent=2, sort_keys=True) + "\n"

@@ -112,18 +112,38 @@ def test_every_difference_is_named_in_the_order_it_always_was(home, tmp_path):
 
 
 def test_more_files_than_the_old_member_limit_held(home, tmp_path, monkeypatch):
-    """manifest.toml and the envelope used to be read whole, at most MAX_META bytes each (16 MiB: a
-    bundle of ~100,000 files could be packed but not verified).  Streamed, they may be larger."""
+    """manifest.toml, the envelopes and the attestations used to be read whole, at most MAX_META bytes
+    each (16 MiB: at 100,000 files `ct pack` with its default SBOM and provenance failed, "… is larger
+    than 16777216 bytes").  Streamed, they may be larger: pack (default attestations), verify, explain,
+    ct attestations, export and import --verify of a bundle whose every statement is over the limit."""
+    from cerro_torre.ceremony import statement as S
+    from cerro_torre.ceremony import streaming
+
     src = tree(tmp_path / "src", {f"src/m{i // 10}/file_{i:04d}.py": b"x = %d\n" % i for i in range(300)})
-    path = pack(home, src, str(tmp_path / "many.ctp"), "--no-sbom", "--no-provenance")  # attestations are read whole
-    items = members(path)
     limit = 4096
-    assert len(items["manifest.toml"]) > limit and len(items["signatures/release.dsse.json"]) > limit
-    monkeypatch.setattr(B, "MAX_META", limit)
-    monkeypatch.setattr(V, "MAX_META", limit)
+    for mod in (B, V, S, streaming):
+        monkeypatch.setattr(mod, "MAX_META" if mod is not S else "MAX_ENVELOPE", limit)
+    path = pack(home, src, str(tmp_path / "many.ctp"))
+    items = members(path)
+    atts = [n for n in items if n.startswith("signatures/attestations/")]
+    assert len(atts) == 2
+    for name in ["manifest.toml", "signatures/release.dsse.json", *atts]:
+        assert len(items[name]) > limit, name
     code, out, err = ct("--home", home, "verify", path)
     assert (code, err) == (0, "")
     assert "  payload     300 file(s), 2.2 KiB, every sha256 matches" in out.splitlines()
+    assert ct("--home", home, "explain", path)[0] == 0
+    code, _, err = ct("--home", home, "attestations", path, "-o", str(tmp_path / "atts"))
+    assert (code, err) == (0, "")
+    assert sorted(os.listdir(tmp_path / "atts"))[0].startswith("slsa.dev-provenance-v1.")
+    assert ct("--home", home, "key", "export", "rel", "--public", "-o", str(tmp_path / "rel.pub"))[0] == 0
+    pol = str(tmp_path / "policy.json")
+    assert ct("--home", home, "policy", "init", "--policy", pol, "--key", str(tmp_path / "rel.pub"))[0] == 0
+    tar = str(tmp_path / "airgap.tar")
+    code, _, err = ct("--home", home, "export", path, "-o", tar, "--include-keys", "--policy", pol)
+    assert (code, err) == (0, "")
+    code, out, err = ct("--home", str(tmp_path / "host"), "import", tar, "--verify", "--policy", pol)
+    assert (code, err) == (0, ""), out
 
 
 def test_an_envelope_not_laid_out_as_ct_writes_it_is_still_read(home, tmp_path):
@@ -205,3 +225,63 @@ def test_streamed_envelope_is_the_envelope(tmp_path):
                                                                               whole.signatures)
             assert bytes(message) == whole.pae()
     assert parse_json(data)["payloadType"] == "application/vnd.in-toto+json"
+
+
+def _statements():
+    from cerro_torre.ceremony.statement import make_statement
+
+    subjects = [(n, hashlib.sha256(n.encode()).hexdigest()) for n in
+                ('a', 'we"ird\\name é.txt', "a/b", "é/x", "z" * 300)]
+    tricky = {"package": {"name": "p", "version": "1"}, "w": "}] before a nested subject list",
+              "x": {"a": 1, "predicateType": "t", "subject": [{"name": "not a subject"}]},
+              "y": 'brace } bracket ] quote " backslash \\ and ,"subject":[ inside a string'}
+    return [make_statement(subjects, tricky), make_statement([], tricky),
+            make_statement(subjects[:1], {"package": {"name": "p", "version": "1"}}),
+            make_statement(subjects, {"big": ["v" * 100] * 50}, "https://example.org/other/v1")]
+
+
+def test_a_statement_fed_in_pieces_reads_as_the_whole_statement():
+    """StatementReader (the verifier's, fed as the envelope is decoded) gives what the in-place reader gives
+    of the whole statement, whatever the piece boundaries: braces, brackets, quotes, escapes and the text
+    that ends the head inside the predicate's strings and keys; no subjects; another predicate type."""
+    from cerro_torre.ceremony.streaming import StatementReader, iter_subjects, read_statement_head
+
+    for raw in _statements():
+        release = b"other" not in raw
+        predicate, ptype, start = read_statement_head(raw, release)
+        want = list(iter_subjects(raw, start))
+        for step in (1, 2, 3, 7, 64, len(raw)):
+            rd = StatementReader(release)
+            got = []
+            for i in range(0, len(raw), step):
+                got += rd.feed(raw[i:i + step])
+            got += rd.close()
+            assert got == want and rd.head == (predicate, ptype), step
+            assert (rd.sha.hexdigest(), rd.length) == (hashlib.sha256(raw).hexdigest(), len(raw))
+            assert rd.subjects.count == len(want)
+
+
+@pytest.mark.parametrize("change,why", [
+    (lambda s: s.replace(b'"name":"a/b"', b'"name":"a"'), "a name repeated"),
+    (lambda s: s.replace(b'"name":"a/b"', b'"name":"zz"'), "out of order"),
+    (lambda s: s + b" ", "bytes after the end"),
+    (lambda s: s[:-1], "cut short"),
+    (lambda s: s[:-30], "cut inside a subject"),
+    (lambda s: s.replace(b'"sha256":"', b'"sha256":"A', 1)[:-1], "not a digest"),
+    (lambda s: s.replace(b'{"_type"', b'{ "_type"'), "not canonical"),
+])
+def test_a_statement_fed_in_pieces_refuses_what_the_whole_reader_refuses(change, why):
+    """Each subject is checked as it goes by against the previous one only: a repeated name and one out of
+    order are refused (no set of names is kept), as are a statement cut short or with more after its end."""
+    from cerro_torre.ceremony.streaming import StatementReader, read_statement
+    from cerro_torre.suites.jsonstream import NotCanonical
+
+    raw = change(_statements()[0])
+    with pytest.raises(Exception):
+        read_statement(raw, "s")
+    for step in (1, 5, 64, len(raw)):
+        rd = StatementReader()
+        with pytest.raises(NotCanonical):
+            for i in range(0, len(raw), step):
+                rd.feed(raw[i:i + step])
+            rd.close()

@@ -109,6 +109,11 @@ def bundle_vectors() -> dict:
     with open(buf_path, "rb") as f:
         unsigned = f.read()
     manifest = r.manifest.to_bytes()    # read back from the bundle
+    import tarfile
+
+    with tarfile.open(buf_path) as t:
+        statement = base64.b64decode(json.load(t.extractfile("signatures/release.dsse.json"))["payload"])
+    assert hashlib.sha256(statement).hexdigest() == r.statement_sha256
     os.unlink(buf_path)
     key = IdentityKey("vector", "CT-SIG-01", {"ed25519": bytes.fromhex(RFC8032_TEST1_SEED),
                                              "x25519": seed("vector x25519")})
@@ -118,12 +123,12 @@ def bundle_vectors() -> dict:
     with open(buf_path, "rb") as f:
         signed = f.read()
     os.unlink(buf_path)
-    res["files"] = {"manifest.toml": manifest, "statement.json": r.statement}
+    res["files"] = {"manifest.toml": manifest, "statement.json": statement}
     res["vector"] = {
         "description": "pack spec/vectors/bundle/input (a directory) as name 'demo' version '1.0'",
         "source": "input", "name": "demo", "version": "1.0",
         "manifest_sha256": hashlib.sha256(manifest).hexdigest(),
-        "statement_sha256": hashlib.sha256(r.statement).hexdigest(),
+        "statement_sha256": r.statement_sha256,
         "unsigned_bundle_sha256": hashlib.sha256(unsigned).hexdigest(),
         "unsigned_bundle_size": len(unsigned),
         "signed_by": {"id": "vector", "suite": "CT-SIG-01", "ed25519_seed": RFC8032_TEST1_SEED,
