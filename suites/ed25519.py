@@ -115,9 +115,15 @@ def sign_chunks(seed: bytes | bytearray, chunks: Any) -> bytes:
     """:func:`sign` of a message given by ``chunks()``, a fresh iterable of buffers on each call, read twice
     and never held: RFC 8032 5.1.6 from libsodium's operations, every secret (the expanded key, the nonce
     and its hash state) in buffers zeroed after -- r = SHA-512(prefix || M) mod L, R = [r]B,
-    k = SHA-512(R || A || M) mod L, S = r + k a mod L.  The same bytes as :func:`sign`."""
+    k = SHA-512(R || A || M) mod L, S = r + k a mod L.  The same bytes as :func:`sign`.
+
+    Both passes must read the same message: a second pass that reads M' != M would give S = r + k' a
+    with the r of M, and two such signatures with one M reveal a = (S - S') / (k - k').  The SHA-512 of
+    each pass's message is compared before S is computed; a message that changed raises ``Malformed``
+    and nothing is returned."""
     import ctypes
     import hashlib
+    import hmac
 
     lib = _sodium()
     st_size = lib.crypto_hash_sha512_statebytes()
@@ -140,16 +146,23 @@ def sign_chunks(seed: bytes | bytearray, chunks: Any) -> bytes:
         clamp[31] = (clamp[31] & 127) | 64
         lib.crypto_hash_sha512_init(state)
         lib.crypto_hash_sha512_update(state, ctypes.byref(az, 32), 32)
+        first = hashlib.sha512()
         for chunk in chunks():
             m, n = _in_place(chunk)
             lib.crypto_hash_sha512_update(state, m, n)
+            first.update(chunk)
         lib.crypto_hash_sha512_final(state, nonce)
         lib.crypto_core_ed25519_scalar_reduce(r, nonce)
         if lib.crypto_scalarmult_ed25519_base_noclamp(big_r, r) != 0:
             raise Malformed("ed25519 signing failed")
         h = hashlib.sha512(big_r.raw + pk.raw)
+        second = hashlib.sha512()
         for chunk in chunks():
             h.update(chunk)
+            second.update(chunk)
+        if not hmac.compare_digest(first.digest(), second.digest()):
+            raise Malformed("the message changed while it was being signed (its two readings differ)",
+                            "nothing was signed; run the command again")
         lib.crypto_core_ed25519_scalar_reduce(k, h.digest())
         lib.crypto_core_ed25519_scalar_mul(ka, k, az)
         lib.crypto_core_ed25519_scalar_add(s, ka, r)

@@ -110,14 +110,11 @@ class MLDSAPrivateKey:
         return self._key.sign(message)  # any buffer, read in place
 
     def sign_chunks(self, chunks: Any) -> bytes:
-        """:meth:`sign` of a message given as an iterable of buffers, never held: with cryptography >= 50
-        its mu (FIPS 204) is hashed as they go by and signed (``sign_mu``); else joined and signed whole."""
+        """:meth:`sign` of a message given as an iterable of buffers, never held: its mu (FIPS 204, empty
+        context) is hashed as they go by and signed (``sign_mu``, hedged as :meth:`sign`)."""
         from cryptography.hazmat.primitives.asymmetric import mldsa
 
-        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
-        if hasher_cls is None or not hasattr(self._key, "sign_mu"):
-            return self.sign(b"".join(bytes(c) for c in chunks))
-        hasher = hasher_cls(self._key.public_key())
+        hasher = mldsa.MLDSAMuHasher(self._key.public_key())
         for chunk in chunks:
             hasher.update(chunk)
         return self._key.sign_mu(hasher.finalize())
@@ -178,18 +175,15 @@ def verify(alg: str, public_key: bytes, message: bytes, signature: bytes, *, bac
 
 
 def verify_chunks(alg: str, public_key: bytes, chunks: Any, signature: bytes) -> bool:
-    """:func:`verify` of a message given as an iterable of buffers: with OpenSSL and cryptography >= 50,
-    the message representative mu (FIPS 204, empty context) is hashed as the chunks go by
-    (``MLDSAMuHasher``) and the signature checked over it (``verify_mu``), so the message is never held;
-    otherwise the chunks are joined and verified whole.  An exception raised by ``chunks`` propagates."""
+    """:func:`verify` of a message given as an iterable of buffers: with OpenSSL, the message
+    representative mu (FIPS 204, empty context) is hashed as the chunks go by (``MLDSAMuHasher``) and the
+    signature checked over it (``verify_mu``), so the message is never held; with the liboqs backend the
+    chunks are joined and verified whole.  An exception raised by ``chunks`` propagates."""
     classes = _openssl_classes(alg) if alg in SIZES else None
-    hasher_cls = None
-    if classes is not None:
-        from cryptography.hazmat.primitives.asymmetric import mldsa
-
-        hasher_cls = getattr(mldsa, "MLDSAMuHasher", None)
-    if hasher_cls is None:
+    if classes is None:
         return verify(alg, public_key, b"".join(bytes(c) for c in chunks), signature)
+    from cryptography.hazmat.primitives.asymmetric import mldsa
+
     pk_size, sig_size = SIZES[alg]
     if not isinstance(public_key, (bytes, bytearray)) or not isinstance(signature, (bytes, bytearray)):
         return False
@@ -197,7 +191,7 @@ def verify_chunks(alg: str, public_key: bytes, chunks: Any, signature: bytes) ->
         return False
     try:
         key = classes[1].from_public_bytes(bytes(public_key))
-        hasher = hasher_cls(key)
+        hasher = mldsa.MLDSAMuHasher(key)
     except Exception:  # noqa: BLE001 - ValueError: not a public key
         return False
     for chunk in chunks:

@@ -608,6 +608,37 @@ def test_streamed_ed25519_signing_gives_the_bytes_of_rfc8032_signing(eds):
     assert len(reads) == 2
 
 
+def test_streamed_ed25519_signing_refuses_a_message_that_changes_between_its_readings(eds):
+    """Two passes that read different messages would reuse the nonce of the first: two such signatures
+    with one first message solve for the secret scalar.  The attack, then the refusal."""
+    seed = eds[0].seed
+    _L = ed25519._L
+
+    def two_faced(second: bytes):
+        reads = []
+
+        def chunks():
+            reads.append(1)
+            return [MSG] if len(reads) == 1 else [second]
+        return chunks
+
+    for second in (MSG + b"1", MSG + b"2"):
+        with pytest.raises(Malformed) as e:
+            ed25519.sign_chunks(seed, two_faced(second))
+        assert e.value.message == "the message changed while it was being signed (its two readings differ)"
+    # what the check prevents: S = r + k a with the r of MSG and k of each second message
+    a = int.from_bytes(hashlib.sha512(seed).digest()[:32], "little")
+    a = (a & ~7 & ((1 << 254) - 1)) | (1 << 254)
+    r = int.from_bytes(hashlib.sha512(hashlib.sha512(seed).digest()[32:] + MSG).digest(), "little") % _L
+    big_r = ed25519.sign(seed, MSG)[:32]
+    pk = ed25519.public_from_seed(seed)
+    sigs = []
+    for second in (MSG + b"1", MSG + b"2"):
+        k = int.from_bytes(hashlib.sha512(big_r + pk + second).digest(), "little") % _L
+        sigs.append((k, (r + k * a) % _L))
+    (k1, s1), (k2, s2) = sigs
+    assert (s1 - s2) * pow(k1 - k2, -1, _L) % _L == a % _L
+
 def test_streamed_ml_dsa_signing_verifies_one_shot(mls):
     """ML-DSA-87 signing over mu hashed as the pieces go by: the one-shot verifier accepts it, for that
     message only."""
