@@ -129,6 +129,53 @@ def dsse(data: bytes) -> None:
     parse_statement(env.payload)
 
 
+def statement_stream(data: bytes) -> None:
+    """The verifier's streaming reader of a statement (``StatementReader``, fed in pieces of the size the
+    first byte chooses) against the in-place reader (``read_statement``) and the strict whole-document
+    parser (``parse_statement``): all three accept the same statements with the same subjects, or the
+    input is a finding.  Also as an attestation (any predicate type)."""
+    from cerro_torre.ceremony import streaming
+    from cerro_torre.ceremony.streaming import ListDigest, StatementReader
+    from cerro_torre.ceremony.statement import PREDICATE_TYPE
+    from cerro_torre.suites.jsonstream import NotCanonical
+
+    if not data:
+        return
+    step, stmt = 1 + data[0] % 64 * (1 + data[0] // 64 * 16), data[1:]
+    for release in (True, False):
+        try:
+            strict = parse_statement(stmt, predicate_type=PREDICATE_TYPE if release else None)
+        except CTError:
+            strict = None
+        try:
+            inplace = streaming.read_statement(stmt, "statement", release)
+        except CTError:
+            inplace = None
+        rd = StatementReader(release)
+        try:
+            for i in range(0, len(stmt), step):
+                rd.feed(stmt[i:i + step])
+            rd.close()
+            streamed = rd
+        except NotCanonical:
+            streamed = None
+        verdicts = (strict is not None, inplace is not None, streamed is not None)
+        if len(set(verdicts)) != 1:
+            raise Finding(f"statement readers disagree (strict, in place, streamed: {verdicts}, "
+                          f"release={release}, pieces of {step})")
+        if strict is None:
+            continue
+        d = ListDigest()
+        for sub in strict.subjects:
+            d.add(sub.name.encode(), sub.sha256.encode())
+        got = {(streamed.subjects.count, streamed.subjects.digest()), (len(inplace.subjects), inplace.subjects.digest),
+               (d.count, d.digest())}
+        if [(x.name, x.sha256) for x in inplace.subjects] != [(x.name, x.sha256) for x in strict.subjects]:
+            raise Finding(f"the in-place reader walks other subjects than the strict parser (release={release})")
+        if len(got) != 1 or streamed.head[1] != strict.predicate_type or streamed.length != len(stmt):
+            raise Finding(f"statement readers read different subjects or types (release={release})")
+
+
 def stock(data: bytes) -> None:
     """signatures/stock.json."""
     StockRecord.from_bytes(data).to_bytes()
@@ -279,6 +326,7 @@ TARGETS: dict[str, Callable[[bytes], Any]] = {
     "tar": tar,
     "manifest": manifest,
     "dsse": dsse,
+    "statement_stream": statement_stream,
     "stock": stock,
     "keyholders": keyholders,
     "message": message,
