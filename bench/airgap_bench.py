@@ -78,7 +78,8 @@ def main() -> int:
         for n in names:
             warm(os.path.join(scratch, n))
         tarball = os.path.join(scratch, "airgap.tar")
-        export_argv = [CT, "export", *names, "-o", tarball, "--include-keys", "--policy", "policy.json"]
+        export_argv = [CT, "export", *names, "-o", tarball, "--include-keys", "--policy", "policy.json",
+                       "--force"]  # each run replaces the last (the import runs read it)
         tar_cf = "tar -cf ref.tar " + " ".join(names)
         ref_export = ["sh", "-c", f"{tar_cf} && sync ref.tar && openssl dgst -sha256 ref.tar"]
         ref_export_plain = ["sh", "-c", f"{tar_cf} && openssl dgst -sha256 ref.tar"]
