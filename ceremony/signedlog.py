@@ -20,8 +20,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from cerro_torre.suites.atomic import read_limited
 from cerro_torre.suites.encoding import canonical_json, parse_json
-from cerro_torre.suites.errors import Malformed, NotFound
+from cerro_torre.suites.errors import Malformed
 
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _FIELDS = {"ceremony", "epoch", "name", "record", "release", "statement"}
@@ -96,13 +97,7 @@ def closed_releases(bundles: list[str], files: list[str]) -> list[str]:
             raise Malformed(f"{b} has no release statement")
         out.add(hashlib.sha256(Envelope.from_bytes(parts.signature_members[bundle.ENVELOPE]).payload).hexdigest())
     for path in files:
-        try:
-            with open(path, "rb") as f:
-                data = f.read(MAX_LOG + 1)
-        except FileNotFoundError:
-            raise NotFound(f"releases file not found: {path}", "check the path") from None
-        except IsADirectoryError:
-            raise Malformed(f"releases file is a directory: {path}") from None
+        data = read_limited(path, "releases file", MAX_LOG)
         for n, raw in enumerate(data.splitlines(), 1):
             line = raw.strip()
             if not line or line.startswith(b"#"):

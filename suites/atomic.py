@@ -28,6 +28,24 @@ def locked_dir(path: str) -> Iterator[None]:
         os.close(fd)
 
 
+def read_limited(path: str, what: str, limit: int, shown: str | None = None) -> bytes:
+    """The bytes of the file ``path``, at most ``limit`` of them; the errors name ``what`` and ``shown``
+    (default: the path): not found (exit 21), a folder or larger than ``limit`` (exit 10)."""
+    from .errors import Malformed, NotFound
+
+    shown = path if shown is None else shown
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise NotFound(f"{what} not found: {shown}", "check the path") from None
+    except IsADirectoryError:
+        raise Malformed(f"{what} is a directory: {shown}") from None
+    if len(data) > limit:
+        raise Malformed(f"{what} {shown} is larger than {limit} bytes")
+    return data
+
+
 def fsync_dir(path: str) -> None:
     """fsync a folder, so that a rename or unlink in it is durable."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)

@@ -234,3 +234,23 @@ def test_record_not_confirmed_here_is_refused(w):
     stored = sim.holders["bob"].store_record(other, "other.json")
     assert (stored.new, stored.retired) == ([], [])
     assert os.path.exists(sim.holders["bob"].trust.record_path("other", 1, other.fingerprint.full_hex))
+
+
+def test_a_releases_file_is_read_whole_or_refused(tmp_path, monkeypatch):
+    """`ct ceremony rotate --releases FILE` reads every line, or says why not: never a silent first part."""
+    from cerro_torre.ceremony import signedlog
+    from cerro_torre.suites.errors import Malformed, NotFound
+
+    f = tmp_path / "released.txt"
+    f.write_text("# kept\n" + "a" * 64 + "\n\n" + "b" * 64 + "\n")
+    assert signedlog.closed_releases([], [str(f)]) == ["a" * 64, "b" * 64]
+    monkeypatch.setattr(signedlog, "MAX_LOG", 100)
+    with pytest.raises(Malformed) as e:
+        signedlog.closed_releases([], [str(f)])
+    assert e.value.message == f"releases file {f} is larger than 100 bytes"
+    with pytest.raises(NotFound) as e:
+        signedlog.closed_releases([], [str(tmp_path / "none.txt")])
+    assert (e.value.message, e.value.hints) == (f"releases file not found: {tmp_path / 'none.txt'}", ("check the path",))
+    with pytest.raises(Malformed) as e:
+        signedlog.closed_releases([], [str(tmp_path)])
+    assert e.value.message == f"releases file is a directory: {tmp_path}"

@@ -156,20 +156,10 @@ class CTScreen(Screen[None]):
         return self.ct.display_path(path)
 
     def read_file(self, path: str, what: str, limit: int = 64 * 1024 * 1024) -> bytes:
-        """Read ``path`` as ``ct`` does (same errors: not found, is a directory)."""
-        from cerro_torre.suites.errors import Malformed, NotFound
+        """Read ``path`` as ``ct`` does (same errors: not found, is a directory, too large)."""
+        from cerro_torre.suites.atomic import read_limited
 
-        full = self.ct.resolve(path)
-        try:
-            with open(full, "rb") as f:
-                data = f.read(limit + 1)
-        except FileNotFoundError:
-            raise NotFound(f"{what} not found: {path}", "check the path") from None
-        except IsADirectoryError:
-            raise Malformed(f"{what} is a directory: {path}") from None
-        if len(data) > limit:
-            raise Malformed(f"{what} {path} is larger than {limit} bytes")
-        return data
+        return read_limited(self.ct.resolve(path), what, limit, shown=path)
 
     def refuse_overwrite(self, path: str) -> None:
         """As the CLI: never overwrite an output."""
