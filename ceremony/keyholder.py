@@ -46,7 +46,7 @@ from . import crashpoints, transcript
 from .message import COORDINATOR, Message
 from .nonces import NonceStore
 from .signedlog import SignedLog
-from .protocol import History, View, participants, verify_relayed
+from .protocol import History, View, verify_relayed
 
 
 @dataclass

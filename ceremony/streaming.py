@@ -41,7 +41,6 @@ from .bundle import (
     MAX_META,
     FileEntry,
     Manifest,
-    _toml_key,
     _toml_table_body,
     check_path,
     parse_manifest,
@@ -842,7 +841,6 @@ class PackLists:
     def manifest_read(self, name: str, version: str, source: dict[str, Any], artifacts: Any) -> Any:
         """The manifest written, as a :class:`Manifest` whose files are read from the temporary file on
         demand (Linux: through /proc/self/fd)."""
-        from .bundle import Manifest
 
         files = FileList(self.count, self.total, self.manifest_sha256, "manifest.toml",
                          f"/proc/self/fd/{self.manifest.fileno()}", 0, self.manifest_size)

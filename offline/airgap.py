@@ -42,7 +42,6 @@ from cerro_torre.suites.errors import (
     KeyNotTrusted,
     Malformed,
     NotFound,
-    PolicyRejected,
     UsageError,
 )
 

@@ -9,7 +9,6 @@ under "signers", hints under "status".  The verdict line says what
 
 from __future__ import annotations
 
-import hashlib
 import os
 from typing import Any
 
