@@ -116,7 +116,9 @@ def cmd_encode(ctx: Context) -> int:
         raise UsageError("--json cannot be combined with --terminal", "use -o DIR with --json")
     fps = DEFAULT_FPS if a.fps is None else a.fps
     if not 0 < fps <= 60:
-        raise UsageError(f"--fps must be above 0 and at most 60, not {a.fps:g}")
+        raise UsageError(f"--fps must be above 0 and at most 60, not {a.fps:g}",
+                         f"leave --fps out for the default of {DEFAULT_FPS:g} frames a second, "
+                         "or pass a number such as 0.5 or 10")
     if a.frames is not None and a.frames < 1:
         raise UsageError(f"--frames must be at least 1, not {a.frames}")
     if a.output:
@@ -131,10 +133,10 @@ def cmd_encode(ctx: Context) -> int:
                          f"leave --frames out (the default writes {enc.default_frames}), or pass {enc.count} or more")
     seqs = enc.sequence()
     parts = [next(seqs) for _ in range(n)]
-    codes = [qr.make_code(enc.text(s), a.max_version, a.ec) for s in parts]
-    paths = qr.write_png_set(codes, a.output, force=a.force)
+    texts = [enc.text(s) for s in parts]
+    paths = qr.write_png_set(texts, a.output, a.max_version, a.ec, force=a.force)
     digest = hashlib.sha256(data).hexdigest()
-    version = max(c.version for c in codes)
+    version = qr.text_version(len(texts[0]), a.ec)  # every frame of a set has the same length
     if ctx.json:
         ctx.emit_json({
             "input": a.file, "bytes": len(data), "sha256": digest, "id": enc.id_hex, "parts": enc.count,

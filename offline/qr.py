@@ -21,7 +21,7 @@ naming both ids.
 The pure part (:class:`Encoder`, :func:`parse_frame`, :class:`Assembler`,
 capacity) imports nothing outside the standard library and
 ``cerro_torre.suites``; the edges (:func:`make_code`, :func:`write_png_set`,
-:func:`render_matrix`) import ``qrcode`` and Pillow when called.  Reading
+:func:`render_matrix`) import ``segno`` when called.  Reading
 frames from images, video files and cameras is ``offline/scan.py``.
 """
 
@@ -73,13 +73,6 @@ FRAME_NAME = re.compile(r"^frame-(\d{2,})-of-(\d{2,})\.png$")
 
 # --------------------------------------------------------------------------- capacity
 
-def _ec_constant(ec: str) -> int:
-    import qrcode.constants as c
-
-    return {"L": c.ERROR_CORRECT_L, "M": c.ERROR_CORRECT_M,
-            "Q": c.ERROR_CORRECT_Q, "H": c.ERROR_CORRECT_H}[ec]
-
-
 def _check_params(max_version: int, ec: str) -> None:
     if not isinstance(max_version, int) or not 1 <= max_version <= 40:
         raise UsageError(f"QR version must be 1 to 40, not {max_version}", "25 is a good size for a camera")
@@ -90,9 +83,9 @@ def _check_params(max_version: int, ec: str) -> None:
 def data_codewords(version: int, ec: str) -> int:
     """Data codewords of a QR code of ``version`` at error correction ``ec`` (ISO/IEC 18004 table 9)."""
     _check_params(version, ec)
-    from qrcode.base import rs_blocks
+    from segno import consts
 
-    return sum(b.data_count for b in rs_blocks(version, _ec_constant(ec)))
+    return consts.SYMBOL_CAPACITY[version][consts.ERROR_MAPPING[ec]] // 8
 
 
 def alphanumeric_capacity(version: int, ec: str) -> int:
@@ -103,6 +96,12 @@ def alphanumeric_capacity(version: int, ec: str) -> int:
     """
     bits = data_codewords(version, ec) * 8 - 4 - (9 if version < 10 else 11 if version < 27 else 13)
     return (bits // 11) * 2 + (1 if bits % 11 >= 6 else 0)
+
+
+def text_version(chars: int, ec: str) -> int | None:
+    """The smallest QR version holding ``chars`` characters in one alphanumeric segment at ``ec``
+    (None if not even version 40 does)."""
+    return next((v for v in range(1, 41) if alphanumeric_capacity(v, ec) >= chars), None)
 
 
 def frame_capacity(version: int, ec: str) -> int:
@@ -442,27 +441,25 @@ def join(texts: Iterable[str | bytes]) -> bytes:
     return a.message()
 
 
-# --------------------------------------------------------------------------- QR codes (qrcode)
+# --------------------------------------------------------------------------- QR codes (segno)
 
-def make_code(text: str, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC,
-              *, box_size: int = 6, border: int = 4) -> Any:
-    """A ``qrcode.QRCode`` holding ``text`` in one alphanumeric segment, smallest version that fits.
+def make_code(text: str, max_version: int = DEFAULT_MAX_VERSION, ec: str = DEFAULT_EC) -> Any:
+    """A ``segno.QRCode`` holding frame ``text`` in one alphanumeric segment, smallest version that fits.
 
-    ``code.version`` is the version actually used.
+    ``code.version`` is the version used (the library's choice, which the tests check against
+    :func:`alphanumeric_capacity`).  Any text, including long runs of ``0`` (zero bytes in base45),
+    is drawn: ``qrcode`` 8.2, used before, failed on a Reed-Solomon block of zero codewords.
     """
     _check_params(max_version, ec)
-    import qrcode
-    from qrcode.util import MODE_ALPHA_NUM, QRData
+    need = text_version(len(text), ec)
+    if need is None or need > max_version:
+        fits = f"version {need}" if need else "no QR version"
+        raise UsageError(f"frame of {len(text)} characters needs QR version {max_version} or less at level {ec}, "
+                         f"but {fits} holds it",
+                         "encode the message again with the same version limit and level as this frame")
+    import segno
 
-    code = qrcode.QRCode(version=None, error_correction=_ec_constant(ec), box_size=box_size, border=border)
-    code.add_data(QRData(text.encode("ascii"), mode=MODE_ALPHA_NUM))
-    try:
-        code.make(fit=True)
-    except Exception as e:  # qrcode raises DataOverflowError past version 40
-        raise UsageError(f"frame of {len(text)} characters does not fit a QR code ({e})") from None
-    if code.version > max_version:
-        raise UsageError(f"frame of {len(text)} characters needs QR version {code.version} > {max_version}")
-    return code
+    return segno.make(text, error=ec, mode="alphanumeric", micro=False, boost_error=False)
 
 
 def frame_filename(number: int, total: int) -> str:
@@ -471,11 +468,11 @@ def frame_filename(number: int, total: int) -> str:
 
 
 def png_bytes(code: Any) -> bytes:
+    """The PNG of a :func:`make_code` code: black on white, 1-bit, 6 pixels a module, a 4-module quiet zone."""
     import io
 
-    img = code.make_image()  # black on white, 1-bit
     buf = io.BytesIO()
-    img.save(buf, format="PNG")
+    code.save(buf, kind="png", scale=6, border=4)
     return buf.getvalue()
 
 
@@ -485,7 +482,7 @@ def encode_png(message: bytes, out_dir: str | os.PathLike[str], max_version: int
     ``out_dir/frame-NN-of-MM.png``; return their paths (see :func:`write_png_set`)."""
     check_out_dir(out_dir, force=force)
     texts = Encoder(message, max_version, ec).texts(frames)
-    return write_png_set([make_code(t, max_version, ec) for t in texts], out_dir, force=force)
+    return write_png_set(texts, out_dir, max_version, ec, force=force)
 
 
 def check_out_dir(out_dir: str | os.PathLike[str], *, force: bool = False) -> bool:
@@ -511,8 +508,9 @@ def check_out_dir(out_dir: str | os.PathLike[str], *, force: bool = False) -> bo
     return True
 
 
-def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, force: bool = False) -> list[str]:
-    """Write ``qrcode.QRCode`` frames as ``out_dir/frame-NN-of-MM.png``; return their paths.
+def write_png_set(texts: Sequence[str], out_dir: str | os.PathLike[str], max_version: int = DEFAULT_MAX_VERSION,
+                  ec: str = DEFAULT_EC, *, force: bool = False) -> list[str]:
+    """Write frame ``texts`` as QR codes (:func:`make_code`) in ``out_dir/frame-NN-of-MM.png``; return their paths.
 
     The set is built in a temporary folder next to ``out_dir`` (every file
     written atomically) and renamed into place, so ``out_dir`` never holds a
@@ -525,15 +523,14 @@ def write_png_set(frames: Sequence[Any], out_dir: str | os.PathLike[str], *, for
     out_dir = os.path.abspath(os.fspath(out_dir))
     parent = os.path.dirname(out_dir)
     replace_old = check_out_dir(out_dir, force=force)
-    total = len(frames)
+    total = len(texts)
     tmp = tempfile.mkdtemp(prefix=".ct-qr-", dir=parent)
     old = None
     try:
-        for i, code in enumerate(frames, 1):
+        for i, text in enumerate(texts, 1):
             path = os.path.join(tmp, frame_filename(i, total))
-            atomic_write(path, png_bytes(code))
-            expected = b"".join(bytes(d.data) for d in code.data_list)
-            if read_image(path) != [expected]:
+            atomic_write(path, png_bytes(make_code(text, max_version, ec)))
+            if read_image(path) != [text.encode("ascii")]:
                 raise SelfTestFailed(f"frame {i} of {total} did not read back from its PNG",
                                      "this is a bug in ct or its QR libraries; report it")
         os.chmod(tmp, 0o755)
@@ -590,6 +587,7 @@ def render_matrix(matrix: Sequence[Sequence[bool]], *, color: bool = True, light
 def terminal_frame(text: str, version: int, ec: str = DEFAULT_EC, *, color: bool = True,
                    light_on_dark: bool = True) -> str:
     """The QR code of frame ``text`` drawn for a terminal (quiet zone of :data:`TERMINAL_BORDER` modules)."""
-    code = make_code(text, version, ec, border=TERMINAL_BORDER)
-    return render_matrix(code.get_matrix(), color=color, light_on_dark=light_on_dark)
+    code = make_code(text, version, ec)
+    return render_matrix([[bool(m) for m in row] for row in code.matrix_iter(border=TERMINAL_BORDER)],
+                         color=color, light_on_dark=light_on_dark)
 

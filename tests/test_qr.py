@@ -1,8 +1,8 @@
 """QR transport: frame format 2 and its vectors, capacity, the assembler, real PNGs read by zbar,
 photo-like damage, the terminal player, `ct qr encode` and `ct qr decode`.
 
-Nothing is mocked: frames are drawn by ``qrcode``, saved as PNG/JPEG by
-Pillow and read back by zbar (``pyzbar`` over Debian's ``libzbar0``).
+Nothing is mocked: frames are drawn and saved as PNG by ``segno`` (photo-like
+copies by Pillow) and read back by zbar (``pyzbar`` over Debian's ``libzbar0``).
 Videos and cameras (`ct qr scan`) are in ``tests/test_qr_scan.py``.
 """
 
@@ -518,11 +518,11 @@ def test_not_an_image(tmp_path) -> None:
 
 
 def test_foreign_qr_code_in_image(tmp_path, set4800) -> None:
-    import qrcode
+    import segno
 
     msg, paths = set4800
     path = tmp_path / "url.png"
-    qrcode.make("https://example.org/").save(path)
+    segno.make("https://example.org/").save(path, scale=6)
     strict = scan.Scan(strict=True)
     with pytest.raises(Malformed) as e:
         strict.images([str(path)])
@@ -860,3 +860,72 @@ def test_default_frame_rate_is_the_tuis() -> None:
     from cerro_torre.tui.screens import qr as tui_qr
 
     assert cli_qr.DEFAULT_FPS == qr.DEFAULT_FPS == tui_qr.DEFAULT_RATE == 2.0
+
+
+# ----------------------------------------------------------------------------- large messages
+
+@pytest.mark.parametrize(("version", "ec"), [(2, "L"), (5, "M"), (25, "M"), (40, "H")])
+def test_frame_of_zero_bytes_draws_and_reads_back(version: int, ec: str) -> None:
+    # A run of zero bytes (the last fragment's padding, or zeros in a message that does not deflate)
+    # makes a whole Reed-Solomon block of zero codewords: the QR library must draw it like any other.
+    frame = bytes([0x20]) + (1).to_bytes(4, "big") + bytes(qr.frame_capacity(version, ec) - 5)
+    text = base45.encode(frame)
+    code = qr.make_code(text, version, ec)
+    assert code.version == version
+    from pyzbar.pyzbar import decode
+
+    assert [r.data for r in decode(Image.open(io.BytesIO(qr.png_bytes(code))))] == [text.encode()]
+
+
+@pytest.mark.parametrize("size", [200_000, 300_000])
+def test_cli_large_message_round_trip(tmp_path, size: int) -> None:
+    msg = rand(size, size)
+    enc = qr.Encoder(msg)
+    assert enc.count * enc.fragment - enc.length >= 100  # the last part ends in a long run of zero padding
+    src = tmp_path / "m.bin"
+    src.write_bytes(msg)
+    code, out, err = run("qr", "encode", str(src), "-o", str(tmp_path / "frames"))
+    assert (code, err) == (0, "")
+    n = enc.default_frames
+    assert out == (f"wrote {n} frames to {tmp_path / 'frames'}: message {enc.id_hex}, {size} bytes in "
+                   f"{enc.count} parts (any {enc.count} or a few more frames decode), QR version 25, "
+                   "error correction M\n"
+                   f"sha256 {hashlib.sha256(msg).hexdigest()}\n")
+    assert len(os.listdir(tmp_path / "frames")) == n
+    code, out, err = run("qr", "decode", str(tmp_path / "frames"), "-o", str(tmp_path / "back.bin"))
+    assert (code, err) == (0, "")
+    assert (tmp_path / "back.bin").read_bytes() == msg
+
+
+def test_largest_message_the_format_allows_round_trips(tmp_path) -> None:
+    # 8192 parts (MAX_PARTS) of 16 bytes at version 2/L: the largest message at that size, end to end
+    part = qr.frame_capacity(2, "L") - qr.HEADER_LEN
+    msg = rand(qr.MAX_PARTS * part - qr.DIGEST_LEN - 7, 23)
+    enc = qr.Encoder(msg, 2, "L")
+    assert (enc.count, enc.fragment, enc.flags) == (qr.MAX_PARTS, part, 0)
+    texts = [enc.text(s) for s in range(qr.MAX_PARTS, 0, -1)]  # the padded last part first
+    assert qr.join(texts) == msg
+    from pyzbar.pyzbar import decode
+
+    last = qr.make_code(texts[0], 2, "L")
+    assert [r.data for r in decode(Image.open(io.BytesIO(qr.png_bytes(last))))] == [texts[0].encode()]
+    src = tmp_path / "m.bin"
+    src.write_bytes(rand(qr.MAX_PARTS * part - qr.DIGEST_LEN + 1, 23))
+    code, out, err = run("qr", "encode", str(src), "-o", str(tmp_path / "frames"), "--max-version", "2",
+                         "--ec", "L")
+    assert (code, out) == (64, "")
+    assert err == (f"error: message of {qr.MAX_PARTS * part - qr.DIGEST_LEN + 1} bytes needs 8193 parts at QR "
+                   "version 2/L; the limit is 8192\n"
+                   "hint: carry it as a file on removable media, or use larger QR codes\n")
+    assert os.listdir(tmp_path) == ["m.bin"]
+
+
+def test_cli_fps_out_of_range(tmp_path) -> None:
+    src = tmp_path / "m.bin"
+    src.write_bytes(b"x")
+    for fps in ("0", "-1", "61"):
+        code, out, err = run("qr", "encode", str(src), "--terminal", "--fps", fps)
+        assert (code, out) == (64, "")
+        assert err == (f"error: --fps must be above 0 and at most 60, not {float(fps):g}\n"
+                       "hint: leave --fps out for the default of 2 frames a second, or pass a number "
+                       "such as 0.5 or 10\n")
