@@ -687,7 +687,8 @@ def test_policy_set(tmp_path):
     assert (doc["min_epoch"], doc["min_threshold"]) == (2, 3)
     for key, value, low in (("min-threshold", "0", 1), ("min-epoch", "-1", 0), ("min-epoch", "two", 0)):
         code, _, err = ct("policy", "set", key, value, "--policy", pol)
-        assert code == 64 and err == f"error: {key} must be a whole number >= {low}, got {value!r}\n"
+        assert code == 64 and err == (f"error: {key} must be a whole number >= {low}, got {value!r}\n"
+                                      "hint: run 'ct --help', or 'ct COMMAND --help', for usage\n")
     code, _, err = ct("policy", "set", "roots", "x", "--policy", pol)
     assert code == 64 and "invalid choice: 'roots'" in err
     assert ct("policy", "set", "min-epoch", "2", "--policy", str(tmp_path / "none.json"))[0] == 21
