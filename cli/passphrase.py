@@ -27,9 +27,22 @@ def _prompted(ctx: Context) -> bool:
 def _ask(prompt: str) -> str:
     try:
         return getpass.getpass(prompt)
+    except KeyboardInterrupt:
+        _end_prompt_line()
+        raise
     except EOFError:
+        _end_prompt_line()
         raise WrongPassphrase("no passphrase given",
                               "type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE") from None
+
+
+def _end_prompt_line() -> None:
+    """Ctrl-D or Ctrl-C at the prompt leaves the cursor after it: the error goes on a line of its own."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
 
 
 def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> bytes:

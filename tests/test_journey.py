@@ -283,9 +283,20 @@ def _ctrl_d(p: Pty, prompt: str) -> None:
     p.send(b"\x04")
     code, rest = p.finish()
     assert code == 20
-    assert rest.strip().splitlines() == [
-        "error: no passphrase given",
-        "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
+    assert rest == ("\nerror: no passphrase given\n"   # on a line of its own, not after the prompt
+                    "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE\n")
+
+
+def test_ctrl_c_at_a_passphrase_prompt(tmp_path):
+    home = str(tmp_path / "h")
+    p = Pty(["--home", home, "keygen", "--id", "alice"], _prompt_env())
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"\x03")
+    code, rest = p.finish()
+    assert code == 130
+    assert rest == ("\nerror: interrupted\n"
+                    "hint: files are written atomically: nothing half-written was kept; run the command again\n")
+    assert not os.path.exists(os.path.join(home, "keys"))
 
 
 def test_ctrl_d_at_the_ceremony_step_prompt(tmp_path, monkeypatch):
