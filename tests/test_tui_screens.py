@@ -360,6 +360,18 @@ def test_governance_chain_and_rotation(tmp_path):
     run(go())
 
 
+def test_governance_shows_a_set_name_whole(tmp_path):
+    """The NAME column is as wide as the name ('cooperative' was cut to 'cooperat')."""
+    write("governance/keyholders/epoch-1.json", det_record(["alice", "bob"], 2, name="cooperative").to_bytes())
+
+    async def go():
+        app = make(tmp_path, "officer", "governance")
+        async with app.run_test(size=(100, 24)) as pilot:
+            await settle(pilot, app)
+            assert re.search(r"1\s+cooperative\s+CT-SIG-02\s+2/2\s+2099-01-01", screen_text(app))
+    run(go())
+
+
 # ------------------------------------------------------------------ verify
 
 @pytest.fixture
