@@ -165,6 +165,12 @@ def _journal_flag(p: argparse.ArgumentParser) -> None:
                    help="the coordinator's journal of the ceremony (default: CEREMONY-ID.journal beside the message)")
 
 
+# what _read reads -> an example of its file, for the hint when a directory is given
+_EXAMPLES = {"message": "the ceremony message file, e.g. req.ctm", "reply": "a reply file, e.g. reply-alice.ctm",
+             "public key": "a public key file, e.g. alice.pub",
+             "keyholder-set record": "the record file, e.g. keyholders.json"}
+
+
 def _read(path: str, what: str) -> bytes:
     from cerro_torre.suites.errors import Malformed, NotFound
 
@@ -174,7 +180,7 @@ def _read(path: str, what: str) -> bytes:
     except FileNotFoundError:
         raise NotFound(f"{what} not found: {path}", "check the path") from None
     except IsADirectoryError:
-        raise Malformed(f"{what} is a directory: {path}") from None
+        raise Malformed(f"{what} is a directory: {path}", f"give the path of {_EXAMPLES[what]}") from None
     return data
 
 

@@ -250,6 +250,25 @@ def printable(text: Any) -> str:
     return "".join(out)
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """``text`` quoted (``repr``) for an error line, cut to its first ``limit`` characters and an
+    ellipsis when longer (with its length), so a long argument is never echoed whole."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text)} characters)"
+
+
+def type_of(doc: Any) -> str:
+    """What a document that is not of the expected type is, for the error line: 'it is not a JSON
+    object', 'it has no "type" field', or 'its type is \'x\''."""
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    if "type" not in doc:
+        return 'it has no "type" field'
+    t = doc["type"]
+    return f"its type is {quoted(t) if isinstance(t, str) else quoted(canonical_json(t).decode())}"
+
+
 def b64e(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

@@ -685,9 +685,28 @@ def test_policy_set(tmp_path):
     assert out == f"min-threshold is already 3 in {pol} (nothing changed)\n"
     doc = json.loads(open(pol).read())
     assert (doc["min_epoch"], doc["min_threshold"]) == (2, 3)
-    for key, value, low in (("min-threshold", "0", 1), ("min-epoch", "-1", 0), ("min-epoch", "two", 0)):
+    before = open(pol, "rb").read()
+    epoch_hint = ("hint: it is the lowest keyholder-set epoch accepted (0: any); after a rotation to epoch 2: "
+                  "'ct policy set min-epoch 2'\n")
+    threshold_hint = ("hint: it is the lowest k accepted of a k-of-n keyholder set (at most 255 members); "
+                      "e.g. 'ct policy set min-threshold 2'\n")
+    for key, value, shown in (("min-threshold", "0", "'0'"), ("min-threshold", "abc", "'abc'"),
+                              ("min-threshold", "256", "'256'"), ("min-epoch", "-1", "'-1'"),
+                              ("min-epoch", "two", "'two'"), ("min-epoch", "\u00b2", "'\u00b2'"),
+                              ("min-epoch", "9" * 30, repr("9" * 30)),
+                              ("min-epoch", "9007199254740992", "'9007199254740992'"),
+                              ("min-epoch", "1" * 10000, f"'{'1' * 40}…' (10000 characters)")):
         code, _, err = ct("policy", "set", key, value, "--policy", pol)
-        assert code == 64 and err == f"error: {key} must be a whole number >= {low}, got {value!r}\n"
+        limits = "from 1 to 255" if key == "min-threshold" else "from 0 to 9007199254740991"
+        assert (code, err) == (64, f"error: {key} must be a whole number {limits}, got {shown}\n"
+                                   + (threshold_hint if key == "min-threshold" else epoch_hint))
+    assert open(pol, "rb").read() == before
+    code, out, _ = ct("policy", "set", "min-epoch", "9007199254740991", "--policy", pol)
+    assert (code, out) == (0, f"min-epoch: 2 -> 9007199254740991 in {pol}\n")
+    code, _, err = ct("policy", "init", "--policy", str(tmp_path / "q.json"), "--min-epoch", "99999999999999999999")
+    assert (code, err) == (64, "error: min-epoch must be a whole number from 0 to 9007199254740991, "
+                               "got '99999999999999999999'\n" + epoch_hint)
+    assert not os.path.exists(tmp_path / "q.json")
     code, _, err = ct("policy", "set", "roots", "x", "--policy", pol)
     assert code == 64 and "invalid choice: 'roots'" in err
     assert ct("policy", "set", "min-epoch", "2", "--policy", str(tmp_path / "none.json"))[0] == 21
