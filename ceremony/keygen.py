@@ -46,6 +46,7 @@ from cerro_torre.governance.keyholders import (
     format_time,
     now_utc,
     parse_time,
+    validate_name,
 )
 from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
@@ -79,6 +80,8 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
     old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all).  With
     ``keep_key`` they reshare the group key to the new set instead of a DKG making a new one
     (``kept_key``: the public values the new members check the dealings against)."""
+    if previous is None:
+        validate_name(name)
     s = get_suite(suite, usage=True)
     if "ed25519" not in s.algorithms:
         raise UsageError(f"a {suite} keyholder set has no FROST group key to generate",
@@ -87,7 +90,9 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
     if len(set(ids)) != len(ids):
         raise UsageError("a member is listed twice", "give each member's .pub file once")
     if len(members) < 2:
-        raise UsageError("a keyholder set needs at least 2 members")
+        raise UsageError(f"a keyholder set needs at least 2 members; this one would have {len(members)}",
+                         "add members with --add, or remove fewer" if previous is not None else
+                         "give at least two --member FILE.pub")
     if not 2 <= threshold <= len(members):
         raise UsageError(f"threshold {threshold} is out of range for {len(members)} members",
                          f"choose k with 2 <= k <= {len(members)}")

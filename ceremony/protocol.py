@@ -92,7 +92,7 @@ class View:
 
     def __init__(self, msg: Message, history: History) -> None:
         if msg.sender != COORDINATOR:
-            raise CeremonyError(f"this is {msg.sender!r}'s {msg.round} reply, not a coordinator message",
+            raise CeremonyError(f"this is the {msg.round} reply of {msg.sender!r}, not a coordinator message",
                                 "replies go to the coordinator ('ct ceremony collect')")
         self.msg = msg
         self.history = history

@@ -288,7 +288,7 @@ def answer(view: View, me: IdentityKey, load_share: Callable[[KeyholderSet], fro
     except frost.InvalidSecretShare as e:
         raise _blame(plan, e) from None
     except frost.FrostError as e:
-        raise CeremonyError(f"the restored share does not match {me.id!r}'s verification share in "
+        raise CeremonyError(f"the restored share does not match the verification share of {me.id!r} in "
                             f"{plan.record.describe()}", "the helpers' messages are inconsistent: do not use "
                             "them; the coordinator opens the repair again with other helpers") from e
     reply = make_reply(msg, "restored", me.id, {"record": plan.record.fingerprint.full_hex,

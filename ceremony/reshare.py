@@ -64,7 +64,7 @@ def deal(plan: Plan, me: IdentityKey, old_share: frost.KeyPackage) -> tuple[dict
     """A dealer's deal payload and what it keeps (its own share, when it is also a recipient)."""
     mine = plan.old[me.id]
     if old_share.identifier != mine or old_share.verifying_share != plan.kept.verifying_shares[me.id]:
-        raise CeremonyError(f"this home's share of epoch {plan.previous_epoch} is not {me.id!r}'s share in it")
+        raise CeremonyError(f"this home's share of epoch {plan.previous_epoch} is not the share of {me.id!r} in it")
     if plan.method == "reshare":
         pkg, shares = frost.reshare_deal(old_share, [plan.old[s] for s in plan.old_signers],
                                          sorted(plan.new.values()), plan.threshold)
