@@ -32,8 +32,8 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from cerro_torre.suites.encoding import field, parse_toml, typed
-from cerro_torre.suites.errors import HashMismatch, Malformed, UsageError
+from cerro_torre.suites.encoding import field, parse_toml, quoted, typed
+from cerro_torre.suites.errors import CTError, HashMismatch, Malformed, UsageError
 from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
@@ -58,6 +58,19 @@ MODE_EXEC = 0o755
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*\Z")
+
+
+# ====================================================================== package name and version
+
+def check_label(flag: str, value: str, exc: type[CTError] = Malformed) -> str:
+    """``value`` of the package's ``--name`` or ``--version`` if it is 1-200 characters without control
+    characters, else ``exc`` (UsageError for a command-line argument, Malformed for a default taken
+    from the source's name)."""
+    if not value or _CTRL.search(value) or len(value) > 200:
+        raise exc(f"{flag} {quoted(value)} must be 1-200 printable characters",
+                  f"give {flag} on one line without control characters, e.g. "
+                  + ("--name coop-tools" if flag == "--name" else "--version 1.2.0"))
+    return value
 
 
 # ====================================================================== paths
@@ -955,8 +968,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 pf.sha256 = sha
             lists.add(pf.path, sha, pf.size, pf.mode)
         for what, v in (("--name", name), ("--version", version)):
-            if not v or _CTRL.search(v) or len(v) > 200:
-                raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
+            check_label(what, v)
         lists.close()
         specs = [] if attestations is None else \
             attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
