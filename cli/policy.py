@@ -218,13 +218,23 @@ def _add(ctx: Context, field: str, value: str, desc: str) -> int:
     return 0
 
 
+def _glob(g: str, what: str, example: str) -> str:
+    """A GLOB argument, refused (exit 64) when empty, before the policy is read: a policy's globs are
+    non-empty strings."""
+    from cerro_torre.suites.errors import UsageError
+
+    if not g:
+        raise UsageError(f"the {what} glob is empty", f"give a {what} name or a glob, e.g. {example}")
+    return g
+
+
 def cmd_add_signer(ctx: Context) -> int:
-    g = ctx.args.glob
+    g = _glob(ctx.args.glob, "signer", "'ct policy add-signer \"coop*\"'")
     return _add(ctx, "signers", g, f"signer {g!r}")
 
 
 def cmd_add_registry(ctx: Context) -> int:
-    g = ctx.args.glob
+    g = _glob(ctx.args.glob, "registry", "'ct policy add-registry \"docker.io/library/*\"'")
     return _add(ctx, "registries", g, f"registry {g!r}")
 
 
