@@ -373,6 +373,19 @@ def test_config_home_and_default_key(tmp_path):
     assert code == 0 and (tmp_path / "other" / "keys" / "carol.pub").exists()
 
 
+def test_config_default_key_not_in_the_home_names_the_config(tmp_path):
+    home = tmp_path / "h"
+    cfg = _config(tmp_path, f'home = "{home}"\ndefault_key = "nobody"\n')
+    assert ct("keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    code, out, err = ct("key", "export", "--public")
+    assert (code, out) == (21, "")
+    assert err.splitlines() == [f"error: no key 'nobody' in {home / 'keys'}",
+                                f'hint: default_key "nobody" comes from {cfg}; fix it there, or name a key of '
+                                "'ct key list'"]
+    code, out, err = ct("key", "export", "nobody", "--public")      # named: the config plays no part
+    assert (code, err.splitlines()[1:]) == (21, ["hint: see the keys there with 'ct key list'"])
+
+
 def test_config_output_json_and_default_policy(tmp_path):
     src = make_payload_dir(str(tmp_path / "src"))
     pack_unsigned(src, str(tmp_path / "a.ctp"))
