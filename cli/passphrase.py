@@ -41,12 +41,14 @@ def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> byt
         except FileNotFoundError:
             raise NotFound(f"passphrase file not found: {path}", "check the --passphrase-file path") from None
         if not line:
-            raise UsageError(f"passphrase file is empty: {path}", "put the passphrase on its first line")
+            raise WrongPassphrase(f"no passphrase given: the passphrase file {path} is empty",
+                                  "put the passphrase on its first line")
         return line
     env = os.environ.get("CT_PASSPHRASE")
     if env is not None:
         if not env:
-            raise UsageError("CT_PASSPHRASE is set but empty", "unset it to be prompted, or set a passphrase")
+            raise WrongPassphrase("no passphrase given: CT_PASSPHRASE is set but empty",
+                                  "unset it to be prompted, or set a passphrase")
         return env.encode("utf-8")
     if not sys.stdin.isatty():
         raise UsageError(f"a passphrase is needed for {purpose} and there is no terminal to ask on",

@@ -738,7 +738,10 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     assert main(["pack", str(tmp_path / "big-1.0.bin"), "-o", str(tmp_path / "b.ctp")],
                 stdout=io.StringIO(), stderr=err) == 0
     shown = err.getvalue()
-    assert "\rpacking [" in shown and "] 100%  6.0 MiB of 6.0 MiB" in shown   # hashed, then copied
+    # a bar for each pass over the 3 MiB, named, each reaching its own total (not 3 MiB "of 6.0 MiB")
+    assert "\rpack: hashing 1/2 [########################] 100%  3.0 MiB of 3.0 MiB" in shown
+    assert "\rpack: copying 2/2 [########################] 100%  3.0 MiB of 3.0 MiB" in shown
+    assert "6.0 MiB" not in shown
     assert shown.endswith("\r\x1b[K")                                        # wiped at the end
     err = FakeTty()
     assert main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err) == 2
@@ -752,6 +755,33 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     err = io.StringIO()                                                      # not a terminal
     main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err)
     assert "\r" not in err.getvalue()
+
+
+def test_pack_progress_totals_are_the_bytes_advanced(tmp_path):
+    """Every start(label, total) of a pack is followed by advances adding up to exactly that total."""
+    from cerro_torre.ceremony.bundle import pack
+    from cerro_torre.ceremony.sources import open_source
+    from cerro_torre.suites.progress import Progress
+
+    class Recorder(Progress):
+        def __init__(self) -> None:
+            self.bars: list[list] = []
+
+        def start(self, label: str, total: int = 0) -> None:
+            self.bars.append([label, total, 0])
+
+        def advance(self, n: int) -> None:
+            self.bars[-1][2] += n
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(1 << 20))
+    (src / "b.txt").write_bytes(b"x" * 12345)
+    rec = Recorder()
+    with open_source(str(src)) as source:
+        pack(source, str(tmp_path / "s.ctp"), progress=rec)
+    size = (1 << 20) + 12345
+    assert rec.bars == [["pack: hashing 1/2", size, size], ["pack: copying 2/2", size, size]]
 
 
 def test_argon2_shows_a_moving_bar(tmp_path, monkeypatch):
