@@ -56,7 +56,7 @@ from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
 from . import frostround, reshare
-from .message import Message
+from .message import Message, reads_payload
 from .signedlog import SignedRelease
 from .statement import shown
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id, participants
@@ -361,6 +361,7 @@ def membership_change(plan: Plan) -> str:
     return ", ".join(parts) or "members and threshold unchanged (new group key)"
 
 
+@reads_payload
 def plan_of(view: View) -> Plan:
     req = view.request
     if req.kind not in KINDS:
@@ -547,6 +548,7 @@ def check_dates(plan: Plan, now: _dt.datetime) -> None:
         raise CeremonyError(f"the record would expire at {t['expires']}, before now ({format_time(now)})", hint)
 
 
+@reads_payload
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
     pkg = frost.DkgRound1Package.from_bytes(b64d(reply.payload.get("package"), f"{reply.sender} round-1 package"))
     if pkg.identifier != index:
@@ -572,6 +574,7 @@ def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
                          "that keyholder's round-1 message is faulty or forged; restart the keygen without it")
 
 
+@reads_payload
 def group_keys(plan: Plan, view: View) -> frost.PublicKeyPackage:
     """The new group's public key package, from the round-1 bulletin (DKG, or the dealings of a keep-key
     rotation or refresh) or the dealer."""
@@ -825,6 +828,7 @@ def _package_view(plan: Plan, view: View) -> tuple[KeyholderSet, dict[str, list[
     return record, signers, comms
 
 
+@reads_payload
 def _finish(plan: Plan, view: View, replies: list[Message]) -> KeyholderSet:
     record, signers, comms = _package_view(plan, view)
     package = view.msg

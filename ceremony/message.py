@@ -26,7 +26,8 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic
 from cerro_torre.suites.encoding import canonical_json, parse_json, quoted, type_of
@@ -44,6 +45,7 @@ _CEREMONY_RE = re.compile(r"[0-9a-f]{32}\Z")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
 _FIELDS = {"type", "version", "ceremony", "kind", "round", "sender", "payload"}
 # the hint of every message (or payload) that breaks its format: nothing the reader can fix in it
+T = TypeVar("T")
 DAMAGED = "the message is damaged or was not written by ct; ask its sender for it again"
 
 
@@ -161,6 +163,20 @@ class Message:
                 not verify_signature(alg, public.keys[alg], self.signed_bytes(), a.sig):
             raise CeremonyError(f"message from {self.sender!r} ({self.round}) has an invalid signature",
                                 "it was altered or forged; do not use it, ask the sender again")
+
+
+def reads_payload(fn: Callable[..., T]) -> Callable[..., T]:
+    """Decorator of the functions that read a message's payload: a Malformed they raise without a hint
+    (a field of the wrong type, bad base64, a missing list) gets :data:`DAMAGED`."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except Malformed as e:
+            if not e.hints:
+                e.hints = (DAMAGED,)
+            raise
+    return wrapper
 
 
 def _shown(value: Any) -> str:

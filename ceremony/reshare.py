@@ -33,7 +33,7 @@ from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed
 
 from . import frostround
-from .message import Message
+from .message import Message, reads_payload
 from .protocol import View
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ def deal(plan: Plan, me: IdentityKey, old_share: frost.KeyPackage) -> tuple[dict
     return {"package": b64e(pkg.to_bytes()), "shares": sealed}, keep
 
 
+@reads_payload
 def _package(plan: Plan, reply: Message) -> Any:
     cls = _cls(plan)
     try:

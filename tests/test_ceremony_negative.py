@@ -878,3 +878,16 @@ def test_a_bundle_given_for_a_message(w, tmp_path):
             f"the request 'ct ceremony sign' wrote; to open a signing of this bundle: 'ct ceremony sign {app} "
             "--group KEYHOLDERS.json -o req.ctm'"]
     assert os.listdir(tmp_path) == []
+
+
+def test_malformed_payload_says_what_to_do(w, tmp_path):
+    """A payload field of the wrong type (checked by the payload's parser, not Message.parse) gets the
+    same hint as a malformed message."""
+    req = open_sign(w)
+    bad = Message(req.ceremony, "sign", "request", "coordinator", req.payload | {"signers": ["alice", 5]})
+    path = tmp_path / "req.ctm"
+    path.write_bytes(bad.to_bytes())
+    code, out, err = ct("--home", home(w, "bob"), "ceremony", "step", path, "-o", tmp_path / "b.ctm", "--yes")
+    assert (code, out) == (10, "")
+    assert errlines(err) == ["error: signing request: signers must be a list of strings", DAMAGED]
+    assert not (tmp_path / "b.ctm").exists()
