@@ -934,10 +934,13 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
-    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in files))   # hashed, then copied
+    unhashed = sum(pf.size for pf in files if not pf.sha256)
+    if unhashed:    # each pass its own bar, whose total is what that pass reads
+        progress.start("pack: hashing 1/2", unhashed)
+    copying = "pack: copying 2/2" if unhashed else "pack: copying"
     try:
         lists, statement, signer, atts = _pack(files, out_path, folder, name, version, source, key, progress,
-                                               attestations)
+                                               attestations, copying)
     finally:
         progress.done()
     files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
@@ -948,8 +951,9 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
 
 
 def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
-          progress: Progress, attestations: Any) -> tuple[Any, Any, Any, list[str]]:
-    """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
+          progress: Progress, attestations: Any, copying: str) -> tuple[Any, Any, Any, list[str]]:
+    """:func:`pack`'s two passes (``copying``: the label of the second's progress); -> (PackLists,
+    statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .streaming import PackLists, envelope_chunks
@@ -988,6 +992,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
             if stock is not None:
                 members[STOCK] = stock.to_bytes()
+        progress.start(copying, lists.total)
         with atomic_writer(out_path) as out:
             w = TarWriter(out)
             w.add_stream(MANIFEST, lists.manifest_size, lists.manifest_file())

@@ -130,7 +130,7 @@ class Message:
         if sender == COORDINATOR and auth is not None:
             raise Malformed(f"{what}: coordinator messages carry no signature", DAMAGED)
         if sender != COORDINATOR and auth is None:
-            raise Malformed(f"{what} from {sender!r} is not signed", "members sign every message they send", DAMAGED)
+            raise Malformed(f"{what} from {sender!r} is not signed", "members sign every message they send")
         return cls(ceremony, kind, rnd, sender, payload, auth)
 
     @classmethod
