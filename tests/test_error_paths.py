@@ -146,3 +146,15 @@ def test_every_exit_code_is_documented_in_the_spec():
     for code in EXIT_CODES:
         assert f"\n| {code} | " in spec
     assert "\n| 74 | i/o error:" in spec
+
+
+def test_a_value_shown_in_an_error_line_never_raises():
+    """Error lines quote untrusted values (ceremony message fields, a document's type); a value canonical
+    JSON has no form for is named by its kind instead of failing while the error is being built."""
+    from cerro_torre.suites.encoding import shown, type_of
+
+    assert [shown(v) for v in (1.5, 10 ** 30, "x" * 50, [1] * 30, None)] == [
+        "(a number with a fraction)", "(a very long integer)", f"'{'x' * 40}…' (50 characters)",
+        "[" + ",".join(["1"] * 20) + "…", "null"]
+    assert type_of({"type": 2.5}) == "its type is (a number with a fraction)"
+    assert type_of({}) == 'it has no "type" field' and type_of([]) == "it is not a JSON object"

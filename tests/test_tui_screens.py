@@ -320,7 +320,7 @@ def test_coordinator_names_the_culprit(three, tmp_path):
             assert "! error: 1 of 3 needed" in text + screen_text(app)
             # opening a reply as if it were the coordinator's message
             await open_message(pilot, app, "bob-r0.ctm")
-            assert notifications(app)[-1] == ("error: this is 'bob''s reply, not the coordinator's message\n"
+            assert notifications(app)[-1] == ("error: this is the reply of 'bob', not the coordinator's message\n"
                                               "hint: the first file is the message the replies answer")
     run(go())
 
