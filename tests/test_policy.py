@@ -148,7 +148,7 @@ def test_not_a_policy_says_what_it_is(tmp_path):
              "this is a keyholder-set record: pin it in a policy with 'ct policy init --root FILE', then give that "
              "policy"),
             (b'{"type":"ct-keyholder-set"}', "its type is 'ct-keyholder-set'", "create one with 'ct policy init'"),
-            (b'{"type":7}', "its type is '7'", "create one with 'ct policy init'"),
+            (b'{"type":7}', "its type is 7", "create one with 'ct policy init'"),
             (b'[1]', "it is not a JSON object", "create one with 'ct policy init'")):
         other.write_bytes(doc)
         code, out, err = ct("policy", "show", "--policy", str(other))
