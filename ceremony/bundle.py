@@ -32,8 +32,8 @@ import stat
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
-from cerro_torre.suites.encoding import field, parse_toml, typed
-from cerro_torre.suites.errors import HashMismatch, Malformed, UsageError
+from cerro_torre.suites.encoding import field, parse_toml, quoted, typed
+from cerro_torre.suites.errors import CTError, HashMismatch, Malformed, UsageError
 from cerro_torre.suites.progress import NULL, Progress
 
 from .statement import Record
@@ -58,6 +58,19 @@ MODE_EXEC = 0o755
 
 _CTRL = re.compile(r"[\x00-\x1f\x7f]")
 _PLAIN_PATH = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*(?:/[A-Za-z0-9_+-][A-Za-z0-9_.+-]*)*\Z")
+
+
+# ====================================================================== package name and version
+
+def check_label(flag: str, value: str, exc: type[CTError] = Malformed) -> str:
+    """``value`` of the package's ``--name`` or ``--version`` if it is 1-200 characters without control
+    characters, else ``exc`` (UsageError for a command-line argument, Malformed for a default taken
+    from the source's name)."""
+    if not value or _CTRL.search(value) or len(value) > 200:
+        raise exc(f"{flag} {quoted(value)} must be 1-200 printable characters",
+                  f"give {flag} on one line without control characters, e.g. "
+                  + ("--name coop-tools" if flag == "--name" else "--version 1.2.0"))
+    return value
 
 
 # ====================================================================== paths
@@ -921,10 +934,13 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
     files = source.files if getattr(source.files, "sorted_by_path", False) else \
         sorted(source.files, key=lambda p: sort_key(p.path))
     folder = os.path.dirname(os.path.abspath(out_path))
-    progress.start("packing", sum(pf.size * (1 if pf.sha256 else 2) for pf in files))   # hashed, then copied
+    unhashed = sum(pf.size for pf in files if not pf.sha256)
+    if unhashed:    # each pass its own bar, whose total is what that pass reads
+        progress.start("pack: hashing 1/2", unhashed)
+    copying = "pack: copying 2/2" if unhashed else "pack: copying"
     try:
         lists, statement, signer, atts = _pack(files, out_path, folder, name, version, source, key, progress,
-                                               attestations)
+                                               attestations, copying)
     finally:
         progress.done()
     files_list = FileList(lists.count, lists.total, lists.manifest_sha256, MANIFEST, out_path, BLOCK,
@@ -935,8 +951,9 @@ def pack(source: Any, out_path: str, *, name: str | None = None, version: str | 
 
 
 def _pack(files: Any, out_path: str, folder: str, name: str, version: str, source: Any, key: Any,
-          progress: Progress, attestations: Any) -> tuple[Any, Any, Any, list[str]]:
-    """:func:`pack`'s two passes; -> (PackLists, statement, signer, attestation predicate types)."""
+          progress: Progress, attestations: Any, copying: str) -> tuple[Any, Any, Any, list[str]]:
+    """:func:`pack`'s two passes (``copying``: the label of the second's progress); -> (PackLists,
+    statement, signer, attestation predicate types)."""
     from cerro_torre.suites.atomic import atomic_writer
 
     from .streaming import PackLists, envelope_chunks
@@ -955,8 +972,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
                 pf.sha256 = sha
             lists.add(pf.path, sha, pf.size, pf.mode)
         for what, v in (("--name", name), ("--version", version)):
-            if not v or _CTRL.search(v) or len(v) > 200:
-                raise Malformed(f"{what} {v!r} must be 1-200 printable characters")
+            check_label(what, v)
         lists.close()
         specs = [] if attestations is None else \
             attestations(lists.manifest_read(name, version, source.info, getattr(source, "artifacts", None)))
@@ -976,6 +992,7 @@ def _pack(files: Any, out_path: str, folder: str, name: str, version: str, sourc
             members[f"{KEYS_DIR}{signer.id}.pub"] = signer.to_file_bytes()
             if stock is not None:
                 members[STOCK] = stock.to_bytes()
+        progress.start(copying, lists.total)
         with atomic_writer(out_path) as out:
             w = TarWriter(out)
             w.add_stream(MANIFEST, lists.manifest_size, lists.manifest_file())

@@ -17,7 +17,7 @@ from cerro_torre.suites.errors import CeremonyError, UsageError
 
 from . import keygen, repair, signing
 from . import transcript as tr
-from .message import COORDINATOR, Message
+from .message import COORDINATOR, Message, reads_payload
 from .protocol import Journal, View, check_reply, make_bulletin, participants
 
 
@@ -33,6 +33,7 @@ def people(view: View) -> dict[str, IdentityPublic]:
     return participants(view.request)
 
 
+@reads_payload
 def expected(view: View) -> dict[str, Any]:
     """What comes after coordinator message ``view.msg``: ``{"next": "step"|"done", "who": [...], "need": n,
     "optional": [...]}`` — ``who`` must answer, ``optional`` may (a rotation's outgoing members outside

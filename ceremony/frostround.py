@@ -14,6 +14,8 @@ from cerro_torre.suites import frost
 from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import Malformed, SignatureInvalid
 
+from .message import reads_payload
+
 _NONCE_SIZE = frost.SigningNonces._SIZE  # noqa: SLF001 - the documented fixed encoding size
 
 
@@ -40,6 +42,7 @@ def encode_commitments(comms: Sequence[frost.SigningCommitments]) -> list[str]:
     return [b64e(c.hiding + c.binding) for c in comms]
 
 
+@reads_payload
 def decode_commitments(items: object, count: int, identifier: int, who: str) -> list[frost.SigningCommitments]:
     if not isinstance(items, list) or len(items) != count:
         raise Malformed(f"{who}: expected {count} commitments")
@@ -52,6 +55,7 @@ def encode_shares(shares: Sequence[frost.SignatureShare]) -> list[str]:
     return [b64e(s.share) for s in shares]
 
 
+@reads_payload
 def decode_shares(items: object, count: int, identifier: int, who: str) -> list[frost.SignatureShare]:
     if not isinstance(items, list) or len(items) != count:
         raise Malformed(f"share reply from {who!r} has the wrong number of shares")

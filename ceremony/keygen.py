@@ -46,6 +46,7 @@ from cerro_torre.governance.keyholders import (
     format_time,
     now_utc,
     parse_time,
+    validate_name,
 )
 from cerro_torre.governance.trust import fork_error, short
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic, seal_to
@@ -55,7 +56,7 @@ from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 from cerro_torre.suites.suite import SUITES, Signature, get_suite, keyid_of
 
 from . import frostround, reshare
-from .message import Message
+from .message import Message, reads_payload
 from .signedlog import SignedRelease
 from .statement import shown
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id, participants
@@ -79,6 +80,8 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
     old group, fixed now (default: those who stay, when they reach epoch N's threshold, else all).  With
     ``keep_key`` they reshare the group key to the new set instead of a DKG making a new one
     (``kept_key``: the public values the new members check the dealings against)."""
+    if previous is None:
+        validate_name(name)
     s = get_suite(suite, usage=True)
     if "ed25519" not in s.algorithms:
         raise UsageError(f"a {suite} keyholder set has no FROST group key to generate",
@@ -87,7 +90,9 @@ def open_keygen(name: str, members: list[IdentityPublic], threshold: int, *, sui
     if len(set(ids)) != len(ids):
         raise UsageError("a member is listed twice", "give each member's .pub file once")
     if len(members) < 2:
-        raise UsageError("a keyholder set needs at least 2 members")
+        raise UsageError(f"a keyholder set needs at least 2 members; this one would have {len(members)}",
+                         "add members with --add, or remove fewer" if previous is not None else
+                         "give at least two --member FILE.pub")
     if not 2 <= threshold <= len(members):
         raise UsageError(f"threshold {threshold} is out of range for {len(members)} members",
                          f"choose k with 2 <= k <= {len(members)}")
@@ -356,6 +361,7 @@ def membership_change(plan: Plan) -> str:
     return ", ".join(parts) or "members and threshold unchanged (new group key)"
 
 
+@reads_payload
 def plan_of(view: View) -> Plan:
     req = view.request
     if req.kind not in KINDS:
@@ -542,6 +548,7 @@ def check_dates(plan: Plan, now: _dt.datetime) -> None:
         raise CeremonyError(f"the record would expire at {t['expires']}, before now ({format_time(now)})", hint)
 
 
+@reads_payload
 def _r1_package(reply: Message, index: int) -> frost.DkgRound1Package:
     pkg = frost.DkgRound1Package.from_bytes(b64d(reply.payload.get("package"), f"{reply.sender} round-1 package"))
     if pkg.identifier != index:
@@ -567,6 +574,7 @@ def _blame_proof(plan: Plan, e: frost.InvalidProof) -> CeremonyError:
                          "that keyholder's round-1 message is faulty or forged; restart the keygen without it")
 
 
+@reads_payload
 def group_keys(plan: Plan, view: View) -> frost.PublicKeyPackage:
     """The new group's public key package, from the round-1 bulletin (DKG, or the dealings of a keep-key
     rotation or refresh) or the dealer."""
@@ -820,6 +828,7 @@ def _package_view(plan: Plan, view: View) -> tuple[KeyholderSet, dict[str, list[
     return record, signers, comms
 
 
+@reads_payload
 def _finish(plan: Plan, view: View, replies: list[Message]) -> KeyholderSet:
     record, signers, comms = _package_view(plan, view)
     package = view.msg

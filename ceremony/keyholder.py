@@ -214,7 +214,7 @@ class Keyholder:
     # ------------------------------------------------------------ the step
     def prepare(self, msg: Message) -> Pending:
         if msg.sender != COORDINATOR:
-            raise CeremonyError(f"this is {msg.sender!r}'s {msg.round} reply, not a message for a keyholder",
+            raise CeremonyError(f"this is the {msg.round} reply of {msg.sender!r}, not a message for a keyholder",
                                 "replies go to the coordinator ('ct ceremony collect')")
         from . import keygen, repair, signing
 
@@ -250,7 +250,7 @@ class Keyholder:
             rec = rplan.record
             self._check_lineage({rec.epoch: rec.fingerprint.full_hex}, rec, "the repair request")
             if me == rplan.lost and self.shares.has(share_set(rec)) and msg.round == "request":
-                raise CeremonyError(f"this home holds {me!r}'s share of {rec.describe()}: there is nothing to repair",
+                raise CeremonyError(f"this home holds the share of {me!r} in {rec.describe()}: there is nothing to repair",
                                     f"a damaged share file is {self.shares.path(share_set(rec))}: move it away "
                                     "first, then step the request again")
             summary = repair.describe(view, me)

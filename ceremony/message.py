@@ -26,10 +26,11 @@ import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from cerro_torre.keys.identity import IdentityKey, IdentityPublic
-from cerro_torre.suites.encoding import canonical_json, parse_json
+from cerro_torre.suites.encoding import canonical_json, parse_json, quoted, shown, type_of
 from cerro_torre.suites.errors import CeremonyError, Malformed
 from cerro_torre.suites.fingerprint import Fingerprint
 from cerro_torre.suites.suite import Signature, verify_signature
@@ -43,6 +44,9 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 _CEREMONY_RE = re.compile(r"[0-9a-f]{32}\Z")
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
 _FIELDS = {"type", "version", "ceremony", "kind", "round", "sender", "payload"}
+# the hint of every message (or payload) that breaks its format: nothing the reader can fix in it
+T = TypeVar("T")
+DAMAGED = "the message is damaged or was not written by ct; ask its sender for it again"
 
 
 def auth_algorithm(public: IdentityPublic) -> str:
@@ -98,7 +102,7 @@ class Message:
         if not isinstance(d, dict):
             raise Malformed(f"{what} is not a JSON object", "is this a ceremony message file?")
         if d.get("type") != TYPE:
-            raise Malformed(f"{what} is not a ceremony message (type {d.get('type')!r})",
+            raise Malformed(f"{what} is not a ceremony message ({type_of(d)})",
                             "is this a ceremony message file?")
         if d.get("version") != VERSION:
             raise Malformed(f"{what} has unsupported version {d.get('version')!r}",
@@ -107,21 +111,24 @@ class Message:
         extra = keys - _FIELDS - {"auth"}
         if extra or not _FIELDS <= keys:
             raise Malformed(f"{what} has unexpected or missing fields: "
-                            + ", ".join(sorted(extra | (_FIELDS - keys))))
+                            + ", ".join(quoted(k) for k in sorted(extra | (_FIELDS - keys))[:8]), DAMAGED)
         ceremony, kind, rnd, sender, payload = d["ceremony"], d["kind"], d["round"], d["sender"], d["payload"]
         if not isinstance(ceremony, str) or not _CEREMONY_RE.match(ceremony):
-            raise Malformed(f"{what} has an invalid ceremony id {ceremony!r}")
+            raise Malformed(f"{what} has an invalid ceremony id {shown(ceremony)}", DAMAGED)
         if kind not in KINDS:
-            raise Malformed(f"{what} has unknown kind {kind!r}", "kinds: " + ", ".join(KINDS))
+            raise Malformed(f"{what} has unknown kind {shown(kind)}", "kinds: " + ", ".join(KINDS), DAMAGED)
         if not isinstance(rnd, str) or not _NAME_RE.match(rnd):
-            raise Malformed(f"{what} has an invalid round {rnd!r}")
+            raise Malformed(f"{what} has an invalid round {shown(rnd)}", DAMAGED)
         if not isinstance(sender, str) or not _NAME_RE.match(sender):
-            raise Malformed(f"{what} has an invalid sender {sender!r}")
+            raise Malformed(f"{what} has an invalid sender {shown(sender)}", DAMAGED)
         if not isinstance(payload, dict):
-            raise Malformed(f"{what} payload must be an object")
-        auth = Signature.from_json(d["auth"]) if "auth" in d else None
+            raise Malformed(f"{what} payload must be an object", DAMAGED)
+        try:
+            auth = Signature.from_json(d["auth"]) if "auth" in d else None
+        except Malformed as e:
+            raise Malformed(f"{what}: {e.message}", *e.hints, DAMAGED) from None
         if sender == COORDINATOR and auth is not None:
-            raise Malformed(f"{what}: coordinator messages carry no signature")
+            raise Malformed(f"{what}: coordinator messages carry no signature", DAMAGED)
         if sender != COORDINATOR and auth is None:
             raise Malformed(f"{what} from {sender!r} is not signed", "members sign every message they send")
         return cls(ceremony, kind, rnd, sender, payload, auth)
@@ -129,7 +136,8 @@ class Message:
     @classmethod
     def parse(cls, data: bytes, what: str = "ceremony message") -> Message:
         if len(data) > MAX_MESSAGE_BYTES:
-            raise Malformed(f"{what} is too large ({len(data)} bytes, limit {MAX_MESSAGE_BYTES})")
+            raise Malformed(f"{what} is too large ({len(data)} bytes, limit {MAX_MESSAGE_BYTES})",
+                            "is this a ceremony message file?")
         msg = cls.from_json(parse_json(data, what), what)
         if msg.to_bytes() != data:
             raise Malformed(f"{what} is not in canonical form", "messages are canonical JSON; do not edit them")
@@ -155,6 +163,20 @@ class Message:
                 not verify_signature(alg, public.keys[alg], self.signed_bytes(), a.sig):
             raise CeremonyError(f"message from {self.sender!r} ({self.round}) has an invalid signature",
                                 "it was altered or forged; do not use it, ask the sender again")
+
+
+def reads_payload(fn: Callable[..., T]) -> Callable[..., T]:
+    """Decorator of the functions that read a message's payload: a Malformed they raise without a hint
+    (a field of the wrong type, bad base64, a missing list) gets :data:`DAMAGED`."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return fn(*args, **kwargs)
+        except Malformed as e:
+            if not e.hints:
+                e.hints = (DAMAGED,)
+            raise
+    return wrapper
 
 
 def parse_embedded(d: Any, what: str) -> Message:

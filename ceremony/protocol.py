@@ -30,7 +30,7 @@ from cerro_torre.suites.atomic import atomic_write
 from cerro_torre.suites.encoding import canonical_json, parse_json
 from cerro_torre.suites.errors import CeremonyError, Malformed, NotFound
 
-from .message import COORDINATOR, MAX_MESSAGE_BYTES, Message, parse_embedded
+from .message import COORDINATOR, MAX_MESSAGE_BYTES, Message, parse_embedded, reads_payload
 
 MAX_CHAIN = 16
 JOURNAL_TYPE = "ct-ceremony-journal"
@@ -92,7 +92,7 @@ class View:
 
     def __init__(self, msg: Message, history: History) -> None:
         if msg.sender != COORDINATOR:
-            raise CeremonyError(f"this is {msg.sender!r}'s {msg.round} reply, not a coordinator message",
+            raise CeremonyError(f"this is the {msg.round} reply of {msg.sender!r}, not a coordinator message",
                                 "replies go to the coordinator ('ct ceremony collect')")
         self.msg = msg
         self.history = history
@@ -139,6 +139,7 @@ class View:
         return View(msg, self.history)
 
 
+@reads_payload
 def replies_in(bulletin: Message, history: History | None = None) -> list[Message]:
     p = bulletin.payload
     if "replies" in p:
@@ -154,6 +155,7 @@ def replies_in(bulletin: Message, history: History | None = None) -> list[Messag
     return [history.message(d, bulletin) for d in merged]
 
 
+@reads_payload
 def participants(request: Message) -> dict[str, IdentityPublic]:
     plist = request.payload.get("participants")
     if not isinstance(plist, list) or not plist:

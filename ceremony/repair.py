@@ -29,7 +29,7 @@ from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed, UsageError
 
 from . import frostround
-from .message import COORDINATOR, Message
+from .message import COORDINATOR, Message, reads_payload
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id
 from .statement import shown
 
@@ -95,6 +95,7 @@ class RepairPlan:
                 "  no new record: the restored share must match that verification share, or it is refused"]
 
 
+@reads_payload
 def plan_of(view: View) -> RepairPlan:
     req = view.request
     if req.kind != KIND:
@@ -160,6 +161,7 @@ def _commitments(plan: RepairPlan, view: View) -> dict[str, frost.RepairCommitme
     return {mid: _row(plan, r) for mid, r in reps.items()}
 
 
+@reads_payload
 def _row(plan: RepairPlan, reply: Message) -> frost.RepairCommitments:
     try:
         row = frost.RepairCommitments.from_bytes(b64d(reply.payload.get("commitments"), f"{reply.sender} commitments"))
@@ -288,7 +290,7 @@ def answer(view: View, me: IdentityKey, load_share: Callable[[KeyholderSet], fro
     except frost.InvalidSecretShare as e:
         raise _blame(plan, e) from None
     except frost.FrostError as e:
-        raise CeremonyError(f"the restored share does not match {me.id!r}'s verification share in "
+        raise CeremonyError(f"the restored share does not match the verification share of {me.id!r} in "
                             f"{plan.record.describe()}", "the helpers' messages are inconsistent: do not use "
                             "them; the coordinator opens the repair again with other helpers") from e
     reply = make_reply(msg, "restored", me.id, {"record": plan.record.fingerprint.full_hex,

@@ -33,7 +33,7 @@ from cerro_torre.suites.encoding import b64d, b64e
 from cerro_torre.suites.errors import CeremonyError, Malformed
 
 from . import frostround
-from .message import Message
+from .message import Message, reads_payload
 from .protocol import View
 
 if TYPE_CHECKING:
@@ -64,7 +64,7 @@ def deal(plan: Plan, me: IdentityKey, old_share: frost.KeyPackage) -> tuple[dict
     """A dealer's deal payload and what it keeps (its own share, when it is also a recipient)."""
     mine = plan.old[me.id]
     if old_share.identifier != mine or old_share.verifying_share != plan.kept.verifying_shares[me.id]:
-        raise CeremonyError(f"this home's share of epoch {plan.previous_epoch} is not {me.id!r}'s share in it")
+        raise CeremonyError(f"this home's share of epoch {plan.previous_epoch} is not the share of {me.id!r} in it")
     if plan.method == "reshare":
         pkg, shares = frost.reshare_deal(old_share, [plan.old[s] for s in plan.old_signers],
                                          sorted(plan.new.values()), plan.threshold)
@@ -81,6 +81,7 @@ def deal(plan: Plan, me: IdentityKey, old_share: frost.KeyPackage) -> tuple[dict
     return {"package": b64e(pkg.to_bytes()), "shares": sealed}, keep
 
 
+@reads_payload
 def _package(plan: Plan, reply: Message) -> Any:
     cls = _cls(plan)
     try:

@@ -40,7 +40,7 @@ from cerro_torre.suites.errors import (
 from cerro_torre.suites.suite import Signature, keyid_of, verify_signature
 
 from . import attest, frostround, stockformats
-from .message import COORDINATOR, Message
+from .message import COORDINATOR, Message, reads_payload
 from .protocol import View, gather, make_bulletin, make_reply, new_ceremony_id
 from .signedlog import SignedRelease
 from .statement import PAYLOAD_TYPE, pae, parse_statement, shown
@@ -182,6 +182,7 @@ class SignPlan:
         return lines
 
 
+@reads_payload
 def plan_of(view: View) -> SignPlan:
     req = view.request
     if req.kind != KIND:
@@ -338,6 +339,7 @@ def collect(view: View, replies: list[Message]) -> Message | Signed:
                         "collect takes the coordinator's last message and the replies to it")
 
 
+@reads_payload
 def _check_member_signatures(plan: SignPlan, mid: str, reply: Message, dsse: bytes) -> None:
     """A signer's per-member signatures (ML-DSA-87) of the DSSE PAE: one per algorithm, valid, by its own key."""
     member = next(m for m in plan.group.members if m.id == mid)
@@ -355,6 +357,7 @@ def _check_member_signatures(plan: SignPlan, mid: str, reply: Message, dsse: byt
                                    "leave them out and run the signing round again")
 
 
+@reads_payload
 def _result(view: View, plan: SignPlan, share_replies: list[Message], first: dict[str, str],
             second: dict[str, bytes] | None) -> Signed:
     gpk = plan.group.group_public_key

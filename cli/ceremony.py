@@ -165,6 +165,12 @@ def _journal_flag(p: argparse.ArgumentParser) -> None:
                    help="the coordinator's journal of the ceremony (default: CEREMONY-ID.journal beside the message)")
 
 
+# what _read reads -> an example of its file, for the hint when a directory is given
+_EXAMPLES = {"message": "the ceremony message file, e.g. req.ctm", "reply": "a reply file, e.g. reply-alice.ctm",
+             "public key": "a public key file, e.g. alice.pub",
+             "keyholder-set record": "the record file, e.g. keyholders.json"}
+
+
 def _read(path: str, what: str) -> bytes:
     from cerro_torre.suites.errors import Malformed, NotFound
 
@@ -174,14 +180,36 @@ def _read(path: str, what: str) -> bytes:
     except FileNotFoundError:
         raise NotFound(f"{what} not found: {path}", "check the path") from None
     except IsADirectoryError:
-        raise Malformed(f"{what} is a directory: {path}") from None
+        raise Malformed(f"{what} is a directory: {path}", f"give the path of {_EXAMPLES[what]}") from None
     return data
 
 
 def _message(path: str, what: str = "message") -> Any:
-    from cerro_torre.ceremony.message import Message
+    return _parse(_read(path, what), path, what)
 
-    return Message.parse(_read(path, what), f"{what} {path}")
+
+def _parse(data: bytes, path: str, what: str = "message") -> Any:
+    """The ceremony message in ``data`` (read from ``path``); a bundle or airgap tarball given instead is
+    named as such, with the file the command takes."""
+    from cerro_torre.ceremony.message import Message
+    from cerro_torre.offline.airgap import sniff
+    from cerro_torre.suites.errors import Malformed
+
+    try:
+        return Message.parse(data, f"{what} {path}")
+    except Malformed:
+        kind = sniff(path)
+        if kind is None:
+            raise
+    name = os.path.basename(path)
+    if kind == "bundle":
+        raise Malformed(f"{name} is a .ctp bundle, not a ceremony {what}",
+                        "this is a bundle: 'ct ceremony script|step|status|collect' take ceremony messages (.ctm), "
+                        "e.g. the request 'ct ceremony sign' wrote; to open a signing of this bundle: "
+                        f"'ct ceremony sign {path} --group KEYHOLDERS.json -o req.ctm'") from None
+    raise Malformed(f"{name} is an airgap tarball, not a ceremony {what}",
+                    f"this is an airgap tarball: use 'ct import {path} --verify'; ceremony commands take "
+                    "ceremony messages (.ctm)") from None
 
 
 def _refuse_overwrite(path: str) -> None:
@@ -352,7 +380,7 @@ def cmd_collect(ctx: Context) -> int:
         _refuse_overwrite(a.transcript)
     msg = _message(a.message)
     if msg.sender != COORDINATOR:
-        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+        raise CeremonyError(f"this is the reply of {msg.sender!r}, not the coordinator's message",
                             "the first file is the message the replies answer")
     replies = [_message(p, "reply") for p in a.replies]
     from cerro_torre.ceremony.protocol import View
@@ -416,9 +444,7 @@ def cmd_step(ctx: Context) -> int:
     kh = Keyholder(ctx.home, params=params, allow_weak=weak)
     if is_record(data):
         return _store_record(ctx, kh, data)
-    from cerro_torre.ceremony.message import Message
-
-    msg = Message.parse(data, f"message {a.message}")
+    msg = _parse(data, a.message)
     if a.output:
         _refuse_overwrite(a.output)
     pending = kh.prepare(msg)
@@ -488,7 +514,7 @@ def cmd_script(ctx: Context) -> int:
     _refuse_overwrite(a.output)
     msg = _message(a.message)
     if msg.sender != COORDINATOR:
-        raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+        raise CeremonyError(f"this is the reply of {msg.sender!r}, not the coordinator's message",
                             "give the ceremony's request (or a later coordinator message)")
     if msg.round == "done":
         raise CeremonyError(f"the {msg.kind} ceremony {msg.ceremony} is done", "script its request instead")
@@ -511,7 +537,7 @@ def cmd_script(ctx: Context) -> int:
 def cmd_status(ctx: Context) -> int:
     from cerro_torre.ceremony import coordinator
     from cerro_torre.ceremony import transcript as tr
-    from cerro_torre.ceremony.message import COORDINATOR, Message
+    from cerro_torre.ceremony.message import COORDINATOR
     from cerro_torre.ceremony.protocol import Journal, View
     from cerro_torre.suites.errors import NotFound, UsageError
 
@@ -522,7 +548,7 @@ def cmd_status(ctx: Context) -> int:
         journal = Journal.from_bytes(data, a.message)
         msg = journal.last
     else:
-        msg = Message.parse(data, f"message {a.message}")
+        msg = _parse(data, a.message)
         if msg.sender == COORDINATOR:
             try:
                 journal = _journal(ctx, msg, a.message)

@@ -180,14 +180,23 @@ def cmd_export(ctx: Context) -> int:
                          f"use 'ct key export {key_id or 'ID'} --public' to export the public key")
     from cerro_torre.keys.identity import validate_id
 
+    from cerro_torre.suites.errors import NotFound
+
     home = _home(ctx)
+    configured = key_id is None and ctx.config.default_key is not None
     if key_id is None:
         key_id = _default_key(ctx, home)
         if key_id is None:
             raise UsageError("no key named and no default key",
                              "name one (ct key list), or set one with 'ct key default ID'")
     validate_id(key_id)
-    pub = home.public(key_id)
+    try:
+        pub = home.public(key_id)
+    except NotFound as e:
+        if not configured:
+            raise
+        raise NotFound(e.message, f'default_key "{key_id}" comes from {ctx.config.path}; fix it there, or name '
+                                  "a key of 'ct key list'") from None
     data = pub.to_file_bytes()
     out = ctx.args.output
     if out:

@@ -8,6 +8,8 @@ crypto, Textual and friends are imported inside the command handlers.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import os
 import sys
@@ -26,6 +28,22 @@ class _Parser(argparse.ArgumentParser):
         from cerro_torre.suites.errors import UsageError
 
         raise UsageError(message, f"run '{self.prog} --help' for usage")
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        ns, extras = super().parse_known_args(args, namespace)
+        if not hasattr(ns, "_ct_prog"):   # the innermost (sub)command parsed sets it first
+            ns._ct_prog = self.prog
+        return ns, extras
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse's, but an unknown option points to the help of the command it was given to."""
+        from cerro_torre.suites.errors import UsageError
+
+        ns, extras = self.parse_known_args(args, namespace)
+        prog = ns.__dict__.pop("_ct_prog", self.prog)
+        if extras:
+            raise UsageError(f"unrecognized arguments: {' '.join(extras)}", f"run '{prog} --help' for usage")
+        return ns
 
 
 class Context:
@@ -190,15 +208,47 @@ def _fail(stdout: TextIO, stderr: TextIO, code: int, message: str, hints: tuple[
     untrusted text in it escaped (``suites.encoding.printable``)."""
     from cerro_torre.suites.encoding import printable
 
-    stderr.write(f"error: {printable(message)}\n")
+    hints = list(hints) or [FALLBACK_HINTS.get(code, "run 'ct --help' for usage")]
+    stderr.write(f"error: {printable(_cap(message))}\n")
     for h in hints:
-        stderr.write(f"hint: {printable(h)}\n")
+        stderr.write(f"hint: {printable(_cap(h))}\n")
     if as_json:
         import json
 
-        doc = {**(extra or {}), "ok": False, "exit_code": code, "error": message, "hints": list(hints)}
-        stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        doc = {**(extra or {}), "ok": False, "exit_code": code, "error": _cap(message), "hints": hints}
+        with contextlib.suppress(OSError):   # stdout itself may be what failed; stderr has the error
+            stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     return code
+
+
+MAX_ERROR_LINE = 1000
+
+
+def _cap(text: str) -> str:
+    """An error or hint line is at most MAX_ERROR_LINE characters (a 10,000-character argument echoed
+    in one is cut, saying how long it was)."""
+    if len(text) <= MAX_ERROR_LINE:
+        return text
+    return f"{text[:MAX_ERROR_LINE - 40]}… ({len(text):,} characters in all)"
+
+
+# A hint for every error that comes without its own (the source's hint, when there is one, says more).
+FALLBACK_HINTS = {
+    1: "the file differs from what was signed: get it again from a source you trust",
+    2: "run 'ct explain FILE' to see which signatures are missing or invalid",
+    3: "run 'ct explain FILE' to see the chain of trust; 'ct policy show' shows what this host pins",
+    4: "run 'ct policy show' to see what the policy allows",
+    10: "the input is damaged or is not what this command reads: check it, or get it again from its source",
+    11: "run 'ct ceremony status MESSAGE' to see where the ceremony stands",
+    20: "give the passphrase of this key (at the prompt, --passphrase-file FILE or CT_PASSPHRASE)",
+    21: "check the name or the path",
+    22: "choose another output path, or give --force where the command has it",
+    30: "run 'ct doctor' to see what is missing",
+    64: "run 'ct --help', or 'ct COMMAND --help', for usage",
+    70: "run again with -v for a traceback, and report it",
+    74: "check the path and the device",
+    130: "files are written atomically: nothing half-written was kept; run the command again",
+}
 
 
 def _silence_stdout(stdout: TextIO) -> None:
@@ -260,7 +310,7 @@ def _main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
             return _fail(stdout, stderr, e.exit_code, e.message, e.hints, _json_asked(argv))
         if config.warning:
             stderr.write(safe(config.warning) + "\n")
-    ctx = Context(args, stdout, stderr, config)
+    ctx = Context(args, _NamedOut(stdout), stderr, config)  # type: ignore[arg-type]
     module_name, func_name = args.handler.split(":")
     try:
         handler = getattr(importlib.import_module(module_name), func_name)
@@ -280,12 +330,78 @@ def _main(argv: list[str], stdout: TextIO, stderr: TextIO) -> int:
         as_json = ctx.json and not ctx.emitted
         if isinstance(exc, CTError):
             return _fail(stdout, stderr, exc.exit_code, exc.message, exc.hints, as_json, ctx.json_context)
-        if isinstance(exc, OSError) and exc.filename:
-            return _fail(stdout, stderr, 21 if isinstance(exc, FileNotFoundError) else 74,
-                         f"{exc.strerror.lower() if exc.strerror else 'i/o error'}: {exc.filename}",
-                         ("check the path and its permissions",), as_json, ctx.json_context)
+        if isinstance(exc, OSError) and exc.errno is not None:
+            code, message, hint = os_error(exc)
+            if exc.filename == STDOUT_NAME:   # nothing more goes there, nor at exit
+                _silence_stdout(stdout)
+                return _fail(stdout, stderr, code, message, (hint,), False)
+            return _fail(stdout, stderr, code, message, (hint,), as_json, ctx.json_context)
         return _fail(stdout, stderr, 70, f"internal error: {type(exc).__name__}: {_describe(exc)}",
                      ("run again with -v for a traceback, and report it",), as_json, ctx.json_context)
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some space on that device, or write somewhere else",
+    errno.EDQUOT: "free some space (your disk quota is used up), or write somewhere else",
+    errno.EACCES: "check the path and its permissions",
+    errno.EPERM: "check the path and its permissions (and that the folder is not immutable)",
+    errno.EROFS: "that file system is read-only: write somewhere else, or remount it read-write",
+    errno.EISDIR: "give the path of a file, not of a folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder: check the path",
+    errno.ENOENT: "check the path",
+    errno.EIO: "the device failed: check it (dmesg), or use another",
+    errno.ENAMETOOLONG: "use a shorter path",
+    errno.EFBIG: "the file is larger than this system or file system allows: write somewhere else",
+}
+
+
+STDOUT_NAME = "standard output"
+
+
+class _NamedOut:
+    """Standard output as the handlers see it: an error writing it (a full disk behind ``>``) names it."""
+
+    def __init__(self, f: TextIO) -> None:
+        self._f = f
+
+    def _named(self, e: OSError) -> OSError:
+        return e if e.filename or isinstance(e, BrokenPipeError) else type(e)(e.errno, e.strerror, STDOUT_NAME)
+
+    def write(self, text: str) -> int:
+        try:
+            return self._f.write(text)
+        except OSError as e:
+            named = self._named(e)
+            if named is e:
+                raise
+            raise named from e
+
+    def flush(self) -> None:
+        try:
+            self._f.flush()
+        except OSError as e:
+            named = self._named(e)
+            if named is e:
+                raise
+            raise named from e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._f, name)
+
+
+def os_error(exc: OSError) -> tuple[int, str, str]:
+    """(exit code, error line, hint) for an error of the operating system: 21 for a missing file,
+    else 74 (EX_IOERR: a disk full, a refused or failed write or read).  A temp file ct was writing
+    (``.ct-…``) is named by its folder, where the user can act."""
+    text = (exc.strerror or "i/o error").lower()
+    code = 21 if isinstance(exc, FileNotFoundError) else 74
+    hint = _OS_HINTS.get(exc.errno or 0, "check the path and the device")
+    if not exc.filename:
+        return code, text, hint
+    name = os.fsdecode(exc.filename) if isinstance(exc.filename, (bytes, os.PathLike)) else str(exc.filename)
+    if os.path.basename(name).startswith(".ct-"):
+        return code, f"{text}: writing in {os.path.dirname(name) or '.'}", hint
+    return code, f"{text}: {name}", hint
 
 
 def _describe(exc: BaseException) -> str:
@@ -302,6 +418,10 @@ def entry() -> NoReturn:
     except BrokenPipeError:
         _silence_stdout(sys.stdout)
         code = CLOSED_PIPE
+    except OSError as e:   # a full disk behind stdout (ct ... > /dev/full): what was written is lost
+        _silence_stdout(sys.stdout)
+        code, text, hint = os_error(e)
+        sys.stderr.write(f"error: {text}: {STDOUT_NAME}\nhint: {hint}\n")
     sys.exit(code)
 
 

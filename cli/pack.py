@@ -51,9 +51,13 @@ def cmd_pack(ctx: Context) -> int:
 
     args = ctx.args
     out = args.output
-    if os.path.isdir(out):
-        from cerro_torre.suites.errors import UsageError
+    from cerro_torre.ceremony.bundle import check_label
+    from cerro_torre.suites.errors import UsageError
 
+    for flag, value in (("--name", args.name), ("--version", args.pkg_version)):
+        if value is not None:
+            check_label(flag, value, UsageError)
+    if os.path.isdir(out):
         raise UsageError(f"{out} is a directory", "give -o the path of the .ctp file to write")
     if os.path.lexists(out) and not args.force:
         from cerro_torre.suites.errors import AlreadyExists

@@ -27,9 +27,22 @@ def _prompted(ctx: Context) -> bool:
 def _ask(prompt: str) -> str:
     try:
         return getpass.getpass(prompt)
+    except KeyboardInterrupt:
+        _end_prompt_line()
+        raise
     except EOFError:
+        _end_prompt_line()
         raise WrongPassphrase("no passphrase given",
                               "type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE") from None
+
+
+def _end_prompt_line() -> None:
+    """Ctrl-D or Ctrl-C at the prompt leaves the cursor after it: the error goes on a line of its own."""
+    try:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+    except (OSError, ValueError):
+        pass
 
 
 def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> bytes:
@@ -41,12 +54,14 @@ def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> byt
         except FileNotFoundError:
             raise NotFound(f"passphrase file not found: {path}", "check the --passphrase-file path") from None
         if not line:
-            raise UsageError(f"passphrase file is empty: {path}", "put the passphrase on its first line")
+            raise WrongPassphrase(f"no passphrase given: the passphrase file {path} is empty",
+                                  "put the passphrase on its first line")
         return line
     env = os.environ.get("CT_PASSPHRASE")
     if env is not None:
         if not env:
-            raise UsageError("CT_PASSPHRASE is set but empty", "unset it to be prompted, or set a passphrase")
+            raise WrongPassphrase("no passphrase given: CT_PASSPHRASE is set but empty",
+                                  "unset it to be prompted, or set a passphrase")
         return env.encode("utf-8")
     if not sys.stdin.isatty():
         raise UsageError(f"a passphrase is needed for {purpose} and there is no terminal to ask on",

@@ -12,8 +12,27 @@ if TYPE_CHECKING:
     from .main import Context
 
 
-# `ct policy set KEY VALUE`: the key on the command line -> (field, lowest value)
-SETTABLE = {"min-epoch": ("min_epoch", 0), "min-threshold": ("min_threshold", 1)}
+# `ct policy set KEY VALUE`: the key on the command line -> (field, lowest value, highest value, what it is).
+# The highest are what a record can hold: epochs are below 2^53, a set has at most 255 members.
+SETTABLE = {"min-epoch": ("min_epoch", 0, 2 ** 53 - 1,
+                          "it is the lowest keyholder-set epoch accepted (0: any); after a rotation to epoch 2: "
+                          "'ct policy set min-epoch 2'"),
+            "min-threshold": ("min_threshold", 1, 255,
+                              "it is the lowest k accepted of a k-of-n keyholder set (at most 255 members); "
+                              "e.g. 'ct policy set min-threshold 2'")}
+
+
+def _setting(key: str, raw: str) -> int:
+    """VALUE of ``ct policy set KEY VALUE`` (or --KEY of init) as a number in its range, else UsageError."""
+    import re
+
+    from cerro_torre.suites.encoding import quoted
+    from cerro_torre.suites.errors import UsageError
+
+    _, low, high, hint = SETTABLE[key]
+    if not re.fullmatch(r"[0-9]{1,20}", raw) or not low <= int(raw) <= high:
+        raise UsageError(f"{key} must be a whole number from {low} to {high}, got {quoted(raw)}", hint)
+    return int(raw)
 
 
 def _policy_flag(p: argparse.ArgumentParser) -> None:
@@ -41,8 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--suite", action="append", default=[], metavar="SUITE", help="allowed suite; repeatable")
     q.add_argument("--signer", action="append", default=[], metavar="GLOB", help="allowed signer; repeatable")
     q.add_argument("--registry", action="append", default=[], metavar="GLOB", help="allowed registry; repeatable")
-    q.add_argument("--min-epoch", type=int, default=0, metavar="N")
-    q.add_argument("--min-threshold", type=int, default=1, metavar="K")
+    q.add_argument("--min-epoch", default="0", metavar="N")
+    q.add_argument("--min-threshold", default="1", metavar="K")
     q.add_argument("--force", action="store_true", help="replace an existing policy")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_init")
 
@@ -82,7 +101,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(the lowest k accepted).  The rest of the policy is kept."))
     _policy_flag(q)
     q.add_argument("key", metavar="KEY", choices=tuple(SETTABLE), help="min-epoch or min-threshold")
-    q.add_argument("value", metavar="VALUE", help="a whole number (min-epoch >= 0, min-threshold >= 1)")
+    q.add_argument("value", metavar="VALUE", help="a whole number (min-epoch 0 to 2^53-1, min-threshold 1 to 255)")
     q.set_defaults(handler="cerro_torre.cli.policy:cmd_set")
 
     q = common(psub.add_parser("show", help="print the policy"))
@@ -150,10 +169,9 @@ def cmd_init(ctx: Context) -> int:
     if os.path.exists(path) and not a.force:
         raise AlreadyExists(f"policy already exists: {path}", "use --force to replace it, or edit it with "
                             "'ct policy add-signer|add-registry|add-root'")
-    if a.min_epoch < 0 or a.min_threshold < 1:
-        raise UsageError("--min-epoch must be >= 0 and --min-threshold >= 1")
+    min_epoch, min_threshold = _setting("min-epoch", a.min_epoch), _setting("min-threshold", a.min_threshold)
     pinned = []
-    pol = Policy(path=path, min_epoch=a.min_epoch, min_threshold=a.min_threshold)
+    pol = Policy(path=path, min_epoch=min_epoch, min_threshold=min_threshold)
     for r in a.root:
         fp, desc = _fingerprint_of(r, "keyholder-set")
         pol.roots.append(fp)
@@ -200,13 +218,23 @@ def _add(ctx: Context, field: str, value: str, desc: str) -> int:
     return 0
 
 
+def _glob(g: str, what: str, example: str) -> str:
+    """A GLOB argument, refused (exit 64) when empty, before the policy is read: a policy's globs are
+    non-empty strings."""
+    from cerro_torre.suites.errors import UsageError
+
+    if not g:
+        raise UsageError(f"the {what} glob is empty", f"give a {what} name or a glob, e.g. {example}")
+    return g
+
+
 def cmd_add_signer(ctx: Context) -> int:
-    g = ctx.args.glob
+    g = _glob(ctx.args.glob, "signer", "'ct policy add-signer \"coop*\"'")
     return _add(ctx, "signers", g, f"signer {g!r}")
 
 
 def cmd_add_registry(ctx: Context) -> int:
-    g = ctx.args.glob
+    g = _glob(ctx.args.glob, "registry", "'ct policy add-registry \"docker.io/library/*\"'")
     return _add(ctx, "registries", g, f"registry {g!r}")
 
 
@@ -257,11 +285,9 @@ def cmd_set(ctx: Context) -> int:
     from cerro_torre.governance.policy import Policy
     from cerro_torre.suites.errors import UsageError
 
-    key, raw = ctx.args.key, ctx.args.value
-    field, low = SETTABLE[key]
-    if not raw.isdigit() or len(raw) > 18 or int(raw) < low:
-        raise UsageError(f"{key} must be a whole number >= {low}, got {raw!r}")
-    value = int(raw)
+    key = ctx.args.key
+    field = SETTABLE[key][0]
+    value = _setting(key, ctx.args.value)
     pol = _load(ctx)
     old = getattr(pol, field)
     changed = old != value

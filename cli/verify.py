@@ -297,7 +297,8 @@ def _explain(ctx: Context, res: Any) -> int:
     if err is None:
         out("status      valid (ct verify exits 0)")
     else:
-        out(f"status      INVALID (ct verify exits {err.exit_code}): {err.message}")
+        out(f"status      {'MALFORMED' if err.exit_code == 10 else 'INVALID'} (ct verify exits {err.exit_code}): "
+            f"{err.message}")
         for h in err.hints:
             out(f"            hint: {h}")
     return code

@@ -38,12 +38,14 @@ from cerro_torre.suites.encoding import (
     canonical_json,
     pae,
     parse_json,
+    quoted,
 )
 from cerro_torre.suites.errors import (
     CTError,
     KeyNotTrusted,
     Malformed,
     SignatureInvalid,
+    UsageError,
 )
 from cerro_torre.suites.fingerprint import Fingerprint
 from cerro_torre.suites.suite import (
@@ -65,6 +67,15 @@ MAX_RECORD = 4 << 20
 _TS = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z\Z")
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}\Z")
+
+
+def validate_name(name: str) -> str:
+    """``name`` if it can name a keyholder set, else UsageError (a name comes from the command line)."""
+    if not _NAME.match(name):
+        raise UsageError(f"invalid keyholder-set name {quoted(name)}",
+                         "a keyholder-set name is 1-64 characters: lowercase letters, digits, '.', '_' or '-', "
+                         "starting with a letter or digit (e.g. --name coop-tools)")
+    return name
 
 
 def parse_time(s: Any, what: str) -> _dt.datetime:

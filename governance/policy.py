@@ -23,11 +23,11 @@ import fnmatch
 import re
 from typing import Any
 
-from cerro_torre.suites.encoding import Record, canonical_json, parse_json
+from cerro_torre.suites.encoding import Record, canonical_json, parse_json, type_of
 from cerro_torre.suites.errors import Malformed, PolicyRejected
 from cerro_torre.suites.suite import SUITES
 
-from .keyholders import KeyholderSet
+from .keyholders import RECORD_TYPE, KeyholderSet
 
 POLICY_TYPE = "ct-policy"
 POLICY_VERSION = 1
@@ -86,8 +86,10 @@ class Policy(Record):
         what = f"policy {path}" if path else "policy"
         d = parse_json(data, what, limit=MAX_POLICY)
         if not isinstance(d, dict) or d.get("type") != POLICY_TYPE:
-            raise Malformed(f"{what} is not a ct policy (type {d.get('type') if isinstance(d, dict) else None!r})",
-                            "create one with 'ct policy init'")
+            record = isinstance(d, dict) and isinstance(d.get("body"), dict) and d["body"].get("type") == RECORD_TYPE
+            raise Malformed(f"{what} is not a ct policy ({type_of(d)})",
+                            "this is a keyholder-set record: pin it in a policy with 'ct policy init --root FILE', "
+                            "then give that policy" if record else "create one with 'ct policy init'")
         if d.get("version") != POLICY_VERSION:
             raise Malformed(f"{what} has unsupported version {d.get('version')!r}", "upgrade ct to read it")
         extra = set(d) - {"type", "version", *_FIELDS}

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cerro_torre.suites import ed25519, mldsa
-from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json
+from cerro_torre.suites.encoding import b64d, b64e, canonical_json, parse_json, type_of
 from cerro_torre.suites.errors import CTError, Malformed, NotFound, UsageError
 from cerro_torre.suites.fingerprint import Fingerprint
 from cerro_torre.suites.suite import (
@@ -108,7 +108,7 @@ class IdentityPublic:
         if d.get("type") != PUBLIC_TYPE:
             hint = "this is a sealed private key file" if d.get("type") == PRIVATE_TYPE else \
                 "expected a ct public key file (.pub)"
-            raise Malformed(f"{what} is not a ct identity public key (type {d.get('type')!r})", hint)
+            raise Malformed(f"{what} is not a ct identity public key ({type_of(d)})", hint)
         if d.get("version") != VERSION:
             raise Malformed(f"{what} has unsupported version {d.get('version')!r}", "upgrade ct to read it")
         expected = {"type", "version", "id", "suite", "keys"}

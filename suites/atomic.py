@@ -63,7 +63,13 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ct-tmp-", dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".ct-tmp-", dir=folder)
+    except OSError as e:
+        named = _naming(e, None, path)
+        if named is e:
+            raise
+        raise named from e
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
@@ -72,10 +78,22 @@ def atomic_writer(path: str | os.PathLike[str], mode: int = 0o644) -> Iterator[B
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(folder)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        raise
+        named = _naming(e, tmp, path) if isinstance(e, OSError) else e
+        if named is e:
+            raise
+        raise named from e
+
+
+def _naming(e: OSError, tmp: str | None, path: str) -> OSError:
+    """An error of writing the temp file (no file name: a full disk; or the temp file's name: a folder
+    that refuses new files) reported as an error of writing ``path``, the file the user named."""
+    if e.filename is not None and e.filename != tmp and not (tmp is None and os.path.basename(
+            os.fspath(e.filename)).startswith(".ct-tmp-")):
+        return e
+    return type(e)(e.errno, e.strerror, path)
 
 
 def atomic_write(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:

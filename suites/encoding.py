@@ -250,6 +250,39 @@ def printable(text: Any) -> str:
     return "".join(out)
 
 
+def quoted(text: str, limit: int = 40) -> str:
+    """``text`` quoted (``repr``) for an error line, cut to its first ``limit`` characters and an
+    ellipsis when longer (with its length), so a long argument is never echoed whole."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text)} characters)"
+
+
+def type_of(doc: Any) -> str:
+    """What a document that is not of the expected type is, for the error line: 'it is not a JSON
+    object', 'it has no "type" field', or 'its type is \'x\''."""
+    if not isinstance(doc, dict):
+        return "it is not a JSON object"
+    if "type" not in doc:
+        return 'it has no "type" field'
+    return f"its type is {shown(doc['type'])}"
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A JSON value from untrusted input, for an error line: a string :func:`quoted`, anything else as
+    its canonical JSON cut to ``limit`` characters, or, when it has none (a float, a huge integer),
+    what kind of value it is.  Never raises."""
+    if isinstance(value, str):
+        return quoted(value, limit)
+    try:
+        text = canonical_json(value).decode()
+    except Exception:  # noqa: BLE001 - a value canonical JSON refuses is named by its kind
+        kind = {float: "a number with a fraction", int: "a very long integer", list: "an array",
+                dict: "an object"}.get(type(value), "a value")
+        return f"({kind})"
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
 def b64e(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 

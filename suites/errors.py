@@ -105,12 +105,15 @@ EXIT_CODES: dict[int, str] = {
     4: "policy rejection: the policy forbids the suite, signer, registry or epoch",
     10: "malformed input: bundle, message, key file, tarball or JSON cannot be parsed",
     11: "ceremony error: replayed, misdirected or out-of-order message, nonce reuse",
-    20: "passphrase: wrong for a sealed key file, none given at the prompt, or too weak for a new key",
+    20: "passphrase: wrong for a sealed key file, none given (at the prompt, or an empty `--passphrase-file` or "
+        "`CT_PASSPHRASE`), or too weak for a new key",
     21: "not found: a key id, file or record does not exist",
     22: "already exists: refusing to overwrite",
     30: "unavailable: a backend or external tool is not installed",
     64: "usage: the command line is wrong",
     70: "self-test failed, or internal error (run with -v and report it)",
+    74: "i/o error: a file or folder could not be written or read (disk full, permission refused, read-only or "
+        "failing media); the error names the file, or the folder of the temp file ct was writing",
     130: "interrupted",
     141: "closed pipe: the program reading the output stopped (as for a process killed by SIGPIPE)",
 }

@@ -286,7 +286,7 @@ def test_reply_given_to_a_keyholder(w, tmp_path):
     code, out, err = ct("--home", home(w, "bob"), "ceremony", "step", put(tmp_path / "a.ctm", a),
                         "-o", tmp_path / "x.ctm", "--yes")
     assert (code, out) == (11, "")
-    assert errlines(err) == ["error: this is 'alice''s commit reply, not a message for a keyholder",
+    assert errlines(err) == ["error: this is the commit reply of 'alice', not a message for a keyholder",
                              "hint: replies go to the coordinator ('ct ceremony collect')"]
 
 
@@ -299,7 +299,7 @@ def test_collect_with_a_reply_first(w, tmp_path):
     code, out, err = ct("ceremony", "collect", put(tmp_path / "a.ctm", a), put(tmp_path / "b.ctm", b),
                         "-o", tmp_path / "x.ctm")
     assert code == 11
-    assert errlines(err) == ["error: this is 'alice''s reply, not the coordinator's message",
+    assert errlines(err) == ["error: this is the reply of 'alice', not the coordinator's message",
                              "hint: the first file is the message the replies answer"]
 
 
@@ -802,3 +802,94 @@ def test_bad_keygen_record_share_names_sender(w):
         collect(msg, [sa, sb, bad])
     assert e.value.message.startswith("invalid signature share from carol (new group signature of keyholder set "
                                       "'coop2' epoch 1 (")
+
+
+# ================================================================ every refusal with its hint
+
+DAMAGED = "hint: the message is damaged or was not written by ct; ask its sender for it again"
+
+
+def test_a_directory_for_the_message(w, tmp_path):
+    for cmd in ("step", "status"):
+        code, out, err = ct("ceremony", cmd, tmp_path)
+        assert (code, out) == (10, "")
+        assert errlines(err) == [f"error: message is a directory: {tmp_path}",
+                                 "hint: give the path of the ceremony message file, e.g. req.ctm"]
+
+
+def _forged(path, **fields):
+    """A ceremony message file, canonical, with fields replaced (the format's other checks pass)."""
+    d = {"type": "ct-ceremony-message", "version": 2, "ceremony": "ab" * 16, "kind": "sign", "round": "request",
+         "sender": "coordinator", "payload": {}} | fields
+    path.write_bytes(canonical_json(d) + b"\n")
+    return path
+
+
+@pytest.mark.parametrize("fields, line", [
+    ({"payload": []}, "payload must be an object"),
+    ({"round": 12345}, "has an invalid round 12345"),
+    ({"round": "Request\x1b[31m"}, "has an invalid round 'Request\\x1b[31m'"),
+    ({"sender": "x" * 100}, f"has an invalid sender '{'x' * 40}…' (100 characters)"),
+    ({"ceremony": "zz"}, "has an invalid ceremony id 'zz'"),
+    ({"sender": "alice"}, "from 'alice' is not signed"),
+    ({"auth": {"alg": "ed25519"}}, ": signature object: missing field(s) keyid, sig"),
+    ({"extra": 1}, "has unexpected or missing fields: 'extra'"),
+])
+def test_malformed_message_says_what_to_do(w, tmp_path, fields, line):
+    path = _forged(tmp_path / "req.ctm", **fields)
+    for cmd in ("step", "status"):
+        code, out, err = ct("ceremony", cmd, path)
+        assert (code, out) == (10, "")
+        lines = errlines(err)
+        assert lines[0] == f"error: message {path} {line}".replace(f"{path} :", f"{path}:")
+        assert lines[1:] == (["hint: members sign every message they send"] if "not signed" in line else
+                             ["hint: a signature has exactly alg, keyid and sig", DAMAGED] if "signature" in line else
+                             [DAMAGED])
+
+
+def test_keygen_name_is_a_usage_error(w, tmp_path):
+    pubs = [os.path.join(home(w, n), "keys", f"{n}.pub") for n in ("alice", "bob")]
+    for name, shown in (("c\x07d", "'c\\x07d'"), ("Coop", "'Coop'"), ("a" * 65, f"'{'a' * 40}…' (65 characters)")):
+        code, out, err = ct("ceremony", "keygen", "--threshold", "2", "--member", pubs[0], "--member", pubs[1],
+                            "--name", name, "-o", tmp_path / "r0.ctm")
+        assert (code, out) == (64, "")
+        assert errlines(err) == [f"error: invalid keyholder-set name {shown}",
+                                 "hint: a keyholder-set name is 1-64 characters: lowercase letters, digits, '.', '_' "
+                                 "or '-', starting with a letter or digit (e.g. --name coop-tools)"]
+        assert os.listdir(tmp_path) == []
+
+
+def test_rotation_removing_too_many(w, tmp_path):
+    code, out, err = ct("ceremony", "rotate", "--group", w["root"] / "keyholders.json", "--remove", "alice",
+                        "--remove", "bob", "--remove", "carol", "-o", tmp_path / "r.ctm")
+    assert (code, out) == (64, "")
+    assert errlines(err) == ["error: a keyholder set needs at least 2 members; this one would have 0",
+                             "hint: add members with --add, or remove fewer"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_bundle_given_for_a_message(w, tmp_path):
+    app = str(w["root"] / "app.ctp")
+    for argv in (["script", app, "-o", tmp_path / "s.md"], ["step", app], ["status", app],
+                 ["collect", app, app, "-o", tmp_path / "n.ctm"]):
+        code, out, err = ct("ceremony", *argv)
+        assert (code, out) == (10, "")
+        assert errlines(err) == [
+            "error: app.ctp is a .ctp bundle, not a ceremony message",
+            "hint: this is a bundle: 'ct ceremony script|step|status|collect' take ceremony messages (.ctm), e.g. "
+            f"the request 'ct ceremony sign' wrote; to open a signing of this bundle: 'ct ceremony sign {app} "
+            "--group KEYHOLDERS.json -o req.ctm'"]
+    assert os.listdir(tmp_path) == []
+
+
+def test_malformed_payload_says_what_to_do(w, tmp_path):
+    """A payload field of the wrong type (checked by the payload's parser, not Message.parse) gets the
+    same hint as a malformed message."""
+    req = open_sign(w)
+    bad = Message(req.ceremony, "sign", "request", "coordinator", req.payload | {"signers": ["alice", 5]})
+    path = tmp_path / "req.ctm"
+    path.write_bytes(bad.to_bytes())
+    code, out, err = ct("--home", home(w, "bob"), "ceremony", "step", path, "-o", tmp_path / "b.ctm", "--yes")
+    assert (code, out) == (10, "")
+    assert errlines(err) == ["error: signing request: signers must be a list of strings", DAMAGED]
+    assert not (tmp_path / "b.ctm").exists()

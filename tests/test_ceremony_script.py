@@ -167,7 +167,7 @@ def test_html_form_and_refusals(tmp_path):
     assert (code, err.splitlines()[0]) == (22, "error: kg.html exists")
     ok("--home", "h/alice", "ceremony", "step", "kg.ctm", "-o", "r.ctm", "--yes")
     code, out, err = ct("ceremony", "script", "r.ctm", "-o", "x.md")
-    assert (code, err.splitlines()) == (11, ["error: this is 'alice''s reply, not the coordinator's message",
+    assert (code, err.splitlines()) == (11, ["error: this is the reply of 'alice', not the coordinator's message",
                                              "hint: give the ceremony's request (or a later coordinator message)"])
     os.unlink(f"{msg_of('kg.ctm').ceremony}.journal")
     code, out, err = ct("ceremony", "script", "kg.ctm", "-o", "x.md")

@@ -119,7 +119,7 @@ def test_verify_and_explain_of_a_hostile_statement(tmp_path, unsigned, name, tex
     assert (code, out, only_error(err)) == (10, "", line)
     code, out, err = ct("--home", str(tmp_path / "h"), "explain", path)
     assert (code, err) == (10, "")
-    assert f"status      INVALID (ct verify exits 10): {line[len('error: '):]}" in out.splitlines()
+    assert f"status      MALFORMED (ct verify exits 10): {line[len('error: '):]}" in out.splitlines()
 
 
 @pytest.mark.parametrize("name,text,said", JSON_CASES, ids=JSON_IDS)

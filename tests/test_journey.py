@@ -283,9 +283,20 @@ def _ctrl_d(p: Pty, prompt: str) -> None:
     p.send(b"\x04")
     code, rest = p.finish()
     assert code == 20
-    assert rest.strip().splitlines() == [
-        "error: no passphrase given",
-        "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE"]
+    assert rest == ("\nerror: no passphrase given\n"   # on a line of its own, not after the prompt
+                    "hint: type it at the prompt, or use --passphrase-file FILE or CT_PASSPHRASE\n")
+
+
+def test_ctrl_c_at_a_passphrase_prompt(tmp_path):
+    home = str(tmp_path / "h")
+    p = Pty(["--home", home, "keygen", "--id", "alice"], _prompt_env())
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"\x03")
+    code, rest = p.finish()
+    assert code == 130
+    assert rest == ("\nerror: interrupted\n"
+                    "hint: files are written atomically: nothing half-written was kept; run the command again\n")
+    assert not os.path.exists(os.path.join(home, "keys"))
 
 
 def test_ctrl_d_at_the_ceremony_step_prompt(tmp_path, monkeypatch):
@@ -371,6 +382,19 @@ def test_config_home_and_default_key(tmp_path):
     # --home and CT_HOME come first
     code, _, _ = ct("--home", str(tmp_path / "other"), "keygen", "--id", "carol", "--suite", "CT-SIG-01")
     assert code == 0 and (tmp_path / "other" / "keys" / "carol.pub").exists()
+
+
+def test_config_default_key_not_in_the_home_names_the_config(tmp_path):
+    home = tmp_path / "h"
+    cfg = _config(tmp_path, f'home = "{home}"\ndefault_key = "nobody"\n')
+    assert ct("keygen", "--id", "alice", "--suite", "CT-SIG-01")[0] == 0
+    code, out, err = ct("key", "export", "--public")
+    assert (code, out) == (21, "")
+    assert err.splitlines() == [f"error: no key 'nobody' in {home / 'keys'}",
+                                f'hint: default_key "nobody" comes from {cfg}; fix it there, or name a key of '
+                                "'ct key list'"]
+    code, out, err = ct("key", "export", "nobody", "--public")      # named: the config plays no part
+    assert (code, err.splitlines()[1:]) == (21, ["hint: see the keys there with 'ct key list'"])
 
 
 def test_config_output_json_and_default_policy(tmp_path):
@@ -685,9 +709,28 @@ def test_policy_set(tmp_path):
     assert out == f"min-threshold is already 3 in {pol} (nothing changed)\n"
     doc = json.loads(open(pol).read())
     assert (doc["min_epoch"], doc["min_threshold"]) == (2, 3)
-    for key, value, low in (("min-threshold", "0", 1), ("min-epoch", "-1", 0), ("min-epoch", "two", 0)):
+    before = open(pol, "rb").read()
+    epoch_hint = ("hint: it is the lowest keyholder-set epoch accepted (0: any); after a rotation to epoch 2: "
+                  "'ct policy set min-epoch 2'\n")
+    threshold_hint = ("hint: it is the lowest k accepted of a k-of-n keyholder set (at most 255 members); "
+                      "e.g. 'ct policy set min-threshold 2'\n")
+    for key, value, shown in (("min-threshold", "0", "'0'"), ("min-threshold", "abc", "'abc'"),
+                              ("min-threshold", "256", "'256'"), ("min-epoch", "-1", "'-1'"),
+                              ("min-epoch", "two", "'two'"), ("min-epoch", "\u00b2", "'\u00b2'"),
+                              ("min-epoch", "9" * 30, repr("9" * 30)),
+                              ("min-epoch", "9007199254740992", "'9007199254740992'"),
+                              ("min-epoch", "1" * 10000, f"'{'1' * 40}…' (10000 characters)")):
         code, _, err = ct("policy", "set", key, value, "--policy", pol)
-        assert code == 64 and err == f"error: {key} must be a whole number >= {low}, got {value!r}\n"
+        limits = "from 1 to 255" if key == "min-threshold" else "from 0 to 9007199254740991"
+        assert (code, err) == (64, f"error: {key} must be a whole number {limits}, got {shown}\n"
+                                   + (threshold_hint if key == "min-threshold" else epoch_hint))
+    assert open(pol, "rb").read() == before
+    code, out, _ = ct("policy", "set", "min-epoch", "9007199254740991", "--policy", pol)
+    assert (code, out) == (0, f"min-epoch: 2 -> 9007199254740991 in {pol}\n")
+    code, _, err = ct("policy", "init", "--policy", str(tmp_path / "q.json"), "--min-epoch", "99999999999999999999")
+    assert (code, err) == (64, "error: min-epoch must be a whole number from 0 to 9007199254740991, "
+                               "got '99999999999999999999'\n" + epoch_hint)
+    assert not os.path.exists(tmp_path / "q.json")
     code, _, err = ct("policy", "set", "roots", "x", "--policy", pol)
     assert code == 64 and "invalid choice: 'roots'" in err
     assert ct("policy", "set", "min-epoch", "2", "--policy", str(tmp_path / "none.json"))[0] == 21
@@ -706,7 +749,10 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     assert main(["pack", str(tmp_path / "big-1.0.bin"), "-o", str(tmp_path / "b.ctp")],
                 stdout=io.StringIO(), stderr=err) == 0
     shown = err.getvalue()
-    assert "\rpacking [" in shown and "] 100%  6.0 MiB of 6.0 MiB" in shown   # hashed, then copied
+    # a bar for each pass over the 3 MiB, named, each reaching its own total (not 3 MiB "of 6.0 MiB")
+    assert "\rpack: hashing 1/2 [########################] 100%  3.0 MiB of 3.0 MiB" in shown
+    assert "\rpack: copying 2/2 [########################] 100%  3.0 MiB of 3.0 MiB" in shown
+    assert "6.0 MiB" not in shown
     assert shown.endswith("\r\x1b[K")                                        # wiped at the end
     err = FakeTty()
     assert main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err) == 2
@@ -720,6 +766,33 @@ def test_progress_bar_on_a_terminal_only(tmp_path):
     err = io.StringIO()                                                      # not a terminal
     main(["verify", str(tmp_path / "b.ctp")], stdout=io.StringIO(), stderr=err)
     assert "\r" not in err.getvalue()
+
+
+def test_pack_progress_totals_are_the_bytes_advanced(tmp_path):
+    """Every start(label, total) of a pack is followed by advances adding up to exactly that total."""
+    from cerro_torre.ceremony.bundle import pack
+    from cerro_torre.ceremony.sources import open_source
+    from cerro_torre.suites.progress import Progress
+
+    class Recorder(Progress):
+        def __init__(self) -> None:
+            self.bars: list[list] = []
+
+        def start(self, label: str, total: int = 0) -> None:
+            self.bars.append([label, total, 0])
+
+        def advance(self, n: int) -> None:
+            self.bars[-1][2] += n
+
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(1 << 20))
+    (src / "b.txt").write_bytes(b"x" * 12345)
+    rec = Recorder()
+    with open_source(str(src)) as source:
+        pack(source, str(tmp_path / "s.ctp"), progress=rec)
+    size = (1 << 20) + 12345
+    assert rec.bars == [["pack: hashing 1/2", size, size], ["pack: copying 2/2", size, size]]
 
 
 def test_argon2_shows_a_moving_bar(tmp_path, monkeypatch):

@@ -200,7 +200,7 @@ def test_the_lost_member_refuses_a_repair_of_a_share_it_holds(w):
     with pytest.raises(CeremonyError) as e:
         w["sim"].holders["bob"].prepare(cross(req))
     kh = w["sim"].holders["bob"]
-    assert e.value.message == f"this home holds 'bob''s share of {w['rec'].describe()}: there is nothing to repair"
+    assert e.value.message == f"this home holds the share of 'bob' in {w['rec'].describe()}: there is nothing to repair"
     assert e.value.hints == (f"a damaged share file is {kh.shares.path(share_set(w['rec']))}: move it away first, "
                              "then step the request again",)
 

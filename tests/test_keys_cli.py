@@ -235,7 +235,7 @@ def test_import_garbage_and_missing(home, tmp_path):
     wrong_type.write_text('{"type":"ct-policy","version":1}')
     code, _, err = ct("--home", home, "key", "import", str(wrong_type))
     assert code == 10
-    assert err == (f"error: public key file {wrong_type} is not a ct identity public key (type 'ct-policy')\n"
+    assert err == (f"error: public key file {wrong_type} is not a ct identity public key (its type is 'ct-policy')\n"
                    "hint: expected a ct public key file (.pub)\n")
     code, out, err = ct("--home", home, "key", "import", str(tmp_path / "nope.pub"))
     assert (code, out) == (21, "")

@@ -301,3 +301,19 @@ def test_pack_oci_descriptor_without_media_type_is_still_walked(tmp_path):
     code, _, err = ct("pack", f"oci:{tmp_path / 'img'}:1.0", "-o", str(tmp_path / "o.ctp"))
     assert code == 1
     assert error_lines(err) == [f"error: blob {layer} in oci:{tmp_path / 'img'} does not match its digest"]
+
+
+def test_pack_name_and_version_are_checked_as_arguments(tmp_path):
+    """A bad --name/--version is a usage error (64) with a hint, before anything is read or written;
+    a long one is not echoed whole."""
+    (tmp_path / "p.txt").write_bytes(b"payload\n")
+    for flag, value, shown in (("--name", "a\nb", "'a\\nb'"), ("--version", "", "''"),
+                               ("--version", "v" * 10000, f"'{'v' * 40}…' (10000 characters)")):
+        argv = ["pack", str(tmp_path / "p.txt"), "-o", str(tmp_path / "p2.ctp"), "--name", "app", "--version", "1"]
+        argv[argv.index(flag) + 1] = value
+        code, out, err = ct(*argv)
+        example = "--name coop-tools" if flag == "--name" else "--version 1.2.0"
+        assert (code, out) == (64, "")
+        assert err.splitlines() == [f"error: {flag} {shown} must be 1-200 printable characters",
+                                    f"hint: give {flag} on one line without control characters, e.g. {example}"]
+        assert sorted(os.listdir(tmp_path)) == ["p.txt"]

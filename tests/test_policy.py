@@ -122,3 +122,35 @@ def test_policy_init_pins_a_key_file(tmp_path):
     from cerro_torre.keys.home import Home
 
     assert pol.keys == [Home(home).public("rel").fingerprint.full_hex]
+
+
+def test_an_empty_glob_is_refused_as_an_argument(tmp_path):
+    p = str(tmp_path / "p.json")
+    assert ct("policy", "init", "--policy", p)[0] == 0
+    before = open(p, "rb").read()
+    for cmd, what, example in (("add-signer", "signer", "'ct policy add-signer \"coop*\"'"),
+                               ("add-registry", "registry", "'ct policy add-registry \"docker.io/library/*\"'")):
+        code, out, err = ct("policy", cmd, "", "--policy", p)
+        assert (code, out) == (64, "")
+        assert err.splitlines() == [f"error: the {what} glob is empty",
+                                    f"hint: give a {what} name or a glob, e.g. {example}"]
+    assert open(p, "rb").read() == before
+
+
+def test_not_a_policy_says_what_it_is(tmp_path):
+    """No Python None in the error: a file without "type" says so; a keyholder-set record given as the
+    policy gets the command that pins it."""
+    rec = tmp_path / "keyholders.json"
+    rec.write_bytes(Coop().self_signed().to_bytes())
+    other = tmp_path / "other.json"
+    for doc, line, hint in (
+            (rec.read_bytes(), 'it has no "type" field',
+             "this is a keyholder-set record: pin it in a policy with 'ct policy init --root FILE', then give that "
+             "policy"),
+            (b'{"type":"ct-keyholder-set"}', "its type is 'ct-keyholder-set'", "create one with 'ct policy init'"),
+            (b'{"type":7}', "its type is 7", "create one with 'ct policy init'"),
+            (b'[1]', "it is not a JSON object", "create one with 'ct policy init'")):
+        other.write_bytes(doc)
+        code, out, err = ct("policy", "show", "--policy", str(other))
+        assert (code, out) == (10, "")
+        assert err.splitlines() == [f"error: policy {other} is not a ct policy ({line})", f"hint: {hint}"]

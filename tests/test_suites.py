@@ -364,7 +364,7 @@ def test_public_key_json_strict():
     pub = IdentityKey.generate("dave", "CT-SIG-01").public()
     doc = pub.to_json()
     cases = [
-        ({**doc, "type": "ct-identity-private"}, "public key is not a ct identity public key (type 'ct-identity-private')"),
+        ({**doc, "type": "ct-identity-private"}, "public key is not a ct identity public key (its type is 'ct-identity-private')"),
         ({**doc, "version": 2}, "public key has unsupported version 2"),
         ({**doc, "extra": 1}, "public key has unexpected fields: extra"),
         ({**doc, "suite": "CT-SIG-02"}, "public key 'dave': a CT-SIG-02 identity has keys ed25519, ml-dsa-87, x25519, "

@@ -320,7 +320,7 @@ def test_coordinator_names_the_culprit(three, tmp_path):
             assert "! error: 1 of 3 needed" in text + screen_text(app)
             # opening a reply as if it were the coordinator's message
             await open_message(pilot, app, "bob-r0.ctm")
-            assert notifications(app)[-1] == ("error: this is 'bob''s reply, not the coordinator's message\n"
+            assert notifications(app)[-1] == ("error: this is the reply of 'bob', not the coordinator's message\n"
                                               "hint: the first file is the message the replies answer")
     run(go())
 
@@ -357,6 +357,18 @@ def test_governance_chain_and_rotation(tmp_path):
             flat = norm(text)
             assert "error: keyholder set 'coop' epoch 3" in flat and "not signed by the threshold of epoch 2" in flat
             assert re.search(r"3\s+coop\s+CT-SIG-02\s+2/3\s+2099-01-01\s+[0-9a-f ]{19}\s+not sign", text)
+    run(go())
+
+
+def test_governance_shows_a_set_name_whole(tmp_path):
+    """The NAME column is as wide as the name ('cooperative' was cut to 'cooperat')."""
+    write("governance/keyholders/epoch-1.json", det_record(["alice", "bob"], 2, name="cooperative").to_bytes())
+
+    async def go():
+        app = make(tmp_path, "officer", "governance")
+        async with app.run_test(size=(100, 24)) as pilot:
+            await settle(pilot, app)
+            assert re.search(r"1\s+cooperative\s+CT-SIG-02\s+2/2\s+2099-01-01", screen_text(app))
     run(go())
 
 

@@ -351,7 +351,7 @@ class CoordinatorScreen(CTScreen):
 
             msg = Message.parse(self.read_file(path, "message"), f"message {path}")
             if msg.sender != COORDINATOR:
-                raise CeremonyError(f"this is {msg.sender!r}'s reply, not the coordinator's message",
+                raise CeremonyError(f"this is the reply of {msg.sender!r}, not the coordinator's message",
                                     "the first file is the message the replies answer")
             jpath = Journal.path_for(self.ct.resolve(path), msg.ceremony)
             journal = Journal.load(jpath, msg.ceremony)

@@ -47,9 +47,9 @@ class GovernanceScreen(CTScreen):
         yield Static("Keyholder-set chain", id="gov-title", classes="title")
         yield Static("", id="gov-status", classes="status")
         table: DataTable = DataTable(id="gov-epochs", cursor_type="row", zebra_stripes=False)
-        for label, width in (("EPOCH", 5), ("NAME", 8), ("SUITE", 9), ("K/N", 5), ("EXPIRES", 10),
+        for label, width in (("EPOCH", 5), ("NAME", None), ("SUITE", 9), ("K/N", 5), ("EXPIRES", 10),
                              ("FINGERPRINT", 19), ("STATUS", 8)):
-            table.add_column(label, width=width)
+            table.add_column(label, width=width)   # NAME as wide as the longest set name (up to 64)
         yield table
         yield Static("", id="gov-members", classes="detail")
 

@@ -126,7 +126,8 @@ def explain_tree(res: Any, *, layers: bool = True) -> Node:
     if err is None:
         kids.append(("status      valid (ct verify exits 0)", []))
     else:
-        kids.append((f"status      INVALID (ct verify exits {err.exit_code}): {err.message}",
+        kids.append((f"status      {'MALFORMED' if err.exit_code == 10 else 'INVALID'} (ct verify exits {err.exit_code}): "
+            f"{err.message}",
                      [(f"hint: {h}", []) for h in err.hints]))
     return root
 

@@ -16,13 +16,13 @@ class Strength(Static):
     """``strength ████░░░░ fair (~52 bits): advice``."""
 
     DEFAULT_CSS = """
-    Strength { height: 1; }
+    Strength { height: auto; max-height: 3; }
     """
 
     def update_for(self, pw: str) -> None:
         bits, label, advice = estimate(pw)
         filled = min(8, bits // 12)
-        t = Text(no_wrap=True, overflow="ellipsis")
+        t = Text(no_wrap=False, overflow="fold")   # the advice wraps in a narrow dialog, never cut
         t.append("strength ")
         t.append("\u2588" * filled, style="bold")
         t.append("\u2591" * (8 - filled))
