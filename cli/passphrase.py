@@ -1,6 +1,7 @@
 """Reading passphrases: --passphrase-file, then $CT_PASSPHRASE, then a prompt.
 
-At the prompt a wrong passphrase gets three tries in all (as gpg and ssh);
+At the prompt a wrong passphrase gets three tries in all (as gpg and ssh), and
+so do an empty one and a confirmation that differs;
 from a file or the environment it fails at once (exit 20).  Ctrl-D at the
 prompt is "no passphrase given" (exit 20).
 """
@@ -66,15 +67,23 @@ def read_passphrase(ctx: Context, purpose: str, *, confirm: bool = False) -> byt
     if not sys.stdin.isatty():
         raise UsageError(f"a passphrase is needed for {purpose} and there is no terminal to ask on",
                          "use --passphrase-file FILE or set CT_PASSPHRASE")
-    while True:
+    for attempt in range(1, TRIES + 1):   # an empty one or a mismatch uses a try, as a wrong one does
+        left = f"try again ({TRIES - attempt} left)"
         first = _ask(f"passphrase for {purpose}: ")
         if not first:
-            ctx.note("the passphrase cannot be empty")
+            if attempt == TRIES:
+                raise WrongPassphrase("no passphrase given", "type it at the prompt, or use --passphrase-file FILE "
+                                      "or CT_PASSPHRASE")
+            ctx.note(f"the passphrase cannot be empty; {left}")
             continue
         if confirm and _ask("again: ") != first:
-            ctx.note("the two passphrases differ; try again")
+            if attempt == TRIES:
+                raise WrongPassphrase("the two passphrases typed differ",
+                                      "type the same passphrase twice; nothing was written")
+            ctx.note(f"the two passphrases differ; {left}")
             continue
         return first.encode("utf-8")
+    raise AssertionError("unreachable")
 
 
 def unlock(ctx: Context, purpose: str, use: Callable[[bytes], Any], *, confirm: bool = False) -> Any:

@@ -357,6 +357,28 @@ def test_a_very_weak_passphrase_is_asked_again_at_the_prompt(tmp_path):
     assert "generated key 'alice' (CT-SIG-01)" in rest
 
 
+def test_confirmations_that_differ_use_the_three_tries_too(tmp_path):
+    """A confirmation that differs, or an empty passphrase, counts down like a wrong one, then exit 20
+    with nothing written (it asked again without end)."""
+    home = str(tmp_path / "h")
+    p = Pty(["--home", home, "keygen", "--id", "alice", "--suite", "CT-SIG-01"], _prompt_env())
+    p.expect("passphrase for new key 'alice': ")
+    p.send(b"\n")
+    p.expect("the passphrase cannot be empty; try again (2 left)")
+    for left in (1, 0):
+        p.expect("passphrase for new key 'alice': ")
+        p.send(b"ember quarry tidal oboe lantern sprig\n")
+        p.expect("again: ")
+        p.send(b"ember quarry tidal oboe lantern sprog\n")
+        if left:
+            p.expect(f"the two passphrases differ; try again ({left} left)")
+    code, rest = p.finish()
+    assert code == 20
+    assert rest.strip().splitlines() == ["error: the two passphrases typed differ",
+                                         "hint: type the same passphrase twice; nothing was written"]
+    assert not os.path.exists(os.path.join(home, "keys", "alice.key"))
+
+
 # ====================================================================== the config file
 
 def _config(tmp_path, text: str, old: bool = False) -> str:
