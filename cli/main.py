@@ -352,6 +352,11 @@ _OS_HINTS = {
     errno.EIO: "the device failed: check it (dmesg), or use another",
     errno.ENAMETOOLONG: "use a shorter path",
     errno.EFBIG: "the file is larger than this system or file system allows: write somewhere else",
+    errno.ECONNREFUSED: "check the address, and that the server is running and reachable",
+    errno.ECONNRESET: "the server closed the connection: try again, or check the server",
+    errno.ETIMEDOUT: "check the address, and that the server is reachable from here",
+    errno.EHOSTUNREACH: "check the address, and that the server is reachable from here",
+    errno.ENETUNREACH: "check the address, and that the server is reachable from here",
 }
 
 

@@ -158,3 +158,18 @@ def test_a_value_shown_in_an_error_line_never_raises():
         "[" + ",".join(["1"] * 20) + "…", "null"]
     assert type_of({"type": 2.5}) == "its type is (a number with a fraction)"
     assert type_of({}) == 'it has no "type" field' and type_of([]) == "it is not a JSON object"
+
+
+def test_os_errors_map_to_21_or_74_with_a_hint_for_their_errno():
+    import errno
+
+    from cerro_torre.cli.main import os_error
+
+    assert os_error(FileNotFoundError(errno.ENOENT, "No such file or directory", "a.ctp")) == (
+        21, "no such file or directory: a.ctp", "check the path")
+    assert os_error(OSError(errno.ENOSPC, "No space left on device", "/m/.ct-tmp-x1")) == (
+        74, "no space left on device: writing in /m", "free some space on that device, or write somewhere else")
+    assert os_error(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused")) == (
+        74, "connection refused", "check the address, and that the server is running and reachable")
+    assert os_error(OSError(errno.EXDEV, "Invalid cross-device link", b"/x")) == (
+        74, "invalid cross-device link: /x", "check the path and the device")
