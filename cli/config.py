@@ -76,7 +76,7 @@ def parse_file(path: str, warning: str | None = None) -> Config:
         raise Malformed(e.message, HINT) from None
     unknown = sorted(k for k in doc if k not in KEYS)
     if unknown:
-        raise Malformed(f"config file {path}: unknown key {_short(unknown[0])!r}", "known keys: " + ", ".join(KEYS))
+        raise Malformed(f"config file {path}: unknown key {quoted(unknown[0])}", "known keys: " + ", ".join(KEYS))
     values: dict[str, str] = {}
     for key, value in doc.items():
         if not isinstance(value, str) or not value:
@@ -87,7 +87,7 @@ def parse_file(path: str, warning: str | None = None) -> Config:
             p = os.path.expanduser(values[key])
             if not os.path.isabs(p):
                 raise Malformed(f"config file {path}: {key} must be an absolute path (or start with ~)",
-                                f"got {_short(values[key])!r}")
+                                f"got {quoted(values[key])}")
             values[key] = p
     if "default_key" in values:
         from cerro_torre.keys.identity import validate_id
@@ -99,10 +99,13 @@ def parse_file(path: str, warning: str | None = None) -> Config:
     for key, allowed in (("output", OUTPUTS), ("color", COLORS)):
         if key in values and values[key] not in allowed:
             raise Malformed(f"config file {path}: {key} must be one of {', '.join(allowed)}",
-                            f"got {_short(values[key])!r}")
+                            f"got {quoted(values[key])}")
     return Config(path=path, warning=warning, **values)
 
 
-def _short(x: object) -> str:
-    s = str(x).encode("ascii", "backslashreplace").decode("ascii")
-    return s if len(s) <= 80 else s[:77] + "..."
+def quoted(text: str) -> str:
+    """``suites.encoding.quoted``, imported only when an error needs it (cli modules load the standard
+    library alone at start-up)."""
+    from cerro_torre.suites.encoding import quoted as q
+
+    return q(text)

@@ -469,6 +469,7 @@ def test_config_color(tmp_path):
     ("home = 3\n", "home must be a non-empty string", "fix or move the file; 'ct help environment' lists the keys"),
     ('home = "relative/dir"\n', "home must be an absolute path (or start with ~)", "got 'relative/dir'"),
     ('output = "yaml"\n', "output must be one of text, json", "got 'yaml'"),
+    ('output = "' + "y" * 100 + '"\n', "output must be one of text, json", f"got '{'y' * 40}…' (100 characters)"),
     ('color = "sometimes"\n', "color must be one of auto, always, never", "got 'sometimes'"),
     ('default_key = "Alice!"\n', "default_key: invalid key id 'Alice!'",
      "a key id is 1-64 characters: lowercase letters, digits, '.', '_' or '-', starting with a letter or digit"),
